@@ -1,0 +1,32 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filter: host_summary, the per-host audit summary (thin wrapper over module_utils._report)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._report import HOST_STATES, host_summary as _summary
+
+
+def host_summary(facts, host=None, findings=None, status='ok', message=None):
+    if facts is not None and not isinstance(facts, dict):
+        raise AnsibleFilterError('runcguard.seccomp.host_summary: input must be ansible_facts.runcguard (a dict), '
+                                 'got %s' % type(facts).__name__)
+    if host is None:
+        raise AnsibleFilterError('runcguard.seccomp.host_summary: host is required (inventory_hostname)')
+    if status not in HOST_STATES:
+        raise AnsibleFilterError('runcguard.seccomp.host_summary: status must be one of %s, got %r'
+                                 % (', '.join(HOST_STATES), status))
+    if findings is not None and not isinstance(findings, list):
+        raise AnsibleFilterError('runcguard.seccomp.host_summary: findings must be a list, got %s'
+                                 % type(findings).__name__)
+    return _summary(host, facts, findings, status=status, message=message)
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'host_summary': host_summary}

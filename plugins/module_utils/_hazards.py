@@ -1,0 +1,337 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard.seccomp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The hazard catalogue and its evaluation over ``ansible_facts.runcguard``.
+
+Every entry cites where its behaviour is proven. Version ranges come from real runs recorded in
+the project's shared notes (runc-version-outputs.md): only 1.2.0-rc.1 and 1.2.0-rc.2 hung with
+``fcntl`` under NOTIFY; 1.1.5, 1.1.13, 1.1.15, 1.2.0-rc.3, 1.2.0, 1.2.9, 1.3.6, 1.4.3, 1.5.1 did not.
+Pure stdlib, no I/O: it runs on the controller for thousands of hosts.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
+    EXPANDING_CONSUMERS,
+    NOTIFY,
+    is_32bit,
+)
+from ansible_collections.runcguard.seccomp.plugins.module_utils._version import (
+    compare_versions,
+    normalise_version,
+)
+
+SEVERITIES = ('info', 'low', 'medium', 'high', 'critical')
+_RANK = dict((name, rank) for rank, name in enumerate(SEVERITIES))
+
+# runc releases that hang with fcntl under NOTIFY (opencontainers/runc#4328, fixed by #4337).
+FCNTL_HANG_RELEASES = ('1.2.0-rc.1', '1.2.0-rc.2')
+# Dev builds whose base version is one of these may or may not carry the bug (main between
+# v1.1.0 and the fix in rc.3); their number alone cannot tell.
+FCNTL_HANG_DEV_BASES = ('1.1.0', '1.2.0-rc.1', '1.2.0-rc.2')
+RUNC_NOTIFY_SINCE = '1.1.0'
+CRUN_SENDMSG_FIXED = '1.6.0'
+LIBSECCOMP_NOTIFY_SINCE = '2.5.0'
+KERNEL_NOTIFY_SINCE = (5, 7)
+
+# Syscalls a runtime or its init may itself make around seccomp setup; NOTIFY on them works on
+# current runtimes only because of how they order their work today.
+RUNTIME_SENSITIVE = frozenset((
+    'read', 'close', 'close_range', 'openat', 'open', 'execve', 'execveat', 'exit', 'exit_group',
+    'futex', 'mmap', 'munmap', 'mprotect', 'brk', 'rt_sigprocmask', 'rt_sigreturn', 'dup2', 'dup3',
+    'pipe2', 'recvmsg', 'sendto', 'prctl', 'seccomp', 'setns', 'clone', 'clone3', 'wait4', 'waitid',
+    'epoll_wait', 'epoll_pwait', 'nanosleep', 'getpid', 'sched_yield',
+))
+# What the notify_probe module tries by default: each hazard's trigger plus a control (connect).
+PROBE_SYSCALLS = ('fcntl', 'sendmsg', 'write', 'close', 'read', 'openat', 'execve', 'connect')
+
+_SPEC_SECCOMP = 'https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#seccomp'
+CATALOGUE = {
+    'notify-fcntl-hang': {
+        'title': 'runc hangs when fcntl is under SCMP_ACT_NOTIFY',
+        'severity': 'critical',
+        'reference': 'https://github.com/opencontainers/runc/issues/4328',
+        'sources': ['https://github.com/opencontainers/runc/pull/4337',
+                    'https://github.com/rootless-containers/bypass4netns/issues/86'],
+        'remediation': ['upgrade_runc', 'pin_runc', 'rewrite_profile'],
+    },
+    'notify-write-rejected': {
+        'title': 'runc refuses SCMP_ACT_NOTIFY on write',
+        'severity': 'high',
+        'reference': 'https://github.com/opencontainers/runc/pull/2682',
+        'sources': [],
+        'remediation': ['rewrite_profile'],
+    },
+    'notify-default-action': {
+        'title': 'SCMP_ACT_NOTIFY as defaultAction is rejected',
+        'severity': 'high',
+        'reference': 'https://github.com/opencontainers/runc/pull/2682',
+        'sources': [_SPEC_SECCOMP],
+        'remediation': ['edit_profile'],
+    },
+    'crun-notify-sendmsg-hang': {
+        'title': 'crun < 1.6 hangs when sendmsg is under SCMP_ACT_NOTIFY',
+        'severity': 'critical',
+        'reference': 'https://github.com/containers/crun/issues/1002',
+        'sources': ['https://github.com/containers/crun/pull/1004'],
+        'remediation': ['upgrade_crun', 'rewrite_profile'],
+    },
+    'notify-no-listener-path': {
+        'title': 'SCMP_ACT_NOTIFY rule without listenerPath',
+        'severity': 'high',
+        'reference': _SPEC_SECCOMP,
+        'sources': [],
+        'remediation': ['fix_listener'],
+    },
+    'notify-listener-absent': {
+        'title': 'listenerPath socket does not exist on the host',
+        'severity': 'medium',
+        'reference': _SPEC_SECCOMP,
+        'sources': [],
+        'remediation': ['fix_listener'],
+    },
+    'notify-unsupported': {
+        'title': 'SCMP_ACT_NOTIFY not supported by this runtime, libseccomp or kernel',
+        'severity': 'high',
+        'reference': 'https://github.com/opencontainers/runc/releases/tag/v1.1.0',
+        'sources': ['https://man7.org/linux/man-pages/man2/seccomp_unotify.2.html'],
+        'remediation': ['upgrade_runc'],
+    },
+    'notify-runtime-sensitive': {
+        'title': 'SCMP_ACT_NOTIFY on a syscall the runtime itself uses',
+        'severity': 'info',
+        'reference': 'https://github.com/opencontainers/runc/issues/4328',
+        'sources': [],
+        'remediation': ['rewrite_profile'],
+    },
+}
+
+# Engines a profile origin names -> engines whose runtimes run it.
+_ORIGIN_TO_ENGINES = {
+    'kubelet': ('containerd', 'cri-o', 'k3s', 'rke2', 'microk8s', 'k0s'),
+}
+
+
+def severity_rank(severity):
+    """0 (info) .. 4 (critical); unknown names rank below info."""
+    return _RANK.get(severity, -1)
+
+
+def fcntl_hang_affected(runtime):
+    """True, False or 'unknown' for one runc runtime entry."""
+    version = runtime.get('version')
+    if not version or runtime.get('error'):
+        return 'unknown'
+    version = normalise_version(version)[0] or version
+    if runtime.get('dev'):
+        return 'unknown' if version in FCNTL_HANG_DEV_BASES else False
+    return version in FCNTL_HANG_RELEASES
+
+
+def _at_least(runtime, floor):
+    """True, False or 'unknown' for version >= floor."""
+    version = runtime.get('version')
+    if not version or runtime.get('error'):
+        return 'unknown'
+    return compare_versions(version, floor) >= 0
+
+
+def _kernel_at_least(kernel, floor):
+    if not kernel:
+        return 'unknown'
+    digits = []
+    for part in str(kernel).replace('-', '.').split('.')[:2]:
+        if not part.isdigit():
+            return 'unknown'
+        digits.append(int(part))
+    return tuple(digits) >= floor if len(digits) == 2 else 'unknown'
+
+
+def _consumers(profile):
+    return set(o.get('engine') for o in profile.get('origin') or () if isinstance(o, dict) and o.get('engine'))
+
+
+def effective_notify(profile, arch=None):
+    """The profile's NOTIFY set as its consumers read it; conservative when they are mixed/unknown."""
+    sets = profile.get('notify_sets') or {}
+    engines = _consumers(profile)
+    names = profile.get('notify_syscalls') or []
+    if engines and engines <= EXPANDING_CONSUMERS and 'expanded' in sets:
+        names = sets['expanded']
+    elif engines and not engines & EXPANDING_CONSUMERS and 'kubelet' not in engines and 'literal' in sets:
+        names = sets['literal']
+    names = set(n for n in names if isinstance(n, str))
+    if 'fcntl64' in names and is_32bit(arch):
+        names.add('fcntl')
+    return names
+
+
+def _runtimes_for(profile, runtimes):
+    """Runtimes that would run this profile; every runtime when the origin does not say."""
+    engines = set()
+    for engine in _consumers(profile):
+        engines.update(_ORIGIN_TO_ENGINES.get(engine, (engine,)))
+    bundle = profile.get('bundle') or {}
+    if bundle.get('engine'):
+        engines.add(bundle['engine'])
+    used = [r for r in runtimes if engines & set(r.get('used_by') or ())]
+    return used or list(runtimes)
+
+
+def runtime_kind(runtime):
+    """runc or crun: what the binary said, else its file name (a hung binary says nothing)."""
+    if runtime.get('name') in ('runc', 'crun'):
+        return runtime['name']
+    base = str(runtime.get('path') or '').rsplit('/', 1)[-1]
+    return 'crun' if 'crun' in base else 'runc' if 'runc' in base else None
+
+
+def _runtime_ref(runtime):
+    if runtime is None:
+        return None
+    return {'path': runtime.get('path'), 'name': runtime.get('name'), 'version': runtime.get('version')}
+
+
+def _finding(hazard_id, profile, runtime, syscalls, affected, message, severity=None):
+    entry = CATALOGUE[hazard_id]
+    path = profile.get('path')
+    runtime_ref = _runtime_ref(runtime)
+    return {
+        'id': hazard_id,
+        'key': '%s|%s|%s' % (hazard_id, path or '', (runtime_ref or {}).get('path') or ''),
+        'severity': severity or entry['severity'],
+        'title': entry['title'],
+        'profile': path,
+        'origin': list(profile.get('origin') or []),
+        'syscalls': sorted(syscalls),
+        'runtime': runtime_ref,
+        'affected': affected,
+        'reference': entry['reference'],
+        'message': message,
+        'remediation': list(entry['remediation']),
+    }
+
+
+def _exec_note(profile):
+    if profile.get('format') == 'bundle' or profile.get('bundle'):
+        return ' This is a running container: runc exec into it (docker exec, health checks) is affected too.'
+    return ''
+
+
+def _runtime_label(runtime):
+    return '%s %s at %s' % (runtime.get('name') or 'runtime', runtime.get('version') or '(version unknown)',
+                            runtime.get('path'))
+
+
+def _runc_findings(profile, runtime, names):
+    out = []
+    label, path = _runtime_label(runtime), profile.get('path')
+    if 'fcntl' in names:
+        affected = fcntl_hang_affected(runtime)
+        if affected is True:
+            out.append(_finding('notify-fcntl-hang', profile, runtime, ['fcntl'], True,
+                                '%s hangs starting containers with %s (fcntl under NOTIFY); upgrade runc to '
+                                '>= 1.2.0 or pin 1.1.13, or take fcntl out of the NOTIFY rule.%s'
+                                % (label, path, _exec_note(profile))))
+        elif affected == 'unknown':
+            why = 'is a development build' if runtime.get('dev') else 'has no readable version'
+            out.append(_finding('notify-fcntl-hang', profile, runtime, ['fcntl'], 'unknown',
+                                '%s %s, so it may hang with %s (fcntl under NOTIFY); verify with '
+                                'runcguard.seccomp.notify_probe or move to a release runc.%s'
+                                % (label, why, path, _exec_note(profile)), severity='medium'))
+    supported = _at_least(runtime, RUNC_NOTIFY_SINCE)
+    if supported is False:
+        out.append(_finding('notify-unsupported', profile, runtime, sorted(names), True,
+                            '%s predates SCMP_ACT_NOTIFY support (runc 1.1.0); containers using %s fail to '
+                            'start: upgrade runc.' % (label, path)))
+    elif 'write' in names:
+        out.append(_finding('notify-write-rejected', profile, runtime, ['write'], supported,
+                            '%s refuses SCMP_ACT_NOTIFY on write, so containers using %s fail to start; '
+                            'take write out of the NOTIFY rule.' % (label, path)))
+    return out
+
+
+def _crun_findings(profile, runtime, names):
+    if 'sendmsg' not in names:
+        return []
+    fixed = _at_least(runtime, CRUN_SENDMSG_FIXED)
+    label, path = _runtime_label(runtime), profile.get('path')
+    if fixed is True:
+        return []
+    if fixed is False:
+        return [_finding('crun-notify-sendmsg-hang', profile, runtime, ['sendmsg'], True,
+                         '%s hangs starting containers with %s (sendmsg under NOTIFY); upgrade crun to >= 1.6 '
+                         'or take sendmsg out of the NOTIFY rule.' % (label, path))]
+    return [_finding('crun-notify-sendmsg-hang', profile, runtime, ['sendmsg'], 'unknown',
+                     '%s may hang with %s (sendmsg under NOTIFY): its version is unknown.' % (label, path),
+                     severity='medium')]
+
+
+def _libseccomp_findings(profile, runtime, host_libseccomp, names):
+    version = runtime.get('libseccomp') or host_libseccomp
+    if not version:
+        return []
+    if compare_versions(version, LIBSECCOMP_NOTIFY_SINCE) >= 0:
+        return []
+    return [_finding('notify-unsupported', profile, runtime, sorted(names), True,
+                     '%s is linked with libseccomp %s; SCMP_ACT_NOTIFY needs >= 2.5.0, so containers using %s '
+                     'fail to start.' % (_runtime_label(runtime), version, profile.get('path')))]
+
+
+def _profile_findings(profile, names, kernel):
+    out, path = [], profile.get('path')
+    listener = profile.get('listener_path') or ''
+    if str(profile.get('default_action') or '').upper() == NOTIFY:
+        out.append(_finding('notify-default-action', profile, None, [], True,
+                            '%s sets defaultAction SCMP_ACT_NOTIFY, which runc rejects; use an explicit rule '
+                            'per syscall.' % path))
+    if not listener:
+        out.append(_finding('notify-no-listener-path', profile, None, names, True,
+                            '%s sends syscalls to SCMP_ACT_NOTIFY but sets no listenerPath, so containers fail '
+                            'to start; set listenerPath to the agent socket.' % path))
+    elif profile.get('listener_exists') is False:
+        out.append(_finding('notify-listener-absent', profile, None, names, True,
+                            '%s names listenerPath %s, which does not exist on this host; start the seccomp '
+                            'agent before containers.' % (path, listener)))
+    if _kernel_at_least(kernel, KERNEL_NOTIFY_SINCE) is False:
+        out.append(_finding('notify-unsupported', profile, None, names, True,
+                            'kernel %s is older than 5.7; containers using %s with SCMP_ACT_NOTIFY fail to '
+                            'start: upgrade the kernel.' % (kernel, path)))
+    sensitive = names & RUNTIME_SENSITIVE
+    if sensitive:
+        out.append(_finding('notify-runtime-sensitive', profile, None, sensitive, False,
+                            '%s puts %s under NOTIFY: safe with current runtimes, but fragile if a runtime '
+                            'makes these calls before handing over the notify fd.'
+                            % (path, ', '.join(sorted(sensitive)))))
+    return out
+
+
+def _sort_key(finding):
+    return (-severity_rank(finding['severity']), finding['id'], finding['profile'] or '',
+            (finding['runtime'] or {}).get('path') or '')
+
+
+def evaluate(facts):
+    """Findings for one host's ``ansible_facts.runcguard`` (design.md findings contract)."""
+    runtimes = [r for r in facts.get('runtimes') or () if isinstance(r, dict)]
+    arch, kernel = facts.get('arch'), facts.get('kernel')
+    findings = []
+    for profile in facts.get('profiles') or ():
+        if not isinstance(profile, dict) or profile.get('error'):
+            continue
+        names = effective_notify(profile, arch)
+        default_notify = str(profile.get('default_action') or '').upper() == NOTIFY
+        if not names and not default_notify:
+            continue
+        findings.extend(_profile_findings(profile, names, kernel))
+        for runtime in _runtimes_for(profile, runtimes):
+            kind = runtime_kind(runtime)
+            if kind == 'runc':
+                findings.extend(_runc_findings(profile, runtime, names))
+            elif kind == 'crun':
+                findings.extend(_crun_findings(profile, runtime, names))
+            findings.extend(_libseccomp_findings(profile, runtime, facts.get('libseccomp'), names))
+    unique = dict((f['key'], f) for f in findings)
+    return sorted(unique.values(), key=_sort_key)

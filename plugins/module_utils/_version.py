@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard.seccomp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parse ``runc --version`` / ``crun --version`` output and order runtime versions.
+
+Private to the collection. Pure stdlib, Python 3.9+; used on targets (runtime_facts) and on the
+controller (filters), so both always agree.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+RAW_LIMIT = 2048
+
+_FIRST_LINE = re.compile(r'^\s*(runc|crun)\s+version\s+(\S+)', re.IGNORECASE)
+_FIELD = re.compile(r'^\s*([A-Za-z][A-Za-z0-9 _-]*?)\s*:\s*(.*?)\s*$')
+# git describe: v1.1.13-0-g58aa9203c, v1.2.0-rc.2-15-gabc123 (optionally -dirty)
+_DESCRIBE = re.compile(r'^v?(\d+\.\d+\.\d+(?:-rc\.?\d+)?)-(\d+)-g([0-9a-f]{4,40})(?:-dirty)?$')
+_PLAIN_TAG = re.compile(r'^v(\d+\.\d+\.\d+(?:-rc\.?\d+)?)$')
+# Core of a version: 1.2.0, 1.2.0-rc.2, 1.2.0-rc2, 1.2.0~rc2, 1.2.0~rc.2, crun's "1.5" / "1.8.1"
+_CORE = re.compile(r'^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-~]rc\.?(\d+))?')
+
+
+def normalise_version(text):
+    """Return (normalised version, dev flag) for one version token, or (None, False).
+
+    ``1.1.5+ds1`` -> ``1.1.5`` (Debian repack suffix is not a dev build);
+    ``1.2.0~rc2+ds1`` -> ``1.2.0-rc.2``; ``1.2.0-rc.1+dev`` -> ``1.2.0-rc.1`` with dev=True.
+    """
+    if not text:
+        return None, False
+    token = text.strip()
+    match = _CORE.match(token)
+    if not match:
+        return None, False
+    major, minor, patch, rc = match.groups()
+    version = '%s.%s.%s' % (major, minor, patch or '0')
+    if rc is not None:
+        version += '-rc.%s' % int(rc)
+    rest = token[match.end():]
+    dev = bool(re.search(r'(?:^|[+~.-])dev\b', rest))
+    return version, dev
+
+
+def version_key(version):
+    """Sortable key. A release candidate sorts before its final release. None sorts first."""
+    if not version:
+        return (-1, -1, -1, -1)
+    match = _CORE.match(version)
+    if not match:
+        return (-1, -1, -1, -1)
+    major, minor, patch, rc = match.groups()
+    # final release -> rc slot larger than any real rc number
+    return (int(major), int(minor), int(patch or 0), int(rc) if rc is not None else 1 << 30)
+
+
+def compare_versions(left, right):
+    """-1, 0 or 1, like cmp() on version_key."""
+    a, b = version_key(left), version_key(right)
+    return (a > b) - (a < b)
+
+
+def describe_commit(commit):
+    """Read a ``commit:`` value written by ``git describe``.
+
+    Returns {'tag': '1.1.13', 'distance': 0, 'hash': '58aa9203c'} or None when the commit is not a
+    describe string (k3s writes a short hash, Debian writes its package version).
+    """
+    if not commit:
+        return None
+    token = commit.strip()
+    match = _DESCRIBE.match(token)
+    if match:
+        tag = normalise_version(match.group(1))[0]
+        return {'tag': tag, 'distance': int(match.group(2)), 'hash': match.group(3)}
+    match = _PLAIN_TAG.match(token)
+    if match:
+        return {'tag': normalise_version(match.group(1))[0], 'distance': 0, 'hash': None}
+    return None
+
+
+def _empty(raw):
+    return {
+        'name': None, 'version': None, 'version_source': None, 'dev': False,
+        'first_line_version': None, 'commit': None, 'spec': None, 'go': None,
+        'libseccomp': None, 'raw': raw, 'error': None,
+    }
+
+
+def parse_runtime_version(text, name=None):
+    """Parse the ``--version`` output of runc or crun into the facts' runtime fields.
+
+    Never raises: unusable output gives ``error`` with a specific message.
+    The version comes from the ``commit:`` line when it is an exact ``git describe`` tag that
+    disagrees with the first line (containerd.io 1.7.18/1.7.19 print containerd's version for
+    their bundled runc 1.1.13). A build past a tag (describe distance > 0) or a ``+dev`` version
+    is flagged ``dev``: its fixes cannot be known from the number alone.
+    """
+    if isinstance(text, bytes):
+        text = text.decode('utf-8', 'replace')
+    if not isinstance(text, str):
+        result = _empty(None)
+        result['error'] = 'version output is not text'
+        return result
+    result = _empty(text[:RAW_LIMIT])
+    if '\x00' in text[:RAW_LIMIT] or '\ufffd' in text[:RAW_LIMIT]:
+        result['error'] = 'unparsable --version output: binary data'
+        return result
+    lines = text.splitlines()
+    first = _FIRST_LINE.match(lines[0]) if lines else None
+    if not first:
+        shown = lines[0][:80] if lines else ''
+        result['error'] = 'unparsable --version output: first line %r is not "runc|crun version X"' % shown
+        return result
+    result['name'] = first.group(1).lower()
+    if name and name != result['name']:
+        # A binary called runc that says it is crun (or the reverse) is reported as what it says.
+        pass
+    for line in lines[1:40]:
+        field = _FIELD.match(line)
+        if not field:
+            continue
+        key, value = field.group(1).strip().lower(), field.group(2)
+        if key in ('commit', 'spec', 'go', 'libseccomp') and result[key] is None:
+            result[key] = value
+    if result['go'] and result['go'].startswith('go'):
+        result['go'] = result['go'][2:]
+
+    first_version, first_dev = normalise_version(first.group(2))
+    result['first_line_version'] = first_version
+    described = describe_commit(result['commit']) if result['name'] == 'runc' else None
+    if described:
+        result['version'] = described['tag']
+        result['version_source'] = 'commit'
+        result['dev'] = described['distance'] > 0 or (first_dev and first_version == described['tag'])
+    elif first_version:
+        result['version'] = first_version
+        result['version_source'] = 'first_line'
+        result['dev'] = first_dev
+    else:
+        result['error'] = 'unparsable --version output: version %r not understood' % first.group(2)[:40]
+    return result
+
+
+def parse_features_json(data):
+    """Version fields from ``runc features`` JSON (annotations), or {} when absent."""
+    if not isinstance(data, dict):
+        return {}
+    notes = data.get('annotations')
+    if not isinstance(notes, dict):
+        return {}
+    out = {}
+    for key, field in (('org.opencontainers.runc.version', 'version'),
+                       ('org.opencontainers.runc.commit', 'commit'),
+                       ('io.github.seccomp.libseccomp.version', 'libseccomp')):
+        value = notes.get(key)
+        if isinstance(value, str) and value:
+            out[field] = value
+    return out

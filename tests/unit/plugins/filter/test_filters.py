@@ -1,0 +1,53 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.runcguard.seccomp.plugins.filter.notify_findings import notify_findings
+from ansible_collections.runcguard.seccomp.plugins.filter.notify_set import notify_set
+from ansible_collections.runcguard.seccomp.plugins.filter.runc_version import runc_version
+
+RC2 = 'runc version 1.2.0-rc.2\ncommit: v1.2.0-rc.2-0-gf2d2ee5e4\nspec: 1.2.0\ngo: go1.21.13\nlibseccomp: 2.5.4\n'
+PROFILE = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/a.sock',
+           'syscalls': [{'names': ['fcntl', 'connect'], 'action': 'SCMP_ACT_NOTIFY'}]}
+
+
+def test_pipeline_from_filters():
+    runtime = dict(runc_version(RC2), path='/usr/bin/runc', used_by=['containerd'])
+    prof = dict(notify_set(PROFILE, arch='x86_64'), path='/p.json', listener_exists=True,
+                origin=[{'engine': 'containerd', 'setting': 'x'}])
+    facts = {'runtimes': [runtime], 'profiles': [prof], 'arch': 'x86_64'}
+    direct = notify_findings(facts)
+    assert [f['id'] for f in direct if f['severity'] == 'critical'] == ['notify-fcntl-hang']
+    assert notify_findings({'runcguard': facts}) == direct
+    assert notify_findings({'ansible_facts': {'runcguard': facts}}) == direct
+
+
+def test_notify_set_accepts_json_text():
+    assert notify_set('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": '
+                      '[{"names": ["bind"], "action": "SCMP_ACT_NOTIFY"}]}')['notify_syscalls'] == ['bind']
+
+
+@pytest.mark.parametrize('call, fragment', [
+    (lambda: notify_findings([1]), 'notify_findings: facts must be a dict'),
+    (lambda: notify_findings({'profiles': 'x'}), 'facts.profiles must be a list'),
+    (lambda: notify_set(3), 'notify_set: profile must be a dict or JSON text'),
+    (lambda: notify_set('{"x": 1'), 'notify_set: malformed JSON'),
+    (lambda: notify_set(PROFILE, caps='CAP_SYS_ADMIN'), 'caps must be a list'),
+    (lambda: notify_set(PROFILE, arch=5), 'arch must be a string'),
+    (lambda: notify_set({'ociVersion': '1', 'linux': {}}), 'no linux.seccomp section'),
+    (lambda: runc_version(None), 'runc_version: input must be the text'),
+])
+def test_errors_name_the_filter_and_argument(call, fragment):
+    with pytest.raises(AnsibleFilterError) as err:
+        call()
+    assert fragment in str(err.value)
+
+
+def test_runc_version_garbage_is_data_not_exception():
+    assert runc_version('Segmentation fault')['error'].startswith('unparsable')

@@ -1,0 +1,236 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import (
+    CATALOGUE,
+    PROBE_SYSCALLS,
+    SEVERITIES,
+    evaluate,
+    fcntl_hang_affected,
+    severity_rank,
+)
+from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import describe_profile
+from ansible_collections.runcguard.seccomp.plugins.module_utils._version import parse_runtime_version
+
+HERE = os.path.dirname(__file__)
+
+
+def version_output(name):
+    with open(os.path.join(HERE, 'fixtures', 'versions', name + '.txt')) as handle:
+        return handle.read()
+
+
+def runtime(fixture, path='/usr/bin/runc', used_by=('docker', 'containerd')):
+    entry = parse_runtime_version(version_output(fixture))
+    entry.update({'path': path, 'realpath': path, 'used_by': list(used_by), 'package': None})
+    return entry
+
+
+def profile(name_or_doc, path='/etc/docker/seccomp.json', origin=(('docker', 'daemon.json seccomp-profile'),),
+            listener_exists=True, **extra):
+    if isinstance(name_or_doc, dict):
+        data = json.dumps(name_or_doc).encode()
+    else:
+        with open(os.path.join(HERE, 'fixtures', 'profiles', name_or_doc), 'rb') as handle:
+            data = handle.read()
+    entry = describe_profile(data, arch='x86_64')
+    entry.update({'path': path, 'origin': [{'engine': e, 'setting': s} for e, s in origin],
+                  'listener_exists': listener_exists, 'error': None})
+    entry.update(extra)
+    return entry
+
+
+def facts(runtimes, profiles, **extra):
+    base = {'schema': 1, 'arch': 'x86_64', 'kernel': '6.1.0-18-amd64', 'libseccomp': '2.5.4',
+            'runtimes': runtimes, 'profiles': profiles}
+    base.update(extra)
+    return base
+
+
+def ids(findings, severity=None):
+    return sorted(f['id'] for f in findings if severity is None or f['severity'] == severity)
+
+
+@pytest.mark.parametrize('fixture', ['runc-1.2.0-rc.1', 'runc-1.2.0-rc.2'])
+def test_done_when_bypass4netns_on_hanging_runc_is_one_critical(fixture):
+    found = evaluate(facts([runtime(fixture)], [profile('bypass4netns-oci.json')]))
+    critical = [f for f in found if f['severity'] == 'critical']
+    assert len(critical) == 1
+    hang = critical[0]
+    assert hang['id'] == 'notify-fcntl-hang'
+    assert hang['affected'] is True
+    assert hang['syscalls'] == ['fcntl']
+    assert hang['runtime'] == {'path': '/usr/bin/runc', 'name': 'runc', 'version': fixture[5:]}
+    assert hang['reference'] == 'https://github.com/opencontainers/runc/issues/4328'
+    assert hang['remediation'] == ['upgrade_runc', 'pin_runc', 'rewrite_profile']
+    assert hang['key'] == 'notify-fcntl-hang|/etc/docker/seccomp.json|/usr/bin/runc'
+    assert found[0] is hang  # most severe first
+
+
+@pytest.mark.parametrize('fixture', ['runc-1.1.13', 'runc-1.2.0', 'runc-1.2.0-rc.3', 'runc-1.3.6',
+                                     'debian12-runc-1.1.5', 'containerd.io-1.7.19-runc', 'rke2-runc-1.2.6'])
+def test_fixed_or_older_runc_gives_no_hang(fixture):
+    found = evaluate(facts([runtime(fixture)], [profile('bypass4netns-oci.json')]))
+    assert 'notify-fcntl-hang' not in ids(found)
+    assert ids(found, 'critical') == []
+    # the runtime-independent note is still there: close/exit_group are runtime-sensitive
+    assert 'notify-runtime-sensitive' in ids(found)
+
+
+def test_dev_build_of_the_window_is_unknown_never_safe():
+    dev = parse_runtime_version('runc version 1.2.0-rc.2+dev\ncommit: 1234abc\n')
+    dev.update({'path': '/usr/local/sbin/runc', 'used_by': ['docker']})
+    found = evaluate(facts([dev], [profile('bypass4netns-oci.json')]))
+    hang = [f for f in found if f['id'] == 'notify-fcntl-hang']
+    assert len(hang) == 1
+    assert hang[0]['affected'] == 'unknown' and hang[0]['severity'] == 'medium'
+    assert 'development build' in hang[0]['message']
+
+
+@pytest.mark.parametrize('entry, expected', [
+    ({'version': '1.2.0-rc.1'}, True),
+    ({'version': '1.2.0-rc.2'}, True),
+    ({'version': '1.2.0-rc.3'}, False),
+    ({'version': '1.1.0', 'dev': True}, 'unknown'),
+    ({'version': '1.1.13', 'dev': True}, False),
+    ({'version': '1.2.0-rc.3', 'dev': True}, False),
+    ({'version': None, 'error': 'timed out after 10s'}, 'unknown'),
+    ({'version': '1.2.0-rc.2', 'error': 'x'}, 'unknown'),
+])
+def test_fcntl_hang_table(entry, expected):
+    assert fcntl_hang_affected(entry) == expected
+
+
+def test_hung_runtime_binary_is_unknown_by_file_name():
+    hung = {'name': None, 'version': None, 'path': '/usr/local/bin/runc', 'error': 'timed out after 10s',
+            'used_by': []}
+    found = evaluate(facts([hung], [profile('bypass4netns-oci.json')]))
+    hang = [f for f in found if f['id'] == 'notify-fcntl-hang']
+    assert hang and hang[0]['affected'] == 'unknown'
+    assert 'no readable version' in hang[0]['message']
+
+
+def test_write_rejected_and_runc_too_old():
+    doc = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/a.sock',
+           'syscalls': [{'names': ['write'], 'action': 'SCMP_ACT_NOTIFY'}]}
+    found = evaluate(facts([runtime('runc-1.1.13')], [profile(doc)]))
+    assert 'notify-write-rejected' in ids(found, 'high')
+    old = parse_runtime_version('runc version 1.0.3\ncommit: v1.0.3-0-gf46b6ba2\n')
+    old.update({'path': '/usr/bin/runc', 'used_by': ['docker']})
+    found = evaluate(facts([old], [profile(doc)]))
+    assert ids(found, 'high') == ['notify-unsupported']
+
+
+def test_default_action_notify():
+    found = evaluate(facts([runtime('runc-1.2.0')], [profile('notify-default.json')]))
+    assert 'notify-default-action' in ids(found, 'high')
+
+
+def test_crun_sendmsg():
+    doc = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/a.sock',
+           'syscalls': [{'names': ['sendmsg'], 'action': 'SCMP_ACT_NOTIFY'}]}
+    old = runtime('crun-1.5', path='/usr/bin/crun', used_by=['podman'])
+    new = runtime('crun-1.8.1', path='/usr/local/bin/crun', used_by=['podman'])
+    found = evaluate(facts([old, new], [profile(doc, origin=[('podman', 'containers.conf seccomp_profile')])]))
+    hang = [f for f in found if f['id'] == 'crun-notify-sendmsg-hang']
+    assert [f['runtime']['version'] for f in hang] == ['1.5.0']
+    assert hang[0]['severity'] == 'critical'
+    # runc-only hazards never fire for crun
+    assert 'notify-fcntl-hang' not in ids(found)
+
+
+def test_listener_checks():
+    doc = {'defaultAction': 'SCMP_ACT_ALLOW', 'syscalls': [{'names': ['connect'], 'action': 'SCMP_ACT_NOTIFY'}]}
+    found = evaluate(facts([runtime('runc-1.2.0')], [profile(doc)]))
+    assert ids(found) == ['notify-no-listener-path']
+    doc['listenerPath'] = '/run/none.sock'
+    found = evaluate(facts([runtime('runc-1.2.0')], [profile(doc, listener_exists=False)]))
+    assert ids(found) == ['notify-listener-absent']
+    assert found[0]['severity'] == 'medium'
+    assert evaluate(facts([runtime('runc-1.2.0')], [profile(doc, listener_exists=None)])) == []
+
+
+def test_old_kernel_and_libseccomp():
+    doc = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/a',
+           'syscalls': [{'names': ['connect'], 'action': 'SCMP_ACT_NOTIFY'}]}
+    rt = runtime('runc-1.2.0')
+    rt['libseccomp'] = '2.4.4'
+    found = evaluate(facts([rt], [profile(doc)], kernel='5.4.0-150-generic'))
+    unsupported = [f for f in found if f['id'] == 'notify-unsupported']
+    assert len(unsupported) == 2
+    assert any('libseccomp 2.4.4' in f['message'] for f in unsupported)
+    assert any('kernel 5.4.0-150-generic' in f['message'] for f in unsupported)
+
+
+def test_profile_matched_to_engine_runtimes():
+    podman_rt = runtime('runc-1.2.0-rc.2', path='/usr/local/bin/runc-rc2', used_by=['podman'])
+    docker_rt = runtime('runc-1.1.13', path='/usr/bin/runc', used_by=['docker'])
+    found = evaluate(facts([podman_rt, docker_rt], [profile('bypass4netns-oci.json')]))
+    assert ids(found, 'critical') == []
+    # kubelet profiles run under the CRI runtime (containerd here)
+    kube_rt = runtime('runc-1.2.0-rc.2', path='/usr/local/sbin/runc', used_by=['containerd'])
+    prof = profile('bypass4netns-oci.json', path='/var/lib/kubelet/seccomp/b4n.json',
+                   origin=[('kubelet', 'Localhost profile')])
+    found = evaluate(facts([docker_rt, kube_rt], [prof]))
+    assert [f['runtime']['path'] for f in found if f['severity'] == 'critical'] == ['/usr/local/sbin/runc']
+
+
+def test_unknown_origin_checks_every_runtime():
+    rts = [runtime('runc-1.2.0-rc.1', path='/a/runc', used_by=[]),
+           runtime('runc-1.2.0-rc.2', path='/b/runc', used_by=['docker'])]
+    prof = profile('bypass4netns-oci.json', path='/srv/p.json', origin=[('user', 'profile_paths')])
+    assert len([f for f in evaluate(facts(rts, [prof])) if f['severity'] == 'critical']) == 2
+
+
+def test_no_runtime_still_reports_profile_hazards():
+    found = evaluate(facts([], [profile('notify-default.json')]))
+    assert 'notify-default-action' in ids(found)
+
+
+def test_running_bundle_mentions_exec():
+    prof = profile('bundle-config.json', path='/run/containerd/io.containerd.runtime.v2.task/k8s.io/abc/config.json',
+                   origin=[('bundle', 'running container')], bundle={'id': 'abc', 'engine': 'containerd'})
+    found = evaluate(facts([runtime('runc-1.2.0-rc.2', used_by=['containerd'])], [prof]))
+    hang = [f for f in found if f['id'] == 'notify-fcntl-hang'][0]
+    assert 'runc exec' in hang['message']
+
+
+def test_docker_profile_read_by_docker_vs_containerd():
+    # fcntl NOTIFY only for arm64 in Docker format: Docker on amd64 ignores it, containerd does not
+    rc2 = runtime('runc-1.2.0-rc.2', used_by=['docker', 'containerd'])
+    by_docker = profile('docker-arch-notify.json', origin=[('docker', 'daemon.json seccomp-profile')])
+    by_docker.update(describe_profile(open(os.path.join(HERE, 'fixtures', 'profiles', 'docker-arch-notify.json'),
+                                           'rb').read(), arch='x86_64'))
+    assert 'notify-fcntl-hang' not in ids(evaluate(facts([rc2], [by_docker])))
+    by_ctrd = dict(by_docker, origin=[{'engine': 'containerd', 'setting': 'x'}])
+    assert 'notify-fcntl-hang' in ids(evaluate(facts([rc2], [by_ctrd])))
+
+
+def test_fcntl64_counts_on_32bit_only():
+    doc = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/a',
+           'syscalls': [{'names': ['fcntl64'], 'action': 'SCMP_ACT_NOTIFY'}]}
+    rc2 = runtime('runc-1.2.0-rc.2')
+    assert 'notify-fcntl-hang' not in ids(evaluate(facts([rc2], [profile(doc)], arch='x86_64')))
+    assert 'notify-fcntl-hang' in ids(evaluate(facts([rc2], [profile(doc)], arch='armv7l')))
+
+
+def test_error_profiles_and_garbage_entries_are_skipped():
+    bad = {'path': '/etc/x.json', 'error': 'malformed JSON: ...'}
+    assert evaluate(facts(['not a dict', runtime('runc-1.2.0-rc.2')], [bad, 'junk'])) == []
+
+
+def test_catalogue_is_complete():
+    for hazard_id, entry in CATALOGUE.items():
+        assert entry['severity'] in SEVERITIES, hazard_id
+        assert entry['reference'].startswith('https://'), hazard_id
+        assert entry['title'] and isinstance(entry['remediation'], list)
+    assert severity_rank('critical') > severity_rank('high') > severity_rank('info') > severity_rank('nope')
+    assert 'fcntl' in PROBE_SYSCALLS and 'connect' in PROBE_SYSCALLS
