@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from functools import lru_cache
+
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
     EXPANDING_CONSUMERS,
     NOTIFY,
@@ -138,6 +140,7 @@ def _at_least(runtime, floor):
     return compare_versions(version, floor) >= 0
 
 
+@lru_cache(maxsize=256)
 def _kernel_at_least(kernel, floor):
     if not kernel:
         return 'unknown'
@@ -317,12 +320,15 @@ def evaluate(facts):
     """Findings for one host's ``ansible_facts.runcguard`` (design.md findings contract)."""
     runtimes = [r for r in facts.get('runtimes') or () if isinstance(r, dict)]
     arch, kernel = facts.get('arch'), facts.get('kernel')
+    kernel = str(kernel) if kernel else None
     findings = []
     for profile in facts.get('profiles') or ():
         if not isinstance(profile, dict) or profile.get('error'):
             continue
-        names = effective_notify(profile, arch)
         default_notify = str(profile.get('default_action') or '').upper() == NOTIFY
+        if not profile.get('notify_syscalls') and not default_notify:
+            continue  # the common case on a fleet: nothing under NOTIFY
+        names = effective_notify(profile, arch)
         if not names and not default_notify:
             continue
         findings.extend(_profile_findings(profile, names, kernel))

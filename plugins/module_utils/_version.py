@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from functools import lru_cache
 
 RAW_LIMIT = 2048
 
@@ -24,6 +25,7 @@ _PLAIN_TAG = re.compile(r'^v(\d+\.\d+\.\d+(?:-rc\.?\d+)?)$')
 _CORE = re.compile(r'^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-~]rc\.?(\d+))?')
 
 
+@lru_cache(maxsize=512)
 def normalise_version(text):
     """Return (normalised version, dev flag) for one version token, or (None, False).
 
@@ -45,6 +47,7 @@ def normalise_version(text):
     return version, dev
 
 
+@lru_cache(maxsize=512)
 def version_key(version):
     """Sortable key. A release candidate sorts before its final release. None sorts first."""
     if not version:

@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark: notify_findings over N synthetic hosts' facts on one core.
+
+Goal (docs/benchmarks.md): >= 20,000 hosts/s. Run from a directory where the collection is
+importable as ansible_collections.runcguard.seccomp (scripts/env.sh sets that up), e.g.
+
+    python benchmarks/notify_findings_bench.py --hosts 10000 --repeat 5
+
+Prints hosts/s for the filter and, side by side in the same run, for a baseline that only walks
+the same facts (json round trip of each host's facts), so the ratio is stable across machines.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import argparse
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _import():
+    try:
+        from ansible_collections.runcguard.seccomp.plugins.module_utils import _hazards, _profile, _version
+    except ImportError:
+        root = os.path.dirname(HERE)
+        sys.path.insert(0, os.path.join(root, '.cache', 'collections'))
+        from ansible_collections.runcguard.seccomp.plugins.module_utils import _hazards, _profile, _version
+    return _hazards, _profile, _version
+
+
+VERSIONS = [
+    'runc version 1.2.0-rc.2\ncommit: v1.2.0-rc.2-0-gf2d2ee5e4\nspec: 1.2.0\ngo: go1.21.13\nlibseccomp: 2.5.4\n',
+    'runc version 1.1.13\ncommit: v1.1.13-0-g58aa9203c\nspec: 1.0.2-dev\ngo: go1.21.13\nlibseccomp: 2.5.4\n',
+    'runc version 1.1.5+ds1\ncommit: 1.1.5+ds1-1+deb12u1\nspec: 1.0.2-dev\ngo: go1.19.8\nlibseccomp: 2.5.4\n',
+    'crun version 1.5\ncommit: 54ebb8ca8bf7e6ddae2eb919f5b82d1d96863dea\nspec: 1.0.0\n',
+]
+B4N = {'defaultAction': 'SCMP_ACT_ERRNO', 'listenerPath': '/run/user/1000/bypass4netns.sock',
+       'syscalls': [{'names': ['read', 'write', 'openat'], 'action': 'SCMP_ACT_ALLOW'},
+                    {'names': ['bind', 'close', 'connect', 'setsockopt', 'fcntl', '_exit', 'exit_group',
+                               'getpeername'], 'action': 'SCMP_ACT_NOTIFY'}]}
+PLAIN = {'defaultAction': 'SCMP_ACT_ERRNO', 'syscalls': [{'names': ['read', 'write'], 'action': 'SCMP_ACT_ALLOW'}]}
+
+
+def synthetic_fleet(count, _profile, _version):
+    """Hosts with 2 runtimes and 6 profiles each (2 with NOTIFY rules)."""
+    notify = _profile.describe_profile(json.dumps(B4N).encode(), arch='x86_64')
+    plain = _profile.describe_profile(json.dumps(PLAIN).encode(), arch='x86_64')
+    fleet = []
+    for index in range(count):
+        runtimes = []
+        for slot, text in enumerate((VERSIONS[index % 4], VERSIONS[(index + 1) % 4])):
+            entry = _version.parse_runtime_version(text)
+            entry.update({'path': '/usr/bin/rt%d' % slot, 'used_by': ['docker', 'containerd'], 'package': None})
+            runtimes.append(entry)
+        profiles = []
+        for number in range(6):
+            entry = dict(notify if number < 2 else plain)
+            entry.update({'path': '/var/lib/kubelet/seccomp/p%d.json' % number, 'error': None,
+                          'listener_exists': number == 0,
+                          'origin': [{'engine': 'kubelet', 'setting': 'Localhost profile'}]})
+            profiles.append(entry)
+        fleet.append({'schema': 1, 'arch': 'x86_64', 'kernel': '6.1.0', 'libseccomp': '2.5.4',
+                      'runtimes': runtimes, 'profiles': profiles})
+    return fleet
+
+
+def timed(func, fleet, repeat):
+    best = None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for facts in fleet:
+            func(facts)
+        elapsed = time.perf_counter() - start
+        best = elapsed if best is None else min(best, elapsed)
+    return best
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--hosts', type=int, default=10000)
+    parser.add_argument('--repeat', type=int, default=5)
+    args = parser.parse_args()
+    _hazards, _profile, _version = _import()
+    fleet = synthetic_fleet(args.hosts, _profile, _version)
+    findings = sum(len(_hazards.evaluate(f)) for f in fleet)
+    evaluate_s = timed(_hazards.evaluate, fleet, args.repeat)
+    baseline_s = timed(lambda f: json.loads(json.dumps(f)), fleet, args.repeat)
+    print('hosts: %d, findings: %d' % (args.hosts, findings))
+    print('notify_findings: %.3f s best of %d -> %.0f hosts/s (goal >= 20000)'
+          % (evaluate_s, args.repeat, args.hosts / evaluate_s))
+    print('baseline json round trip of the same facts: %.3f s -> ratio notify_findings/baseline = %.2f'
+          % (baseline_s, evaluate_s / baseline_s))
+    return 0 if args.hosts / evaluate_s >= 20000 else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
