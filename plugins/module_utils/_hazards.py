@@ -108,6 +108,21 @@ CATALOGUE = {
         'sources': [],
         'remediation': ['rewrite_profile'],
     },
+    # Observed by the notify_probe module (see _probe_findings).
+    'notify-probe-hang': {
+        'title': 'Runtime observed hanging with a syscall under SCMP_ACT_NOTIFY',
+        'severity': 'critical',
+        'reference': 'https://github.com/opencontainers/runc/issues/4328',
+        'sources': ['https://man7.org/linux/man-pages/man2/seccomp_unotify.2.html'],
+        'remediation': ['upgrade_runc', 'pin_runc', 'rewrite_profile'],
+    },
+    'notify-probe-disagrees': {
+        'title': 'Observed runtime behaviour disagrees with its version data',
+        'severity': 'medium',
+        'reference': 'https://github.com/opencontainers/runc/issues/4328',
+        'sources': [],
+        'remediation': [],
+    },
 }
 
 # Engines a profile origin names -> engines whose runtimes run it.

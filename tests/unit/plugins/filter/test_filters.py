@@ -51,3 +51,17 @@ def test_errors_name_the_filter_and_argument(call, fragment):
 
 def test_runc_version_garbage_is_data_not_exception():
     assert runc_version('Segmentation fault')['error'].startswith('unparsable')
+
+
+def test_probe_findings_filter():
+    from ansible_collections.runcguard.seccomp.plugins.filter.probe_findings import probe_findings
+    results = [{'runtime': '/usr/sbin/runc', 'version': '1.1.5', 'syscall': 'fcntl', 'no_new_privileges': True,
+                'outcome': 'hang', 'agent_connected': False, 'seconds': 10.0}]
+    found = probe_findings({'results': results}, [])
+    assert [f['id'] for f in found] == ['notify-probe-hang', 'notify-probe-disagrees']
+    assert found[0]['severity'] == 'critical' and found[1]['severity'] == 'high'
+    with pytest.raises(AnsibleFilterError) as err:
+        probe_findings('x')
+    assert 'probe_findings: input must be the results list' in str(err.value)
+    with pytest.raises(AnsibleFilterError):
+        probe_findings([], findings='x')

@@ -1,0 +1,207 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action: write the fleet audit report on the controller (docs in plugins/modules/fleet_report.py).
+
+Runs only on the controller: it reads every host's summary from hostvars, renders all formats with
+module_utils._report and writes each file atomically (temp file in the same directory, validated,
+then os.replace). Nothing is sent to a host.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import csv
+import datetime
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+from html.parser import HTMLParser
+from xml.etree import ElementTree
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _report
+
+_TIMESTAMP = re.compile(r'Generated: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)')
+
+ARGUMENT_SPEC = {
+    'hosts': {'type': 'list', 'elements': 'str', 'required': True},
+    'summary_var': {'type': 'str', 'default': 'audit_host_summary'},
+    'dest': {'type': 'path', 'required': True},
+    'basename': {'type': 'str', 'default': 'runcguard-audit'},
+    'formats': {'type': 'list', 'elements': 'str', 'default': list(_report.FORMATS),
+                'choices': list(_report.FORMATS)},
+    'fail_on': {'type': 'str', 'default': 'none', 'choices': list(_report.FAIL_ON)},
+    'fail_on_unaudited': {'type': 'bool', 'default': True},
+    'title': {'type': 'str', 'default': 'runcguard.seccomp fleet audit'},
+    'waivers': {'type': 'list', 'elements': 'dict', 'default': []},
+    'timestamp': {'type': 'bool', 'default': True},
+    'backup': {'type': 'bool', 'default': False},
+    'mode': {'type': 'raw', 'default': '0644'},
+    'table_rows': {'type': 'int', 'default': 25},
+}
+
+
+def _validate(fmt, text):
+    """Parse what was rendered before it replaces anything: a report that does not parse is a bug."""
+    if fmt == 'json':
+        json.loads(text)
+    elif fmt == 'junit':
+        ElementTree.fromstring(text.encode('utf-8'))
+    elif fmt == 'csv':
+        widths = set(len(row) for row in csv.reader(io.StringIO(text)))
+        if widths != {len(_report.CSV_COLUMNS)}:
+            raise ValueError('rows of unequal width %s' % sorted(widths))
+    elif fmt == 'html':
+        parser = HTMLParser()
+        parser.feed(text)
+        parser.close()
+        if not text.rstrip().endswith('</html>'):
+            raise ValueError('truncated document')
+
+
+def _read(path):
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return None
+
+
+def _previous_timestamp(paths):
+    """generated_at of the report already on disk, so identical content keeps identical bytes."""
+    for fmt, path in sorted(paths.items()):
+        data = _read(path)
+        if data is None:
+            continue
+        text = data[:1 << 20].decode('utf-8', 'replace')
+        if fmt == 'json':
+            try:
+                value = json.loads(data.decode('utf-8')).get('generated_at')
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(value, str):
+                return value
+        match = _TIMESTAMP.search(text)
+        if match:
+            return match.group(1)
+    return None
+
+
+def _write_atomic(path, data, mode, backup):
+    directory = os.path.dirname(path) or '.'
+    backup_file = None
+    if backup and os.path.exists(path):
+        backup_file = '%s.%s~' % (path, datetime.datetime.now().strftime('%Y-%m-%d@%H:%M:%S'))
+        shutil.copy2(path, backup_file)
+    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return backup_file
+
+
+def _summaries(task_vars, hosts, var):
+    hostvars = task_vars.get('hostvars') or {}
+    raw_get = getattr(hostvars, 'raw_get', None)
+    out = {}
+    for host in hosts:
+        try:
+            # raw_get: no templating of host-supplied strings, and no per-host var templating cost.
+            values = raw_get(host) if raw_get else hostvars[host]
+            out[host] = values.get(var) if values is not None else None
+        except KeyError:
+            out[host] = None
+    return out
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        mode = args['mode']
+        try:
+            mode = int(mode, 8) if isinstance(mode, str) else int(mode)
+        except ValueError:
+            raise AnsibleActionFail('runcguard.seccomp.fleet_report: mode must be octal like 0644, got %r' % mode)
+        formats = list(dict.fromkeys(args['formats']))
+        dest = args['dest']
+        paths = dict((fmt, os.path.join(dest, '%s.%s' % (args['basename'], _report.EXTENSIONS[fmt])))
+                     for fmt in formats)
+        summaries = _summaries(task_vars, args['hosts'], args['summary_var'])
+
+        def build(stamp):
+            fleet = _report.build_fleet(summaries, hosts=args['hosts'], fail_on=args['fail_on'],
+                                        fail_on_unaudited=args['fail_on_unaudited'], generated_at=stamp,
+                                        title=args['title'], waivers=args['waivers'])
+            return fleet, _report.render(fleet, formats)
+
+        # Same results as the report on disk -> same bytes (its timestamp kept) -> nothing written.
+        previous = _previous_timestamp(paths) if args['timestamp'] else None
+        fleet, texts = build(previous)
+        existing = dict((fmt, _read(path)) for fmt, path in paths.items())
+        changed_formats = [fmt for fmt in formats if existing[fmt] != texts[fmt].encode('utf-8')]
+        if changed_formats and args['timestamp']:
+            now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+            fleet, texts = build(now)
+            changed_formats = [fmt for fmt in formats if existing[fmt] != texts[fmt].encode('utf-8')]
+        for fmt in formats:
+            try:
+                _validate(fmt, texts[fmt])
+            except Exception as exc:  # a renderer bug must never overwrite a good report
+                raise AnsibleActionFail('runcguard.seccomp.fleet_report: rendered %s report does not validate: %s'
+                                        % (fmt, exc))
+
+        backups = {}
+        if changed_formats and not self._task.check_mode:
+            try:
+                if not os.path.isdir(dest):
+                    os.makedirs(dest, 0o755)
+                for fmt in changed_formats:
+                    backup_file = _write_atomic(paths[fmt], texts[fmt].encode('utf-8'), mode, args['backup'])
+                    if backup_file:
+                        backups[fmt] = backup_file
+            except (IOError, OSError) as exc:
+                raise AnsibleActionFail('runcguard.seccomp.fleet_report: cannot write the report in %s: %s'
+                                        % (dest, exc))
+        if self._task.diff:
+            result['diff'] = [{'before_header': paths[fmt], 'after_header': paths[fmt],
+                               'before': '' if existing[fmt] is None else '(previous %s report)\n' % fmt,
+                               'after': '(new %s report)\n' % fmt} for fmt in changed_formats]
+        result.update({
+            'changed': bool(changed_formats),
+            'files': paths,
+            'changed_formats': changed_formats,
+            'backup_files': backups,
+            'generated_at': fleet['generated_at'],
+            'totals': fleet['totals'],
+            'by_severity': fleet['by_severity'],
+            'max_severity': fleet['max_severity'],
+            'verdict': fleet['verdict'],
+            'expired_waivers': fleet['expired_waivers'],
+            'hosts': dict((host['host'], {'status': host['status'], 'max_severity': host['max_severity'],
+                                          'counts': host['counts'], 'errors': len(host['errors'])})
+                          for host in fleet['hosts']),
+            'table': _report.summary_table(fleet, args['table_rows']),
+        })
+        return result

@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Filters: remediation plan and post-fix verdict (thin wrappers over module_utils._remediate)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.collections import is_string
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._remediate import (
+    DEFAULT_POLICY,
+    PolicyError,
+    plan,
+    verdict,
+)
+
+
+def _findings(name, label, value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(f, dict) for f in value):
+        raise AnsibleFilterError('%s: %s must be a list of findings (dicts), got %s'
+                                 % (name, label, type(value).__name__))
+    return list(value)
+
+
+def _severity(name, value):
+    if not is_string(value):
+        raise AnsibleFilterError('%s: min_severity must be a string, got %s' % (name, type(value).__name__))
+    return str(value)
+
+
+def remediation_plan(findings, policy=None, min_severity='high', facts=None):
+    name = 'runcguard.seccomp.remediation_plan'
+    findings = _findings(name, 'the input', findings)
+    if facts is not None and not isinstance(facts, dict):
+        raise AnsibleFilterError('%s: facts must be ansible_facts.runcguard (a dict), got %s'
+                                 % (name, type(facts).__name__))
+    try:
+        return plan(findings, DEFAULT_POLICY if policy is None else policy,
+                    min_severity=_severity(name, min_severity), facts=facts)
+    except PolicyError as exc:
+        raise AnsibleFilterError('%s: %s' % (name, exc))
+
+
+def remediation_verdict(after, plan=None, before=None, min_severity='high'):
+    name = 'runcguard.seccomp.remediation_verdict'
+    after = _findings(name, 'the input', after)
+    before = _findings(name, 'before', before or [])
+    if plan is None or not isinstance(plan, dict):
+        raise AnsibleFilterError('%s: plan must be the output of runcguard.seccomp.remediation_plan' % name)
+    try:
+        return verdict(plan, before, after, min_severity=_severity(name, min_severity))
+    except PolicyError as exc:
+        raise AnsibleFilterError('%s: %s' % (name, exc))
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'remediation_plan': remediation_plan, 'remediation_verdict': remediation_verdict}

@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Bounded, safe file reading: one place that says why a file could not be read.
+
+Pure stdlib, Python 3.9+. Never blocks on a FIFO, never reads more than asked, never raises
+anything but FileProblem for ordinary file-system trouble.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import errno
+import os
+import stat
+
+_ERRNO_TEXT = {
+    errno.ENOENT: 'does not exist',
+    errno.ENOTDIR: 'a parent is not a directory',
+    errno.EACCES: 'permission denied',
+    errno.EPERM: 'operation not permitted',
+    errno.ELOOP: 'symlink loop (too many levels of symbolic links)',
+    errno.EISDIR: 'is a directory',
+    errno.ENAMETOOLONG: 'path name too long',
+    errno.ENXIO: 'no such device or address (socket or device node)',
+    errno.EIO: 'I/O error',
+}
+
+_KIND = (
+    (stat.S_ISDIR, 'is a directory'),
+    (stat.S_ISFIFO, 'is a FIFO, not a regular file'),
+    (stat.S_ISSOCK, 'is a socket, not a regular file'),
+    (stat.S_ISCHR, 'is a character device, not a regular file'),
+    (stat.S_ISBLK, 'is a block device, not a regular file'),
+)
+
+
+class FileProblem(Exception):
+    """A file could not be read; `message` says why in words a person can act on."""
+
+    def __init__(self, message, path=None):
+        super(FileProblem, self).__init__(message)
+        self.message = message
+        self.path = path
+
+
+def describe_os_error(exc):
+    """Short text for an OSError, without the path (callers name the path themselves)."""
+    text = _ERRNO_TEXT.get(getattr(exc, 'errno', None))
+    if text:
+        return text
+    return exc.strerror or str(exc)
+
+
+def read_bounded(path, max_size):
+    """Return the bytes of regular file `path`, refusing anything larger than `max_size`.
+
+    Symlinks are followed (a loop is reported). O_NONBLOCK keeps a FIFO from hanging the open.
+    """
+    flags = os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0) | getattr(os, 'O_CLOEXEC', 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise FileProblem(describe_os_error(exc), path)
+    try:
+        st = os.fstat(fd)
+        for test, text in _KIND:
+            if test(st.st_mode):
+                raise FileProblem(text, path)
+        if st.st_size > max_size:
+            raise FileProblem('too large: %d bytes, limit (max_profile_size) is %d' % (st.st_size, max_size), path)
+        chunks = []
+        remaining = max_size + 1  # one byte more tells a file that grew past the limit
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b''.join(chunks)
+        if len(data) > max_size:
+            raise FileProblem('too large: more than %d bytes (max_profile_size)' % max_size, path)
+        return data
+    except OSError as exc:
+        raise FileProblem(describe_os_error(exc), path)
+    finally:
+        os.close(fd)
+
+
+def read_text(path, max_size):
+    """read_bounded + strict UTF-8 decoding (config files are text)."""
+    data = read_bounded(path, max_size)
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError as exc:
+        raise FileProblem('not valid UTF-8 text (byte offset %d)' % exc.start, path)
+
+
+def list_dir(path):
+    """Sorted DirEntry list of `path`, [] when it does not exist; FileProblem on other trouble."""
+    try:
+        with os.scandir(path) as it:
+            return sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return []
+        raise FileProblem(describe_os_error(exc), path)
+
+
+def walk_files(top, max_depth=8):
+    """Yield (path, error) for every file below `top`; directories symlinks are not followed.
+
+    error is None for a file to read, or a message for a directory that could not be listed.
+    """
+    stack = [(top, 0)]
+    while stack:
+        current, depth = stack.pop()
+        try:
+            entries = list_dir(current)
+        except FileProblem as exc:
+            yield current, exc.message
+            continue
+        subdirs = []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if depth < max_depth:
+                    subdirs.append((entry.path, depth + 1))
+            else:
+                yield entry.path, None
+        stack.extend(reversed(subdirs))
+
+
+def is_socket(path):
+    """True / False for an existing path, None when it cannot be checked."""
+    try:
+        return stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return False
+        return None

@@ -1,0 +1,322 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Data and pure logic for the runc_pin role (used by the runc_pin_state module).
+
+Pure stdlib, Python 3.9+. Holds the containerd.io -> bundled runc table (every row cites its
+source), package-owner parsing (dpkg -S, rpm -qf), available-version parsing (apt-cache madison,
+dnf repoquery), dnf4/dnf5 versionlock parsing and the choice of the package version to install.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import re
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._version import (
+    compare_versions, normalise_version, version_key,
+)
+from ansible_collections.runcguard.seccomp.plugins.module_utils._toml import TomlError, loads as toml_loads
+
+_PKG = 'https://github.com/docker/containerd-packaging/pull/'
+
+# Docker's containerd.io packages bundle their own runc (the package Provides/Replaces `runc`).
+# Key: containerd upstream version (deb revision -1, rpm -3.1.elN / -3.1.fcN builds of it).
+# first_line_wrong: the bundled runc prints containerd's version on its first line; its
+# `commit:` line is right (fixed in 1.7.20 by docker/containerd-packaging commit 1d9c0d6).
+CONTAINERD_IO_RUNC = {
+    '1.6.20': {'runc': '1.1.5', 'source': _PKG + '313'},
+    '1.6.21': {'runc': '1.1.7', 'source': _PKG + '316'},
+    '1.6.22': {'runc': '1.1.8', 'source': _PKG + '322'},
+    '1.6.25': {'runc': '1.1.10', 'source': _PKG + '336'},
+    '1.6.27': {'runc': '1.1.11', 'source': _PKG + '339'},
+    '1.7.18': {'runc': '1.1.13', 'source': _PKG + '373', 'first_line_wrong': True},
+    '1.7.19': {'runc': '1.1.13', 'source': _PKG + '387', 'first_line_wrong': True},
+    '1.7.20': {'runc': '1.1.13', 'source': _PKG + '387'},
+    # 1.7.21 changed only the containerd binary and Go (runc stayed at 1.1.13)
+    '1.7.21': {'runc': '1.1.13', 'source': _PKG + '389'},
+    '1.7.22': {'runc': '1.1.14', 'source': _PKG + '393'},
+    '1.7.24': {'runc': '1.2.2', 'source': _PKG + '400'},
+    '1.7.25': {'runc': '1.2.4', 'source': _PKG + '406'},
+    '1.7.26': {'runc': '1.2.5', 'source': _PKG + '409'},
+}
+
+# Packages known to ship the runc binary an engine runs.
+BUNDLING_PACKAGES = ('containerd.io',)
+DISTRO_PACKAGES = ('runc', 'runc-bin')
+
+# The only releases with the fcntl NOTIFY hang (opencontainers/runc#4328, fixed in 1.2.0-rc.3).
+HANG_VERSIONS = ('1.2.0-rc.1', '1.2.0-rc.2')
+FIRST_FIXED = '1.2.0'
+
+_EPOCH = re.compile(r'^\d+:')
+
+
+def split_package_version(version):
+    """'1:1.7.21-3.1.el9' -> ('1', '1.7.21', '3.1.el9'); revision may be ''."""
+    epoch = ''
+    match = _EPOCH.match(version)
+    if match:
+        epoch = match.group(0)[:-1]
+        version = version[match.end():]
+    upstream, sep, revision = version.rpartition('-')
+    if not sep:
+        upstream, revision = version, ''
+    return epoch, upstream, revision
+
+
+def runc_version_of_package(name, version):
+    """The runc version a package version ships, or None when it cannot be known.
+
+    containerd.io: from the table; distro runc: its upstream version (1.2.0~rc2+ds1 -> 1.2.0-rc.2).
+    """
+    if not version:
+        return None
+    upstream = split_package_version(version)[1]
+    if name in BUNDLING_PACKAGES:
+        core = re.match(r'^(\d+\.\d+\.\d+)', upstream)
+        row = CONTAINERD_IO_RUNC.get(core.group(1)) if core else None
+        return row['runc'] if row else None
+    return normalise_version(upstream)[0]
+
+
+def is_final(version):
+    return bool(version) and version_key(version)[3] == 1 << 30
+
+
+def is_fixed(version):
+    """A final release at or after 1.2.0 (the issue's definition of the real fix)."""
+    return is_final(version) and compare_versions(version, FIRST_FIXED) >= 0
+
+
+# --- package owner ----------------------------------------------------------------------------
+def parse_dpkg_search(output, path):
+    """Owner names from `dpkg -S PATH` output for exactly PATH (diversion lines skipped)."""
+    owners = []
+    for line in output.splitlines():
+        if line.startswith(('diversion by ', 'local diversion')):
+            continue
+        names, sep, listed = line.partition(': ')
+        if not sep or listed.strip() != path:
+            continue
+        for name in names.split(','):
+            name = name.strip().split(':')[0]  # drop :arch
+            if name and name not in owners:
+                owners.append(name)
+    return owners
+
+
+def parse_rpm_owner(output):
+    """[(name, 'E:V-R')] from `rpm -qf --qf '%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'`."""
+    out = []
+    for line in output.splitlines():
+        parts = line.strip().split('\t')
+        if len(parts) == 2 and parts[0] and not line.startswith('file '):
+            out.append((parts[0], parts[1]))
+    return out
+
+
+def path_candidates(path, realpath=None):
+    """Paths to ask the package database about: merged-/usr systems list /bin/x or /usr/bin/x."""
+    seen = []
+    for p in (path, realpath):
+        if not p:
+            continue
+        variants = [p]
+        if p.startswith('/usr/'):
+            variants.append(p[4:])
+        elif p.startswith(('/bin/', '/sbin/')):
+            variants.append('/usr' + p)
+        for v in variants:
+            if v not in seen:
+                seen.append(v)
+    return seen
+
+
+# --- available versions ------------------------------------------------------------------------
+def parse_apt_madison(output, name):
+    """Versions of NAME from `apt-cache madison NAME`, newest first as apt lists them."""
+    versions = []
+    for line in output.splitlines():
+        parts = [p.strip() for p in line.split('|')]
+        if len(parts) >= 3 and parts[0] == name and parts[1] and parts[1] not in versions:
+            versions.append(parts[1])
+    return versions
+
+
+def parse_dnf_repoquery(output, name):
+    """Versions 'E:V-R' of NAME from `dnf repoquery --qf '%{name}|%{epoch}|%{version}|%{release}\\n'`.
+
+    dnf5 expands the trailing \\n; dnf4 prints one package per line and may keep a literal \\n.
+    """
+    versions = []
+    for line in output.replace('\\n', '\n').splitlines():
+        parts = line.strip().split('|')
+        if len(parts) != 4 or parts[0] != name:
+            continue
+        epoch = parts[1] if parts[1] not in ('', '(none)') else '0'
+        evr = '%s:%s-%s' % (epoch, parts[2], parts[3])
+        if evr not in versions:
+            versions.append(evr)
+    return versions
+
+
+def dnf_major(version_output, dnf_realpath=None):
+    """4 or 5 from `dnf --version` output and/or the resolved path of /usr/bin/dnf."""
+    if dnf_realpath and dnf_realpath.rstrip('/').endswith('/dnf5'):
+        return 5
+    first = (version_output or '').strip().splitlines()[:1]
+    if first and (first[0].startswith('dnf5') or re.match(r'^5\.\d', first[0])):
+        return 5
+    return 4
+
+
+# --- dnf versionlock ---------------------------------------------------------------------------
+DNF4_LOCKLIST = '/etc/dnf/plugins/versionlock.list'
+DNF5_LOCKLIST = '/etc/dnf/versionlock.toml'
+
+
+def dnf_lock_spec(name, evr):
+    """The dnf4 versionlock.list line for one package: name-epoch:version-release.*"""
+    epoch, upstream, revision = split_package_version(evr)
+    return '%s-%s:%s-%s.*' % (name, epoch or '0', upstream, revision)
+
+
+def parse_dnf4_locklist(text):
+    """{name: [evr, ...]} locked by a dnf4 versionlock.list (excludes, '!' lines, are skipped)."""
+    locks = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(('#', '!')):
+            continue
+        # name-[epoch:]version-release.arch ; arch often '*'
+        match = re.match(r'^(.+)-(?:(\d+):)?([^-]+)-([^-]+?)(?:\.([^.]+|\*))?$', line)
+        if not match:
+            continue
+        name, epoch, ver, rel = match.group(1), match.group(2) or '0', match.group(3), match.group(4)
+        locks.setdefault(name, []).append('%s:%s-%s' % (epoch, ver, rel))
+    return locks
+
+
+def parse_dnf5_locklist(text):
+    """{name: [evr, ...]} from a dnf5 versionlock.toml (only '=' / 'evr' conditions count)."""
+    try:
+        data = toml_loads(text)
+    except TomlError as exc:
+        raise ValueError('invalid versionlock.toml: %s' % exc)
+    locks = {}
+    for pkg in data.get('packages', []) if isinstance(data, dict) else []:
+        if not isinstance(pkg, dict) or not isinstance(pkg.get('name'), str):
+            continue
+        for cond in pkg.get('conditions', []):
+            if isinstance(cond, dict) and cond.get('key') == 'evr' and cond.get('comparator') in ('=', '=='):
+                value = str(cond.get('value', ''))
+                if not _EPOCH.match(value):
+                    value = '0:' + value
+                locks.setdefault(pkg['name'], []).append(value)
+    return locks
+
+
+# --- plan --------------------------------------------------------------------------------------
+def _same_package_version(a, b):
+    """Compare ignoring a 0 epoch ('0:1.2-3' == '1.2-3')."""
+    def strip(v):
+        return v[2:] if v and v.startswith('0:') else v
+    return strip(a) == strip(b)
+
+
+def select_package_version(name, available, action, version, minimum=None, explicit=None):
+    """Choose the package version to install and hold.
+
+    available: versions offered (any order). action: 'pin' (runc == version) or 'upgrade'
+    (a fixed runc >= minimum, or == version when given). Returns
+    {'package_version', 'runc', 'reason'}; package_version None when nothing fits.
+    """
+    if explicit:
+        match = [v for v in available if _same_package_version(v, explicit)]
+        if not match:
+            return {'package_version': None, 'runc': None,
+                    'reason': '%s %s is not offered by the configured repositories' % (name, explicit)}
+        return {'package_version': match[0], 'runc': runc_version_of_package(name, match[0]),
+                'reason': 'explicit runc_pin_package_version'}
+    candidates = []
+    unknown = []
+    for pv in available:
+        runc = runc_version_of_package(name, pv)
+        if runc is None:
+            unknown.append(pv)
+            continue
+        if action == 'pin':
+            ok = compare_versions(runc, version) == 0
+        else:
+            ok = is_fixed(runc) and compare_versions(runc, minimum or FIRST_FIXED) >= 0
+            if version:
+                ok = ok and compare_versions(runc, version) == 0
+        if ok:
+            row = CONTAINERD_IO_RUNC.get(split_package_version(pv)[1].split('~')[0], {})
+            # a build whose first line lies is usable but only when nothing better exists
+            candidates.append((0 if row.get('first_line_wrong') else 1, _deb_like_key(pv), pv, runc))
+    if not candidates:
+        want = ('runc %s' % version) if action == 'pin' or version else \
+            ('a fixed runc >= %s' % (minimum or FIRST_FIXED))
+        reason = 'no %s version offered ships %s (offered: %s)' % (
+            name, want, ', '.join(available) or 'none')
+        if unknown:
+            reason += '; bundled runc unknown for %s' % ', '.join(unknown)
+        return {'package_version': None, 'runc': None, 'reason': reason}
+    candidates.sort()
+    best = candidates[-1]
+    return {'package_version': best[2], 'runc': best[3], 'reason': 'newest offered version shipping runc %s' % best[3]}
+
+
+def _deb_like_key(version):
+    """Rough ordering for package versions: numeric runs compare as numbers, '~' sorts first."""
+    epoch, upstream, revision = split_package_version(version)
+    parts = []
+    for chunk in re.split(r'(\d+)', '%s-%s' % (upstream, revision)):
+        if chunk.isdigit():
+            parts.append((1, int(chunk), ''))
+        elif chunk:
+            parts.append((0 if chunk.startswith('~') else 2, 0, chunk))
+    return (int(epoch or 0), parts)
+
+
+def plan(owners, packages, method, action, version, minimum=None, explicit=None):
+    """Decide how to reach the wanted runc.
+
+    owners: [{'path', 'package'}] for each engine-used runc; packages: {name: {'available': [...]}}.
+    method: auto | package | binary. Returns a dict with 'method' and, for the package method,
+    'package', 'package_version', 'runc'; 'problems' lists why a method could not be used.
+    """
+    problems = []
+    names = []
+    for owner in owners:
+        if owner.get('package') is None:
+            problems.append('%s is not owned by a package' % owner['path'])
+        elif owner['package'] not in names:
+            names.append(owner['package'])
+    result = {'method': None, 'package': None, 'package_version': None, 'runc': None,
+              'problems': problems, 'reason': None}
+    if method in ('auto', 'package'):
+        if not owners:
+            problems.append('no engine uses a runc binary on this host')
+        elif len(names) > 1:
+            problems.append('engines use runc from several packages (%s); pin them one at a time '
+                            'or use the binary method' % ', '.join(names))
+        elif names and not problems:
+            name = names[0]
+            pick = select_package_version(name, packages.get(name, {}).get('available', []),
+                                          action, version, minimum, explicit)
+            if pick['package_version']:
+                result.update({'method': 'package', 'package': name,
+                               'package_version': pick['package_version'], 'runc': pick['runc'],
+                               'reason': pick['reason']})
+                return result
+            problems.append(pick['reason'])
+    if method in ('auto', 'binary'):
+        if method == 'binary' or owners or not problems:
+            result.update({'method': 'binary', 'runc': version,
+                           'reason': 'binary method %s' % ('requested' if method == 'binary'
+                                                          else 'chosen: ' + '; '.join(problems))})
+    return result

@@ -1,0 +1,173 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Remediation planning and verification for ``playbooks/remediate.yml`` (controller, pure stdlib).
+
+``plan`` picks, per active finding at or above a severity, the first strategy of the operator's
+policy that the catalogue allows for that hazard and that can apply to that finding; ``verdict``
+compares a post-fix audit with the plan. No I/O: the role does the work, this decides.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import (
+    CATALOGUE,
+    SEVERITIES,
+    runtime_kind,
+    severity_rank,
+)
+from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import is_32bit
+
+# Strategies the remediate role can apply itself; the others need a person.
+AUTOMATED = ('rewrite_profile', 'pin_runc', 'upgrade_runc')
+RUNC_STRATEGIES = ('upgrade_runc', 'pin_runc')
+
+DEFAULT_POLICY = {
+    # Least invasive first: a profile rewrite needs no package change and no download.
+    'notify-fcntl-hang': ['rewrite_profile', 'upgrade_runc', 'pin_runc'],
+    'notify-write-rejected': ['rewrite_profile'],
+    'crun-notify-sendmsg-hang': ['rewrite_profile'],
+    'notify-unsupported': ['upgrade_runc'],
+}
+
+
+class PolicyError(ValueError):
+    """The policy names an unknown hazard or a strategy the hazard cannot use."""
+
+
+def check_policy(policy):
+    """Raise PolicyError with every problem of the policy at once; return it normalised."""
+    if not isinstance(policy, dict):
+        raise PolicyError('policy must be a dict of hazard id -> list of strategies, got %s'
+                          % type(policy).__name__)
+    problems, out = [], {}
+    for hazard_id in sorted(policy):
+        strategies = policy[hazard_id]
+        if hazard_id not in CATALOGUE:
+            problems.append('unknown hazard id %r (known: %s)' % (hazard_id, ', '.join(sorted(CATALOGUE))))
+            continue
+        if strategies is None:
+            strategies = []
+        if not isinstance(strategies, (list, tuple)) or not all(isinstance(s, str) for s in strategies):
+            problems.append('%s: strategies must be a list of names' % hazard_id)
+            continue
+        allowed = [s for s in CATALOGUE[hazard_id]['remediation'] if s in AUTOMATED]
+        for name in strategies:
+            if name not in allowed:
+                problems.append('%s: %r is not an automatic strategy for this hazard (allowed: %s)'
+                                % (hazard_id, name, ', '.join(allowed) or 'none, it needs a person'))
+        out[hazard_id] = list(strategies)
+    if problems:
+        raise PolicyError('; '.join(problems))
+    return out
+
+
+def _bundle_paths(facts):
+    return set(p.get('path') for p in (facts or {}).get('profiles') or ()
+               if isinstance(p, dict) and (p.get('format') == 'bundle' or p.get('bundle')))
+
+
+def _applies(strategy, finding, bundles):
+    """Can this strategy remove this finding on this host?"""
+    if strategy == 'rewrite_profile':
+        # A running container's config.json is never rewritten (no future container reads it).
+        return bool(finding.get('profile')) and bool(finding.get('syscalls')) and finding['profile'] not in bundles
+    if strategy in RUNC_STRATEGIES:
+        runtime = finding.get('runtime')
+        return isinstance(runtime, dict) and runtime_kind(runtime) == 'runc'
+    return False
+
+
+def _ref(finding, strategy=None, why=None):
+    out = {
+        'key': finding.get('key'), 'id': finding.get('id'), 'severity': finding.get('severity'),
+        'profile': finding.get('profile'), 'syscalls': list(finding.get('syscalls') or []),
+        'runtime': finding.get('runtime'),
+    }
+    if strategy:
+        out['strategy'] = strategy
+    if why:
+        out['why'] = why
+    return out
+
+
+def plan(findings, policy, min_severity='high', facts=None):
+    """The remediation plan of one host.
+
+    Returns {actions, manual, rewrite, runc_action, fingerprint}:
+    actions  findings with the strategy chosen for each;
+    manual   active findings at/above min_severity no automatic strategy can fix (with why);
+    rewrite  [{notify_remove, paths}] grouped so each profile loses only its own hazardous syscalls;
+    runc_action  'upgrade', 'pin' or None (upgrade wins: it fixes what a pin fixes);
+    fingerprint  stable hash of (key, strategy) pairs, to recognise a plan that failed before.
+    """
+    if min_severity not in SEVERITIES:
+        raise PolicyError('min_severity must be one of %s, got %r' % (', '.join(SEVERITIES), min_severity))
+    policy = check_policy(policy)
+    floor = severity_rank(min_severity)
+    bundles = _bundle_paths(facts)
+    arch = (facts or {}).get('arch')
+    actions, manual = [], []
+    for finding in findings or ():
+        if not isinstance(finding, dict) or finding.get('waived'):
+            continue
+        if severity_rank(finding.get('severity')) < floor:
+            continue
+        wanted = policy.get(finding.get('id'), [])
+        chosen = next((s for s in wanted if _applies(s, finding, bundles)), None)
+        if chosen:
+            actions.append(_ref(finding, chosen))
+        elif wanted:
+            manual.append(_ref(finding, why='no strategy of the policy (%s) applies here' % ', '.join(wanted)))
+        else:
+            manual.append(_ref(finding, why='the policy has no automatic strategy for %s' % finding.get('id')))
+
+    removals = {}
+    for action in actions:
+        if action['strategy'] == 'rewrite_profile':
+            names = removals.setdefault(action['profile'], set())
+            names.update(action['syscalls'])
+            if 'fcntl' in names and is_32bit(arch):
+                names.add('fcntl64')
+    groups = {}
+    for path, names in removals.items():
+        groups.setdefault(tuple(sorted(names)), []).append(path)
+    rewrite = [{'notify_remove': list(names), 'paths': sorted(paths)} for names, paths in sorted(groups.items())]
+
+    strategies = set(a['strategy'] for a in actions)
+    runc_action = 'upgrade' if 'upgrade_runc' in strategies else 'pin' if 'pin_runc' in strategies else None
+    pairs = sorted((a['key'] or '', a['strategy']) for a in actions)
+    fingerprint = hashlib.sha256(json.dumps(pairs).encode('utf-8')).hexdigest()[:16] if pairs else None
+    return {'actions': actions, 'manual': manual, 'rewrite': rewrite, 'runc_action': runc_action,
+            'fingerprint': fingerprint}
+
+
+def _identity(finding):
+    # The runtime path may change with a fix (a side-by-side binary): the hazard on a profile is what counts.
+    return (finding.get('id'), finding.get('profile'))
+
+
+def verdict(the_plan, before, after, min_severity='high'):
+    """Did the fix work? {ok, remaining, new}.
+
+    remaining  post-fix findings (active, at/above min_severity) of a hazard/profile the plan targeted;
+    new        post-fix findings at/above min_severity that were not there before (the fix made it worse).
+    """
+    if min_severity not in SEVERITIES:
+        raise PolicyError('min_severity must be one of %s, got %r' % (', '.join(SEVERITIES), min_severity))
+    floor = severity_rank(min_severity)
+
+    def active(findings):
+        return [f for f in findings or () if isinstance(f, dict) and not f.get('waived')
+                and severity_rank(f.get('severity')) >= floor]
+
+    targeted = set(_identity(a) for a in (the_plan or {}).get('actions') or ())
+    seen = set(_identity(f) for f in active(before))
+    remaining = [_ref(f) for f in active(after) if _identity(f) in targeted]
+    new = [_ref(f) for f in active(after) if _identity(f) not in seen]
+    return {'ok': not remaining and not new, 'remaining': remaining, 'new': new}

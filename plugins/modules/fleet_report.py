@@ -1,0 +1,223 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Documentation only: the work is done on the controller by plugins/action/fleet_report.py.
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: fleet_report
+short_description: Write the fleet audit report (json, md, html, junit, csv) on the controller
+version_added: 0.1.0
+author: runcguard maintainers
+description:
+  - Reads the per-host summaries the C(runcguard.seccomp.audit) role sets (see
+    R(runcguard.seccomp.host_summary,ansible_collections.runcguard.seccomp.host_summary_filter)) for every
+    host in O(hosts), and writes one report per format in O(dest) on the controller.
+  - A host in O(hosts) without a summary is listed with status C(missing); unreachable and failed hosts are
+    listed as such. No host silently disappears from a report.
+  - Each file is rendered, parsed back (JSON, XML, CSV, HTML) and only then written atomically (temporary file
+    in the same directory, then rename). A file whose content would not change is not rewritten.
+  - With O(timestamp=true), C(generated_at) is the time the report content last changed; a re-run with the
+    same results keeps the files byte-identical and reports no change.
+  - This is an action plugin; nothing runs on the managed hosts. Use it once per play (C(run_once)), after
+    every host has its summary.
+extends_documentation_fragment:
+  - runcguard.seccomp._attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode nothing is written; C(changed) tells whether the files would change.
+  diff_mode:
+    support: partial
+    details:
+      - The diff names the report files that would change, not their content (reports can be large).
+  idempotent:
+    support: full
+  platform:
+    platforms: posix
+options:
+  hosts:
+    description:
+      - Every host the audit covers, normally C(ansible_play_hosts_all).
+    type: list
+    elements: str
+    required: true
+  summary_var:
+    description: Host variable holding each host's summary.
+    type: str
+    default: audit_host_summary
+  dest:
+    description: Directory on the controller for the reports; created when missing.
+    type: path
+    required: true
+  basename:
+    description: File name stem; files are C(<basename>.json), C(.md), C(.html), C(.junit.xml), C(.csv).
+    type: str
+    default: runcguard-audit
+  formats:
+    description: Formats to write.
+    type: list
+    elements: str
+    choices: [json, md, html, junit, csv]
+    default: [json, md, html, junit, csv]
+  fail_on:
+    description:
+      - Lowest severity of an active (not waived) finding that makes RV(verdict.failed) true.
+      - This plugin never fails because of findings; the caller decides (the role fails the play after the
+        report is written).
+    type: str
+    choices: [none, info, low, medium, high, critical]
+    default: none
+  fail_on_unaudited:
+    description: With O(fail_on) other than V(none), also set RV(verdict.failed) when a host could not be audited.
+    type: bool
+    default: true
+  title:
+    description: Report title.
+    type: str
+    default: runcguard.seccomp fleet audit
+  waivers:
+    description: Waivers in force, copied into the JSON report for the record.
+    type: list
+    elements: dict
+    default: []
+  timestamp:
+    description: Put C(generated_at) in the reports (json, md, html).
+    type: bool
+    default: true
+  backup:
+    description: Keep a timestamped copy of each report file it replaces.
+    type: bool
+    default: false
+  mode:
+    description: File mode of the reports.
+    type: raw
+    default: '0644'
+  table_rows:
+    description: Most host lines in RV(table).
+    type: int
+    default: 25
+notes:
+  - The JSON layout is versioned (C(schema_version)) and documented in C(docs/report-schema.md).
+  - Strings from hosts are treated as untrusted; HTML and Markdown escape them, CSV cells starting with
+    C(=), C(+), C(-), C(@) get a leading quote.
+seealso:
+  - module: runcguard.seccomp.runtime_facts
+'''
+
+EXAMPLES = r'''
+- name: Write the fleet report once, after every host
+  runcguard.seccomp.fleet_report:
+    hosts: "{{ ansible_play_hosts_all }}"
+    dest: "{{ playbook_dir }}/reports"
+    fail_on: high
+  run_once: true
+  register: report
+
+- name: Print the summary table
+  ansible.builtin.debug:
+    msg: "{{ report.table }}"
+  run_once: true
+'''
+
+RETURN = r'''
+files:
+  description: Report path per format.
+  returned: always
+  type: dict
+  sample: {json: /srv/reports/runcguard-audit.json}
+changed_formats:
+  description: Formats whose file was (or in check mode would be) written.
+  returned: always
+  type: list
+  elements: str
+backup_files:
+  description: Backup path per format, when O(backup=true) and a file was replaced.
+  returned: always
+  type: dict
+generated_at:
+  description: Timestamp in the reports (UTC), or null.
+  returned: always
+  type: str
+totals:
+  description: Host and finding counts.
+  returned: always
+  type: dict
+  contains:
+    hosts:
+      description: Hosts in the report.
+      type: int
+    audited:
+      description: Hosts audited.
+      type: int
+    failed:
+      description: Hosts whose audit task failed.
+      type: int
+    unreachable:
+      description: Hosts that could not be reached.
+      type: int
+    missing:
+      description: Hosts that left the play before the audit ran.
+      type: int
+    findings:
+      description: Active findings.
+      type: int
+    waived:
+      description: Waived findings.
+      type: int
+    errors:
+      description: Error entries (unreadable or malformed files, runtimes that failed to answer).
+      type: int
+    with_findings:
+      description: Hosts with at least one active finding.
+      type: int
+by_severity:
+  description: Active findings per severity.
+  returned: always
+  type: dict
+max_severity:
+  description: Highest active severity in the fleet, or null.
+  returned: always
+  type: str
+verdict:
+  description: Gate result for O(fail_on).
+  returned: always
+  type: dict
+  contains:
+    fail_on:
+      description: The threshold used.
+      type: str
+    fail_on_unaudited:
+      description: Whether unaudited hosts fail the gate.
+      type: bool
+    failed:
+      description: True when the gate fails.
+      type: bool
+    blocking:
+      description: Active findings at or above the threshold, C({host, id, severity, profile}).
+      type: list
+      elements: dict
+    unaudited:
+      description: Hosts not audited (failed, unreachable, missing).
+      type: list
+      elements: str
+expired_waivers:
+  description: Waivers that matched a finding but have expired, with the hosts concerned.
+  returned: always
+  type: list
+  elements: dict
+hosts:
+  description: Per host C({status, max_severity, counts, errors}).
+  returned: always
+  type: dict
+table:
+  description: A short fixed-width summary table, one line per host with findings or errors.
+  returned: always
+  type: list
+  elements: str
+'''

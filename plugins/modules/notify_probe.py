@@ -1,0 +1,306 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: notify_probe
+short_description: Observe whether the host's runc or crun hangs on a seccomp SCMP_ACT_NOTIFY profile
+version_added: 0.1.0
+description:
+  - Version tables can be wrong (vendor builds, backports, development builds, patched forks). This
+    module lets a host answer for itself. For each runtime, each syscall and each
+    C(noNewPrivileges) value it starts a throw-away canary container with the host's own runtime and
+    a seccomp profile whose only rule sends that syscall to C(SCMP_ACT_NOTIFY), serves the
+    notifications with a seccomp agent inside the module process, and reports what happened.
+  - The canary runs C(true) in new PID, network, IPC, UTS and mount namespaces (no host network). Its
+    root file system is an empty temporary directory with read-only bind mounts of the host's C(/usr)
+    and lib directories, made only inside the container's mount namespace. It has its own C(--root)
+    state directory, a unique container id and its own cgroupfs cgroup, so the engines' containers
+    are never seen or touched.
+  - The agent listens on a temporary unix socket (the profile's C(listenerPath)), receives the
+    seccomp notification fd over C(SCM_RIGHTS) and answers every notification with
+    C(SECCOMP_USER_NOTIF_FLAG_CONTINUE), so the syscall runs as if there were no filter.
+  - C(ok) means the container process ran and exited 0, the container reached C(stopped) (runc) and
+    the runtime passed the fd to the agent. C(hang) means the runtime did not return within
+    O(timeout), or reported success while the container never reached C(stopped). C(error) means the
+    runtime failed; C(message) holds its own words. C(unsupported) means the kernel or libseccomp
+    lacks C(SCMP_ACT_NOTIFY).
+  - Whatever happens (timeout, exception, SIGTERM/SIGINT/SIGHUP) every process the runtime started is
+    killed with SIGKILL by PID (a hung runc ignores SIGTERM), the container is deleted with
+    C(delete --force), and its cgroup, socket, mounts and temporary files are removed. Anything that
+    could not be removed is listed in C(leftovers).
+  - Probes run one at a time; a hanging runtime costs O(timeout) seconds per probe.
+  - Only runc and crun are driven. A binary whose C(--version) says something else is refused and
+    listed in C(skipped); the other runtimes are still probed.
+  - Never changes host configuration, engines or their containers.
+author:
+  - runcguard maintainers (@runcguard)
+extends_documentation_fragment:
+  - runcguard.seccomp._attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The probe runs in check mode too. It changes no host configuration; it only starts and removes
+        a throw-away container and temporary files, and C(changed) is always V(false).
+  diff_mode:
+    support: N/A
+    details:
+      - This action does not modify state.
+  idempotent:
+    support: full
+    details:
+      - This action does not modify state.
+  platform:
+    support: full
+    platforms: posix
+    details:
+      - Linux only, as root, kernel 5.5 or later for C(SECCOMP_USER_NOTIF_FLAG_CONTINUE).
+options:
+  runtime:
+    description:
+      - Runtime binaries to probe (runc or crun).
+      - Default is every runc and crun found where M(runcguard.seccomp.runtime_facts) looks by default
+        (standard directories, CRI-O, k3s, RKE2, microk8s and k0s locations), one path per real file.
+        Binaries named only in engine configuration are not searched; pass the paths from
+        C(ansible_facts.runcguard.runtimes) to probe exactly what the facts found.
+      - A binary you built or downloaded (for example a runc 1.2.0-rc.2 release binary) can be named
+        here to test it without installing it.
+    type: list
+    elements: path
+  syscalls:
+    description:
+      - Syscalls to probe, each one alone in its own profile.
+      - Default is the hazard catalogue's probe list (C(fcntl), C(sendmsg), C(write), C(close),
+        C(read), C(openat), C(execve), C(connect)) unless O(profile) is given.
+    type: list
+    elements: str
+  profile:
+    description:
+      - Probe exactly the effective C(SCMP_ACT_NOTIFY) set of this existing seccomp profile file (OCI,
+        Docker or bundle C(config.json) format), all of its syscalls together in one profile.
+      - The rest of the profile (its default action, other rules) is not copied; the canary allows
+        everything else, so a result reflects the NOTIFY set alone.
+    type: path
+  timeout:
+    description:
+      - Seconds one probe may take before it counts as C(hang).
+    type: int
+    default: 10
+  no_new_privileges:
+    description:
+      - C(process.noNewPrivileges) values to probe; runc installs the seccomp filter at a different
+        point for each. A single boolean probes only that value.
+    type: list
+    elements: bool
+    default: [true, false]
+notes:
+  - Requires root. Runs C(runc --root <temp> run) directly (not through an engine) with an argument
+    list, C(LANG=C), and a hard bound per probe.
+  - crun refuses to run on hosts with hybrid cgroups (v1 controllers plus a cgroup2 mount); its
+    probes then report C(error) with crun's own message.
+  - The cgroup is created with the cgroupfs driver; C(--systemd-cgroup) is never passed.
+seealso:
+  - name: runc 1.2.0-rc.1/rc.2 hang with fcntl under SCMP_ACT_NOTIFY
+    description: The hazard this probe observes directly.
+    link: https://github.com/opencontainers/runc/issues/4328
+  - name: seccomp_unotify(2)
+    description: The seccomp user notification mechanism the agent implements.
+    link: https://man7.org/linux/man-pages/man2/seccomp_unotify.2.html
+  - module: runcguard.seccomp.runtime_facts
+'''
+
+EXAMPLES = r'''
+- name: Probe every runc/crun found with the default syscalls
+  runcguard.seccomp.notify_probe:
+  become: true
+  register: probe
+
+- name: Probe the runtimes the facts found, fcntl and connect only, 5 s each
+  runcguard.seccomp.notify_probe:
+    runtime: "{{ ansible_facts.runcguard.runtimes | map(attribute='path') | list }}"
+    syscalls: [fcntl, connect]
+    timeout: 5
+  become: true
+
+- name: Test a runc binary that is not installed, with the NOTIFY set of the bypass4netns profile
+  runcguard.seccomp.notify_probe:
+    runtime: [/opt/runc-1.2.0-rc.2/runc.amd64]
+    profile: /etc/bypass4netns/seccomp.json
+    no_new_privileges: true
+  become: true
+
+- name: Fail when any probe hung
+  ansible.builtin.assert:
+    that: probe.results | selectattr('outcome', 'equalto', 'hang') | list | length == 0
+    fail_msg: "{{ probe.results | selectattr('outcome', 'equalto', 'hang') | map(attribute='runtime') | unique | list }} hang"
+'''
+
+RETURN = r'''
+results:
+  description: One entry per runtime x syscall (or profile NOTIFY set) x C(no_new_privileges) value.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    runtime:
+      description: Path of the runtime binary.
+      type: str
+      sample: /usr/sbin/runc
+    name:
+      description: What the binary says it is.
+      type: str
+      sample: runc
+    version:
+      description: Normalised version from C(--version) (the C(commit:) line when the first line lies).
+      type: str
+      sample: 1.2.0-rc.2
+    dev:
+      description: Whether the binary is a development build.
+      type: bool
+      sample: false
+    syscall:
+      description: The probed syscall; several are joined with commas for a O(profile) probe.
+      type: str
+      sample: fcntl
+    syscalls:
+      description: The probed syscalls as a list.
+      type: list
+      elements: str
+      sample: [fcntl]
+    profile:
+      description: The O(profile) file whose NOTIFY set was probed, or null.
+      type: str
+      sample: null
+    no_new_privileges:
+      description: The canary's C(process.noNewPrivileges).
+      type: bool
+      sample: true
+    outcome:
+      description: C(ok), C(hang), C(error) or C(unsupported).
+      type: str
+      sample: hang
+    message:
+      description: The runtime's own error words for C(error)/C(unsupported), why it counts as C(hang),
+        or empty.
+      type: str
+      sample: "runc run failed: unable to start container process: unable to init seccomp: SCMP_ACT_NOTIFY cannot be used for the write syscall"
+    agent_connected:
+      description: Whether the runtime passed the seccomp fd to the agent.
+      type: bool
+      sample: true
+    notifications:
+      description: Notifications the agent answered (the runtime's own and the container's calls).
+      type: int
+      sample: 6
+    exit_code:
+      description: Exit status of the runtime, null when it was killed.
+      type: int
+      sample: 0
+    container_id:
+      description: The canary's unique container id.
+      type: str
+      sample: runcguard-probe-4242-k2j1x0ab
+    seconds:
+      description: Time the probe took, cleanup excluded.
+      type: float
+      sample: 0.07
+    leftovers:
+      description: Anything cleanup could not remove (processes, cgroups, mounts, temp dir). Normally empty.
+      type: list
+      elements: str
+      sample: []
+skipped:
+  description: Runtimes that were not probed, with the reason (not runc/crun, not executable, no answer).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    runtime:
+      description: Path as given.
+      type: str
+    message:
+      description: Why it was skipped.
+      type: str
+  sample: [{runtime: /usr/bin/youki, message: "/usr/bin/youki is not runc or crun (...): notify_probe drives only runc and crun"}]
+summary:
+  description: Number of results per outcome.
+  returned: always
+  type: dict
+  sample: {ok: 15, hang: 1, error: 2, unsupported: 0}
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            runtime=dict(type='list', elements='path'),
+            syscalls=dict(type='list', elements='str'),
+            profile=dict(type='path'),
+            timeout=dict(type='int', default=10),
+            no_new_privileges=dict(type='list', elements='bool', default=[True, False]),
+        ),
+        mutually_exclusive=[('syscalls', 'profile')],
+        supports_check_mode=True,
+    )
+    params = module.params
+    if os.geteuid() != 0:
+        module.fail_json(msg='runcguard.seccomp.notify_probe must run as root (become: true): it starts '
+                             'containers with runc/crun and serves their seccomp notifications')
+    if params['timeout'] < 1 or params['timeout'] > 600:
+        module.fail_json(msg='timeout must be between 1 and 600 seconds, got %d' % params['timeout'])
+    if not params['no_new_privileges']:
+        module.fail_json(msg='no_new_privileges must name at least one value')
+    nnp_values = []
+    for value in params['no_new_privileges']:
+        if value not in nnp_values:
+            nnp_values.append(value)
+
+    skipped = []
+    if params['profile']:
+        try:
+            syscall_sets = [_probe.profile_notify_set(params['profile'])]
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
+    else:
+        syscall_sets = []
+        for name in params['syscalls'] or _probe.default_syscalls():
+            if not _probe.SYSCALL_NAME.match(name):
+                skipped.append({'runtime': None, 'message': 'syscall %r is not a syscall name: not probed' % name})
+            elif [name] not in syscall_sets:
+                syscall_sets.append([name])
+        if not syscall_sets:
+            module.fail_json(msg='no valid syscall to probe', skipped=skipped)
+
+    runtimes = params['runtime'] if params['runtime'] is not None else _probe.find_runtimes()
+    if not runtimes:
+        module.fail_json(msg='no runc or crun binary found in the standard locations; name one with runtime')
+
+    try:
+        with _probe.interrupt_guard():
+            results, refused = _probe.run_all(runtimes, syscall_sets, nnp_values, params['timeout'],
+                                              profile=params['profile'])
+    except (_probe.ProbeInterrupted, KeyboardInterrupt) as exc:
+        module.fail_json(msg='notify_probe interrupted (%s); the probe in progress was cleaned up' % exc)
+    skipped.extend(refused)
+    if not results:
+        module.fail_json(msg='no runtime could be probed: %s' % '; '.join(s['message'] for s in skipped),
+                         results=results, skipped=skipped)
+    counts = _probe.summary(results)
+    module.exit_json(changed=False, results=results, skipped=skipped, summary=counts,
+                     msg='%d probes: %s' % (len(results), ', '.join('%s %d' % kv for kv in sorted(counts.items()))))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,317 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: runtime_facts
+short_description: Gather container runtime, engine and seccomp profile facts for NOTIFY hazard audits
+version_added: 0.1.0
+description:
+  - Finds every runc and crun binary on the host (standard directories, k3s, RKE2, microk8s and k0s
+    bundles, and every binary named by Docker, containerd, CRI-O or podman configuration), runs
+    C(--version) on each real binary once, and records its owning package and the engines that use it.
+  - Finds seccomp profiles (engine settings, containers-common defaults, kubelet C(Localhost) profiles
+    including the Security Profiles Operator tree, running OCI bundles, Docker per-container profiles)
+    and describes their C(SCMP_ACT_NOTIFY) rules.
+  - Read-only. Returns everything under C(ansible_facts.runcguard); feed it to the
+    C(runcguard.seccomp.notify_findings) filter.
+  - A bad file, configuration or binary never fails the module; it becomes an entry with an C(error)
+    message naming the path and the cause, and the rest of the facts are still returned.
+  - Can be listed in C(ansible_facts_modules) to run in the fact-gathering step.
+author:
+  - runcguard maintainers (@runcguard)
+extends_documentation_fragment:
+  - runcguard.seccomp._attributes
+  - runcguard.seccomp._attributes.facts
+  - runcguard.seccomp._attributes.info_module
+attributes:
+  platform:
+    support: full
+    platforms: posix
+options:
+  profile_paths:
+    description:
+      - Extra seccomp profiles to describe, in addition to discovery.
+      - Each entry is a file, a directory (read recursively) or a glob pattern.
+    type: list
+    elements: path
+    default: []
+  runtime_paths:
+    description:
+      - Extra runtime binaries (paths or glob patterns) to probe, in addition to discovery.
+    type: list
+    elements: path
+    default: []
+  discover:
+    description:
+      - Search the standard locations and engine configuration.
+      - When V(false), only O(profile_paths) and O(runtime_paths) are examined.
+    type: bool
+    default: true
+  command_timeout:
+    description:
+      - Seconds one runtime binary may take to answer C(--version) (or a package query may take)
+        before it is reported as timed out.
+    type: int
+    default: 10
+  max_profile_size:
+    description:
+      - Profiles and bundle C(config.json) files larger than this many bytes are not read; they get
+        an C(error) entry instead.
+    type: int
+    default: 1048576
+notes:
+  - Commands run with an argument list (no shell), C(LANG=C) and a time bound (coreutils C(timeout),
+    else a Python watchdog). One C(--version) call per real binary, one package query per binary.
+  - Scanning a mounted image instead of C(/) is deliberately not offered, because it would run binaries
+    taken from that image, as root, on the managed host.
+seealso:
+  - name: runc 1.2.0-rc.1/rc.2 hang with fcntl under SCMP_ACT_NOTIFY
+    description: The best-known hazard these facts are gathered for.
+    link: https://github.com/opencontainers/runc/issues/4328
+'''
+
+EXAMPLES = r'''
+- name: Gather runcguard facts
+  runcguard.seccomp.runtime_facts:
+
+- name: Also describe a bypass4netns profile and an unpacked runc
+  runcguard.seccomp.runtime_facts:
+    profile_paths:
+      - /etc/bypass4netns/seccomp.json
+      - /opt/profiles/*.json
+    runtime_paths:
+      - /opt/runc-1.2.0-rc.2/runc
+
+- name: Show runtimes whose version could not be read
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.runcguard.runtimes | selectattr('error') | list }}"
+
+# In the gather step, so results land in the fact cache:
+#   ansible_facts_modules: [ansible.builtin.setup, runcguard.seccomp.runtime_facts]
+'''
+
+RETURN = r'''
+ansible_facts:
+  description: Facts added to the host.
+  returned: always
+  type: dict
+  contains:
+    runcguard:
+      description: Container runtimes, seccomp profiles and engine settings of the host.
+      returned: always
+      type: dict
+      contains:
+        schema:
+          description: Version of this data layout.
+          type: int
+          returned: always
+          sample: 1
+        arch:
+          description: Machine architecture (C(uname -m)).
+          type: str
+          returned: always
+          sample: x86_64
+        kernel:
+          description: Kernel release.
+          type: str
+          returned: always
+          sample: 6.1.0-18-amd64
+        libseccomp:
+          description: Host libseccomp version from the library file name, V(null) when unknown.
+          type: str
+          returned: always
+          sample: 2.5.4
+        runtimes:
+          description: One entry per real runtime binary (symlinks and hard links folded).
+          type: list
+          elements: dict
+          returned: always
+          contains:
+            name:
+              description: V(runc) or V(crun) (or the file name of another runtime an engine names).
+              type: str
+            path:
+              description: First path the binary was found at.
+              type: str
+            paths:
+              description: Every path that resolves to this binary.
+              type: list
+              elements: str
+            realpath:
+              description: Resolved path; V(null) when the path could not be resolved.
+              type: str
+            version:
+              description: Normalised version, V(null) when unknown.
+              type: str
+              sample: 1.2.0-rc.2
+            version_source:
+              description: Where the version came from (V(first_line), V(commit), V(features)).
+              type: str
+            dev:
+              description: Whether the binary is a development build past its tag.
+              type: bool
+            commit:
+              description: C(commit:) line of the version output.
+              type: str
+            spec:
+              description: OCI runtime spec version.
+              type: str
+            go:
+              description: Go version the binary was built with.
+              type: str
+            libseccomp:
+              description: libseccomp version the binary reports.
+              type: str
+            raw:
+              description: First 2 KiB of the version output.
+              type: str
+            package:
+              description: Owning package (V(null) when not packaged).
+              type: dict
+              contains:
+                manager:
+                  description: V(dpkg) or V(rpm).
+                  type: str
+                name:
+                  description: Package name.
+                  type: str
+                version:
+                  description: Package version.
+                  type: str
+            used_by:
+              description: Engines whose configuration (or default lookup) runs this binary.
+              type: list
+              elements: str
+              sample: [docker, containerd]
+            error:
+              description: Why the binary could not be examined (timeout, not executable, unparsable output).
+              type: str
+        profiles:
+          description: One entry per real profile file (or inline Docker per-container profile).
+          type: list
+          elements: dict
+          returned: always
+          contains:
+            path:
+              description: Path the profile was found at.
+              type: str
+            realpath:
+              description: Resolved path.
+              type: str
+            sha256:
+              description: SHA-256 of the content.
+              type: str
+            size:
+              description: Size in bytes.
+              type: int
+            format:
+              description: V(oci), V(docker) or V(bundle).
+              type: str
+            origin:
+              description: Every setting that points at this profile.
+              type: list
+              elements: dict
+              contains:
+                engine:
+                  description: Engine (or V(kubelet), V(bundle), V(containers-common), V(user)).
+                  type: str
+                setting:
+                  description: The configuration key or location.
+                  type: str
+            default_action:
+              description: C(defaultAction).
+              type: str
+            listener_path:
+              description: C(listenerPath).
+              type: str
+            listener_exists:
+              description: Whether C(listenerPath) is a socket on this host; V(null) without a listener path.
+              type: bool
+            architectures:
+              description: Architectures the profile names.
+              type: list
+              elements: str
+            notify:
+              description: Rules whose action is C(SCMP_ACT_NOTIFY).
+              type: list
+              elements: dict
+            notify_syscalls:
+              description: Effective set of syscalls sent to the listener.
+              type: list
+              elements: str
+            bundle:
+              description: For a container's config, its id, namespace and engine; V(null) otherwise.
+              type: dict
+            error:
+              description: Why the profile could not be read (malformed JSON, too large, unreadable, not UTF-8).
+              type: str
+        engines:
+          description: Per engine found on the host, the configuration read.
+          type: dict
+          returned: always
+          sample:
+            docker:
+              present: true
+              config: [/etc/docker/daemon.json]
+              default_runtime: runc
+              runtimes: {}
+              seccomp_profile: null
+              error: null
+        scan:
+          description: Scan statistics.
+          type: dict
+          returned: always
+          contains:
+            duration_ms:
+              description: Wall time of the scan.
+              type: int
+            files_seen:
+              description: Profile and container files examined.
+              type: int
+            errors:
+              description: Every problem met, as C({path, error}).
+              type: list
+              elements: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._discovery import gather
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            profile_paths=dict(type='list', elements='path', default=[]),
+            runtime_paths=dict(type='list', elements='path', default=[]),
+            discover=dict(type='bool', default=True),
+            command_timeout=dict(type='int', default=10),
+            max_profile_size=dict(type='int', default=1048576),
+        ),
+        supports_check_mode=True,
+    )
+    if module.params['command_timeout'] < 1:
+        module.fail_json(msg='command_timeout must be at least 1 second')
+    if module.params['max_profile_size'] < 1:
+        module.fail_json(msg='max_profile_size must be a positive number of bytes')
+
+    def run_command(argv):
+        # bytes out (encoding=None): a binary printing garbage must not break decoding
+        return module.run_command(argv, check_rc=False, encoding=None,
+                                  environ_update={'LANG': 'C', 'LC_ALL': 'C', 'LC_MESSAGES': 'C'})
+
+    try:
+        facts = gather(module.params, run_command)
+    except Exception as exc:  # last line of defence: a message, never a traceback
+        module.fail_json(msg='runtime_facts: host scan failed unexpectedly: %s: %s' % (type(exc).__name__, exc))
+    module.exit_json(changed=False, ansible_facts={'runcguard': facts})
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Idempotent setup for development, CI and audits. Safe to re-run; fast when nothing changed.
+#   bash scripts/setup.sh            apt packages, venvs, collections, podman config, test images
+#   bash scripts/setup.sh --minimal  venv + collections only (what scripts/audit.sh needs)
+set -euo pipefail
+minimal=0
+case "${1:-}" in
+  --minimal) minimal=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--minimal]" >&2; exit 2 ;;
+esac
+# shellcheck source=scripts/env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$RCG_ROOT"
+mkdir -p "$RCG_CACHE/bin" "$RCG_CACHE/stamps"
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+# Collections taken from the `ansible` wheel (Galaxy is not reachable): containers.podman gives
+# Molecule its podman connection; community.general has dnf_versionlock (runc_pin on RedHat).
+COLLECTIONS=(containers/podman community/general)
+ANSIBLE_WHEEL_SPEC='ansible>=14,<15'
+APT_PACKAGES=(podman runc crun debootstrap uidmap chromium)
+
+# A stamp records the inputs a step was done with; the step is skipped while they are unchanged.
+stamp_ok() { [ -f "$RCG_CACHE/stamps/$1" ] && [ "$(cat "$RCG_CACHE/stamps/$1")" = "$2" ]; }
+stamp_set() { printf '%s' "$2" >"$RCG_CACHE/stamps/$1"; }
+
+# --- apt ----------------------------------------------------------------------------------
+apt_missing() {
+  local p
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
+  done
+}
+if [ "$minimal" = 0 ]; then
+  missing=$(apt_missing)
+  if [ -n "$missing" ]; then
+    log "apt-get install $(echo $missing)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
+  fi
+fi
+
+# --- interpreters -------------------------------------------------------------------------
+# pythonX.Y on PATH may be a pyenv shim that refuses to run; fall back to asking pyenv where the
+# newest matching version lives. Working ones are linked into .cache/bin (first on PATH).
+works() { [ -n "$1" ] && "$1" -c 'import ensurepip, venv' >/dev/null 2>&1; }
+find_python() {  # $1 = 3.12 -> prints a working interpreter path or nothing
+  local v=$1 p root ver
+  p=$(command -v "python$v" 2>/dev/null || true)
+  if works "$p"; then readlink -f "$p"; return; fi
+  if command -v pyenv >/dev/null 2>&1; then
+    root=$(pyenv root)
+    for ver in $(pyenv versions --bare 2>/dev/null | grep -E "^$v(\.[0-9]+)?$" | sort -rV); do
+      p=$root/versions/$ver/bin/python$v
+      if works "$p"; then echo "$p"; return; fi
+    done
+  fi
+}
+for v in 3.9 3.10 3.11 3.12 3.13; do
+  p=$(find_python "$v")
+  if [ -n "$p" ]; then ln -sfn "$p" "$RCG_CACHE/bin/python$v"; else rm -f "$RCG_CACHE/bin/python$v"; fi
+done
+MAIN_PY=""
+for v in 3.13 3.12; do
+  if [ -x "$RCG_CACHE/bin/python$v" ]; then MAIN_PY=$RCG_CACHE/bin/python$v; break; fi
+done
+[ -n "$MAIN_PY" ] || MAIN_PY=$(command -v python3)
+OLD_PY=$RCG_CACHE/bin/python3.11
+[ -x "$OLD_PY" ] || OLD_PY=""
+
+# --- virtual environments -----------------------------------------------------------------
+make_venv() {  # $1 dir, $2 python, $3 requirements file
+  local dir=$1 py=$2 req=$3 key
+  key="$("$py" -VV | head -1) $(sha256sum "$req" | cut -c1-16)"
+  if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.rcg-stamp" 2>/dev/null)" = "$key" ]; then return; fi
+  log "creating $dir with $("$py" -V) from $req"
+  rm -rf "$dir"
+  "$py" -m venv "$dir"
+  mkdir -p "$RCG_CACHE/logs"
+  if ! { "$dir/bin/python" -m pip install --upgrade pip &&
+         "$dir/bin/python" -m pip install -r "$req"; } >"$RCG_CACHE/logs/pip-${dir#.}.log" 2>&1; then
+    tail -30 "$RCG_CACHE/logs/pip-${dir#.}.log" >&2
+    log "pip install into $dir failed (log: .cache/logs/pip-${dir#.}.log)"
+    exit 1
+  fi
+  printf '%s' "$key" >"$dir/.rcg-stamp"
+}
+make_venv .venv "$MAIN_PY" requirements-dev.txt
+if [ "$minimal" = 0 ]; then
+  if [ -n "$OLD_PY" ]; then
+    make_venv .venv-2.19 "$OLD_PY" requirements-2.19.txt
+  else
+    log "WARNING: no python3.11 found; skipping .venv-2.19 (ansible-core 2.19 units)"
+  fi
+fi
+
+# --- collections --------------------------------------------------------------------------
+coll_root=$RCG_CACHE/collections/ansible_collections
+coll_key="$ANSIBLE_WHEEL_SPEC ${COLLECTIONS[*]}"
+if ! stamp_ok collections "$coll_key"; then
+  mkdir -p "$RCG_CACHE/wheels"
+  wheel=$(ls "$RCG_CACHE"/wheels/ansible-14.*.whl 2>/dev/null | sort -V | tail -1 || true)
+  if [ -z "$wheel" ]; then
+    log "downloading $ANSIBLE_WHEEL_SPEC (collections source)"
+    .venv/bin/python -m pip download -q --no-deps -d "$RCG_CACHE/wheels" "$ANSIBLE_WHEEL_SPEC" 2>&1 |
+      grep -v "^WARNING: Location" >&2 || true
+    wheel=$(ls "$RCG_CACHE"/wheels/ansible-14.*.whl | sort -V | tail -1)
+  fi
+  log "extracting ${COLLECTIONS[*]} from $(basename "$wheel")"
+  rm -rf "${RCG_CACHE:?}/collections"  # the runcguard link is made again below
+  .venv/bin/python - "$wheel" "$RCG_CACHE/collections" "${COLLECTIONS[@]}" <<'PY'
+import sys, zipfile
+wheel, dest, wanted = sys.argv[1], sys.argv[2], sys.argv[3:]
+prefixes = tuple('ansible_collections/%s/' % c for c in wanted)
+with zipfile.ZipFile(wheel) as zf:
+    members = [n for n in zf.namelist() if n.startswith(prefixes)]
+    missing = [c for c in wanted if not any(n.startswith('ansible_collections/%s/' % c) for n in members)]
+    if missing:
+        sys.exit('collections not in %s: %s' % (wheel, missing))
+    zf.extractall(dest, members)
+PY
+  stamp_set collections "$coll_key"
+fi
+# The collection itself: ansible_collections/runcguard/seccomp -> repo root (relative link).
+mkdir -p "$coll_root/runcguard"
+[ "$(readlink "$coll_root/runcguard/seccomp" 2>/dev/null)" = "../../../.." ] ||
+  ln -sfn ../../../.. "$coll_root/runcguard/seccomp"
+
+# --- podman configuration -----------------------------------------------------------------
+# runc (crun fails on hybrid cgroups), cgroupfs, file events, ulimits the kernel lets us set.
+nofile=$(ulimit -Hn)
+[ "$nofile" = unlimited ] && nofile=1048576
+conf=$(cat <<CONF
+# Written by scripts/setup.sh; used through CONTAINERS_CONF (scripts/env.sh).
+[containers]
+default_ulimits = ["nofile=$nofile:$nofile", "nproc=32768:32768"]
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+stop_timeout = 2
+CONF
+)
+[ "$(cat "$CONTAINERS_CONF" 2>/dev/null)" = "$conf" ] || printf '%s\n' "$conf" >"$CONTAINERS_CONF"
+
+# --- ansible-test's get-pip (its download host is unreachable) ----------------------------
+# ansible-test runs ~/.ansible/test/cache/get_pip_<ver>.py in each fresh venv: ensurepip, then
+# install the requested pip with the same arguments.
+for pip_cache in "$HOME/.ansible/test/cache" "$RCG_CACHE/ansible-test-home/.ansible/test/cache"; do
+  mkdir -p "$pip_cache"
+  for reqpy in .venv*/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py; do
+    [ -f "$reqpy" ] || continue
+    for ver in $(grep -oE "pip='[0-9.]+'" "$reqpy" | grep -oE '[0-9.]+' | sort -u); do
+      stub=$pip_cache/get_pip_${ver//./_}.py
+      [ -f "$stub" ] && continue  # ours from an earlier run, or a real get-pip
+      cat >"$stub" <<'PY'
+# runcguard get-pip stub (scripts/setup.sh): bootstrap pip offline, then install as asked.
+import subprocess
+import sys
+
+args = [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel')]
+subprocess.check_call([sys.executable, '-m', 'ensurepip', '--default-pip'])
+subprocess.check_call([sys.executable, '-m', 'pip', 'install'] + args)
+PY
+    done
+  done
+done
+
+# --- test-host images ---------------------------------------------------------------------
+if [ "$minimal" = 0 ]; then
+  bash "$RCG_ROOT/scripts/build-images.sh"
+fi
+log "ready: ansible-core $(.venv/bin/python -c "import ansible.release as r; print(r.__version__)") on $(.venv/bin/python -V)"

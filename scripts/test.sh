@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Run every test suite of the collection and print a per-suite table. The last line is
+#   N passed, N failed, N skipped
+# (sums over all suites; a Molecule scenario counts as one test). Exit status is non-zero when
+# anything failed or when no test ran at all.
+#   bash scripts/test.sh                 everything (runs scripts/setup.sh first)
+#   RCG_SUITES="sanity units" bash scripts/test.sh    a subset: sanity units units-2.19 host molecule
+#   RCG_SCENARIOS="smoke" bash scripts/test.sh        only these Molecule scenarios
+#   RCG_MOLECULE_JOBS=2                   scenarios run at once (default 2)
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+suites=${RCG_SUITES:-sanity units units-2.19 host molecule}
+t_start=$SECONDS
+
+if ! bash "$root/scripts/setup.sh"; then
+  echo "setup failed: no test ran"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+# shellcheck source=scripts/env.sh
+source "$root/scripts/env.sh"
+cd "$RCG_ROOT"
+export NO_COLOR=1 PY_COLORS=0 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
+
+out=$RCG_ROOT/tests/output/harness
+rm -rf "$out"
+mkdir -p "$out"
+results=$out/results.tsv   # suite  passed  failed  skipped  seconds  note
+: >"$results"
+record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
+say() { printf '==> %s\n' "$*"; }
+
+# ansible-test insists that the collection's real path ends in ansible_collections/<ns>/<name>
+# and lists files with git, so it gets a fresh copy of the tree (tracked + untracked, not
+# ignored) outside this repository. Sibling collections are linked in beside it.
+stage_root=${TMPDIR:-/tmp}/rcg-ansible-test-$(printf %s "$RCG_ROOT" | sha1sum | cut -c1-8)
+stage=$stage_root/ansible_collections/runcguard/seccomp
+stage_collection() {
+  rm -rf "$stage_root"
+  mkdir -p "$stage"
+  if git -C "$RCG_ROOT" rev-parse --git-dir >/dev/null 2>&1; then
+    git -C "$RCG_ROOT" ls-files -z --cached --others --exclude-standard |
+      (cd "$RCG_ROOT" && tar --null -T - -c) | tar -x -C "$stage"
+  else
+    tar -C "$RCG_ROOT" -c --exclude=./.git --exclude='./.venv*' --exclude=./.cache \
+      --exclude=./tests/output --exclude=__pycache__ . | tar -x -C "$stage"
+  fi
+  local c
+  for c in "$RCG_CACHE"/collections/ansible_collections/*/*; do
+    case $c in */runcguard/seccomp) continue ;; esac
+    mkdir -p "$stage_root/ansible_collections/$(basename "$(dirname "$c")")"
+    ln -sfn "$c" "$stage_root/ansible_collections/${c#"$RCG_CACHE"/collections/ansible_collections/}"
+  done
+}
+
+# Sum tests/failures/errors/skipped over junit files: prints "passed failed skipped".
+junit_counts() {
+  python3 - "$@" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+p = f = s = 0
+for path in sys.argv[1:]:
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        f += 1  # an unreadable report is a failure, not silence
+        continue
+    for case in root.iter('testcase'):
+        if case.find('failure') is not None or case.find('error') is not None:
+            f += 1
+        elif case.find('skipped') is not None:
+            s += 1
+        else:
+            p += 1
+print(p, f, s)
+PY
+}
+
+# ansible-test keeps its venvs under $HOME/.ansible/test; a project-private HOME stops parallel
+# runs of other checkouts on the same machine from deleting venvs under this one.
+at_home=$RCG_CACHE/ansible-test-home
+pip_cache_dir=${PIP_CACHE_DIR:-$HOME/.cache/pip}
+ansible_test() {  # $1 venv dir, rest: ansible-test arguments (run inside the staged copy)
+  local venv=$1; shift
+  (cd "$stage" && PIP_CACHE_DIR=$pip_cache_dir HOME=$at_home \
+    PATH="$venv/bin:$PATH" timeout 2400 ansible-test "$@" --color no)
+}
+
+# --- ansible-test sanity (newest core; compile/import on every target Python found) --------
+run_sanity() {
+  local t0=$SECONDS log=$out/sanity.log rc
+  say "sanity (ansible-test sanity --venv, log: ${log#"$RCG_ROOT"/})"
+  rm -rf "$stage/tests/output/junit"
+  ansible_test "$RCG_ROOT/.venv" sanity --venv --junit >"$log" 2>&1
+  rc=$?
+  set -- $(junit_counts "$stage"/tests/output/junit/ansible-test-sanity-*.xml)
+  local p=${1:-0} f=${2:-0} s=${3:-0}
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi  # crashed before writing a failure report
+  record sanity "$p" "$f" "$s" $((SECONDS - t0)) "rc=$rc"
+  [ "$rc" = 0 ] || { echo "--- sanity errors"; grep -E '^(ERROR|FATAL)' "$log" | head -60; }
+}
+
+# --- ansible-test units -----------------------------------------------------------------------
+run_units() {  # $1 suite name, $2 venv dir, $3 python version
+  local name=$1 venv=$2 py=$3 t0=$SECONDS log=$out/$1.log rc counts
+  if [ ! -x "$venv/bin/ansible-test" ]; then
+    record "$name" 0 1 0 0 "missing $venv"; return
+  fi
+  if ! ls "$stage"/tests/unit/plugins 2>/dev/null | grep -q .; then
+    record "$name" 0 0 0 0 "no unit tests"; return
+  fi
+  say "$name (ansible-test units --python $py, log: ${log#"$RCG_ROOT"/})"
+  rm -rf "$stage/tests/output/junit"
+  ansible_test "$venv" units --venv --python "$py" >"$log" 2>&1
+  rc=$?
+  counts=$(junit_counts "$stage"/tests/output/junit/*units*.xml 2>/dev/null)
+  set -- $counts
+  local p=${1:-0} f=${2:-0} s=${3:-0}
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+  record "$name" "$p" "$f" "$s" $((SECONDS - t0)) "rc=$rc"
+  [ "$rc" = 0 ] || { echo "--- $name log tail"; tail -40 "$log"; }
+}
+
+# --- host tests: plain pytest on this machine (root, namespaces, runc, chromium) --------------
+run_host() {
+  local t0=$SECONDS log=$out/host.log xml=$out/host-junit.xml rc
+  if ! find "$RCG_ROOT/tests/host" -name 'test_*.py' 2>/dev/null | grep -q .; then
+    record host 0 0 0 0 "no host tests"; return
+  fi
+  say "host (pytest tests/host, log: ${log#"$RCG_ROOT"/})"
+  (cd "$RCG_ROOT" && PYTHONPATH=$RCG_CACHE/collections timeout 1800 \
+    python -m pytest -q -p no:cacheprovider -o junit_family=xunit2 --junitxml="$xml" tests/host) >"$log" 2>&1
+  rc=$?
+  set -- $(junit_counts "$xml")
+  local p=${1:-0} f=${2:-0} s=${3:-0}
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+  record host "$p" "$f" "$s" $((SECONDS - t0)) "rc=$rc"
+  [ "$rc" = 0 ] || { echo "--- host log tail"; tail -40 "$log"; }
+}
+
+# --- Molecule scenarios, as parallel processes -------------------------------------------------
+run_one_scenario() {  # runs in a subshell; writes <name>.rc
+  local s=$1 t0=$SECONDS rc
+  # Own ephemeral dir and container names: a hand-run `molecule test -s $s` cannot collide.
+  MOLECULE_EPHEMERAL_DIRECTORY=$out/molecule-$s.d RCG_MOLECULE_RUN_ID=t$$ \
+    timeout -k 30 1500 molecule test -s "$s" >"$out/molecule-$s.log" 2>&1
+  rc=$?
+  printf '%s %s\n' "$rc" $((SECONDS - t0)) >"$out/molecule-$s.rc"
+}
+run_molecule() {
+  local t0=$SECONDS jobs=${RCG_MOLECULE_JOBS:-2} s scenarios=() p=0 f=0 rc secs
+  for s in ${RCG_SCENARIOS:-$(cd "$RCG_ROOT/molecule" 2>/dev/null && ls -d */ 2>/dev/null | tr -d /)}; do
+    [ "$s" = _shared ] && continue
+    [ -f "$RCG_ROOT/molecule/$s/molecule.yml" ] && scenarios+=("$s")
+  done
+  if [ ${#scenarios[@]} = 0 ]; then record molecule 0 0 0 0 "no scenarios"; return; fi
+  say "molecule: ${scenarios[*]} ($jobs at a time, logs: ${out#"$RCG_ROOT"/}/molecule-*.log)"
+  for s in "${scenarios[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+    run_one_scenario "$s" &
+  done
+  wait
+  for s in "${scenarios[@]}"; do
+    read -r rc secs <"$out/molecule-$s.rc" 2>/dev/null || { rc=1; secs=0; }
+    if [ "$rc" = 0 ]; then
+      p=$((p + 1)); printf '    %-28s passed  %4ss\n' "$s" "$secs"
+    else
+      f=$((f + 1)); printf '    %-28s FAILED  %4ss (rc=%s)\n' "$s" "$secs" "$rc"
+      echo "--- molecule $s log tail"; sed 's/\x1b\[[0-9;]*m//g' "$out/molecule-$s.log" | tail -40
+    fi
+  done
+  record molecule "$p" "$f" 0 $((SECONDS - t0)) "${#scenarios[@]} scenarios"
+}
+
+stage_collection
+for suite in $suites; do
+  case $suite in
+    sanity) run_sanity ;;
+    units) run_units units "$RCG_ROOT/.venv" "$("$RCG_ROOT/.venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" ;;
+    units-2.19) run_units units-2.19 "$RCG_ROOT/.venv-2.19" 3.11 ;;
+    host) run_host ;;
+    molecule) run_molecule ;;
+    *) echo "unknown suite: $suite"; record "$suite" 0 1 0 0 unknown ;;
+  esac
+done
+
+echo
+printf '%-12s %7s %7s %8s %8s  %s\n' suite passed failed skipped seconds note
+tp=0 tf=0 ts=0
+while IFS=$'\t' read -r name p f s secs note; do
+  printf '%-12s %7s %7s %8s %8s  %s\n' "$name" "$p" "$f" "$s" "$secs" "$note"
+  tp=$((tp + p)); tf=$((tf + f)); ts=$((ts + s))
+done <"$results"
+echo "total time: $((SECONDS - t_start)) s"
+if [ "$tp" = 0 ] && [ "$tf" = 0 ]; then
+  echo "no test ran"; tf=1
+fi
+echo "$tp passed, $tf failed, $ts skipped"
+[ "$tf" = 0 ]

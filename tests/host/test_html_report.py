@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The HTML fleet report in a real browser: Debian's chromium, headless, with no network.
+
+Renders a fleet (hostile paths and messages included) with module_utils._report, opens the file in
+`chromium --headless --no-sandbox --disable-gpu --dump-dom` inside an empty network namespace when
+`unshare` is available, and checks the DOM after the page's script ran: every finding is a visible
+row, the script's own counter agrees, nothing from a host became markup, and the severity filter
+(from the URL fragment) hides exactly the other rows.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import shutil
+import subprocess
+import tempfile
+from html.parser import HTMLParser
+
+import pytest
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _report
+
+CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
+pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get('CI'),
+                                reason='chromium not installed (scripts/setup.sh installs it)')
+
+EVIL = '/etc/x/"><script>document.title="pwned"</script><img src=http://192.0.2.1/x.png>.json'
+
+
+def _fleet():
+    summaries = {}
+    for n in range(1, 13):
+        host = 'node%02d' % n
+        findings = [
+            {'id': 'notify-fcntl-hang', 'key': 'k-%s-1' % host, 'severity': 'critical' if n % 3 == 0 else 'medium',
+             'profile': '/var/lib/kubelet/seccomp/profiles/agent-%d.json' % n,
+             'runtime': {'name': 'runc', 'path': '/usr/sbin/runc', 'version': None if n % 4 == 0 else '1.2.0-rc.2'},
+             'affected': 'unknown' if n % 4 == 0 else True, 'message': 'runc may hang on %s' % host},
+            {'id': 'notify-runtime-sensitive', 'key': 'k-%s-2' % host, 'severity': 'info', 'profile': EVIL,
+             'runtime': None, 'affected': False, 'message': 'close under NOTIFY <b>bold?</b> & more',
+             'waived': n % 2 == 0, 'waiver': {'reason': 'accepted', 'expires': '2099-01-01', 'expired': False}
+             if n % 2 == 0 else None},
+        ]
+        summaries[host] = _report.host_summary(host, {}, findings)
+    summaries['gone'] = _report.host_summary('gone', status='unreachable', message='ssh: timed out')
+    return _report.build_fleet(summaries, fail_on='critical', generated_at='2026-06-01T00:00:00Z')
+
+
+class _Dom(HTMLParser):
+    """Finding rows (hidden flag, severity, cell texts), script count, page title, #shown text."""
+
+    def __init__(self):
+        HTMLParser.__init__(self)
+        self.rows, self.scripts, self.imgs, self.title, self.shown = [], 0, 0, '', ''
+        self._row = self._cell = None
+        self._in = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == 'tr' and 'finding' in (attrs.get('class') or '').split():
+            self._row = {'hidden': 'hidden' in attrs, 'severity': attrs.get('data-severity'), 'cells': []}
+        elif tag == 'td' and self._row is not None:
+            self._cell = []
+        elif tag == 'script':
+            self.scripts += 1
+        elif tag == 'img':
+            self.imgs += 1
+        elif tag == 'title' or attrs.get('id') == 'shown':
+            self._in = tag if tag == 'title' else 'shown'
+
+    def handle_endtag(self, tag):
+        if tag == 'td' and self._cell is not None:
+            self._row['cells'].append(''.join(self._cell))
+            self._cell = None
+        elif tag == 'tr' and self._row is not None:
+            self.rows.append(self._row)
+            self._row = None
+        elif tag in ('title', 'span'):
+            self._in = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._in == 'title':
+            self.title += data
+        elif self._in == 'shown':
+            self.shown += data
+
+
+def _browse(path, fragment=''):
+    profile = tempfile.mkdtemp(prefix='rcg-chromium-')
+    try:
+        argv = [CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+                '--disable-background-networking', '--disable-dev-shm-usage', '--user-data-dir=' + profile,
+                '--virtual-time-budget=3000', '--dump-dom', 'file://%s%s' % (path, fragment)]
+        unshare = shutil.which('unshare')
+        if unshare and os.geteuid() == 0:
+            argv = [unshare, '--net', '--'] + argv  # an empty network namespace: no network at all
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
+                              env=dict(os.environ, LANG='C', LC_ALL='C', HOME=profile))
+        assert proc.returncode == 0, proc.stderr.decode('utf-8', 'replace')[-2000:]
+        dom = _Dom()
+        dom.feed(proc.stdout.decode('utf-8'))
+        return dom
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope='module')
+def report(tmp_path_factory):
+    fleet = _fleet()
+    path = tmp_path_factory.mktemp('report') / 'runcguard-audit.html'
+    path.write_text(_report.render_html(fleet), encoding='utf-8')
+    return fleet, str(path)
+
+
+def test_every_finding_is_shown(report):
+    fleet, path = report
+    dom = _browse(path)
+    expected = [(h['host'], f['id'], f['profile']) for h in fleet['hosts'] for f in h['findings']]
+    shown = [(r['cells'][0], r['cells'][2], r['cells'][3]) for r in dom.rows if not r['hidden']]
+    assert len(expected) == 24
+    assert sorted(shown) == sorted(expected)
+    # the page's script ran and agrees
+    assert dom.shown == '24 of 24 findings shown'
+
+
+def test_host_text_never_becomes_markup(report):
+    dom = _browse(report[1])
+    assert dom.scripts == 1          # only the report's own script
+    assert dom.imgs == 0             # the <img> in a profile path stayed text
+    assert dom.title == 'runcguard.seccomp fleet audit'
+    assert any(EVIL in r['cells'][3] for r in dom.rows)
+
+
+def test_severity_filter_from_the_fragment(report):
+    fleet, path = report
+    dom = _browse(path, '#severity=critical')
+    visible = [r for r in dom.rows if not r['hidden']]
+    assert visible and all(r['severity'] == 'critical' for r in visible)
+    assert len(visible) == fleet['by_severity']['critical'] == 4
+    assert dom.shown == '4 of 24 findings shown'
+
+
+def test_text_filter_from_the_fragment(report):
+    dom = _browse(report[1], '#q=node07')
+    visible = [r['cells'][0] for r in dom.rows if not r['hidden']]
+    assert visible == ['node07', 'node07']

@@ -1,0 +1,287 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""notify_probe on the real host: real runc, real namespaces, real cgroups, real seccomp agent.
+
+Plain pytest, run as root: `python -m pytest tests/host/test_notify_probe.py`.
+Nothing is mocked. The "hang" cases use (a) a wrapper script around the real runc whose `run`
+never returns and ignores SIGTERM, and (b) the real runc with an agent that takes the fd but never
+answers, which leaves the real `runc:[2:INIT]` stuck in a seccomp notification in `created` state,
+the way runc 1.2.0-rc.1/rc.2 get stuck with fcntl. Every case checks that nothing is left behind.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import atexit
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import pytest
+
+COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _collection_path():
+    """A dir where `ansible_collections.runcguard.seccomp` is this tree (symlink if needed)."""
+    parts = COLLECTION.split(os.sep)
+    if parts[-3:-2] == ['ansible_collections']:
+        return os.sep.join(parts[:-3])
+    for entry in sys.path:  # the harness puts a collections dir on PYTHONPATH
+        linked = os.path.join(entry or '.', 'ansible_collections', 'runcguard', 'seccomp')
+        if os.path.isdir(linked) and os.path.realpath(linked) == os.path.realpath(COLLECTION):
+            return entry
+    top = tempfile.mkdtemp(prefix='rcg-host-coll-')
+    os.makedirs(os.path.join(top, 'ansible_collections', 'runcguard'))
+    os.symlink(COLLECTION, os.path.join(top, 'ansible_collections', 'runcguard', 'seccomp'))
+    atexit.register(shutil.rmtree, top, True)
+    return top
+
+
+COLLECTIONS_DIR = _collection_path()
+sys.path.insert(0, COLLECTIONS_DIR)
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe  # noqa: E402
+
+RUNC = '/usr/sbin/runc'
+CRUN = '/usr/bin/crun'
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason='notify_probe host tests need root'),
+    pytest.mark.skipif(not os.path.exists(RUNC), reason='Debian runc not installed at %s' % RUNC),
+]
+
+
+def _cmdlines():
+    found = {}
+    for pid in _probe.all_pids():
+        try:
+            with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+                found[pid] = handle.read().replace(b'\0', b' ').decode('utf-8', 'replace')
+        except (IOError, OSError):
+            continue
+    return found
+
+
+def assert_nothing_left(tmp_parent, container_ids=(), markers=()):
+    """No process, cgroup, mount, state dir, socket or temp dir of the probe remains."""
+    needles = list(container_ids) + list(markers) + [tmp_parent]
+    # A killed process may take a moment to be reaped by PID 1.
+    deadline = time.time() + 5
+    while True:
+        alive = dict((pid, cmd) for pid, cmd in _cmdlines().items()
+                     if any(n in cmd for n in needles) and _probe.proc_stat(pid) and pid != os.getpid())
+        if not alive or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert alive == {}
+    assert os.listdir(tmp_parent) == [], 'temp dirs, sockets or state dirs left in %s' % tmp_parent
+    with open('/proc/self/mountinfo') as handle:
+        assert tmp_parent not in handle.read()
+    for cid in container_ids:
+        assert _probe.cgroup_dirs(cid) == []
+        # the engines' default runc root never saw the canary
+        assert not os.path.exists(os.path.join('/run/runc', cid))
+        # its temp dir (bundle, state root, socket) is gone wherever it was made
+        suffix = cid.rsplit('-', 1)[-1]
+        for parent in (tmp_parent, tempfile.gettempdir(), '/tmp'):
+            assert not os.path.exists(os.path.join(parent, 'runcguard-probe-' + suffix))
+
+
+@pytest.fixture
+def tmp_parent():
+    path = tempfile.mkdtemp(prefix='rcg-probe-test-')
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def run(runtime, syscalls, nnp_values, tmp_parent, timeout=10):
+    results, skipped = _probe.run_all([runtime], [syscalls], nnp_values, timeout, tmp_parent=tmp_parent)
+    assert skipped == []
+    return results
+
+
+def test_debian_runc_fcntl_ok(tmp_parent):
+    results = run(RUNC, ['fcntl'], [True, False], tmp_parent)
+    assert [(r['no_new_privileges'], r['outcome']) for r in results] == [(True, 'ok'), (False, 'ok')]
+    for r in results:
+        assert r['agent_connected'] is True and r['exit_code'] == 0 and r['leftovers'] == []
+        assert r['name'] == 'runc' and r['version'] == '1.1.5' and r['runtime'] == RUNC
+        assert r['seconds'] < 10
+    # Without noNewPrivileges runc:[2:INIT] itself calls fcntl under the filter: the agent
+    # answered those with CONTINUE, otherwise the start would have hung.
+    assert results[1]['notifications'] >= 1
+    assert_nothing_left(tmp_parent, [r['container_id'] for r in results])
+
+
+def test_debian_runc_write_error_with_runc_message(tmp_parent):
+    results = run(RUNC, ['write'], [True, False], tmp_parent)
+    for r in results:
+        assert r['outcome'] == 'error'
+        assert 'SCMP_ACT_NOTIFY cannot be used for the write syscall' in r['message']
+        assert r['message'].startswith('runc run failed')
+        assert r['agent_connected'] is False
+    assert_nothing_left(tmp_parent, [r['container_id'] for r in results])
+
+
+def test_debian_runc_execve_runs_the_container_process(tmp_parent):
+    # execve under NOTIFY: the only execve after the filter is the container's own `true`, so a
+    # notification proves the container process really started.
+    for r in run(RUNC, ['execve'], [True, False], tmp_parent):
+        assert r['outcome'] == 'ok' and r['notifications'] >= 1
+    assert_nothing_left(tmp_parent)
+
+
+HANG_WRAPPER = textwrap.dedent('''\
+    #!/bin/sh
+    # A runtime that never returns from run: ignores SIGTERM and leaves a setsid() child behind,
+    # like runc:[2:INIT]. Everything else (--version, state, delete) is the real runc.
+    for arg in "$@"; do
+      if [ "$arg" = run ]; then
+        trap '' TERM
+        setsid sleep {child} &
+        sleep {parent}
+        exit 0
+      fi
+    done
+    exec {runc} "$@"
+    ''')
+
+
+@pytest.fixture
+def hang_runtime():
+    directory = tempfile.mkdtemp(prefix='rcg-hang-runtime-')
+    child, parent = random.randint(90000, 99999), random.randint(100000, 109999)
+    path = os.path.join(directory, 'runc')
+    with open(path, 'w') as handle:
+        handle.write(HANG_WRAPPER.format(child=child, parent=parent, runc=RUNC))
+    os.chmod(path, 0o755)
+    yield path, ['sleep %d' % child, 'sleep %d' % parent]
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_runtime_that_never_returns_is_a_hang_and_leaves_nothing(tmp_parent, hang_runtime):
+    path, markers = hang_runtime
+    started = time.time()
+    results = run(path, ['fcntl'], [True], tmp_parent, timeout=2)
+    assert time.time() - started < 15
+    assert len(results) == 1 and results[0]['outcome'] == 'hang'
+    assert results[0]['agent_connected'] is False and results[0]['exit_code'] is None
+    assert results[0]['leftovers'] == []
+    assert 2 <= results[0]['seconds'] < 4
+    assert_nothing_left(tmp_parent, [results[0]['container_id']], markers)
+
+
+def test_real_runc_init_stuck_in_notification_is_killed_and_deleted(tmp_parent):
+    # The agent takes the fd and never answers: runc init blocks in its own fcntl, runc run never
+    # returns and the container sits in `created` - the runc 1.2.0-rc.2 picture, with a real runc.
+    canary = _probe.Canary(RUNC, 'runc', ['fcntl'], False, 3, tmp_parent=tmp_parent, answer=False)
+    try:
+        result = canary.run()
+        listed = subprocess.run([RUNC, '--root', canary.state_root, 'list', '--format', 'json'],
+                                stdout=subprocess.PIPE, timeout=10, check=True).stdout
+        states = json.loads(listed.decode() or '[]')
+        assert [s['status'] for s in states] == ['created']
+        init_pid = states[0]['pid']
+        assert _probe.proc_stat(init_pid) is not None
+        with open('/proc/%d/wchan' % init_pid) as handle:
+            wchan = handle.read()
+    finally:
+        leftovers = canary.cleanup()
+    assert result['outcome'] == 'hang' and result['agent_connected'] is True
+    if wchan not in ('', '0'):  # kernels without symbol info report 0
+        assert 'seccomp' in wchan  # blocked in seccomp_do_user_notification
+    assert leftovers == []
+    assert _probe.proc_stat(init_pid) is None
+    assert_nothing_left(tmp_parent, [canary.id])
+
+
+def test_interrupt_during_a_hang_cleans_up(tmp_parent, hang_runtime):
+    path, markers = hang_runtime
+    script = textwrap.dedent('''\
+        import sys
+        sys.path.insert(0, %r)
+        from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe
+        try:
+            with _probe.interrupt_guard():
+                _probe.run_all([%r], [['fcntl']], [True], 60, tmp_parent=%r)
+        except _probe.ProbeInterrupted:
+            sys.exit(3)
+        ''') % (COLLECTIONS_DIR, path, tmp_parent)
+    proc = subprocess.Popen([sys.executable, '-c', script])
+    deadline = time.time() + 10
+    while not any(m in c for c in _cmdlines().values() for m in markers) and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 3
+    assert_nothing_left(tmp_parent, markers=markers)
+
+
+def test_crun_on_this_host(tmp_parent):
+    if not os.path.exists(CRUN):
+        pytest.skip('crun not installed')
+    results = run(CRUN, ['fcntl'], [True], tmp_parent)
+    assert_nothing_left(tmp_parent, [r['container_id'] for r in results])
+    if results[0]['outcome'] == 'error' and 'hybrid' in results[0]['message']:
+        pytest.skip('crun cannot run containers here: %s' % results[0]['message'])
+    assert results[0]['outcome'] == 'ok', results[0]
+
+
+def test_other_runtimes_are_refused(tmp_parent):
+    results, skipped = _probe.run_all(['/bin/true', RUNC], [['connect']], [True], 10, tmp_parent=tmp_parent)
+    assert [s['runtime'] for s in skipped] == ['/bin/true']
+    assert 'notify_probe drives only runc and crun' in skipped[0]['message']
+    assert [r['outcome'] for r in results] == ['ok']
+
+
+def _module(args, check_mode=False):
+    try:
+        import ansible  # noqa: F401
+    except ImportError:
+        pytest.skip('ansible-core not importable by %s' % sys.executable)
+    args = dict(args, _ansible_check_mode=check_mode)
+    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as handle:
+        json.dump({'ANSIBLE_MODULE_ARGS': args}, handle)
+    try:
+        env = dict(os.environ, PYTHONPATH=COLLECTIONS_DIR)
+        proc = subprocess.run([sys.executable, '-m', 'ansible_collections.runcguard.seccomp.plugins.modules.notify_probe',
+                               handle.name], stdout=subprocess.PIPE, env=env, timeout=120, cwd='/', check=False)
+    finally:
+        os.unlink(handle.name)
+    return json.loads(proc.stdout.decode())
+
+
+def test_module_end_to_end_in_check_mode():
+    out = _module({'runtime': [RUNC, '/usr/bin/runc'], 'syscalls': ['fcntl', 'write', 'connect'],
+                   'no_new_privileges': [True]}, check_mode=True)
+    assert out['changed'] is False and 'failed' not in out
+    assert [(r['syscall'], r['outcome']) for r in out['results']] == [('fcntl', 'ok'), ('write', 'error'), ('connect', 'ok')]
+    assert out['summary'] == {'ok': 2, 'hang': 0, 'error': 1, 'unsupported': 0}
+
+
+def test_module_refuses_non_runtime_only_input():
+    out = _module({'runtime': ['/bin/true'], 'syscalls': ['fcntl']})
+    assert out['failed'] is True
+    assert 'no runtime could be probed' in out['msg'] and 'not runc or crun' in out['msg']
+
+
+def test_module_probes_a_profile_notify_set(tmp_parent):
+    profile = os.path.join(tmp_parent, 'bypass4netns-like.json')
+    with open(profile, 'w') as handle:
+        json.dump({'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/bypass4netns.sock', 'syscalls': [
+            {'names': ['bind', 'connect', 'fcntl'], 'action': 'SCMP_ACT_NOTIFY'},
+            {'names': ['ptrace'], 'action': 'SCMP_ACT_ERRNO'}]}, handle)
+    out = _module({'runtime': [RUNC], 'profile': profile})
+    assert [(r['syscall'], r['no_new_privileges'], r['outcome'], r['profile']) for r in out['results']] == [
+        ('bind,connect,fcntl', True, 'ok', profile), ('bind,connect,fcntl', False, 'ok', profile)]
+    assert all(r['leftovers'] == [] for r in out['results'])
+    os.unlink(profile)
+    assert_nothing_left(tmp_parent, [r['container_id'] for r in out['results']])

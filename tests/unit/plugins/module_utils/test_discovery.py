@@ -1,0 +1,285 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""_discovery.gather on a real file tree: stub runtimes print real `--version` outputs, profiles
+and bundles are real files, bad inputs are real FIFOs, loops, garbage and hanging binaries."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _discovery
+
+RC2 = '''runc version 1.2.0-rc.2
+commit: v1.2.0-rc.2-0-gf2d2ee5e4
+spec: 1.2.0
+go: go1.21.13
+libseccomp: 2.5.4
+'''
+RC1 = RC2.replace('rc.2', 'rc.1').replace('f2d2ee5e4', '275e6d85f')
+K3S = '''runc version 1.1.12
+commit: 7d07dac
+spec: 1.0.2-dev
+go: go1.20.13
+libseccomp: 2.5.4
+'''
+CONTAINERD_IO = 'runc version 1.7.20\ncommit: v1.1.13-0-g58aa9203\n'
+CRUN = '''crun version 1.5
+commit: 54ebb8ca8bf7e6ddae2eb919f5b82d1d96863dea
+spec: 1.0.0
++SELINUX +APPARMOR +CAP +SECCOMP +EBPF +YAJL
+'''
+
+
+def notify_profile(syscalls, listener='/run/agent.sock'):
+    return {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': listener,
+            'architectures': ['SCMP_ARCH_X86_64'],
+            'syscalls': [{'names': syscalls, 'action': 'SCMP_ACT_NOTIFY'}]}
+
+
+def put(root, path, content, mode=0o644):
+    full = os.path.join(str(root), path.lstrip('/'))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    if isinstance(content, (dict, list)):
+        content = json.dumps(content)
+    with open(full, 'wb') as f:
+        f.write(content.encode() if isinstance(content, str) else content)
+    os.chmod(full, mode)
+    return full
+
+
+def stub(root, path, output):
+    return put(root, path, "#!/bin/sh\ncat <<'EOF'\n%sEOF\n" % output, 0o755)
+
+
+def link(root, path, target):
+    full = os.path.join(str(root), path.lstrip('/'))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    os.symlink(target, full)  # relative targets: an absolute one would leave the test root
+
+
+def real_run(argv):
+    proc = subprocess.run(argv, check=False, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          env=dict(os.environ, LANG='C', LC_ALL='C'))
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture()
+def host(tmp_path):
+    r = tmp_path / 'root'
+    # runtimes: Debian-style symlink, k3s data dir with `current`, engine-named binaries
+    stub(r, '/usr/sbin/runc', RC2)
+    link(r, '/usr/bin/runc', '../sbin/runc')
+    stub(r, '/usr/local/bin/crun', CRUN)
+    stub(r, '/var/lib/rancher/k3s/data/abc123/bin/runc', K3S)
+    link(r, '/var/lib/rancher/k3s/data/current', 'abc123')
+    stub(r, '/opt/rc1/runc', RC1)
+    stub(r, '/opt/containerd.io/runc', CONTAINERD_IO)
+    put(r, '/usr/bin/dockerd', '#!/bin/sh\n', 0o755)
+    put(r, '/etc/docker/daemon.json', {
+        'runtimes': {'rc1': {'path': '/opt/rc1/runc'}, 'gone': {'path': '/opt/gone/runc'},
+                     'nopath': {'path': 'youki'}},
+        'seccomp-profile': '/etc/docker/notify.json'})
+    put(r, '/etc/docker/notify.json', notify_profile(['fcntl', 'connect']))
+    put(r, '/etc/containerd/config.toml', '''version = 2
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+  BinaryName = "/opt/containerd.io/runc"
+''')
+    put(r, '/etc/crio/crio.conf.d/10-crio.conf', '[crio.runtime]\nseccomp_profile = "/etc/crio/seccomp.json"\n')
+    link(r, '/etc/crio/seccomp.json', '../docker/notify.json')  # same real file, two settings
+    # kubelet tree including Security Profiles Operator profiles and every kind of bad input
+    kube = '/var/lib/kubelet/seccomp'
+    put(r, kube + '/profiles/notify-write.json', notify_profile(['write'], listener='/run/missing.sock'))
+    put(r, kube + '/operator/default/spo.json', notify_profile(['fcntl']))
+    put(r, kube + '/bad/truncated.json', '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [')
+    put(r, kube + '/bad/empty.json', '')
+    put(r, kube + '/bad/list.json', '[1, 2]')
+    put(r, kube + '/bad/binary.json', b'\x7fELF\x02\x01\x01\x00\x00\x00\xff\xfe')
+    put(r, kube + '/bad/latin1.json', b'{"defaultAction": "SCMP_ACT_ALLOW", "x": "\xe9"}')
+    put(r, kube + '/bad/types.json', {'defaultAction': 'SCMP_ACT_ALLOW', 'syscalls': 'fcntl'})
+    put(r, kube + '/bad/big.json', '{"defaultAction": "SCMP_ACT_ALLOW"}' + ' ' * 5000)
+    os.mkfifo(os.path.join(str(r), kube.lstrip('/'), 'bad', 'fifo.json'))
+    link(r, kube + '/bad/loop-a.json', 'loop-b.json')
+    link(r, kube + '/bad/loop-b.json', 'loop-a.json')
+    # running bundles: containerd (k8s.io, moby), one without seccomp, podman userdata
+    bundle = {'ociVersion': '1.2.0', 'linux': {'seccomp': notify_profile(['fcntl'])}}
+    put(r, '/run/containerd/io.containerd.runtime.v2.task/k8s.io/c1/config.json', bundle)
+    put(r, '/run/containerd/io.containerd.runtime.v2.task/moby/d1/config.json', bundle)
+    put(r, '/run/containerd/io.containerd.runtime.v2.task/k8s.io/plain/config.json',
+        {'ociVersion': '1.2.0', 'linux': {}})
+    put(r, '/var/lib/containers/storage/overlay-containers/p1/userdata/config.json', bundle)
+    put(r, '/var/lib/docker/containers/d1/hostconfig.json',
+        {'SecurityOpt': ['label=disable', 'seccomp=' + json.dumps(notify_profile(['sendmsg']))]})
+    # a live listener socket
+    sock = socket.socket(socket.AF_UNIX)
+    os.makedirs(os.path.join(str(r), 'run'), exist_ok=True)
+    sock.bind(os.path.join(str(r), 'run', 'agent.sock'))
+    yield r
+    sock.close()
+
+
+def gather(root, **options):
+    opts = {'profile_paths': [], 'runtime_paths': [], 'discover': True, 'command_timeout': 5,
+            'max_profile_size': 4096}
+    opts.update(options)
+    return _discovery.gather(opts, real_run, _root=str(root))
+
+
+def by_path(items):
+    return dict((i['path'], i) for i in items)
+
+
+def test_runtimes_folded_versioned_and_attributed(host):
+    facts = gather(host)
+    rts = by_path(facts['runtimes'])
+    runc = rts['/usr/bin/runc']  # first standard dir wins as path; the symlink is folded
+    assert runc['realpath'] == '/usr/sbin/runc'
+    assert runc['paths'] == ['/usr/bin/runc', '/usr/sbin/runc']
+    assert (runc['version'], runc['version_source'], runc['dev']) == ('1.2.0-rc.2', 'commit', False)
+    assert runc['go'] == '1.21.13' and runc['libseccomp'] == '2.5.4'
+    assert set(runc['used_by']) >= {'docker', 'cri-o'}
+    assert runc['error'] is None
+    assert rts['/usr/local/bin/crun']['version'] == '1.5.0'
+    k3s = [r for r in facts['runtimes'] if r['realpath'] == '/var/lib/rancher/k3s/data/abc123/bin/runc']
+    assert len(k3s) == 1 and k3s[0]['version'] == '1.1.12' and 'k3s' in k3s[0]['used_by']
+    assert rts['/opt/rc1/runc']['version'] == '1.2.0-rc.1' and rts['/opt/rc1/runc']['used_by'] == ['docker']
+    cio = rts['/opt/containerd.io/runc']
+    assert cio['version'] == '1.1.13' and cio['used_by'] == ['containerd']
+    gone = rts['/opt/gone/runc']
+    assert 'does not exist' in gone['error'] and gone['used_by'] == ['docker'] and gone['realpath'] is None
+    assert {'path': '/opt/gone/runc', 'error': gone['error']} in facts['scan']['errors']
+    youki = rts['youki']
+    assert youki['error'] == 'does not exist (named by docker daemon.json runtimes.nopath, not found on PATH)'
+    assert all(r['package'] is None for r in facts['runtimes'])  # no dpkg database in this root
+
+
+def test_hanging_and_garbage_binaries(host):
+    put(host, '/opt/bad/hang', '#!/bin/sh\nexec sleep 600\n', 0o755)
+    put(host, '/opt/bad/garbage', "#!/bin/sh\nprintf '\\000\\377\\376runc\\001\\002'\n", 0o755)
+    put(host, '/opt/bad/notexec', '#!/bin/sh\n', 0o644)
+    put(host, '/opt/bad/fails', '#!/bin/sh\necho boom >&2\nexit 3\n', 0o755)
+    link(host, '/opt/bad/loop', 'loop')
+    started = time.time()
+    facts = gather(host, discover=False, command_timeout=1,
+                   runtime_paths=['/opt/bad/*'])
+    elapsed = time.time() - started
+    rts = by_path(facts['runtimes'])
+    assert rts['/opt/bad/hang']['error'] == 'timed out after 1s'
+    assert elapsed < 8
+    assert rts['/opt/bad/garbage']['error'].startswith('unparsable --version output')
+    assert rts['/opt/bad/garbage']['version'] is None
+    assert rts['/opt/bad/notexec']['error'] == 'not executable'
+    assert rts['/opt/bad/fails']['error'] == 'exited with rc=3: boom'
+    assert 'symlink loop' in rts['/opt/bad/loop']['error']
+    json.dumps(facts)  # garbage output must still serialise
+    assert facts['engines'] == {} and facts['profiles'] == []
+
+
+def test_profiles_origins_bundles_and_errors(host):
+    facts = gather(host)
+    profs = by_path(facts['profiles'])
+    docker = profs['/etc/docker/notify.json']
+    assert {'engine': 'docker', 'setting': 'daemon.json seccomp-profile'} in docker['origin']
+    assert {'engine': 'cri-o', 'setting': 'crio.conf seccomp_profile'} in docker['origin']
+    assert '/etc/crio/seccomp.json' not in profs  # merged by real path
+    assert 'fcntl' in docker['notify_syscalls'] and docker['listener_exists'] is True
+    assert len(docker['sha256']) == 64 and docker['size'] > 0 and docker['error'] is None
+
+    write = profs['/var/lib/kubelet/seccomp/profiles/notify-write.json']
+    assert write['origin'][0]['engine'] == 'kubelet'
+    assert write['notify_syscalls'] == ['write'] and write['listener_exists'] is False
+    spo = profs['/var/lib/kubelet/seccomp/operator/default/spo.json']
+    assert 'security-profiles-operator' in spo['origin'][0]['setting']
+
+    c1 = profs['/run/containerd/io.containerd.runtime.v2.task/k8s.io/c1/config.json']
+    assert c1['format'] == 'bundle' and c1['bundle'] == {'id': 'c1', 'namespace': 'k8s.io', 'engine': 'containerd'}
+    assert c1['notify_syscalls'] == ['fcntl']
+    moby = profs['/run/containerd/io.containerd.runtime.v2.task/moby/d1/config.json']
+    assert moby['bundle']['engine'] == 'docker'
+    assert '/run/containerd/io.containerd.runtime.v2.task/k8s.io/plain/config.json' not in profs
+    pod = profs['/var/lib/containers/storage/overlay-containers/p1/userdata/config.json']
+    assert pod['bundle'] == {'id': 'p1', 'namespace': None, 'engine': 'podman'}
+    inline = profs['/var/lib/docker/containers/d1/hostconfig.json']
+    assert inline['notify_syscalls'] == ['sendmsg'] and inline['bundle']['engine'] == 'docker'
+
+    bad = '/var/lib/kubelet/seccomp/bad/'
+    expect = {
+        'truncated.json': 'JSON', 'empty.json': 'empty', 'list.json': 'not an object',
+        'binary.json': '', 'latin1.json': 'UTF-8', 'types.json': '', 'big.json': 'too large',
+        'fifo.json': 'FIFO', 'loop-a.json': 'symlink loop', 'loop-b.json': 'symlink loop',
+    }
+    for name, words in expect.items():
+        entry = profs[bad + name]
+        assert entry['error'], name
+        assert words in entry['error'], (name, entry['error'])
+        assert {'path': bad + name, 'error': entry['error']} in facts['scan']['errors']
+    assert facts['scan']['files_seen'] >= 18
+    json.dumps(facts)
+
+
+def test_engines_section_and_host_facts(host):
+    put(host, '/usr/lib/x86_64-linux-gnu/libseccomp.so.2.5.4', b'')
+    put(host, '/usr/lib/x86_64-linux-gnu/libseccomp.so.2.4.1', b'')
+    facts = gather(host)
+    eng = facts['engines']
+    assert eng['docker']['runtimes'] == {'gone': '/opt/gone/runc', 'nopath': 'youki', 'rc1': '/opt/rc1/runc'}
+    assert eng['docker']['config'] == ['/etc/docker/daemon.json']
+    assert eng['containerd']['runtimes'] == {'runc': '/opt/containerd.io/runc'}
+    assert eng['cri-o']['seccomp_profile'] == '/etc/crio/seccomp.json'
+    assert 'k3s' in eng and 'kubelet' in eng
+    assert facts['libseccomp'] == '2.5.4'
+    assert facts['schema'] == 1 and facts['arch'] == os.uname().machine
+    assert isinstance(facts['scan']['duration_ms'], int)
+
+
+def test_user_paths_and_missing_entries(host, tmp_path):
+    extra = tmp_path / 'extra'
+    put(extra, '/one.json', notify_profile(['fcntl']))
+    put(extra, '/sub/two.json', notify_profile(['connect']))
+    facts = gather(host, discover=False,
+                   profile_paths=['/extra', '/nothing/*.json', '/missing.json'],
+                   runtime_paths=['/opt/rc1/runc'])
+    # profile_paths are host paths: inside the test root
+    assert facts['profiles'][0]['error'] and 'does not exist' in facts['profiles'][0]['error']
+    os.rename(str(extra), os.path.join(str(host), 'extra'))
+    facts = gather(host, discover=False, profile_paths=['/extra', '/nothing/*.json', '/missing.json'])
+    profs = by_path(facts['profiles'])
+    assert profs['/extra/one.json']['origin'][0]['engine'] == 'user'
+    assert profs['/extra/sub/two.json']['notify_syscalls'] == ['connect']
+    assert 'does not exist' in profs['/missing.json']['error']
+    assert {'path': '/nothing/*.json', 'error': 'profile_paths entry matched nothing'} in facts['scan']['errors']
+
+
+def test_no_timeout_binary_uses_python_timeout(host, monkeypatch):
+    put(host, '/opt/bad/hang', '#!/bin/sh\nexec sleep 600\n', 0o755)
+    monkeypatch.setattr(_discovery, 'SERVICE_PATH', ('/nonexistent',))
+    started = time.time()
+    facts = gather(host, discover=False, command_timeout=1, runtime_paths=['/opt/bad/hang', '/opt/rc1/runc'])
+    rts = by_path(facts['runtimes'])
+    assert rts['/opt/bad/hang']['error'] == 'timed out after 1s'
+    assert rts['/opt/rc1/runc']['version'] == '1.2.0-rc.1'
+    assert time.time() - started < 8
+
+
+def test_dpkg_owner_lines():
+    text = ('diversion by foo from: /usr/sbin/runc\n'
+            'libfoo:amd64, runc: /usr/sbin/runc\n')
+    assert _discovery._dpkg_owner(text, ['/usr/sbin/runc']) == 'libfoo'
+    assert _discovery._dpkg_owner('runc: /usr/sbin/runc\n', ['/usr/bin/runc']) is None
+
+
+def test_real_host_runc_package_when_installed():
+    """On a Debian host with the runc package, the real binary gets its dpkg owner and version."""
+    if not os.path.exists('/usr/sbin/runc') or not os.path.exists('/var/lib/dpkg/info/runc.list'):
+        pytest.skip('Debian runc package not installed on this host')
+    facts = _discovery.gather({'discover': False, 'runtime_paths': ['/usr/sbin/runc'],
+                               'command_timeout': 10}, real_run)
+    rt = facts['runtimes'][0]
+    assert rt['package']['manager'] == 'dpkg' and rt['package']['name'] == 'runc'
+    assert rt['package']['version'] and rt['version'] and rt['error'] is None

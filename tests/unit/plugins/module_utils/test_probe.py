@@ -1,0 +1,263 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure logic of the NOTIFY canary: ABI numbers, struct packing, config.json, outcome rules."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import struct
+
+import pytest
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe
+
+
+# Values from include/uapi/linux/seccomp.h as compiled on each arch (strace / kernel headers).
+@pytest.mark.parametrize('arch, recv, send, id_valid', [
+    ('x86_64', 0xc0502100, 0xc0182101, 0x40082102),
+    ('aarch64', 0xc0502100, 0xc0182101, 0x40082102),
+    ('s390x', 0xc0502100, 0xc0182101, 0x40082102),
+    # powerpc: 3 direction bits, WRITE=4, so _IOW differs while _IOWR happens to coincide.
+    ('ppc64le', 0xc0502100, 0xc0182101, 0x80082102),
+])
+def test_ioctl_numbers(arch, recv, send, id_valid):
+    assert _probe.notif_ioctls(arch) == {'recv': recv, 'send': send, 'id_valid': id_valid}
+
+
+def test_struct_sizes_match_uapi():
+    assert _probe.NOTIF_HEAD.size + _probe.SECCOMP_DATA_SIZE == _probe.SECCOMP_NOTIF_SIZE
+    assert _probe.NOTIF_RESP.size == _probe.SECCOMP_NOTIF_RESP_SIZE
+
+
+def test_pack_continue():
+    data = _probe.pack_continue(0x1122334455667788)
+    assert len(data) == 24
+    assert struct.unpack('=QqiI', data) == (0x1122334455667788, 0, 0, _probe.SECCOMP_USER_NOTIF_FLAG_CONTINUE)
+    # A newer kernel may report a bigger response struct: pad with zeroes, never truncate.
+    bigger = _probe.pack_continue(7, 32)
+    assert len(bigger) == 32 and bigger[24:] == b'\0' * 8 and bigger[:24] == _probe.pack_continue(7)
+
+
+def test_unpack_notif():
+    buf = bytearray(80)
+    struct.pack_into('=QIIiI', buf, 0, 42, 1234, 0, 72, 0xc000003e)  # id, pid, flags, nr (fcntl), arch
+    assert _probe.unpack_notif(buf) == (42, 1234, 72)
+
+
+def test_notif_sizes_from_the_running_kernel():
+    if os.uname()[4] not in _probe.SECCOMP_SYSCALL_NR:
+        pytest.skip('no seccomp(2) number known for %s' % os.uname()[4])
+    sizes = _probe.notif_sizes()
+    # The kernel's structs are never smaller than the UAPI ones the ioctl numbers encode.
+    assert sizes['seccomp_notif'] >= 80 and sizes['seccomp_notif_resp'] >= 24 and sizes['seccomp_data'] >= 64
+
+
+def test_notif_sizes_unknown_arch():
+    with pytest.raises(OSError, match='no seccomp'):
+        _probe.notif_sizes('pdp11')
+
+
+@pytest.mark.parametrize('release, key', [('6.1.0-18-amd64', (6, 1)), ('5.4.0', (5, 4)), ('garbage', (0, 0))])
+def test_kernel_key(release, key):
+    assert _probe.kernel_key(release) == key
+
+
+def test_host_support_old_kernel():
+    if os.uname()[4] not in _probe.SECCOMP_SYSCALL_NR:
+        pytest.skip('no seccomp(2) number known')
+    assert 'CONTINUE' in _probe.host_support(release='5.4.0')
+    assert _probe.host_support(release='6.1.0') is None
+
+
+# --- config.json -------------------------------------------------------------------------
+
+def test_notify_profile_shape():
+    section = _probe.notify_profile(['fcntl', 'fcntl'], '/tmp/x/agent.sock')
+    assert section == {
+        'defaultAction': 'SCMP_ACT_ALLOW',
+        'listenerPath': '/tmp/x/agent.sock',
+        'syscalls': [{'names': ['fcntl'], 'action': 'SCMP_ACT_NOTIFY'}],
+    }
+
+
+@pytest.mark.parametrize('nnp', [True, False])
+def test_canary_config(nnp):
+    config = _probe.canary_config('runcguard-probe-1-abc', ['connect', 'fcntl'], '/t/agent.sock', nnp, ['usr', 'lib64'])
+    json.dumps(config)  # serialisable
+    process, linux = config['process'], config['linux']
+    assert process['args'] == ['true'] and process['terminal'] is False
+    assert process['noNewPrivileges'] is nnp
+    assert process['user'] == {'uid': 0, 'gid': 0}
+    assert all(v == [] for v in process['capabilities'].values())
+    assert config['root'] == {'path': 'rootfs', 'readonly': True}
+    types = sorted(n['type'] for n in linux['namespaces'])
+    assert types == ['ipc', 'mount', 'network', 'pid', 'uts']  # new netns: no host network; no userns
+    assert linux['cgroupsPath'] == '/runcguard-probe-1-abc'  # cgroupfs form, never slice:prefix:name
+    assert linux['seccomp']['syscalls'] == [{'names': ['connect', 'fcntl'], 'action': 'SCMP_ACT_NOTIFY'}]
+    assert linux['seccomp']['listenerPath'] == '/t/agent.sock'
+    binds = [m for m in config['mounts'] if m['type'] == 'bind']
+    assert [(m['source'], m['destination']) for m in binds] == [('/usr', '/usr'), ('/lib64', '/lib64')]
+    assert all('ro' in m['options'] and 'bind' in m['options'] for m in binds)
+    assert 'hooks' not in config  # nothing runs on the host side
+
+
+def test_rootfs_layout_mirrors_symlinks(tmp_path):
+    (tmp_path / 'usr').mkdir()
+    (tmp_path / 'lib64').mkdir()
+    os.symlink('usr/bin', str(tmp_path / 'bin'))
+    os.symlink('usr/lib', str(tmp_path / 'lib'))
+    (tmp_path / 'etc').mkdir()  # not part of the canary
+    links, binds = _probe.rootfs_layout(str(tmp_path))
+    assert links == {'bin': 'usr/bin', 'lib': 'usr/lib'}
+    assert binds == ['usr', 'lib64']
+
+
+# --- outcome -----------------------------------------------------------------------------
+
+RUNC_WRITE = (b'time="2026-01-01T00:00:00Z" level=error msg="runc run failed: unable to start container process: '
+              b'unable to init seccomp: SCMP_ACT_NOTIFY cannot be used for the write syscall"\n')
+
+
+@pytest.mark.parametrize('args, outcome, message', [
+    ((True, None, b'', False), 'hang', 'never connected'),
+    ((True, None, b'', True), 'hang', 'agent connected'),
+    ((False, 1, RUNC_WRITE, False), 'error',
+     'runc run failed: unable to start container process: unable to init seccomp: '
+     'SCMP_ACT_NOTIFY cannot be used for the write syscall'),
+    ((False, 1, b'cgroups in hybrid mode not supported, drop all controllers from cgroupv2\n', False), 'error',
+     'cgroups in hybrid mode not supported, drop all controllers from cgroupv2'),
+    ((False, 1, b'', False), 'error', 'exited with status 1'),
+    ((False, 1, b'level=error msg="seccomp notify unsupported: API level: got 5, want at least 6"', False),
+     'unsupported', 'API level'),
+    ((False, 1, b'error: unknown seccomp action SCMP_ACT_NOTIFY\n', False), 'unsupported', 'unknown seccomp action'),
+    ((False, 0, b'', False), 'error', 'never connected'),
+    ((False, 0, b'', True), 'ok', ''),
+])
+def test_classify(args, outcome, message):
+    got, text = _probe.classify(*args)
+    assert got == outcome
+    assert message in text
+
+
+def test_classify_exit_zero_but_not_stopped_is_a_hang():
+    # crun 1.5 with create+start returns 0 while the container is stuck: trust the state only.
+    assert _probe.classify(False, 0, b'', True, status='created')[0] == 'hang'
+    assert _probe.classify(False, 0, b'', True, status='stopped')[0] == 'ok'
+
+
+def test_runtime_message_json_log_and_bound():
+    text = b'{"level":"error","msg":"runc run failed: boom","time":"x"}\n'
+    assert _probe.runtime_message(text) == 'runc run failed: boom'
+    assert len(_probe.runtime_message(b'x' * 10000)) == _probe.MESSAGE_LIMIT
+
+
+def test_summary_counts_every_outcome():
+    results = [{'outcome': 'ok'}, {'outcome': 'hang'}, {'outcome': 'ok'}]
+    assert _probe.summary(results) == {'ok': 2, 'hang': 1, 'error': 0, 'unsupported': 0}
+
+
+# --- host helpers on real files ------------------------------------------------------------
+
+def test_mounts_under(tmp_path):
+    info = tmp_path / 'mountinfo'
+    info.write_text(
+        '22 1 0:21 / / rw - ext4 /dev/vda rw\n'
+        '30 22 0:5 / /tmp/runcguard-probe-a rw - tmpfs tmpfs rw\n'
+        '31 30 0:5 / /tmp/runcguard-probe-a/bundle/rootfs/usr ro - ext4 /dev/vda ro\n'
+        '32 22 0:5 / /tmp/runcguard-probe-ab rw - tmpfs tmpfs rw\n'
+        '33 22 0:5 / /tmp/runcguard-probe-a/with\\040space rw - tmpfs tmpfs rw\n')
+    assert _probe.mounts_under('/tmp/runcguard-probe-a', str(info)) == [
+        '/tmp/runcguard-probe-a/bundle/rootfs/usr', '/tmp/runcguard-probe-a/with space', '/tmp/runcguard-probe-a']
+
+
+def test_cgroup_dirs(tmp_path):
+    for sub in ('pids/cid', 'memory/cid', 'memory/other', 'unified'):
+        (tmp_path / sub).mkdir(parents=True)
+    (tmp_path / 'pids' / 'cid' / 'cgroup.procs').write_text('12\n13\n')
+    dirs = _probe.cgroup_dirs('cid', str(tmp_path))
+    assert dirs == [str(tmp_path / 'memory' / 'cid'), str(tmp_path / 'pids' / 'cid')]
+    assert _probe.cgroup_pids(dirs) == {12, 13}
+
+
+def test_proc_stat_and_descendants_of_self():
+    ppid, sid, start = _probe.proc_stat(os.getpid())
+    assert ppid == os.getppid() and sid == os.getsid(0) and start > 0
+    assert _probe.proc_stat(2 ** 22 + 1) is None
+    assert os.getpid() in _probe.descendants([os.getppid()])
+
+
+def _write(tmp_path, doc):
+    path = tmp_path / 'profile.json'
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def test_profile_notify_set(tmp_path):
+    path = _write(tmp_path, {'defaultAction': 'SCMP_ACT_ERRNO', 'listenerPath': '/run/agent.sock', 'syscalls': [
+        {'names': ['connect', 'fcntl'], 'action': 'SCMP_ACT_NOTIFY'},
+        {'names': ['read'], 'action': 'SCMP_ACT_ALLOW'}]})
+    assert _probe.profile_notify_set(path) == ['connect', 'fcntl']
+
+
+@pytest.mark.parametrize('doc, error', [
+    ({'defaultAction': 'SCMP_ACT_ALLOW', 'syscalls': [{'names': ['read'], 'action': 'SCMP_ACT_ERRNO'}]},
+     'no SCMP_ACT_NOTIFY rule'),
+    ({'defaultAction': 'SCMP_ACT_NOTIFY', 'syscalls': []}, 'defaultAction'),
+])
+def test_profile_notify_set_refuses(tmp_path, doc, error):
+    with pytest.raises(ValueError, match=error):
+        _probe.profile_notify_set(_write(tmp_path, doc))
+
+
+def test_profile_notify_set_unreadable(tmp_path):
+    with pytest.raises(ValueError, match='profile .*missing'):
+        _probe.profile_notify_set(str(tmp_path / 'missing.json'))
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{not json')
+    with pytest.raises(ValueError, match='bad.json'):
+        _probe.profile_notify_set(str(bad))
+
+
+def test_default_syscalls_cover_the_hazards():
+    names = _probe.default_syscalls()
+    for name in ('fcntl', 'sendmsg', 'write', 'connect'):
+        assert name in names
+
+
+def test_runtime_identity_refuses_other_binaries(tmp_path):
+    fake = tmp_path / 'youki'
+    fake.write_text('#!/bin/sh\necho "youki version 0.3.3"\n')
+    fake.chmod(0o755)
+    info, refusal = _probe.runtime_identity(str(fake))
+    assert 'is not runc or crun' in refusal and 'youki version 0.3.3' in refusal
+    assert _probe.runtime_identity(str(tmp_path / 'none'))[1].endswith('is not an executable file')
+
+
+def test_run_bounded_kills_on_timeout():
+    rc, _out, _err, timed_out = _probe.run_bounded(['sleep', '30'], 0.3)
+    assert timed_out and rc is None
+
+
+def test_find_runtimes_one_path_per_real_file(tmp_path):
+    real = tmp_path / 'sbin' / 'runc'
+    real.parent.mkdir()
+    real.write_text('#!/bin/sh\n')
+    real.chmod(0o755)
+    (tmp_path / 'bin').mkdir()
+    os.symlink(str(real), str(tmp_path / 'bin' / 'runc'))
+    (tmp_path / 'bin' / 'crun').write_text('not executable')
+    paths = [str(tmp_path / 'sbin' / 'runc'), str(tmp_path / 'bin' / 'runc'), str(tmp_path / 'bin' / 'crun')]
+    assert _probe.find_runtimes(paths) == [str(real)]
+    assert '/usr/sbin/runc' in _probe.search_locations()
+
+
+def test_interrupt_is_deferred_during_cleanup():
+    with pytest.raises(_probe.ProbeInterrupted, match='signal 15'):
+        with _probe.deferred_interrupts():
+            _probe._raise_interrupted(15, None)  # held back: cleanup must finish first
+            held = True
+    assert held
+    with pytest.raises(_probe.ProbeInterrupted):
+        _probe._raise_interrupted(2, None)

@@ -1,0 +1,186 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import csv
+import io
+import json
+from html.parser import HTMLParser
+from xml.etree import ElementTree
+
+import pytest
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _report
+from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
+from ansible_collections.runcguard.seccomp.plugins.module_utils._waivers import apply_waivers
+
+EVIL = '/etc/<script>alert(1)</script>|=cmd|"x"&.json'
+
+
+def runc(version, path='/usr/bin/runc', error=None):
+    return {'name': 'runc', 'path': path, 'version': version, 'used_by': ['docker'], 'error': error}
+
+
+def profile(path, notify, listener='/run/agent.sock', error=None):
+    return {'path': path, 'format': 'oci', 'origin': [{'engine': 'docker', 'setting': 'daemon.json seccomp-profile'}],
+            'default_action': 'SCMP_ACT_ALLOW', 'listener_path': listener, 'listener_exists': True,
+            'notify_syscalls': sorted(notify), 'error': error}
+
+
+FACTS = {
+    'web2': {'runtimes': [runc('1.1.5+ds1')], 'profiles': [profile('/etc/docker/b4ns.json', ['fcntl', 'connect'])]},
+    'web10': {'runtimes': [runc('1.2.0-rc.2')], 'profiles': [profile(EVIL, ['fcntl', 'close'])]},
+    'broken': {'runtimes': [runc(None, '/usr/local/bin/runc', error='timed out after 5 s')],
+               'profiles': [profile('/etc/docker/bad.json', [], error='malformed JSON: Expecting value at line 1')],
+               'engines': {'docker': {'config': ['/etc/docker/daemon.json'], 'error': 'permission denied'}},
+               'scan': {'errors': [{'path': '/etc/docker/bad.json', 'error': 'malformed JSON: Expecting value at line 1'},
+                                   {'path': '/srv/locked', 'error': 'permission denied'}]}},
+}
+WAIVERS = [{'id': 'notify-runtime-sensitive', 'host': 'web*', 'reason': 'agent intercepts close', 'expires': '2030-01-01'},
+           {'id': 'notify-fcntl-hang', 'host': 'web10', 'reason': 'old ticket', 'expires': '2020-01-01'}]
+
+
+def summaries():
+    out = {}
+    for host, facts in FACTS.items():
+        findings = apply_waivers(evaluate(facts), WAIVERS, host, today='2026-06-01')
+        out[host] = _report.host_summary(host, facts, findings)
+    out['gone'] = _report.host_summary('gone', status='unreachable', message='ssh: connect to host gone: timed out')
+    return out
+
+
+@pytest.fixture
+def fleet():
+    return _report.build_fleet(summaries(), hosts=['web10', 'web2', 'broken', 'gone', 'never-ran'], fail_on='high',
+                               generated_at='2026-06-01T00:00:00Z', waivers=WAIVERS)
+
+
+def test_hosts_sorted_naturally_and_none_dropped(fleet):
+    assert [h['host'] for h in fleet['hosts']] == ['broken', 'gone', 'never-ran', 'web2', 'web10']
+    assert [h['status'] for h in fleet['hosts']] == ['ok', 'unreachable', 'missing', 'ok', 'ok']
+    assert fleet['totals']['hosts'] == 5 and fleet['totals']['audited'] == 3
+    assert fleet['totals']['unreachable'] == 1 and fleet['totals']['missing'] == 1
+
+
+def test_counts_waivers_and_verdict(fleet):
+    web10 = fleet['hosts'][4]
+    assert web10['counts']['critical'] == 1 and web10['max_severity'] == 'critical'
+    assert web10['waived'] == 1  # runtime-sensitive (close) waived
+    assert [f['id'] for f in web10['findings'] if not f['waived']] == ['notify-fcntl-hang']
+    assert fleet['hosts'][3]['max_severity'] is None  # Debian runc 1.1.5: fcntl under NOTIFY is fine
+    assert fleet['by_severity']['critical'] == 1
+    assert fleet['expired_waivers'][0]['hosts'] == ['web10']
+    assert fleet['verdict']['failed'] is True
+    assert fleet['verdict']['blocking'] == [{'host': 'web10', 'id': 'notify-fcntl-hang', 'severity': 'critical',
+                                             'profile': EVIL}]
+    assert fleet['verdict']['unaudited'] == ['gone', 'never-ran']
+
+
+@pytest.mark.parametrize('fail_on, unaudited, failed', [
+    ('none', True, False), ('critical', False, True), ('info', False, True)])
+def test_fail_on_thresholds(fail_on, unaudited, failed):
+    f = _report.build_fleet(summaries(), fail_on=fail_on, fail_on_unaudited=unaudited)
+    assert f['verdict']['failed'] is failed
+
+
+def test_fail_on_unaudited_alone():
+    clean = {'a': _report.host_summary('a', {}, []), 'b': _report.host_summary('b', status='failed', message='x')}
+    assert _report.build_fleet(clean, fail_on='critical')['verdict']['failed'] is True
+    assert _report.build_fleet(clean, fail_on='critical', fail_on_unaudited=False)['verdict']['failed'] is False
+
+
+def test_errors_collected_and_deduplicated(fleet):
+    errors = fleet['hosts'][0]['errors']
+    assert [(e['source'], e['path']) for e in errors] == [
+        ('profile', '/etc/docker/bad.json'), ('engine', '/etc/docker/daemon.json'),
+        ('scan', '/srv/locked'), ('runtime', '/usr/local/bin/runc')]
+    assert fleet['totals']['errors'] == 4
+
+
+def test_json_is_versioned_and_round_trips(fleet):
+    data = json.loads(_report.render_json(fleet))
+    assert data['schema_version'] == 1
+    assert data['hosts'][4]['findings'][0]['profile'] == EVIL
+
+
+def test_rendering_is_deterministic():
+    a = _report.render(_report.build_fleet(summaries(), generated_at='t'))
+    b = _report.render(_report.build_fleet(dict(reversed(list(summaries().items()))), generated_at='t'))
+    assert a == b
+
+
+def test_html_escapes_untrusted_text(fleet):
+    text = _report.render_html(fleet)
+    assert '<script>alert(1)' not in text
+    assert '&lt;script&gt;alert(1)&lt;/script&gt;' in text
+    assert 'src=' not in text and 'http://' not in text.split('<script>')[0].replace('https://', '')
+    parser = HTMLParser()
+    parser.feed(text)
+    # every finding row is there with its key
+    assert text.count('<tr class="finding') == sum(len(h['findings']) for h in fleet['hosts'])
+
+
+def test_md_escapes_pipes_and_html(fleet):
+    text = _report.render_md(fleet)
+    assert '<script>' not in text
+    row = [line for line in text.splitlines() if 'notify\\-fcntl' in line or 'notify-fcntl-hang' in line
+           and line.startswith('| web10')][0]
+    assert row.count(' | ') == 7  # 8 columns: the pipe in the path did not add one
+    assert '## Errors and hosts not audited' in text and 'unreachable' in text
+
+
+def test_junit_cases_failures_and_errors(fleet):
+    root = ElementTree.fromstring(_report.render_junit(fleet).encode())
+    suites = dict((s.get('name'), s) for s in root.findall('testsuite'))
+    assert sorted(suites) == ['broken', 'gone', 'never-ran', 'web10', 'web2']
+    n_hazards = len(_report.CATALOGUE)
+    assert all(len(s.findall('testcase')) == n_hazards + 1 for s in suites.values())
+    failing = [(c.get('classname'), c.get('name')) for c in root.iter('testcase') if c.find('failure') is not None]
+    assert failing == [('web10', 'notify-fcntl-hang')]
+    erroring = sorted(c.get('classname') for c in root.iter('testcase') if c.find('error') is not None)
+    assert erroring == ['gone', 'never-ran']
+    skipped = [c.get('name') for c in suites['web10'].findall('testcase') if c.find('skipped') is not None]
+    assert skipped == ['notify-runtime-sensitive']
+    assert root.get('failures') == '1' and root.get('errors') == '2'
+
+
+def test_csv_rows_and_injection_safety(fleet):
+    rows = list(csv.DictReader(io.StringIO(_report.render_csv(fleet))))
+    kinds = [(r['host'], r['kind']) for r in rows]
+    assert ('gone', 'host') in kinds and ('never-ran', 'host') in kinds and ('web2', 'host') in kinds
+    assert kinds.count(('broken', 'error')) == 4
+    assert all(not r[c] or r[c][0] not in '=+-@' for r in rows for c in r)
+    assert _report.csv_cell('=1+1') == "'=1+1" and _report.csv_cell('-x') == "'-x" and _report.csv_cell('a=b') == 'a=b'
+
+
+def test_unknown_runtime_and_odd_values_render():
+    summary = _report.host_summary('h', {}, [{'id': 'notify-fcntl-hang', 'severity': 'medium', 'profile': None,
+                                              'runtime': {'name': None, 'path': None, 'version': None},
+                                              'affected': 'unknown', 'syscalls': None, 'message': None}])
+    fleet = _report.build_fleet({'h': summary})
+    texts = _report.render(fleet)
+    assert 'runtime unknown (?)' in texts['md'] and 'unknown' in texts['csv']
+    ElementTree.fromstring(texts['junit'].encode())
+
+
+def test_control_characters_do_not_break_xml():
+    summary = _report.host_summary('h', {}, [{'id': 'x', 'severity': 'high', 'profile': '/a\x01b', 'message': 'm\x00'}])
+    ElementTree.fromstring(_report.render_junit(_report.build_fleet({'h': summary})).encode())
+
+
+def test_summary_table(fleet):
+    lines = _report.summary_table(fleet)
+    assert lines[0].split()[:3] == ['host', 'status', 'critical']
+    assert any(line.startswith('gone') and 'unreachable' in line for line in lines)
+    assert lines[-1].startswith('Gate: FAILED (fail_on=high)')
+    assert len(_report.summary_table(fleet, max_rows=1)) == 5
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError):
+        _report.build_fleet({}, fail_on='severe')
+    with pytest.raises(ValueError):
+        _report.render({'hosts': []}, ['pdf'])
+    with pytest.raises(ValueError):
+        _report.host_summary('h', status='weird')

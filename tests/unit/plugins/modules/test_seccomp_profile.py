@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""seccomp_profile run as Ansible runs it (a Python process reading its arguments file) on real files."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import glob
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from ansible_collections.runcguard.seccomp.plugins.modules import seccomp_profile
+
+HERE = os.path.dirname(__file__)
+FIXTURES = os.path.join(HERE, '..', 'module_utils', 'fixtures', 'rewrite')
+
+
+def run(tmp_path, **args):
+    args_file = tmp_path / ('args-%d.json' % len(list(tmp_path.glob('args-*.json'))))
+    args_file.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), LANG='C', LC_ALL='C')
+    proc = subprocess.run([sys.executable, seccomp_profile.__file__, str(args_file)], capture_output=True,
+                          env=env, timeout=60, check=False)
+    out = proc.stdout.decode()
+    return json.loads(out[out.index('{'):])
+
+
+@pytest.fixture
+def profile(tmp_path):
+    def make(name):
+        dest = tmp_path / name
+        shutil.copy(os.path.join(FIXTURES, name), str(dest))
+        os.chmod(str(dest), 0o640)
+        return dest
+    return make
+
+
+def test_rewrite_backup_idempotence_and_mode(tmp_path, profile):
+    path = profile('nerdctl-bypass4netns.json')
+    original = path.read_bytes()
+    res = run(tmp_path, path=str(path), backup=True)
+    assert res['changed'] and res['removed'] == ['fcntl'] and res['format'] == 'oci'
+    assert res['added_rule'] == {'names': ['fcntl'], 'action': 'SCMP_ACT_ALLOW'}
+    assert open(res['backup_file'], 'rb').read() == original
+    assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o640
+    doc = json.loads(path.read_text())
+    assert {'names': ['fcntl'], 'action': 'SCMP_ACT_ALLOW'} in doc['syscalls']
+    assert not glob.glob(str(tmp_path / '.*.tmp'))
+    again = run(tmp_path, path=str(path), backup=True)
+    assert not again['changed'] and 'backup_file' not in again
+    assert len(glob.glob(str(path) + '.*~')) == 1
+
+
+def test_check_mode_and_diff_change_nothing(tmp_path, profile):
+    path = profile('docker-agent.json')
+    original = path.read_bytes()
+    res = run(tmp_path, path=str(path), _ansible_check_mode=True, _ansible_diff=True, backup=True)
+    assert res['changed'] and path.read_bytes() == original
+    assert res['diff']['before'] == original.decode()
+    assert '"fcntl"' in res['diff']['after'] and res['diff']['after_header'].endswith('(after)')
+    assert not glob.glob(str(path) + '.*~')
+
+
+def test_symlink_is_followed_and_kept(tmp_path, profile):
+    target = profile('oci-agent.json')
+    link = tmp_path / 'link.json'
+    link.symlink_to(target.name)
+    res = run(tmp_path, path=str(link))
+    assert res['changed'] and res['path'] == str(target)
+    notified = [r['names'] for r in json.loads(target.read_text())['syscalls'] if r['action'] == 'SCMP_ACT_NOTIFY']
+    assert link.is_symlink() and notified == [['mkdir']]
+
+
+def test_file_attributes_applied(tmp_path, profile):
+    path = profile('containers-common-seccomp.json')
+    res = run(tmp_path, path=str(path), mode='0600')
+    assert res['changed'] and stat.S_IMODE(os.stat(str(path)).st_mode) == 0o600
+    assert not run(tmp_path, path=str(path), mode='0600')['changed']
+
+
+@pytest.mark.parametrize('content, message', [
+    (b'{"defaultAction": ', 'malformed JSON'),
+    (b'\x00\x01\x02binary', 'binary'),
+    (json.dumps({'ociVersion': '1.0.2', 'process': {}, 'linux': {'seccomp': {
+        'defaultAction': 'SCMP_ACT_ERRNO', 'syscalls': [{'names': ['fcntl'], 'action': 'SCMP_ACT_NOTIFY'}]}}}).encode(),
+     'OCI bundle'),
+])
+def test_bad_content_fails_and_changes_nothing(tmp_path, content, message):
+    path = tmp_path / 'bad.json'
+    path.write_bytes(content)
+    res = run(tmp_path, path=str(path), backup=True)
+    assert res.get('failed') and message in res['msg'] and 'nothing was changed' in res['msg']
+    assert path.read_bytes() == content and len(list(tmp_path.iterdir())) == 2  # file + args
+
+
+def test_too_large_loop_and_missing(tmp_path, profile):
+    path = profile('docker-agent.json')
+    res = run(tmp_path, path=str(path), max_size=100)
+    assert res['failed'] and 'too large' in res['msg']
+    loop = tmp_path / 'loop.json'
+    loop.symlink_to('loop.json')
+    res = run(tmp_path, path=str(loop))
+    assert res['failed'] and 'symlink loop' in res['msg']
+    res = run(tmp_path, path=str(tmp_path / 'absent.json'))
+    assert res['failed'] and 'does not exist' in res['msg']
+    res = run(tmp_path, path=str(tmp_path))
+    assert res['failed'] and 'is a directory' in res['msg']
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason='root reads any file')
+def test_unreadable(tmp_path, profile):
+    path = profile('oci-agent.json')
+    os.chmod(str(path), 0)
+    res = run(tmp_path, path=str(path))
+    assert res['failed'] and 'permission denied' in res['msg']
+
+
+def test_ensure_without_listener_fails_clearly(tmp_path, profile):
+    path = profile('containers-common-seccomp.json')
+    original = path.read_bytes()
+    res = run(tmp_path, path=str(path), notify_ensure=['connect'])
+    assert res['failed'] and 'no listenerPath' in res['msg'] and path.read_bytes() == original
