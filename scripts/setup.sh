@@ -109,8 +109,9 @@ if ! stamp_ok collections "$coll_key"; then
     wheel=$(ls "$RCG_CACHE"/wheels/ansible-14.*.whl | sort -V | tail -1)
   fi
   log "extracting ${COLLECTIONS[*]} from $(basename "$wheel")"
-  rm -rf "${RCG_CACHE:?}/collections"  # the runcguard link is made again below
-  .venv/bin/python - "$wheel" "$RCG_CACHE/collections" "${COLLECTIONS[@]}" <<'PY'
+  # Unpack beside the old tree and swap, so a run using the old one is not left without it.
+  rm -rf "$RCG_CACHE/collections.new" "$RCG_CACHE/collections.old"
+  .venv/bin/python - "$wheel" "$RCG_CACHE/collections.new" "${COLLECTIONS[@]}" <<'PY'
 import sys, zipfile
 wheel, dest, wanted = sys.argv[1], sys.argv[2], sys.argv[3:]
 prefixes = tuple('ansible_collections/%s/' % c for c in wanted)
@@ -121,6 +122,11 @@ with zipfile.ZipFile(wheel) as zf:
         sys.exit('collections not in %s: %s' % (wheel, missing))
     zf.extractall(dest, members)
 PY
+  mkdir -p "$RCG_CACHE/collections.new/ansible_collections/runcguard"
+  ln -s ../../../.. "$RCG_CACHE/collections.new/ansible_collections/runcguard/seccomp"
+  [ ! -e "$RCG_CACHE/collections" ] || mv "$RCG_CACHE/collections" "$RCG_CACHE/collections.old"
+  mv "$RCG_CACHE/collections.new" "$RCG_CACHE/collections"
+  rm -rf "$RCG_CACHE/collections.old"
   stamp_set collections "$coll_key"
 fi
 # The collection itself: ansible_collections/runcguard/seccomp -> repo root (relative link).

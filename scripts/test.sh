@@ -40,7 +40,8 @@ stage_collection() {
   mkdir -p "$stage"
   if git -C "$RCG_ROOT" rev-parse --git-dir >/dev/null 2>&1; then
     git -C "$RCG_ROOT" ls-files -z --cached --others --exclude-standard |
-      (cd "$RCG_ROOT" && tar --null -T - -c) | tar -x -C "$stage"
+      grep -zvE '^(\.venv[^/]*|\.cache|tests/output)/' |
+      (cd "$RCG_ROOT" && tar --null --ignore-failed-read -T - -c 2>/dev/null) | tar -x -C "$stage"
   else
     tar -C "$RCG_ROOT" -c --exclude=./.git --exclude='./.venv*' --exclude=./.cache \
       --exclude=./tests/output --exclude=__pycache__ . | tar -x -C "$stage"

@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 import tempfile
-from html.parser import HTMLParser
+import time
 from xml.etree import ElementTree
 
 from ansible.errors import AnsibleActionFail
@@ -28,6 +28,7 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _report
 
+RESULT_LIMIT = 100
 _TIMESTAMP = re.compile(r'Generated: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)')
 
 ARGUMENT_SPEC = {
@@ -48,8 +49,8 @@ ARGUMENT_SPEC = {
 }
 
 
-def _validate(fmt, text):
-    """Parse what was rendered before it replaces anything: a report that does not parse is a bug."""
+def _validate(fmt, text, fleet):
+    """Check what was rendered before it replaces anything: a report that does not parse is a bug."""
     if fmt == 'json':
         json.loads(text)
     elif fmt == 'junit':
@@ -59,11 +60,15 @@ def _validate(fmt, text):
         if widths != {len(_report.CSV_COLUMNS)}:
             raise ValueError('rows of unequal width %s' % sorted(widths))
     elif fmt == 'html':
-        parser = HTMLParser()
-        parser.feed(text)
-        parser.close()
-        if not text.rstrip().endswith('</html>'):
+        # Structural checks (a full HTML parse of a 10 MB report costs seconds): complete document,
+        # one row per finding, and only the report's own script (host text never became markup).
+        if not (text.startswith('<!DOCTYPE html>') and text.rstrip().endswith('</html>')):
             raise ValueError('truncated document')
+        rows = sum(len(host['findings']) for host in fleet['hosts'])
+        if text.count('<tr class="finding') != rows:
+            raise ValueError('expected %d finding rows' % rows)
+        if text.lower().count('<script') != 1:
+            raise ValueError('unexpected <script> element')
 
 
 def _read(path):
@@ -148,7 +153,9 @@ class ActionModule(ActionBase):
         dest = args['dest']
         paths = dict((fmt, os.path.join(dest, '%s.%s' % (args['basename'], _report.EXTENSIONS[fmt])))
                      for fmt in formats)
+        started = time.time()
         summaries = _summaries(task_vars, args['hosts'], args['summary_var'])
+        timings = {'collect': time.time() - started}
 
         def build(stamp):
             fleet = _report.build_fleet(summaries, hosts=args['hosts'], fail_on=args['fail_on'],
@@ -158,6 +165,7 @@ class ActionModule(ActionBase):
 
         # Same results as the report on disk -> same bytes (its timestamp kept) -> nothing written.
         previous = _previous_timestamp(paths) if args['timestamp'] else None
+        started = time.time()
         fleet, texts = build(previous)
         existing = dict((fmt, _read(path)) for fmt, path in paths.items())
         changed_formats = [fmt for fmt in formats if existing[fmt] != texts[fmt].encode('utf-8')]
@@ -165,9 +173,11 @@ class ActionModule(ActionBase):
             now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
             fleet, texts = build(now)
             changed_formats = [fmt for fmt in formats if existing[fmt] != texts[fmt].encode('utf-8')]
+        timings['render'] = time.time() - started
+        started = time.time()
         for fmt in formats:
             try:
-                _validate(fmt, texts[fmt])
+                _validate(fmt, texts[fmt], fleet)
             except Exception as exc:  # a renderer bug must never overwrite a good report
                 raise AnsibleActionFail('runcguard.seccomp.fleet_report: rendered %s report does not validate: %s'
                                         % (fmt, exc))
@@ -184,6 +194,7 @@ class ActionModule(ActionBase):
             except (IOError, OSError) as exc:
                 raise AnsibleActionFail('runcguard.seccomp.fleet_report: cannot write the report in %s: %s'
                                         % (dest, exc))
+        timings['write'] = time.time() - started
         if self._task.diff:
             result['diff'] = [{'before_header': paths[fmt], 'after_header': paths[fmt],
                                'before': '' if existing[fmt] is None else '(previous %s report)\n' % fmt,
@@ -197,11 +208,13 @@ class ActionModule(ActionBase):
             'totals': fleet['totals'],
             'by_severity': fleet['by_severity'],
             'max_severity': fleet['max_severity'],
-            'verdict': fleet['verdict'],
-            'expired_waivers': fleet['expired_waivers'],
-            'hosts': dict((host['host'], {'status': host['status'], 'max_severity': host['max_severity'],
-                                          'counts': host['counts'], 'errors': len(host['errors'])})
-                          for host in fleet['hosts']),
+            # Bounded: the full lists are in the JSON report; a huge result slows Ansible down.
+            'verdict': dict(fleet['verdict'], blocking=fleet['verdict']['blocking'][:RESULT_LIMIT],
+                            blocking_count=len(fleet['verdict']['blocking']),
+                            unaudited=fleet['verdict']['unaudited'][:RESULT_LIMIT],
+                            unaudited_count=len(fleet['verdict']['unaudited'])),
+            'expired_waivers': fleet['expired_waivers'][:RESULT_LIMIT],
             'table': _report.summary_table(fleet, args['table_rows']),
+            'timings': dict((k, round(v, 3)) for k, v in timings.items()),
         })
         return result

@@ -12,7 +12,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.runcguard.seccomp.plugins.module_utils._report import HOST_STATES, host_summary as _summary
 
 
-def host_summary(facts, host=None, findings=None, status='ok', message=None):
+def host_summary(facts, host=None, findings=None, status='ok', message=None, errors=None, probe=None):
     if facts is not None and not isinstance(facts, dict):
         raise AnsibleFilterError('runcguard.seccomp.host_summary: input must be ansible_facts.runcguard (a dict), '
                                  'got %s' % type(facts).__name__)
@@ -24,7 +24,14 @@ def host_summary(facts, host=None, findings=None, status='ok', message=None):
     if findings is not None and not isinstance(findings, list):
         raise AnsibleFilterError('runcguard.seccomp.host_summary: findings must be a list, got %s'
                                  % type(findings).__name__)
-    return _summary(host, facts, findings, status=status, message=message)
+    if errors is not None and not isinstance(errors, list):
+        raise AnsibleFilterError('runcguard.seccomp.host_summary: errors must be a list, got %s' % type(errors).__name__)
+    if isinstance(probe, dict):
+        probe = probe.get('results')  # a registered notify_probe result
+    if probe is not None and not isinstance(probe, list):
+        raise AnsibleFilterError('runcguard.seccomp.host_summary: probe must be notify_probe results, got %s'
+                                 % type(probe).__name__)
+    return _summary(host, facts, findings, status=status, message=message, errors=errors, probe=probe)
 
 
 class FilterModule(object):

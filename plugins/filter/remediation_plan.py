@@ -13,8 +13,8 @@ from ansible.module_utils.common.collections import is_string
 from ansible_collections.runcguard.seccomp.plugins.module_utils._remediate import (
     DEFAULT_POLICY,
     PolicyError,
-    plan,
-    verdict,
+    plan as make_plan,
+    verdict as judge,
 )
 
 
@@ -38,7 +38,7 @@ def remediation_plan(findings, policy=None, min_severity='high', facts=None):
         raise AnsibleFilterError('%s: facts must be ansible_facts.runcguard (a dict), got %s'
                                  % (name, type(facts).__name__))
     try:
-        return plan(findings, DEFAULT_POLICY if policy is None else policy,
+        return make_plan(findings, DEFAULT_POLICY if policy is None else policy,
                     min_severity=_severity(name, min_severity), facts=facts)
     except PolicyError as exc:
         raise AnsibleFilterError('%s: %s' % (name, exc))
@@ -51,7 +51,7 @@ def remediation_verdict(after, plan=None, before=None, min_severity='high'):
     if plan is None or not isinstance(plan, dict):
         raise AnsibleFilterError('%s: plan must be the output of runcguard.seccomp.remediation_plan' % name)
     try:
-        return verdict(plan, before, after, min_severity=_severity(name, min_severity))
+        return judge(plan, before, after, min_severity=_severity(name, min_severity))
     except PolicyError as exc:
         raise AnsibleFilterError('%s: %s' % (name, exc))
 

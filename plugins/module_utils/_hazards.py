@@ -128,6 +128,7 @@ CATALOGUE = {
 # Engines a profile origin names -> engines whose runtimes run it.
 _ORIGIN_TO_ENGINES = {
     'kubelet': ('containerd', 'cri-o', 'k3s', 'rke2', 'microk8s', 'k0s'),
+    'containers-common': ('podman', 'cri-o'),
 }
 
 

@@ -24,7 +24,7 @@ import json
 import re
 
 NOTIFY = 'SCMP_ACT_NOTIFY'
-EXPANDING_CONSUMERS = frozenset(('docker', 'podman', 'cri-o', 'crio'))
+EXPANDING_CONSUMERS = frozenset(('docker', 'podman', 'cri-o', 'crio', 'containers-common'))
 LITERAL_CONSUMERS = frozenset(('containerd', 'nerdctl', 'kubelet', 'k3s', 'rke2', 'oci', 'bundle'))
 
 # uname -m -> every spelling a profile may use for that arch (Go, libseccomp).

@@ -33,6 +33,8 @@ DEFAULT_POLICY = {
     'notify-write-rejected': ['rewrite_profile'],
     'crun-notify-sendmsg-hang': ['rewrite_profile'],
     'notify-unsupported': ['upgrade_runc'],
+    # Observed on a canary (audit_probe): the post-fix audit probes again, so the fix is judged the same way.
+    'notify-probe-hang': ['rewrite_profile', 'upgrade_runc'],
 }
 
 

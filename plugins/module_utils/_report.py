@@ -123,8 +123,12 @@ def host_errors(facts):
     return sorted(errors, key=lambda e: (e['path'] or '', e['source'], e['error']))
 
 
-def host_summary(host, facts=None, findings=None, status='ok', message=None):
-    """The per-host summary the audit role sets (``audit_host_summary``); findings already waived."""
+def host_summary(host, facts=None, findings=None, status='ok', message=None, errors=None, probe=None):
+    """The per-host summary the audit role sets (``audit_host_summary``); findings already waived.
+
+    ``errors``: extra error entries ({source, path, error}) found outside the facts (e.g. the probe).
+    ``probe``: notify_probe ``results`` (observations), kept in a compact form.
+    """
     if status not in HOST_STATES:
         raise ValueError('status must be one of %s, got %r' % (', '.join(HOST_STATES), status))
     facts = facts if isinstance(facts, dict) else {}
@@ -141,13 +145,24 @@ def host_summary(host, facts=None, findings=None, status='ok', message=None):
         'status': status,
         'message': _text(message) or None,
         'findings': findings,
-        'errors': host_errors(facts),
+        'errors': _merge_errors(host_errors(facts), errors),
         'runtimes': runtimes,
         'profiles': len(profiles),
         'notify_profiles': len([p for p in profiles if p.get('notify_syscalls')]),
+        'probe': [dict((k, item.get(k)) for k in ('runtime', 'name', 'version', 'syscall', 'no_new_privileges',
+                                                  'outcome', 'message'))
+                  for item in probe or [] if isinstance(item, dict)],
     }
     summary.update(_counts(summary))
     return summary
+
+
+def _merge_errors(errors, extra):
+    for item in extra or []:
+        if isinstance(item, dict) and item.get('error'):
+            errors.append({'source': _text(item.get('source')) or 'audit', 'path': _text(item.get('path')) or None,
+                           'error': _text(item.get('error'))})
+    return sorted(errors, key=lambda e: (e['path'] or '', e['source'], e['error']))
 
 
 def _counts(summary):
@@ -461,9 +476,13 @@ def render_html(fleet):
         if host.get('message'):
             out.append('<p>%s</p>' % h(host['message']))
         if host.get('runtimes'):
-            out.append('<p>Runtimes: %s</p>' % h('; '.join(runtime_text(r) + (' error: ' + _text(r.get('error'))
-                                                                                if r.get('error') else '')
-                                                              for r in host['runtimes'])))
+            described = [runtime_text(r) + (' error: ' + _text(r.get('error')) if r.get('error') else '')
+                         for r in host['runtimes']]
+            out.append('<p>Runtimes: %s</p>' % h('; '.join(described)))
+        if host.get('probe'):
+            out.append('<p>Probe: %s</p>' % h('; '.join('%s %s nnp=%s: %s' % (
+                _text(p.get('runtime')), _text(p.get('syscall')), _text(p.get('no_new_privileges')),
+                _text(p.get('outcome'))) for p in host['probe'])))
         if host.get('errors'):
             out.append('<ul class="errors">%s</ul>' % ''.join(
                 '<li>%s <code>%s</code>: %s</li>' % (h(e['source']), h(e['path']), h(e['error'])) for e in host['errors']))
@@ -483,10 +502,12 @@ def render_html(fleet):
     return '\n'.join(out) + '\n'
 
 
+_XML_BAD = re.compile(u'[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
+
+
 def _x(value):
     # XML 1.0 forbids most control characters even escaped: drop them.
-    text = _text(value)
-    return ''.join(c for c in text if c in '\t\n\r' or ord(c) >= 0x20)
+    return _XML_BAD.sub('', _text(value))
 
 
 def render_junit(fleet, hazard_ids=None):
@@ -496,12 +517,14 @@ def render_junit(fleet, hazard_ids=None):
     the text in system-out; a host not audited errors its ``audit`` case and skips the rest.
     """
     ids = sorted(set(hazard_ids or CATALOGUE) | set(hz['id'] for hz in fleet['by_hazard']))
+    id_attrs = [(hazard_id, _xml_attr(_x(hazard_id))) for hazard_id in ids]
     suites, t_tests, t_fail, t_err, t_skip = [], 0, 0, 0, 0
     for host in fleet['hosts']:
         cases, fails, errs, skips = [], 0, 0, 0
         name = _x(host['host'])
+        classname = _xml_attr(name)
         unaudited = host['status'] in UNAUDITED
-        audit_case = '<testcase classname=%s name="audit">' % _xml_attr(name)
+        audit_case = '<testcase classname=%s name="audit">' % classname
         if unaudited:
             audit_case += '<error type=%s message=%s/>' % (_xml_attr(host['status']), _xml_attr(_x(host['message'])))
             errs += 1
@@ -512,29 +535,34 @@ def render_junit(fleet, hazard_ids=None):
         by_id = {}
         for f in host['findings']:
             by_id.setdefault(str(f.get('id')), []).append(f)
-        for hazard_id in ids:
-            case = '<testcase classname=%s name=%s>' % (_xml_attr(name), _xml_attr(_x(hazard_id)))
-            found = by_id.get(hazard_id, [])
+        for hazard_id, id_attr in id_attrs:
+            head = '<testcase classname=%s name=%s>' % (classname, id_attr)
+            found = by_id.get(hazard_id)
+            if unaudited:
+                cases.append(head + '<skipped message="host not audited"/></testcase>')
+                skips += 1
+                continue
+            if not found:
+                cases.append(head + '</testcase>')
+                continue
             active = [f for f in found if not f.get('waived')]
             failing = [f for f in active if f.get('severity') != 'info']
-            text = _xml_escape(_x('\n'.join('%s %s: %s %s' % (f.get('severity'), f.get('profile'), f.get('message'),
-                                                                 _waiver_text(f)) for f in found)))
-            if unaudited:
-                case += '<skipped message="host not audited"/>'
-                skips += 1
-            elif failing:
+            lines = ['%s %s: %s %s' % (f.get('severity'), f.get('profile'), f.get('message'), _waiver_text(f))
+                     for f in found]
+            text = _xml_escape(_x('\n'.join(lines)))
+            if failing:
                 worst = max((f.get('severity') for f in failing), key=severity_rank)
-                case += '<failure type=%s message=%s>%s</failure>' % (
+                body = '<failure type=%s message=%s>%s</failure>' % (
                     _xml_attr(_x(worst)), _xml_attr(_x('%d %s finding(s)' % (len(failing), worst))), text)
                 fails += 1
-            elif found and not active:
-                case += '<skipped message=%s/>' % _xml_attr(_x('waived: ' + _waiver_text(found[0])))
+            elif not active:
+                body = '<skipped message=%s/>' % _xml_attr(_x('waived: ' + _waiver_text(found[0])))
                 skips += 1
-            elif found:
-                case += '<system-out>%s</system-out>' % text
-            cases.append(case + '</testcase>')
+            else:
+                body = '<system-out>%s</system-out>' % text
+            cases.append(head + body + '</testcase>')
         suites.append('<testsuite name=%s tests="%d" failures="%d" errors="%d" skipped="%d">%s</testsuite>' % (
-            _xml_attr(name), len(cases), fails, errs, skips, ''.join(cases)))
+            classname, len(cases), fails, errs, skips, ''.join(cases)))
         t_tests += len(cases)
         t_fail += fails
         t_err += errs
@@ -609,8 +637,8 @@ def summary_table(fleet, max_rows=25):
             continue
         rows.append([_text(host['host'])[:40], host['status']] + [str(host['counts'].get(s, 0)) for s in SEVERITY_ORDER]
                     + [str(len(host['errors']))])
-    total = ['TOTAL (%d hosts)' % fleet['totals']['hosts'], ''] + [str(fleet['by_severity'].get(s, 0))
-                                                                    for s in SEVERITY_ORDER] + [str(fleet['totals']['errors'])]
+    total = (['TOTAL (%d hosts)' % fleet['totals']['hosts'], '']
+             + [str(fleet['by_severity'].get(s, 0)) for s in SEVERITY_ORDER] + [str(fleet['totals']['errors'])])
     hidden = max(0, len(rows) - max_rows)
     rows = rows[:max_rows]
     widths = [max(len(str(r[i])) for r in [cols, total] + rows) for i in range(len(cols))]

@@ -252,6 +252,9 @@ def main():
                 after_header='%s (after)' % real)
     if res['changed']:
         result['changed'] = True
+        if not res['format_preserved']:
+            module.warn('%s: its layout could not be reproduced exactly, so unchanged parts are re-indented too '
+                        '(the content is unchanged apart from the rewrite; see --diff)' % real)
         if not module.check_mode:
             if p['backup']:
                 result['backup_file'] = module.backup_local(real)

@@ -98,7 +98,7 @@ def _browse(path, fragment=''):
         unshare = shutil.which('unshare')
         if unshare and os.geteuid() == 0:
             argv = [unshare, '--net', '--'] + argv  # an empty network namespace: no network at all
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120,
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, check=False,
                               env=dict(os.environ, LANG='C', LC_ALL='C', HOME=profile))
         assert proc.returncode == 0, proc.stderr.decode('utf-8', 'replace')[-2000:]
         dom = _Dom()

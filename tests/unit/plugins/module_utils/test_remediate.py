@@ -158,3 +158,19 @@ def test_filters_reject_bad_input():
     with pytest.raises(AnsibleFilterError, match='plan must be the output'):
         remediation_verdict([], plan=None)
     assert remediation_verdict([], plan={'actions': []}) == {'ok': True, 'remaining': [], 'new': []}
+
+
+def test_role_defaults_match_default_policy():
+    import os
+    import yaml
+    role = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'remediate')
+    with open(os.path.join(role, 'defaults', 'main.yml')) as handle:
+        defaults = yaml.safe_load(handle)
+    with open(os.path.join(role, 'meta', 'argument_specs.yml')) as handle:
+        spec = yaml.safe_load(handle)['argument_specs']['main']['options']
+    assert defaults['remediate_policy'] == DEFAULT_POLICY
+    assert spec['remediate_policy']['default'] == DEFAULT_POLICY
+    for name, value in defaults.items():
+        assert name in spec, '%s is not documented in meta/argument_specs.yml' % name
+        if not (isinstance(value, str) and '{{' in value):
+            assert spec[name].get('default') == value, name

@@ -114,7 +114,7 @@ def test_html_escapes_untrusted_text(fleet):
     text = _report.render_html(fleet)
     assert '<script>alert(1)' not in text
     assert '&lt;script&gt;alert(1)&lt;/script&gt;' in text
-    assert 'src=' not in text and 'http://' not in text.split('<script>')[0].replace('https://', '')
+    assert 'src=' not in text and 'http://' not in text.split('<script>', maxsplit=1)[0].replace('https://', '')
     parser = HTMLParser()
     parser.feed(text)
     # every finding row is there with its key
@@ -184,3 +184,14 @@ def test_bad_arguments():
         _report.render({'hosts': []}, ['pdf'])
     with pytest.raises(ValueError):
         _report.host_summary('h', status='weird')
+
+
+def test_probe_observations_and_extra_errors_are_kept():
+    probe = [{'runtime': '/usr/sbin/runc', 'name': 'runc', 'version': '1.2.0-rc.2', 'syscall': 'fcntl',
+              'no_new_privileges': True, 'outcome': 'hang', 'message': 'no answer in 10 s', 'leftovers': []}]
+    errors = [{'source': 'probe', 'path': None, 'error': 'not root'}, {'source': 'probe', 'error': ''}]
+    summary = _report.host_summary('h', {}, [], errors=errors, probe=probe)
+    assert summary['errors'] == [{'source': 'probe', 'path': None, 'error': 'not root'}]
+    assert summary['probe'] == [dict((k, v) for k, v in probe[0].items() if k != 'leftovers')]
+    html = _report.render_html(_report.build_fleet({'h': summary}))
+    assert 'fcntl nnp=true: hang' in html

@@ -14,6 +14,9 @@ __metaclass__ = type
 
 import itertools
 import json
+import os
+
+import pytest
 
 from hypothesis import given, settings, HealthCheck, strategies as st
 
@@ -28,6 +31,7 @@ ARCHES = ['amd64', 'arm64', 'x32']
 CAPS = ['CAP_SYS_ADMIN', 'CAP_NET_ADMIN']
 KERNELS = ['4.8', '5.9']
 NOTIFY = 'SCMP_ACT_NOTIFY'
+FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'rewrite')
 
 
 # ----------------------------------------------------------------- oracle
@@ -51,9 +55,10 @@ def _applies(rule, arch, caps, kernel):
     return True
 
 
-def effective(profile, syscall, reader, arch, caps, kernel):
+def effective(profile, syscall, reader, arch, caps, kernel, rules=None):
+    """``rules``: optional pre-selected rules naming ``syscall`` (same order), to keep big profiles fast."""
     hits = []
-    for rule in profile.get('syscalls') or ():
+    for rule in profile.get('syscalls') or () if rules is None else rules:
         names = list(rule.get('names') or ())
         if reader == 'expanded':
             if rule.get('name'):
@@ -64,6 +69,10 @@ def effective(profile, syscall, reader, arch, caps, kernel):
             hits.append((rule['action'].upper(), rule.get('errnoRet'),
                          json.dumps(rule.get('args') or [], sort_keys=True)))
     return tuple(hits) or (('default', profile['defaultAction'], profile.get('defaultErrnoRet')),)
+
+
+def naming(profile, syscall):
+    return [r for r in profile['syscalls'] if syscall in (r.get('names') or ()) or r.get('name') == syscall]
 
 
 def contexts():
@@ -205,3 +214,41 @@ def test_notify_ensure_makes_connect_a_trigger_and_keeps_the_rest(generated, rem
         for syscall in SYSCALLS:
             if syscall not in remove and syscall != 'connect':
                 assert effective(new, syscall, *ctx) == effective(profile, syscall, *ctx)
+
+
+# ----------------------------------------------------------------- the oracle on real-format profiles
+
+def _mentioned(profile, key):
+    out = set()
+    for rule in profile['syscalls']:
+        for flt in (rule.get('includes') or {}, rule.get('excludes') or {}):
+            out.update(flt.get(key) or ())
+    return sorted(out)
+
+
+@pytest.mark.parametrize('name, ensure', [
+    ('docker-agent.json', []), ('docker-agent.json', ['connect']), ('nerdctl-bypass4netns.json', ['connect']),
+    ('oci-agent.json', []), ('containers-common-seccomp.json', []),
+])
+def test_real_profiles_every_context(name, ensure):
+    with open(os.path.join(FIXTURES, name), 'rb') as handle:
+        data = handle.read()
+    before = json.loads(data)
+    after = json.loads(rewrite_text(data, ['fcntl'], notify_ensure=ensure)['after'])
+    kernels = [(3, 10), (4, 8), (6, 1)]
+    syscalls = set(n for rule in before['syscalls'] for n in rule.get('names') or ())
+    for syscall in syscalls:
+        rules_before, rules_after = naming(before, syscall), naming(after, syscall)
+        # only the arches and caps the rules naming this syscall mention can change its outcome
+        relevant = {'syscalls': rules_before + rules_after}
+        arches = _mentioned(relevant, 'arches') + ['riscv64']
+        caps = _mentioned(relevant, 'caps')
+        cap_sets = [frozenset(), frozenset(caps)] + [frozenset([c]) for c in caps]
+        for ctx in itertools.product(('literal', 'expanded'), arches, cap_sets, kernels):
+            got = effective(after, syscall, *ctx, rules=rules_after)
+            if syscall == 'fcntl':
+                assert ('SCMP_ACT_ALLOW', None, '[]') in got and all(g[0] != NOTIFY for g in got)
+            elif syscall in ensure:
+                assert (NOTIFY, None, '[]') in got
+            else:
+                assert got == effective(before, syscall, *ctx, rules=rules_before), (syscall, ctx)
