@@ -70,7 +70,7 @@ def synthetic_fleet(count, _profile, _version):
 
 def timed(func, fleet, repeat):
     best = None
-    for _ in range(repeat):
+    for dummy in range(repeat):
         start = time.perf_counter()
         for facts in fleet:
             func(facts)

@@ -29,6 +29,15 @@ results=$out/results.tsv   # suite  passed  failed  skipped  seconds  note
 : >"$results"
 record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$results"; }
 say() { printf '==> %s\n' "$*"; }
+# What went wrong, briefly: pytest's short summary when there is one, else the log's tail.
+show_failure() {  # $1 label, $2 log
+  echo "--- $1 failed (full log: ${2#"$RCG_ROOT"/})"
+  if grep -q 'short test summary info' "$2"; then
+    sed -n '/short test summary info/,/^=\+ .* in [0-9.]\+s/p' "$2" | head -40
+  else
+    tail -30 "$2"
+  fi
+}
 
 # ansible-test insists that the collection's real path ends in ansible_collections/<ns>/<name>
 # and lists files with git, so it gets a fresh copy of the tree (tracked + untracked, not
@@ -119,7 +128,7 @@ run_units() {  # $1 suite name, $2 venv dir, $3 python version
   local p=${1:-0} f=${2:-0} s=${3:-0}
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
   record "$name" "$p" "$f" "$s" $((SECONDS - t0)) "rc=$rc"
-  [ "$rc" = 0 ] || { echo "--- $name log tail"; tail -40 "$log"; }
+  [ "$rc" = 0 ] || show_failure "$name" "$log"
 }
 
 # --- host tests: plain pytest on this machine (root, namespaces, runc, chromium) --------------
@@ -136,7 +145,7 @@ run_host() {
   local p=${1:-0} f=${2:-0} s=${3:-0}
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
   record host "$p" "$f" "$s" $((SECONDS - t0)) "rc=$rc"
-  [ "$rc" = 0 ] || { echo "--- host log tail"; tail -40 "$log"; }
+  [ "$rc" = 0 ] || show_failure host "$log"
 }
 
 # --- Molecule scenarios, as parallel processes -------------------------------------------------
@@ -167,7 +176,10 @@ run_molecule() {
       p=$((p + 1)); printf '    %-28s passed  %4ss\n' "$s" "$secs"
     else
       f=$((f + 1)); printf '    %-28s FAILED  %4ss (rc=%s)\n' "$s" "$secs" "$rc"
-      echo "--- molecule $s log tail"; sed 's/\x1b\[[0-9;]*m//g' "$out/molecule-$s.log" | tail -40
+      echo "--- molecule $s failed (full log: ${out#"$RCG_ROOT"/}/molecule-$s.log)"
+      sed 's/\x1b\[[0-9;]*m//g' "$out/molecule-$s.log" >"$out/molecule-$s.txt"
+      grep -E 'fatal: |^\s*│? *\[ERROR\]|FAILED!|Timed out' "$out/molecule-$s.txt" | head -20
+      tail -15 "$out/molecule-$s.txt"
     fi
   done
   record molecule "$p" "$f" 0 $((SECONDS - t0)) "${#scenarios[@]} scenarios"

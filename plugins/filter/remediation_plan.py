@@ -39,7 +39,7 @@ def remediation_plan(findings, policy=None, min_severity='high', facts=None):
                                  % (name, type(facts).__name__))
     try:
         return make_plan(findings, DEFAULT_POLICY if policy is None else policy,
-                    min_severity=_severity(name, min_severity), facts=facts)
+                         min_severity=_severity(name, min_severity), facts=facts)
     except PolicyError as exc:
         raise AnsibleFilterError('%s: %s' % (name, exc))
 

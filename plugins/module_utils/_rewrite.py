@@ -249,6 +249,15 @@ def validate_result(before, after, fmt, notify_remove, replacement_action, touch
             if not any(json.loads(b).get('action', '').upper() == action and _unconditional(json.loads(b))
                        for b in bodies):
                 raise RewriteError('result has no unconditional %s rule for %s (%s reading)' % (action, name, reading))
+    # the removed syscalls' other rules stay as they were (only NOTIFY goes, one plain rule may come)
+    plain = json.dumps({'action': action}, sort_keys=True)
+    for name in removed_before:
+        for reading in ('literal', 'expanded'):
+            old = [b for b in before_map.get((reading, name), []) if b != plain
+                   and str(json.loads(b).get('action', '')).upper() != NOTIFY]
+            new = [b for b in after_map.get((reading, name), []) if b != plain]
+            if old != new:
+                raise RewriteError('result changes the non-NOTIFY rules of %s (%s reading)' % (name, reading))
     skip = set(notify_remove) | set(touched)
     for key in set(before_map) | set(after_map):
         if key[1] in skip:

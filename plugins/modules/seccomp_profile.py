@@ -69,7 +69,7 @@ options:
       - Keep a timestamped copy of the original file beside it before replacing it.
     type: bool
     default: false
-  max_size:
+  max_profile_size:
     description:
       - Largest profile, in bytes, the module reads. Bigger files fail without being changed.
     type: int
@@ -221,7 +221,7 @@ def main():
             notify_ensure=dict(type='list', elements='str', default=[]),
             remove_unused_listener=dict(type='bool', default=False),
             backup=dict(type='bool', default=False),
-            max_size=dict(type='int', default=4194304),
+            max_profile_size=dict(type='int', default=4194304),
         ),
         add_file_common_args=True,
         supports_check_mode=True,
@@ -234,7 +234,7 @@ def main():
     if not p['notify_remove'] and not p['notify_ensure']:
         module.fail_json(msg='nothing to do: notify_remove and notify_ensure are both empty', **result)
     try:
-        data = read_bounded(path, p['max_size'])
+        data = read_bounded(path, p['max_profile_size'])
     except FileProblem as exc:
         module.fail_json(msg='%s: %s; nothing was changed' % (path, exc.message), **result)
     try:

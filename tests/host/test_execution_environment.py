@@ -43,7 +43,7 @@ def _run(argv, cwd=None, env_extra=None, timeout=300):
     # C.UTF-8: untranslated messages, and the UTF-8 locale ansible-core insists on.
     env = dict(os.environ, LANG='C.UTF-8', LC_ALL='C.UTF-8', ANSIBLE_NOCOLOR='1')
     env.update(env_extra or {})
-    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     assert proc.returncode == 0, 'command %s failed (rc=%s)\nstdout:\n%s\nstderr:\n%s' % (
         argv, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
     return proc

@@ -27,8 +27,8 @@ def load(name):
 def test_bypass4netns_profile():
     info = describe_profile(load('bypass4netns-oci.json'), arch='x86_64')
     assert info['format'] == 'oci'
-    assert info['notify_syscalls'] == ['_exit', 'bind', 'close', 'connect', 'exit_group', 'fcntl',
-                                      'getpeername', 'setsockopt']
+    assert info['notify_syscalls'] == [
+        '_exit', 'bind', 'close', 'connect', 'exit_group', 'fcntl', 'getpeername', 'setsockopt']
     assert info['listener_path'] == '/run/user/1000/bypass4netns.sock'
     assert info['default_action'] == 'SCMP_ACT_ERRNO'
     assert info['notify'][0]['index'] == 1

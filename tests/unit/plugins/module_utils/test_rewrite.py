@@ -170,6 +170,14 @@ def test_validation_catches_a_broken_result():
         validate_result(before, dropped, 'oci', ['fcntl'], 'SCMP_ACT_ALLOW')
     with pytest.raises(RewriteError, match='still has fcntl'):
         validate_result(before, before, 'oci', ['fcntl'], 'SCMP_ACT_ALLOW')
+    with_errno = {'defaultAction': 'SCMP_ACT_ERRNO', 'syscalls': [
+        {'names': ['fcntl'], 'action': 'SCMP_ACT_ERRNO', 'args': [{'index': 1, 'value': 4, 'op': 'SCMP_CMP_EQ'}]},
+        {'names': ['fcntl', 'read'], 'action': 'SCMP_ACT_NOTIFY'}]}
+    lost_errno = {'defaultAction': 'SCMP_ACT_ERRNO', 'syscalls': [
+        {'names': ['fcntl'], 'action': 'SCMP_ACT_ALLOW'}, {'names': ['read'], 'action': 'SCMP_ACT_NOTIFY'}]}
+    with pytest.raises(RewriteError, match='changes the non-NOTIFY rules of fcntl'):
+        validate_result(with_errno, lost_errno, 'oci', ['fcntl'], 'SCMP_ACT_ALLOW')
+    validate_result(with_errno, rewrite_section(with_errno, 'oci', ['fcntl'])[0], 'oci', ['fcntl'], 'SCMP_ACT_ALLOW')
     changed_default = dict(before, defaultAction='SCMP_ACT_ALLOW',
                            syscalls=[{'names': ['fcntl'], 'action': 'SCMP_ACT_ALLOW'},
                                      {'names': ['read'], 'action': 'SCMP_ACT_NOTIFY'}])

@@ -102,7 +102,7 @@ def test_bad_content_fails_and_changes_nothing(tmp_path, content, message):
 
 def test_too_large_loop_and_missing(tmp_path, profile):
     path = profile('docker-agent.json')
-    res = run(tmp_path, path=str(path), max_size=100)
+    res = run(tmp_path, path=str(path), max_profile_size=100)
     assert res['failed'] and 'too large' in res['msg']
     loop = tmp_path / 'loop.json'
     loop.symlink_to('loop.json')
@@ -127,3 +127,22 @@ def test_ensure_without_listener_fails_clearly(tmp_path, profile):
     original = path.read_bytes()
     res = run(tmp_path, path=str(path), notify_ensure=['connect'])
     assert res['failed'] and 'no listenerPath' in res['msg'] and path.read_bytes() == original
+
+
+def test_ensure_and_listener_options(tmp_path, profile):
+    path = profile('oci-agent.json')
+    res = run(tmp_path, path=str(path), notify_remove=['fcntl', 'mkdir'], remove_unused_listener=True)
+    doc = json.loads(path.read_text())
+    assert res['changed'] and res['listener_removed'] and res['notify_after'] == []
+    assert 'listenerPath' not in doc and 'listenerMetadata' not in doc
+    path = profile('nerdctl-bypass4netns.json')
+    res = run(tmp_path, path=str(path), notify_ensure=['connect', 'sendto'])
+    assert res['ensured'] == ['sendto'] and res['removed'] == ['fcntl']
+    notified = [r['names'] for r in json.loads(path.read_text())['syscalls'] if r['action'] == 'SCMP_ACT_NOTIFY']
+    assert notified == [['bind', 'close', 'connect', 'setsockopt', '_exit', 'exit_group', 'getpeername', 'sendto']]
+
+
+def test_check_mode_does_not_change_attributes(tmp_path, profile):
+    path = profile('containers-common-seccomp.json')
+    res = run(tmp_path, path=str(path), mode='0600', _ansible_check_mode=True)
+    assert res['changed'] and stat.S_IMODE(os.stat(str(path)).st_mode) == 0o640
