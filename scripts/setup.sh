@@ -13,6 +13,9 @@ esac
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$RCG_ROOT"
 mkdir -p "$RCG_CACHE/bin" "$RCG_CACHE/stamps"
+# Two setups at once (two test runs) would rebuild the same venv under each other.
+exec 8>"$RCG_CACHE/setup.lock"
+flock -w 900 8 || { echo "[setup] another setup.sh holds $RCG_CACHE/setup.lock" >&2; exit 1; }
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 # Collections taken from the `ansible` wheel (Galaxy is not reachable): containers.podman gives
@@ -35,7 +38,7 @@ apt_missing() {
 if [ "$minimal" = 0 ]; then
   missing=$(apt_missing)
   if [ -n "$missing" ]; then
-    log "apt-get install $(echo $missing)"
+    log "apt-get install ${missing//$'\n'/ }"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
@@ -45,18 +48,20 @@ fi
 # --- interpreters -------------------------------------------------------------------------
 # pythonX.Y on PATH may be a pyenv shim that refuses to run; fall back to asking pyenv where the
 # newest matching version lives. Working ones are linked into .cache/bin (first on PATH).
-works() { [ -n "$1" ] && "$1" -c 'import ensurepip, venv' >/dev/null 2>&1; }
+# Prints the interpreter's real executable (not a shim) when it runs and can make venvs.
+real_python() {
+  [ -n "$1" ] && "$1" -c 'import ensurepip, os, sys, venv; print(os.path.realpath(sys.executable))' 2>/dev/null
+}
 find_python() {  # $1 = 3.12 -> prints a working interpreter path or nothing
-  local v=$1 p root ver
-  p=$(command -v "python$v" 2>/dev/null || true)
-  if works "$p"; then readlink -f "$p"; return; fi
+  local v=$1 root ver
+  real_python "$(command -v "python$v" 2>/dev/null)" && return
   if command -v pyenv >/dev/null 2>&1; then
     root=$(pyenv root)
     for ver in $(pyenv versions --bare 2>/dev/null | grep -E "^$v(\.[0-9]+)?$" | sort -rV); do
-      p=$root/versions/$ver/bin/python$v
-      if works "$p"; then echo "$p"; return; fi
+      real_python "$root/versions/$ver/bin/python$v" && return
     done
   fi
+  return 0
 }
 for v in 3.9 3.10 3.11 3.12 3.13; do
   p=$(find_python "$v")
@@ -66,7 +71,7 @@ MAIN_PY=""
 for v in 3.13 3.12; do
   if [ -x "$RCG_CACHE/bin/python$v" ]; then MAIN_PY=$RCG_CACHE/bin/python$v; break; fi
 done
-[ -n "$MAIN_PY" ] || MAIN_PY=$(command -v python3)
+[ -n "$MAIN_PY" ] || MAIN_PY=$(real_python "$(command -v python3)")
 OLD_PY=$RCG_CACHE/bin/python3.11
 [ -x "$OLD_PY" ] || OLD_PY=""
 
@@ -77,7 +82,7 @@ make_venv() {  # $1 dir, $2 python, $3 requirements file
   if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.rcg-stamp" 2>/dev/null)" = "$key" ]; then return; fi
   log "creating $dir with $("$py" -V) from $req"
   rm -rf "$dir"
-  "$py" -m venv "$dir"
+  "$(readlink -f "$py")" -m venv "$dir"  # the real interpreter, so the venv outlives .cache/bin
   mkdir -p "$RCG_CACHE/logs"
   if ! { "$dir/bin/python" -m pip install --upgrade pip &&
          "$dir/bin/python" -m pip install -r "$req"; } >"$RCG_CACHE/logs/pip-${dir#.}.log" 2>&1; then

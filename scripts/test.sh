@@ -19,7 +19,7 @@ if ! bash "$root/scripts/setup.sh"; then
 fi
 # shellcheck source=scripts/env.sh
 source "$root/scripts/env.sh"
-cd "$RCG_ROOT"
+cd "$RCG_ROOT" || exit 1
 export NO_COLOR=1 PY_COLORS=0 ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
 
 out=$RCG_ROOT/tests/output/harness
@@ -103,8 +103,8 @@ run_sanity() {
   rm -rf "$stage/tests/output/junit"
   ansible_test "$RCG_ROOT/.venv" sanity --venv --junit >"$log" 2>&1
   rc=$?
-  set -- $(junit_counts "$stage"/tests/output/junit/ansible-test-sanity-*.xml)
-  local p=${1:-0} f=${2:-0} s=${3:-0}
+  local p f s
+  read -r p f s < <(junit_counts "$stage"/tests/output/junit/ansible-test-sanity-*.xml)
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi  # crashed before writing a failure report
   record sanity "$p" "$f" "$s" $((SECONDS - t0)) "rc=$rc"
   [ "$rc" = 0 ] || { echo "--- sanity errors"; grep -E '^(ERROR|FATAL)' "$log" | head -60; }
@@ -112,20 +112,19 @@ run_sanity() {
 
 # --- ansible-test units -----------------------------------------------------------------------
 run_units() {  # $1 suite name, $2 venv dir, $3 python version
-  local name=$1 venv=$2 py=$3 t0=$SECONDS log=$out/$1.log rc counts
+  local name=$1 venv=$2 py=$3 t0=$SECONDS log=$out/$1.log rc
   if [ ! -x "$venv/bin/ansible-test" ]; then
     record "$name" 0 1 0 0 "missing $venv"; return
   fi
-  if ! ls "$stage"/tests/unit/plugins 2>/dev/null | grep -q .; then
+  if ! find "$stage/tests/unit" -name 'test_*.py' 2>/dev/null | grep -q .; then
     record "$name" 0 0 0 0 "no unit tests"; return
   fi
   say "$name (ansible-test units --python $py, log: ${log#"$RCG_ROOT"/})"
   rm -rf "$stage/tests/output/junit"
   ansible_test "$venv" units --venv --python "$py" >"$log" 2>&1
   rc=$?
-  counts=$(junit_counts "$stage"/tests/output/junit/*units*.xml 2>/dev/null)
-  set -- $counts
-  local p=${1:-0} f=${2:-0} s=${3:-0}
+  local p f s
+  read -r p f s < <(junit_counts "$stage"/tests/output/junit/*units*.xml)
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
   record "$name" "$p" "$f" "$s" $((SECONDS - t0)) "rc=$rc"
   [ "$rc" = 0 ] || show_failure "$name" "$log"
@@ -141,8 +140,8 @@ run_host() {
   (cd "$RCG_ROOT" && PYTHONPATH=$RCG_CACHE/collections timeout 1800 \
     python -m pytest -q -p no:cacheprovider -o junit_family=xunit2 --junitxml="$xml" tests/host) >"$log" 2>&1
   rc=$?
-  set -- $(junit_counts "$xml")
-  local p=${1:-0} f=${2:-0} s=${3:-0}
+  local p f s
+  read -r p f s < <(junit_counts "$xml")
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
   record host "$p" "$f" "$s" $((SECONDS - t0)) "rc=$rc"
   [ "$rc" = 0 ] || show_failure host "$log"
@@ -159,7 +158,7 @@ run_one_scenario() {  # runs in a subshell; writes <name>.rc
 }
 run_molecule() {
   local t0=$SECONDS jobs=${RCG_MOLECULE_JOBS:-2} s scenarios=() p=0 f=0 rc secs
-  for s in ${RCG_SCENARIOS:-$(cd "$RCG_ROOT/molecule" 2>/dev/null && ls -d */ 2>/dev/null | tr -d /)}; do
+  for s in ${RCG_SCENARIOS:-$(cd "$RCG_ROOT/molecule" 2>/dev/null && ls -d -- */ 2>/dev/null | tr -d /)}; do
     [ "$s" = _shared ] && continue
     [ -f "$RCG_ROOT/molecule/$s/molecule.yml" ] && scenarios+=("$s")
   done

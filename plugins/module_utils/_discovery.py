@@ -453,6 +453,8 @@ def _walk(fs, profiles, top, engine, setting, errors, sub_settings=None):
         if problem:
             _error(errors, path, problem)
             continue
+        if path.endswith('~'):
+            continue  # backups (seccomp_profile's, editors'): no engine reads them
         use = setting
         for prefix, name in (sub_settings or {}).items():
             if path.startswith(prefix):

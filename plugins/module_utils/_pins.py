@@ -316,7 +316,6 @@ def plan(owners, packages, method, action, version, minimum=None, explicit=None)
             problems.append(pick['reason'])
     if method in ('auto', 'binary'):
         if method == 'binary' or owners or not problems:
-            result.update({'method': 'binary', 'runc': version,
-                           'reason': 'binary method %s' % ('requested' if method == 'binary'
-                                                          else 'chosen: ' + '; '.join(problems))})
+            why = 'requested' if method == 'binary' else 'chosen: ' + '; '.join(problems)
+            result.update({'method': 'binary', 'runc': version, 'reason': 'binary method ' + why})
     return result

@@ -19,12 +19,13 @@ description:
     under O(state_dir), so the role can save originals once and restore them on C(unpin).
   - Read-only; used by the C(runcguard.seccomp.runc_pin) role.
 author:
-  - runcguard maintainers
+  - runcguard maintainers (@runcguard)
 extends_documentation_fragment:
   - runcguard.seccomp._attributes
   - runcguard.seccomp._attributes.info_module
 attributes:
   platform:
+    support: full
     platforms: posix
 options:
   paths:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Print a manifest of everything runc_pin may touch on a test host: every file and directory
 (path, type, mode, sha256 or link target) under the watched trees, plus the relevant packages'
 versions and dpkg selections. Two equal manifests mean the host is back byte for byte."""
@@ -36,7 +35,7 @@ def main():
                     lines.append(describe(os.path.join(root, name)))
     for name in PACKAGES:
         res = subprocess.run(['dpkg-query', '-W', '-f=${Package} ${Version} ${Status}', name],
-                             capture_output=True, text=True, timeout=30, env={'LANG': 'C', 'PATH': os.environ.get('PATH', '/usr/bin:/bin')})
+                             capture_output=True, text=True, timeout=30, check=False, env={'LANG': 'C', 'PATH': os.environ.get('PATH', '/usr/bin:/bin')})
         lines.append('pkg  %s' % (res.stdout.strip() or name + ' not-installed'))
     print('\n'.join(sorted(lines)))
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write Packages and Release for a flat apt repository of .deb files (test scenario helper).
 
 Usage: mkrepo.py DIR. Reads each DIR/*.deb's control fields with `dpkg-deb -f` and adds

@@ -97,6 +97,7 @@ def host(tmp_path):
     kube = '/var/lib/kubelet/seccomp'
     put(r, kube + '/profiles/notify-write.json', notify_profile(['write'], listener='/run/missing.sock'))
     put(r, kube + '/operator/default/spo.json', notify_profile(['fcntl']))
+    put(r, kube + '/profiles/notify-write.json.1234.2026-11-29@01:02:03~', notify_profile(['fcntl']))
     put(r, kube + '/bad/truncated.json', '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [')
     put(r, kube + '/bad/empty.json', '')
     put(r, kube + '/bad/list.json', '[1, 2]')
@@ -194,6 +195,7 @@ def test_profiles_origins_bundles_and_errors(host):
     write = profs['/var/lib/kubelet/seccomp/profiles/notify-write.json']
     assert write['origin'][0]['engine'] == 'kubelet'
     assert write['notify_syscalls'] == ['write'] and write['listener_exists'] is False
+    assert not [p for p in profs if p.endswith('~')]  # backups beside profiles are not profiles
     spo = profs['/var/lib/kubelet/seccomp/operator/default/spo.json']
     assert 'security-profiles-operator' in spo['origin'][0]['setting']
 
