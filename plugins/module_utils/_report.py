@@ -647,6 +647,9 @@ def summary_table(fleet, max_rows=25):
     lines += [fmt % tuple(r) for r in rows]
     if hidden:
         lines.append('... %d more host(s) with findings or errors: see the report' % hidden)
+    clean = fleet['totals']['hosts'] - len(rows) - hidden
+    if clean:
+        lines.append('%d host(s) with no findings and no errors' % clean)
     lines.append(fmt % tuple(total))
     lines.append(_verdict_line(fleet))
     return lines

@@ -174,7 +174,10 @@ def test_summary_table(fleet):
     assert lines[0].split()[:3] == ['host', 'status', 'critical']
     assert any(line.startswith('gone') and 'unreachable' in line for line in lines)
     assert lines[-1].startswith('Gate: FAILED (fail_on=high)')
-    assert len(_report.summary_table(fleet, max_rows=1)) == 5
+    short = _report.summary_table(fleet, max_rows=1)
+    assert short[2].startswith('... ') and 'more host(s)' in short[2]
+    clean = [line for line in short if 'with no findings and no errors' in line]
+    assert len(clean) == 1 and len(short) == 6
 
 
 def test_bad_arguments():
