@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import csv
 import datetime
+from collections.abc import Mapping
 import io
 import json
 import os
@@ -125,12 +126,14 @@ def _summaries(task_vars, hosts, var):
     raw_get = getattr(hostvars, 'raw_get', None)
     out = {}
     for host in hosts:
-        try:
-            # raw_get: no templating of host-supplied strings, and no per-host var templating cost.
-            values = raw_get(host) if raw_get else hostvars[host]
-            out[host] = values.get(var) if values is not None else None
-        except KeyError:
+        # A host that is not in the inventory has no variables (raw_get would return an undefined
+        # marker that fails outside templating): it is reported as missing.
+        if host not in hostvars:
             out[host] = None
+            continue
+        # raw_get: no templating of host-supplied strings, and no per-host var templating cost.
+        values = raw_get(host) if raw_get else hostvars[host]
+        out[host] = values.get(var) if isinstance(values, Mapping) else None
     return out
 
 
