@@ -148,8 +148,8 @@ def fcntl_hang_affected(runtime):
     return version in FCNTL_HANG_RELEASES
 
 
-def _at_least(runtime, floor):
-    """True, False or 'unknown' for version >= floor."""
+def version_at_least(runtime, floor):
+    """True, False or 'unknown' for the runtime entry's version >= floor."""
     version = runtime.get('version')
     if not version or runtime.get('error'):
         return 'unknown'
@@ -213,24 +213,29 @@ def _runtime_ref(runtime):
     return {'path': runtime.get('path'), 'name': runtime.get('name'), 'version': runtime.get('version')}
 
 
-def _finding(hazard_id, profile, runtime, syscalls, affected, message, severity=None):
+def make_finding(hazard_id, profile_path, origin, runtime_ref, syscalls, affected, message,
+                 severity=None, remediation=None):
+    """One finding in the design.md contract; the only place that shape is built."""
     entry = CATALOGUE[hazard_id]
-    path = profile.get('path')
-    runtime_ref = _runtime_ref(runtime)
     return {
         'id': hazard_id,
-        'key': '%s|%s|%s' % (hazard_id, path or '', (runtime_ref or {}).get('path') or ''),
+        'key': '%s|%s|%s' % (hazard_id, profile_path or '', (runtime_ref or {}).get('path') or ''),
         'severity': severity or entry['severity'],
         'title': entry['title'],
-        'profile': path,
-        'origin': list(profile.get('origin') or []),
-        'syscalls': sorted(syscalls),
+        'profile': profile_path,
+        'origin': list(origin or []),
+        'syscalls': sorted(set(syscalls)),
         'runtime': runtime_ref,
         'affected': affected,
         'reference': entry['reference'],
         'message': message,
-        'remediation': list(entry['remediation']),
+        'remediation': list(entry['remediation'] if remediation is None else remediation),
     }
+
+
+def _finding(hazard_id, profile, runtime, syscalls, affected, message, severity=None):
+    return make_finding(hazard_id, profile.get('path'), profile.get('origin'), _runtime_ref(runtime), syscalls,
+                        affected, message, severity=severity)
 
 
 def _exec_note(profile):
@@ -260,7 +265,7 @@ def _runc_findings(profile, runtime, names):
                                 '%s %s, so it may hang with %s (fcntl under NOTIFY); verify with '
                                 'runcguard.seccomp.notify_probe or move to a release runc.%s'
                                 % (label, why, path, _exec_note(profile)), severity='medium'))
-    supported = _at_least(runtime, RUNC_NOTIFY_SINCE)
+    supported = version_at_least(runtime, RUNC_NOTIFY_SINCE)
     if supported is False:
         out.append(_finding('notify-unsupported', profile, runtime, sorted(names), True,
                             '%s predates SCMP_ACT_NOTIFY support (runc 1.1.0); containers using %s fail to '
@@ -275,7 +280,7 @@ def _runc_findings(profile, runtime, names):
 def _crun_findings(profile, runtime, names):
     if 'sendmsg' not in names:
         return []
-    fixed = _at_least(runtime, CRUN_SENDMSG_FIXED)
+    fixed = version_at_least(runtime, CRUN_SENDMSG_FIXED)
     label, path = _runtime_label(runtime), profile.get('path')
     if fixed is True:
         return []

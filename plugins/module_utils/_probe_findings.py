@@ -15,12 +15,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import (
-    CATALOGUE,
     CRUN_SENDMSG_FIXED,
     fcntl_hang_affected,
+    make_finding,
     runtime_kind,
+    version_at_least,
 )
-from ansible_collections.runcguard.seccomp.plugins.module_utils._version import compare_versions
 
 # Version-based hazards the probe can confirm or refute: id -> (runtime kind, trigger syscall,
 # outcomes that mean "affected"). A hang hazard is affected only when the probe hangs; a
@@ -37,17 +37,13 @@ def _kind(result):
     return runtime_kind({'name': result.get('name'), 'path': result.get('runtime')})
 
 
-def _at_least(version, floor):
-    return 'unknown' if not version else compare_versions(version, floor) >= 0
-
-
 def version_prediction(hazard_id, result):
     """True/False/'unknown': what the version alone says about this hazard for this runtime."""
     version = result.get('version')
     if hazard_id == 'notify-fcntl-hang':
         return fcntl_hang_affected({'version': version, 'dev': result.get('dev'), 'error': None})
     if hazard_id == 'crun-notify-sendmsg-hang':
-        fixed = _at_least(version, CRUN_SENDMSG_FIXED)
+        fixed = version_at_least({'version': version}, CRUN_SENDMSG_FIXED)
         return 'unknown' if fixed == 'unknown' else not fixed
     if hazard_id == 'notify-write-rejected':
         # runc >= 1.1.0 rejects NOTIFY on write; older runc rejects NOTIFY altogether.
@@ -95,26 +91,11 @@ def _groups(probe_results):
     return [(key, groups[key]) for key in order]
 
 
-def _runtime_ref(result):
-    return {'path': result.get('runtime'), 'name': _kind(result), 'version': result.get('version')}
-
-
 def _finding(hazard_id, runtime_path, profile, first, syscalls, affected, message, remediation, severity=None):
-    entry = CATALOGUE[hazard_id]
-    return {
-        'id': hazard_id,
-        'key': '%s|%s|%s' % (hazard_id, profile or '', runtime_path or ''),
-        'severity': severity or entry['severity'],
-        'title': entry['title'],
-        'profile': profile,
-        'origin': [{'engine': 'user', 'setting': 'notify_probe profile'}] if profile else [],
-        'syscalls': sorted(set(syscalls)),
-        'runtime': _runtime_ref(first),
-        'affected': affected,
-        'reference': entry['reference'],
-        'message': message,
-        'remediation': remediation,
-    }
+    origin = [{'engine': 'user', 'setting': 'notify_probe profile'}] if profile else []
+    runtime_ref = {'path': runtime_path, 'name': _kind(first), 'version': first.get('version')}
+    return make_finding(hazard_id, profile, origin, runtime_ref, syscalls, affected, message,
+                        severity=severity, remediation=remediation)
 
 
 def _label(result):
