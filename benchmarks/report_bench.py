@@ -16,9 +16,9 @@ import random
 import sys
 import time
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _report
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _report
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE
-from ansible_collections.runcguard.seccomp.plugins.module_utils._waivers import apply_waivers
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import apply_waivers
 
 WAIVERS = [{'id': 'notify-runtime-sensitive', 'host': 'node-1*', 'reason': 'agent intercepts close',
             'expires': '2099-12-31'},

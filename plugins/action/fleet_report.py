@@ -4,7 +4,7 @@
 """Action: write the fleet audit report on the controller (docs in plugins/modules/fleet_report.py).
 
 Runs only on the controller: it reads every host's summary from hostvars, renders all formats with
-module_utils._report and writes each file atomically (temp file in the same directory, validated,
+plugin_utils._report and writes each file atomically (temp file in the same directory, validated,
 then os.replace). Nothing is sent to a host.
 """
 
@@ -27,7 +27,7 @@ from xml.etree import ElementTree
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _report
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _report
 
 RESULT_LIMIT = 100
 _TIMESTAMP = re.compile(r'Generated: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)')

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) runcguard maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filter: apply_waivers (thin wrapper over module_utils._waivers)."""
+"""Filter: apply_waivers (thin wrapper over plugin_utils._waivers)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._waivers import WaiverError, apply_waivers as _apply
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import WaiverError, apply_waivers as _apply
 
 
 def apply_waivers(findings, waivers=None, host=None, today=None):

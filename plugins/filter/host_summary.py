@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) runcguard maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filter: host_summary, the per-host audit summary (thin wrapper over module_utils._report)."""
+"""Filter: host_summary, the per-host audit summary (thin wrapper over plugin_utils._report)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._report import HOST_STATES, host_summary as _summary
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import HOST_STATES, host_summary as _summary
 
 
 def host_summary(facts, host=None, findings=None, status='ok', message=None, errors=None, probe=None):

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) runcguard.seccomp contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filter: findings from notify_probe observations (thin wrapper over module_utils._probe_findings)."""
+"""Filter: findings from notify_probe observations (thin wrapper over plugin_utils._probe_findings)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,7 +9,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_findings import probe_findings as _probe_findings
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._probe_findings import probe_findings as _probe_findings
 
 
 def probe_findings(results, findings=None):

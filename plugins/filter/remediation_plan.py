@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) runcguard maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters: remediation plan and post-fix verdict (thin wrappers over module_utils._remediate)."""
+"""Filters: remediation plan and post-fix verdict (thin wrappers over plugin_utils._remediate)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,7 +10,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_string
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._remediate import (
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._remediate import (
     DEFAULT_POLICY,
     PolicyError,
     plan as make_plan,

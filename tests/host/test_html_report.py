@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The HTML fleet report in a real browser: Debian's chromium, headless, with no network.
 
-Renders a fleet (hostile paths and messages included) with module_utils._report, opens the file in
+Renders a fleet (hostile paths and messages included) with plugin_utils._report, opens the file in
 `chromium --headless --no-sandbox --disable-gpu --dump-dom` inside an empty network namespace when
 `unshare` is available, and checks the DOM after the page's script ran: every finding is a visible
 row, the script's own counter agrees, nothing from a host became markup, and the severity filter
@@ -20,7 +20,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _report
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _report
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get('CI'),

@@ -8,7 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, evaluate
-from ansible_collections.runcguard.seccomp.plugins.module_utils._remediate import (
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._remediate import (
     AUTOMATED,
     DEFAULT_POLICY,
     PolicyError,

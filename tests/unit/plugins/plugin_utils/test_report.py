@@ -11,9 +11,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _report
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _report
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
-from ansible_collections.runcguard.seccomp.plugins.module_utils._waivers import apply_waivers
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import apply_waivers
 
 EVIL = '/etc/<script>alert(1)</script>|=cmd|"x"&.json'
 

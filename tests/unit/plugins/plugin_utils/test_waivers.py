@@ -5,7 +5,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._waivers import (
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import (
     WaiverError,
     apply_waivers,
     normalize_waivers,

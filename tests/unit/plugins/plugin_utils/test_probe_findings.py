@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_findings import (
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._probe_findings import (
     observed,
     probe_findings,
     version_prediction,
