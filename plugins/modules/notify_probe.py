@@ -240,6 +240,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_cleanup import ProbeInterrupted, interrupt_guard
 
 
 def main():
@@ -288,10 +289,10 @@ def main():
         module.fail_json(msg='no runc or crun binary found in the standard locations; name one with runtime')
 
     try:
-        with _probe.interrupt_guard():
+        with interrupt_guard():
             results, refused = _probe.run_all(runtimes, syscall_sets, nnp_values, params['timeout'],
                                               profile=params['profile'])
-    except (_probe.ProbeInterrupted, KeyboardInterrupt) as exc:
+    except (ProbeInterrupted, KeyboardInterrupt) as exc:
         module.fail_json(msg='notify_probe interrupted (%s); the probe in progress was cleaned up' % exc)
     skipped.extend(refused)
     if not results:

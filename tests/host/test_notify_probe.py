@@ -48,7 +48,7 @@ def _collection_path():
 COLLECTIONS_DIR = _collection_path()
 sys.path.insert(0, COLLECTIONS_DIR)
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe  # noqa: E402
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe, _probe_canary, _probe_cleanup  # noqa: E402
 
 RUNC = '/usr/sbin/runc'
 CRUN = '/usr/bin/crun'
@@ -61,7 +61,7 @@ pytestmark = [
 
 def _cmdlines():
     found = {}
-    for pid in _probe.all_pids():
+    for pid in _probe_cleanup.all_pids():
         try:
             with open('/proc/%d/cmdline' % pid, 'rb') as handle:
                 found[pid] = handle.read().replace(b'\0', b' ').decode('utf-8', 'replace')
@@ -77,7 +77,7 @@ def assert_nothing_left(tmp_parent, container_ids=(), markers=()):
     deadline = time.time() + 5
     while True:
         alive = dict((pid, cmd) for pid, cmd in _cmdlines().items()
-                     if any(n in cmd for n in needles) and _probe.proc_stat(pid) and pid != os.getpid())
+                     if any(n in cmd for n in needles) and _probe_cleanup.proc_stat(pid) and pid != os.getpid())
         if not alive or time.time() > deadline:
             break
         time.sleep(0.1)
@@ -86,7 +86,7 @@ def assert_nothing_left(tmp_parent, container_ids=(), markers=()):
     with open('/proc/self/mountinfo') as handle:
         assert tmp_parent not in handle.read()
     for cid in container_ids:
-        assert _probe.cgroup_dirs(cid) == []
+        assert _probe_cleanup.cgroup_dirs(cid) == []
         # the engines' default runc root never saw the canary
         assert not os.path.exists(os.path.join('/run/runc', cid))
         # its temp dir (bundle, state root, socket) is gone wherever it was made
@@ -182,7 +182,7 @@ def test_runtime_that_never_returns_is_a_hang_and_leaves_nothing(tmp_parent, han
 def test_real_runc_init_stuck_in_notification_is_killed_and_deleted(tmp_parent):
     # The agent takes the fd and never answers: runc init blocks in its own fcntl, runc run never
     # returns and the container sits in `created` - the runc 1.2.0-rc.2 picture, with a real runc.
-    canary = _probe.Canary(RUNC, 'runc', ['fcntl'], False, 3, tmp_parent=tmp_parent, answer=False)
+    canary = _probe_canary.Canary(RUNC, 'runc', ['fcntl'], False, 3, tmp_parent=tmp_parent, answer=False)
     try:
         result = canary.run()
         listed = subprocess.run([RUNC, '--root', canary.state_root, 'list', '--format', 'json'],
@@ -190,7 +190,7 @@ def test_real_runc_init_stuck_in_notification_is_killed_and_deleted(tmp_parent):
         states = json.loads(listed.decode() or '[]')
         assert [s['status'] for s in states] == ['created']
         init_pid = states[0]['pid']
-        assert _probe.proc_stat(init_pid) is not None
+        assert _probe_cleanup.proc_stat(init_pid) is not None
         with open('/proc/%d/wchan' % init_pid) as handle:
             wchan = handle.read()
     finally:
@@ -199,7 +199,7 @@ def test_real_runc_init_stuck_in_notification_is_killed_and_deleted(tmp_parent):
     if wchan not in ('', '0'):  # kernels without symbol info report 0
         assert 'seccomp' in wchan  # blocked in seccomp_do_user_notification
     assert leftovers == []
-    assert _probe.proc_stat(init_pid) is None
+    assert _probe_cleanup.proc_stat(init_pid) is None
     assert_nothing_left(tmp_parent, [canary.id])
 
 
@@ -208,11 +208,11 @@ def test_interrupt_during_a_hang_cleans_up(tmp_parent, hang_runtime):
     script = textwrap.dedent('''\
         import sys
         sys.path.insert(0, %r)
-        from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe
+        from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe, _probe_cleanup
         try:
-            with _probe.interrupt_guard():
+            with _probe_cleanup.interrupt_guard():
                 _probe.run_all([%r], [['fcntl']], [True], 60, tmp_parent=%r)
-        except _probe.ProbeInterrupted:
+        except _probe_cleanup.ProbeInterrupted:
             sys.exit(3)
         ''') % (COLLECTIONS_DIR, path, tmp_parent)
     proc = subprocess.Popen([sys.executable, '-c', script])

@@ -11,7 +11,7 @@ import struct
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe, _probe_abi, _probe_bundle, _probe_canary, _probe_cleanup
 
 
 # Values from include/uapi/linux/seccomp.h as compiled on each arch (strace / kernel headers).
@@ -23,58 +23,58 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe
     ('ppc64le', 0xc0502100, 0xc0182101, 0x80082102),
 ])
 def test_ioctl_numbers(arch, recv, send, id_valid):
-    assert _probe.notif_ioctls(arch) == {'recv': recv, 'send': send, 'id_valid': id_valid}
+    assert _probe_abi.notif_ioctls(arch) == {'recv': recv, 'send': send, 'id_valid': id_valid}
 
 
 def test_struct_sizes_match_uapi():
-    assert _probe.NOTIF_HEAD.size + _probe.SECCOMP_DATA_SIZE == _probe.SECCOMP_NOTIF_SIZE
-    assert _probe.NOTIF_RESP.size == _probe.SECCOMP_NOTIF_RESP_SIZE
+    assert _probe_abi.NOTIF_HEAD.size + _probe_abi.SECCOMP_DATA_SIZE == _probe_abi.SECCOMP_NOTIF_SIZE
+    assert _probe_abi.NOTIF_RESP.size == _probe_abi.SECCOMP_NOTIF_RESP_SIZE
 
 
 def test_pack_continue():
-    data = _probe.pack_continue(0x1122334455667788)
+    data = _probe_abi.pack_continue(0x1122334455667788)
     assert len(data) == 24
-    assert struct.unpack('=QqiI', data) == (0x1122334455667788, 0, 0, _probe.SECCOMP_USER_NOTIF_FLAG_CONTINUE)
+    assert struct.unpack('=QqiI', data) == (0x1122334455667788, 0, 0, _probe_abi.SECCOMP_USER_NOTIF_FLAG_CONTINUE)
     # A newer kernel may report a bigger response struct: pad with zeroes, never truncate.
-    bigger = _probe.pack_continue(7, 32)
-    assert len(bigger) == 32 and bigger[24:] == b'\0' * 8 and bigger[:24] == _probe.pack_continue(7)
+    bigger = _probe_abi.pack_continue(7, 32)
+    assert len(bigger) == 32 and bigger[24:] == b'\0' * 8 and bigger[:24] == _probe_abi.pack_continue(7)
 
 
 def test_unpack_notif():
     buf = bytearray(80)
     struct.pack_into('=QIIiI', buf, 0, 42, 1234, 0, 72, 0xc000003e)  # id, pid, flags, nr (fcntl), arch
-    assert _probe.unpack_notif(buf) == (42, 1234, 72)
+    assert _probe_abi.unpack_notif(buf) == (42, 1234, 72)
 
 
 def test_notif_sizes_from_the_running_kernel():
-    if os.uname()[4] not in _probe.SECCOMP_SYSCALL_NR:
+    if os.uname()[4] not in _probe_abi.SECCOMP_SYSCALL_NR:
         pytest.skip('no seccomp(2) number known for %s' % os.uname()[4])
-    sizes = _probe.notif_sizes()
+    sizes = _probe_abi.notif_sizes()
     # The kernel's structs are never smaller than the UAPI ones the ioctl numbers encode.
     assert sizes['seccomp_notif'] >= 80 and sizes['seccomp_notif_resp'] >= 24 and sizes['seccomp_data'] >= 64
 
 
 def test_notif_sizes_unknown_arch():
     with pytest.raises(OSError, match='no seccomp'):
-        _probe.notif_sizes('pdp11')
+        _probe_abi.notif_sizes('pdp11')
 
 
 @pytest.mark.parametrize('release, key', [('6.1.0-18-amd64', (6, 1)), ('5.4.0', (5, 4)), ('garbage', (0, 0))])
 def test_kernel_key(release, key):
-    assert _probe.kernel_key(release) == key
+    assert _probe_abi.kernel_key(release) == key
 
 
 def test_host_support_old_kernel():
-    if os.uname()[4] not in _probe.SECCOMP_SYSCALL_NR:
+    if os.uname()[4] not in _probe_abi.SECCOMP_SYSCALL_NR:
         pytest.skip('no seccomp(2) number known')
-    assert 'CONTINUE' in _probe.host_support(release='5.4.0')
-    assert _probe.host_support(release='6.1.0') is None
+    assert 'CONTINUE' in _probe_abi.host_support(release='5.4.0')
+    assert _probe_abi.host_support(release='6.1.0') is None
 
 
 # --- config.json -------------------------------------------------------------------------
 
 def test_notify_profile_shape():
-    section = _probe.notify_profile(['fcntl', 'fcntl'], '/tmp/x/agent.sock')
+    section = _probe_bundle.notify_profile(['fcntl', 'fcntl'], '/tmp/x/agent.sock')
     assert section == {
         'defaultAction': 'SCMP_ACT_ALLOW',
         'listenerPath': '/tmp/x/agent.sock',
@@ -84,7 +84,7 @@ def test_notify_profile_shape():
 
 @pytest.mark.parametrize('nnp', [True, False])
 def test_canary_config(nnp):
-    config = _probe.canary_config('runcguard-probe-1-abc', ['connect', 'fcntl'], '/t/agent.sock', nnp, ['usr', 'lib64'])
+    config = _probe_bundle.canary_config('runcguard-probe-1-abc', ['connect', 'fcntl'], '/t/agent.sock', nnp, ['usr', 'lib64'])
     json.dumps(config)  # serialisable
     process, linux = config['process'], config['linux']
     assert process['args'] == ['true'] and process['terminal'] is False
@@ -109,7 +109,7 @@ def test_rootfs_layout_mirrors_symlinks(tmp_path):
     os.symlink('usr/bin', str(tmp_path / 'bin'))
     os.symlink('usr/lib', str(tmp_path / 'lib'))
     (tmp_path / 'etc').mkdir()  # not part of the canary
-    links, binds = _probe.rootfs_layout(str(tmp_path))
+    links, binds = _probe_bundle.rootfs_layout(str(tmp_path))
     assert links == {'bin': 'usr/bin', 'lib': 'usr/lib'}
     assert binds == ['usr', 'lib64']
 
@@ -136,21 +136,21 @@ RUNC_WRITE = (b'time="2026-01-01T00:00:00Z" level=error msg="runc run failed: un
     ((False, 0, b'', True), 'ok', ''),
 ])
 def test_classify(args, outcome, message):
-    got, text = _probe.classify(*args)
+    got, text = _probe_canary.classify(*args)
     assert got == outcome
     assert message in text
 
 
 def test_classify_exit_zero_but_not_stopped_is_a_hang():
     # crun 1.5 with create+start returns 0 while the container is stuck: trust the state only.
-    assert _probe.classify(False, 0, b'', True, status='created')[0] == 'hang'
-    assert _probe.classify(False, 0, b'', True, status='stopped')[0] == 'ok'
+    assert _probe_canary.classify(False, 0, b'', True, status='created')[0] == 'hang'
+    assert _probe_canary.classify(False, 0, b'', True, status='stopped')[0] == 'ok'
 
 
 def test_runtime_message_json_log_and_bound():
     text = b'{"level":"error","msg":"runc run failed: boom","time":"x"}\n'
-    assert _probe.runtime_message(text) == 'runc run failed: boom'
-    assert len(_probe.runtime_message(b'x' * 10000)) == _probe.MESSAGE_LIMIT
+    assert _probe_canary.runtime_message(text) == 'runc run failed: boom'
+    assert len(_probe_canary.runtime_message(b'x' * 10000)) == _probe_canary.MESSAGE_LIMIT
 
 
 def test_summary_counts_every_outcome():
@@ -168,7 +168,7 @@ def test_mounts_under(tmp_path):
         '31 30 0:5 / /tmp/runcguard-probe-a/bundle/rootfs/usr ro - ext4 /dev/vda ro\n'
         '32 22 0:5 / /tmp/runcguard-probe-ab rw - tmpfs tmpfs rw\n'
         '33 22 0:5 / /tmp/runcguard-probe-a/with\\040space rw - tmpfs tmpfs rw\n')
-    assert _probe.mounts_under('/tmp/runcguard-probe-a', str(info)) == [
+    assert _probe_cleanup.mounts_under('/tmp/runcguard-probe-a', str(info)) == [
         '/tmp/runcguard-probe-a/bundle/rootfs/usr', '/tmp/runcguard-probe-a/with space', '/tmp/runcguard-probe-a']
 
 
@@ -176,16 +176,16 @@ def test_cgroup_dirs(tmp_path):
     for sub in ('pids/cid', 'memory/cid', 'memory/other', 'unified'):
         (tmp_path / sub).mkdir(parents=True)
     (tmp_path / 'pids' / 'cid' / 'cgroup.procs').write_text('12\n13\n')
-    dirs = _probe.cgroup_dirs('cid', str(tmp_path))
+    dirs = _probe_cleanup.cgroup_dirs('cid', str(tmp_path))
     assert dirs == [str(tmp_path / 'memory' / 'cid'), str(tmp_path / 'pids' / 'cid')]
-    assert _probe.cgroup_pids(dirs) == {12, 13}
+    assert _probe_cleanup.cgroup_pids(dirs) == {12, 13}
 
 
 def test_proc_stat_and_descendants_of_self():
-    ppid, sid, start = _probe.proc_stat(os.getpid())
+    ppid, sid, start = _probe_cleanup.proc_stat(os.getpid())
     assert ppid == os.getppid() and sid == os.getsid(0) and start > 0
-    assert _probe.proc_stat(2 ** 22 + 1) is None
-    assert os.getpid() in _probe.descendants([os.getppid()])
+    assert _probe_cleanup.proc_stat(2 ** 22 + 1) is None
+    assert os.getpid() in _probe_cleanup.descendants([os.getppid()])
 
 
 def _write(tmp_path, doc):
@@ -236,7 +236,7 @@ def test_runtime_identity_refuses_other_binaries(tmp_path):
 
 
 def test_run_bounded_kills_on_timeout():
-    rc, _out, _err, timed_out = _probe.run_bounded(['sleep', '30'], 0.3)
+    rc, _out, _err, timed_out = _probe_cleanup.run_bounded(['sleep', '30'], 0.3)
     assert timed_out and rc is None
 
 
@@ -254,10 +254,10 @@ def test_find_runtimes_one_path_per_real_file(tmp_path):
 
 
 def test_interrupt_is_deferred_during_cleanup():
-    with pytest.raises(_probe.ProbeInterrupted, match='signal 15'):
-        with _probe.deferred_interrupts():
-            _probe._raise_interrupted(15, None)  # held back: cleanup must finish first
+    with pytest.raises(_probe_cleanup.ProbeInterrupted, match='signal 15'):
+        with _probe_cleanup.deferred_interrupts():
+            _probe_cleanup._raise_interrupted(15, None)  # held back: cleanup must finish first
             held = True
     assert held
-    with pytest.raises(_probe.ProbeInterrupted):
-        _probe._raise_interrupted(2, None)
+    with pytest.raises(_probe_cleanup.ProbeInterrupted):
+        _probe_cleanup._raise_interrupted(2, None)

@@ -1,0 +1,303 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard.seccomp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One canary container start under a NOTIFY profile, judged and always cleaned up.
+
+The canary never touches the engines' containers: it has its own ``--root`` state directory, a
+unique id, a unique cgroup, new namespaces (no host network) and a rootfs made of read-only bind
+mounts of the host's ``/usr`` and lib directories (the bind mounts exist only in the container's
+mount namespace). Every process is killed by PID, the container deleted, the cgroup, socket and
+temp files removed, whatever happens.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_agent import Agent
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_bundle import canary_config, rootfs_layout
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_cleanup import (
+    ENV, cgroup_dirs, cgroup_pids, deferred_interrupts, descendants, detach_mount, kill_exact, mounts_under,
+    proc_stat, run_bounded)
+
+MESSAGE_LIMIT = 2000
+
+
+# --- outcome classification -----------------------------------------------------------------
+
+_UNSUPPORTED = re.compile(
+    r'(notify|SCMP_ACT_NOTIFY)[^\n]*(not supported|unsupported|requires|API level|unknown action|invalid action)'
+    r'|(unknown|invalid|unrecognized) (seccomp )?action[^\n]*NOTIFY'
+    r'|seccomp notify unsupported', re.IGNORECASE)
+_LOGRUS_MSG = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
+_JSON_LOG = re.compile(r'^\s*\{.*"msg"\s*:')
+
+
+def runtime_message(stderr):
+    """The runtime's own words from its stderr (logrus text/JSON lines unwrapped), bounded."""
+    if isinstance(stderr, bytes):
+        stderr = stderr.decode('utf-8', 'replace')
+    lines = []
+    for line in (stderr or '').splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if _JSON_LOG.match(line):
+            try:
+                line = json.loads(line).get('msg') or line
+            except ValueError:
+                pass
+        else:
+            match = _LOGRUS_MSG.search(line)
+            if match:
+                line = match.group(1).replace('\\"', '"').replace('\\\\', '\\')
+        lines.append(line)
+    return '\n'.join(lines)[:MESSAGE_LIMIT]
+
+
+def classify(timed_out, returncode, stderr, agent_connected, status=None):
+    """(outcome, message) of one probe.
+
+    `status` is the container state the runtime reports after `run` returned (None when it kept
+    no state): a container that is not `stopped` did not really run, whatever the exit code says.
+    """
+    if timed_out:
+        return 'hang', 'the runtime did not return within the timeout (agent %s)' % (
+            'connected' if agent_connected else 'never connected')
+    message = runtime_message(stderr)
+    if returncode != 0:
+        if _UNSUPPORTED.search(message):
+            return 'unsupported', message
+        return 'error', message or 'the runtime exited with status %s and printed nothing' % returncode
+    if status is not None and status != 'stopped':
+        return 'hang', 'the runtime exited 0 but the container is still %r, not stopped' % status
+    if not agent_connected:
+        return 'error', 'the runtime exited 0 but never connected to the seccomp agent (listenerPath ignored?)'
+    return 'ok', message
+
+
+# --- one probe ------------------------------------------------------------------------------
+
+class Canary(object):
+    """One container start; use as a context manager so cleanup always runs."""
+
+    def __init__(self, runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent=None, answer=True):
+        self.runtime = runtime
+        self.answer = answer
+        self.kind = kind
+        self.syscalls = sorted(set(syscalls))
+        self.nnp = bool(no_new_privileges)
+        self.timeout = float(timeout)
+        self.tmp = tempfile.mkdtemp(prefix='runcguard-probe-', dir=tmp_parent)
+        if len(self.tmp) > 90 and tmp_parent is None:  # unix socket paths are limited to 107 bytes
+            os.rmdir(self.tmp)
+            self.tmp = tempfile.mkdtemp(prefix='runcguard-probe-', dir='/tmp')
+        self.id = 'runcguard-probe-%d-%s' % (os.getpid(), os.path.basename(self.tmp).rsplit('-', 1)[-1])
+        self.bundle = os.path.join(self.tmp, 'bundle')
+        self.state_root = os.path.join(self.tmp, 'state')
+        self.socket = os.path.join(self.tmp, 'agent.sock')
+        self.pid_file = os.path.join(self.tmp, 'container.pid')
+        self.agent = None
+        self.proc = None
+        self.seen = {}            # pid -> starttime of everything the runtime spawned
+        self.leftovers = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
+
+    def _prepare(self):
+        rootfs = os.path.join(self.bundle, 'rootfs')
+        os.makedirs(rootfs)
+        os.mkdir(self.state_root, 0o700)
+        links, binds = rootfs_layout('/')
+        for name, target in links.items():
+            os.symlink(target, os.path.join(rootfs, name))
+        for name in binds + ['proc', 'dev']:
+            os.mkdir(os.path.join(rootfs, name))
+        config = canary_config(self.id, self.syscalls, self.socket, self.nnp, binds)
+        with open(os.path.join(self.bundle, 'config.json'), 'w') as handle:
+            json.dump(config, handle, indent=2)
+
+    def _runtime(self, *args):
+        return [self.runtime, '--root', self.state_root] + list(args)
+
+    def _snapshot(self):
+        # Walk from the runtime's PID only while it is unreaped: afterwards the PID may be reused.
+        live = self.proc is not None and self.proc.returncode is None
+        found = descendants([self.proc.pid] if live else [], session=self.proc.pid if live else None)
+        for pid in cgroup_pids(cgroup_dirs(self.id)):
+            stat = proc_stat(pid)
+            if stat:
+                found.setdefault(pid, stat[2])
+        pid = self._container_pid()
+        if pid:
+            stat = proc_stat(pid)
+            if stat:
+                found.setdefault(pid, stat[2])
+        self.seen.update(found)
+        return found
+
+    def _container_pid(self):
+        try:
+            with open(self.pid_file) as handle:
+                return int(handle.read().strip() or 0)
+        except (IOError, OSError, ValueError):
+            return 0
+
+    def run(self):
+        """Start the canary and judge it. Returns a result dict (without runtime/version)."""
+        started = time.time()
+        self._prepare()
+        self.agent = Agent(self.socket, answer=self.answer).start()
+        out = open(os.path.join(self.tmp, 'stdout'), 'wb')
+        err = open(os.path.join(self.tmp, 'stderr'), 'wb')
+        argv = self._runtime('run', '--bundle', self.bundle, '--pid-file', self.pid_file)
+        if self.kind == 'runc':
+            argv.append('--keep')  # keep state so that "stopped" can be checked, then delete
+        argv.append(self.id)
+        try:
+            # Popen, not run_command: a hung runtime must be found and killed by PID.
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,  # pylint: disable=ansible-bad-function
+                                         stderr=err, env=ENV, cwd=self.tmp, close_fds=True, start_new_session=True)
+        finally:
+            out.close()
+            err.close()
+        timed_out, rc = False, None
+        deadline = started + self.timeout
+        while True:
+            rc = self.proc.poll()
+            if rc is not None:
+                break
+            if time.time() >= deadline:
+                timed_out = True
+                break
+            self._snapshot()
+            time.sleep(0.05)
+        status = None
+        if not timed_out and rc == 0 and self.kind == 'runc':
+            status = self._status(max(1.0, deadline - time.time()))
+        with open(os.path.join(self.tmp, 'stderr'), 'rb') as handle:
+            stderr = handle.read(64 * 1024)
+        outcome, message = classify(timed_out, rc, stderr, self.agent.connected, status)
+        if self.agent.errors and outcome == 'ok':
+            outcome, message = 'error', '; '.join(self.agent.errors)
+        return {
+            'syscalls': self.syscalls,
+            'syscall': ','.join(self.syscalls),
+            'no_new_privileges': self.nnp,
+            'outcome': outcome,
+            'message': message,
+            'exit_code': rc,
+            'agent_connected': self.agent.connected,
+            'notifications': self.agent.notifications,
+            'container_id': self.id,
+            'seconds': round(time.time() - started, 3),
+        }
+
+    def _status(self, limit):
+        """Container status after `run` returned; polls until stopped or `limit` seconds pass."""
+        deadline = time.time() + limit
+        status = 'unknown'
+        while True:
+            rc, out, _err, _t = run_bounded(self._runtime('state', self.id), max(1, int(deadline - time.time()) + 1))
+            if rc == 0:
+                try:
+                    status = json.loads(out.decode('utf-8')).get('status') or 'unknown'
+                except ValueError:
+                    status = 'unknown'
+            if status == 'stopped' or time.time() >= deadline:
+                return status
+            time.sleep(0.1)
+
+    def cleanup(self):
+        """Kill by PID, delete the container, remove cgroups, socket, mounts and temp files.
+
+        A signal that arrives meanwhile is held back until the cleanup is complete.
+        """
+        with deferred_interrupts():
+            return self._cleanup()
+
+    def _cleanup(self):
+        problems = []
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self._snapshot()
+                kill_exact(self.proc.pid, None)  # a hung runc ignores SIGTERM
+            for pid, start in list(self.seen.items()):
+                kill_exact(pid, start)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                problems.append('runtime process %d survived SIGKILL' % self.proc.pid)
+            # Stragglers that were reparented or setsid()ed: the cgroup and session still name them.
+            for _round in range(5):
+                found = self._snapshot()
+                if not found:
+                    break
+                for pid, start in found.items():
+                    kill_exact(pid, start)
+                time.sleep(0.1)
+            if os.path.isdir(self.state_root):
+                try:
+                    rc, _out, err, timed_out = run_bounded(self._runtime('delete', '--force', self.id), 10)
+                    if timed_out:
+                        problems.append('%s delete did not return' % self.runtime)
+                except OSError as exc:
+                    problems.append('%s delete: %s' % (self.runtime, exc))
+        if self.agent is not None:
+            self.agent.stop()
+        # Killed processes are reaped by their new parent: give them a moment to vanish.
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            alive = [pid for pid, start in self.seen.items() if (proc_stat(pid) or (0, 0, None))[2] == start]
+            if not alive:
+                break
+            for pid in alive:
+                kill_exact(pid, self.seen[pid])
+            time.sleep(0.1)
+        else:
+            problems.append('processes still alive: %s' % ' '.join(str(p) for p in sorted(alive)))
+        for path in cgroup_dirs(self.id):
+            for _try in range(20):
+                try:
+                    os.rmdir(path)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                problems.append('cgroup %s could not be removed' % path)
+        for point in mounts_under(self.tmp):
+            if not detach_mount(point):
+                problems.append('mount %s could not be detached' % point)
+        if mounts_under(self.tmp):
+            problems.append('mounts remain under %s: temp dir kept' % self.tmp)
+        elif os.path.isdir(self.tmp):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            if os.path.exists(self.tmp):
+                problems.append('temp dir %s could not be removed' % self.tmp)
+        self.leftovers = problems
+        return problems
+
+
+def probe(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent=None, answer=True):
+    """Run one canary; always cleans up. Returns the result dict with `leftovers`."""
+    canary = Canary(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent, answer)
+    result = None
+    try:
+        result = canary.run()
+    finally:
+        leftovers = canary.cleanup()
+    result['leftovers'] = leftovers
+    return result
