@@ -4,12 +4,12 @@
 # (sums over all suites; a Molecule scenario counts as one test). Exit status is non-zero when
 # anything failed or when no test ran at all.
 #   bash scripts/test.sh                 everything (runs scripts/setup.sh first)
-#   RCG_SUITES="sanity units" bash scripts/test.sh    a subset: sanity units units-2.19 host molecule
+#   RCG_SUITES="sanity units" bash scripts/test.sh    a subset: docs sanity units units-2.19 host molecule lint
 #   RCG_SCENARIOS="smoke" bash scripts/test.sh        only these Molecule scenarios
 #   RCG_MOLECULE_JOBS=2                   scenarios run at once (default 2)
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-suites=${RCG_SUITES:-sanity units units-2.19 host molecule}
+suites=${RCG_SUITES:-docs sanity units units-2.19 host molecule}
 t_start=$SECONDS
 
 if ! bash "$root/scripts/setup.sh"; then
@@ -147,6 +147,20 @@ run_host() {
   [ "$rc" = 0 ] || show_failure host "$log"
 }
 
+# --- linters: one test each, run on the repository (they list files with git) ------------------
+run_linter() {  # $1 suite name, rest: the command
+  local name=$1 t0=$SECONDS log=$out/$1.log rc; shift
+  say "$name ($*, log: ${log#"$RCG_ROOT"/})"
+  (cd "$RCG_ROOT" && timeout 900 "$@") >"$log" 2>&1
+  rc=$?
+  if [ "$rc" = 0 ]; then
+    record "$name" 1 0 0 $((SECONDS - t0)) "rc=0"
+  else
+    record "$name" 0 1 0 $((SECONDS - t0)) "rc=$rc"
+    show_failure "$name" "$log"
+  fi
+}
+
 # --- Molecule scenarios, as parallel processes -------------------------------------------------
 run_one_scenario() {  # runs in a subshell; writes <name>.rc
   local s=$1 t0=$SECONDS rc
@@ -191,6 +205,8 @@ for suite in $suites; do
     units) run_units units "$RCG_ROOT/.venv" "$("$RCG_ROOT/.venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" ;;
     units-2.19) run_units units-2.19 "$RCG_ROOT/.venv-2.19" 3.11 ;;
     host) run_host ;;
+    docs) run_linter docs antsibull-docs lint-collection-docs --plugin-docs . ;;
+    lint) run_linter lint ansible-lint --offline --profile production --nocolor ;;
     molecule) run_molecule ;;
     *) echo "unknown suite: $suite"; record "$suite" 0 1 0 0 unknown ;;
   esac
