@@ -16,7 +16,7 @@ import random
 import sys
 import time
 
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _report
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _renderers, _report
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import apply_waivers
 
@@ -71,9 +71,9 @@ def main():
         fleet = _report.build_fleet(summaries, hosts=sorted(summaries), fail_on='high',
                                     generated_at='2026-06-01T00:00:00Z', waivers=WAIVERS)
         times = {'build': time.perf_counter() - t0}
-        for fmt in _report.FORMATS:
+        for fmt in _renderers.FORMATS:
             t0 = time.perf_counter()
-            text = _report.RENDERERS[fmt](fleet)
+            text = _renderers.RENDERERS[fmt].render(fleet)
             times[fmt] = time.perf_counter() - t0
             sizes[fmt] = len(text.encode('utf-8'))
         times['total'] = sum(times.values())
@@ -85,7 +85,7 @@ def main():
     print('')
     print('| step | seconds | output size |')
     print('|---|---|---|')
-    for key in ('build',) + _report.FORMATS + ('total',):
+    for key in ('build',) + _renderers.FORMATS + ('total',):
         size = '%.1f MB' % (sizes[key] / 1e6) if key in sizes else ''
         print('| %s | %.2f | %s |' % (key, best[key], size))
     if best['total'] > args.budget:

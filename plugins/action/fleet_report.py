@@ -3,31 +3,28 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action: write the fleet audit report on the controller (docs in plugins/modules/fleet_report.py).
 
-Runs only on the controller: it reads every host's summary from hostvars, renders all formats with
-plugin_utils._report and writes each file atomically (temp file in the same directory, validated,
-then os.replace). Nothing is sent to a host.
+Runs only on the controller: it reads every host's summary from hostvars, builds the fleet with
+plugin_utils._report, renders and validates each format with plugin_utils._renderers and writes
+each file atomically (temp file in the same directory, then os.replace). Nothing is sent to a host.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import csv
 import datetime
 from collections.abc import Mapping
-import io
 import json
 import os
 import re
 import shutil
 import tempfile
 import time
-from xml.etree import ElementTree
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _report
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _renderers, _report
 
 RESULT_LIMIT = 100
 _TIMESTAMP = re.compile(r'Generated: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)')
@@ -37,8 +34,8 @@ ARGUMENT_SPEC = {
     'summary_var': {'type': 'str', 'default': 'audit_host_summary'},
     'dest': {'type': 'path', 'required': True},
     'basename': {'type': 'str', 'default': 'runcguard-audit'},
-    'formats': {'type': 'list', 'elements': 'str', 'default': list(_report.FORMATS),
-                'choices': list(_report.FORMATS)},
+    'formats': {'type': 'list', 'elements': 'str', 'default': list(_renderers.DEFAULT_FORMATS),
+                'choices': list(_renderers.FORMATS)},
     'fail_on': {'type': 'str', 'default': 'none', 'choices': list(_report.FAIL_ON)},
     'fail_on_unaudited': {'type': 'bool', 'default': True},
     'title': {'type': 'str', 'default': 'runcguard.seccomp fleet audit'},
@@ -48,28 +45,6 @@ ARGUMENT_SPEC = {
     'mode': {'type': 'raw', 'default': '0644'},
     'table_rows': {'type': 'int', 'default': 25},
 }
-
-
-def _validate(fmt, text, fleet):
-    """Check what was rendered before it replaces anything: a report that does not parse is a bug."""
-    if fmt == 'json':
-        json.loads(text)
-    elif fmt == 'junit':
-        ElementTree.fromstring(text.encode('utf-8'))
-    elif fmt == 'csv':
-        widths = set(len(row) for row in csv.reader(io.StringIO(text)))
-        if widths != {len(_report.CSV_COLUMNS)}:
-            raise ValueError('rows of unequal width %s' % sorted(widths))
-    elif fmt == 'html':
-        # Structural checks (a full HTML parse of a 10 MB report costs seconds): complete document,
-        # one row per finding, and only the report's own script (host text never became markup).
-        if not (text.startswith('<!DOCTYPE html>') and text.rstrip().endswith('</html>')):
-            raise ValueError('truncated document')
-        rows = sum(len(host['findings']) for host in fleet['hosts'])
-        if text.count('<tr class="finding') != rows:
-            raise ValueError('expected %d finding rows' % rows)
-        if text.lower().count('<script') != 1:
-            raise ValueError('unexpected <script> element')
 
 
 def _read(path):
@@ -154,7 +129,7 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('runcguard.seccomp.fleet_report: mode must be octal like 0644, got %r' % mode)
         formats = list(dict.fromkeys(args['formats']))
         dest = args['dest']
-        paths = dict((fmt, os.path.join(dest, '%s.%s' % (args['basename'], _report.EXTENSIONS[fmt])))
+        paths = dict((fmt, os.path.join(dest, '%s.%s' % (args['basename'], _renderers.EXTENSIONS[fmt])))
                      for fmt in formats)
         started = time.time()
         summaries = _summaries(task_vars, args['hosts'], args['summary_var'])
@@ -164,7 +139,7 @@ class ActionModule(ActionBase):
             fleet = _report.build_fleet(summaries, hosts=args['hosts'], fail_on=args['fail_on'],
                                         fail_on_unaudited=args['fail_on_unaudited'], generated_at=stamp,
                                         title=args['title'], waivers=args['waivers'])
-            return fleet, _report.render(fleet, formats)
+            return fleet, _renderers.render(fleet, formats)
 
         # Same results as the report on disk -> same bytes (its timestamp kept) -> nothing written.
         previous = _previous_timestamp(paths) if args['timestamp'] else None
@@ -180,7 +155,7 @@ class ActionModule(ActionBase):
         started = time.time()
         for fmt in formats:
             try:
-                _validate(fmt, texts[fmt], fleet)
+                _renderers.validate(fmt, texts[fmt], fleet)
             except Exception as exc:  # a renderer bug must never overwrite a good report
                 raise AnsibleActionFail('runcguard.seccomp.fleet_report: rendered %s report does not validate: %s'
                                         % (fmt, exc))
@@ -202,6 +177,8 @@ class ActionModule(ActionBase):
             result['diff'] = [{'before_header': paths[fmt], 'after_header': paths[fmt],
                                'before': '' if existing[fmt] is None else '(previous %s report)\n' % fmt,
                                'after': '(new %s report)\n' % fmt} for fmt in changed_formats]
+        # The report a person opens first: JSON when written, else the first format.
+        report_path = paths.get('json') or next(iter(paths.values()), None)
         result.update({
             'changed': bool(changed_formats),
             'files': paths,
@@ -215,7 +192,8 @@ class ActionModule(ActionBase):
             'verdict': dict(fleet['verdict'], blocking=fleet['verdict']['blocking'][:RESULT_LIMIT],
                             blocking_count=len(fleet['verdict']['blocking']),
                             unaudited=fleet['verdict']['unaudited'][:RESULT_LIMIT],
-                            unaudited_count=len(fleet['verdict']['unaudited'])),
+                            unaudited_count=len(fleet['verdict']['unaudited']),
+                            message=_report.verdict_message(fleet, report_path)),
             'expired_waivers': fleet['expired_waivers'][:RESULT_LIMIT],
             'table': _report.summary_table(fleet, args['table_rows']),
             'timings': dict((k, round(v, 3)) for k, v in timings.items()),

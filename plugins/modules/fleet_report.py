@@ -67,8 +67,8 @@ options:
     description: Formats to write.
     type: list
     elements: str
-    choices: [json, md, html, junit, csv]
-    default: [json, md, html, junit, csv]
+    choices: [csv, html, json, junit, md]
+    default: [csv, html, json, junit, md]
   fail_on:
     description:
       - Lowest severity of an active (not waived) finding that makes RV(verdict.failed) true.
@@ -216,6 +216,13 @@ verdict:
     unaudited_count:
       description: Number of hosts not audited.
       type: int
+    message:
+      description:
+        - One line for people and for C(ansible.builtin.fail), naming the blocking and unaudited hosts (at most
+          20 of each) and the report file; says the gate passed or was not applied otherwise.
+      type: str
+      sample: "runcguard audit gate failed (audit_fail_on=high): 2 active finding(s) at or above high (web1),
+        1 host(s) not audited (db3). See reports/runcguard-audit.json."
 expired_waivers:
   description: Waivers that matched a finding but have expired, with the hosts concerned (the first 100).
   returned: always

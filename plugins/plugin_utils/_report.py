@@ -2,27 +2,20 @@
 # Copyright (c) runcguard maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Fleet audit report: one data structure, rendered as json, md, html, junit, csv and a text table.
+"""Fleet audit report model: per-host summaries, the fleet data, the verdict and the console table.
 
-Pure stdlib, no I/O (the ``fleet_report`` action plugin writes the files). Everything that comes
-from a host (paths, messages, versions) is untrusted: every renderer escapes it for its format.
-Output is deterministic: hosts in natural order, findings by severity then id/profile/runtime.
-The JSON layout is documented in docs/report-schema.md (``schema_version``).
+Pure stdlib, no I/O (the ``fleet_report`` action plugin writes the files). The file formats are
+rendered by the ``_render_<format>.py`` modules beside this one (found by ``_renderers``); they
+use the text helpers here. Everything that comes from a host (paths, messages, versions) is
+untrusted: every renderer escapes it for its format. Output is deterministic: hosts in natural
+order, findings by severity then id/profile/runtime. The JSON layout is documented in
+docs/report-schema.md (``schema_version``).
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import csv
-import io
-import json
 import re
-from xml.sax.saxutils import escape as _xml_escape, quoteattr as _xml_attr
-
-try:
-    from html import escape as _html_escape
-except ImportError:  # pragma: no cover - Python 2 is not supported on the controller
-    from cgi import escape as _html_escape
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import (
     CATALOGUE,
@@ -31,8 +24,6 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import 
 )
 
 SCHEMA_VERSION = 1
-FORMATS = ('json', 'md', 'html', 'junit', 'csv')
-EXTENSIONS = {'json': 'json', 'md': 'md', 'html': 'html', 'junit': 'junit.xml', 'csv': 'csv'}
 FAIL_ON = ('none',) + SEVERITIES
 # Highest first, for every table a person reads.
 SEVERITY_ORDER = tuple(reversed(SEVERITIES))
@@ -44,20 +35,20 @@ UNAUDITED = ('failed', 'unreachable', 'missing')
 _NATURAL = re.compile(r'(\d+)')
 
 
-def natural_key(text):
-    return [(0, int(part), '') if part.isdigit() else (1, 0, part) for part in _NATURAL.split(str(text))]
+def natural_key(value):
+    return [(0, int(part), '') if part.isdigit() else (1, 0, part) for part in _NATURAL.split(str(value))]
 
 
-def _text(value):
+def one_line(value):
     """One line of text for any JSON-ish value (lists joined, None -> '')."""
     if value is None:
         return ''
     if isinstance(value, bool):
         return 'true' if value else 'false'
     if isinstance(value, (list, tuple)):
-        return ', '.join(_text(v) for v in value)
+        return ', '.join(one_line(v) for v in value)
     if isinstance(value, dict):
-        return ', '.join('%s=%s' % (k, _text(v)) for k, v in sorted(value.items(), key=lambda kv: str(kv[0])))
+        return ', '.join('%s=%s' % (k, one_line(v)) for k, v in sorted(value.items(), key=lambda kv: str(kv[0])))
     return ' '.join(str(value).split())
 
 
@@ -65,9 +56,9 @@ def origin_text(origin):
     parts = []
     for item in origin or []:
         if isinstance(item, dict):
-            parts.append(': '.join(x for x in (_text(item.get('engine')), _text(item.get('setting'))) if x))
+            parts.append(': '.join(x for x in (one_line(item.get('engine')), one_line(item.get('setting'))) if x))
         else:
-            parts.append(_text(item))
+            parts.append(one_line(item))
     return '; '.join(p for p in parts if p)
 
 
@@ -94,7 +85,7 @@ def host_errors(facts):
     def add(source, path, error):
         if not error:
             return
-        key = (_text(path), _text(error))
+        key = (one_line(path), one_line(error))
         if key in seen:
             return
         seen.add(key)
@@ -143,7 +134,7 @@ def host_summary(host, facts=None, findings=None, status='ok', message=None, err
     summary = {
         'host': str(host),
         'status': status,
-        'message': _text(message) or None,
+        'message': one_line(message) or None,
         'findings': findings,
         'errors': _merge_errors(host_errors(facts), errors),
         'runtimes': runtimes,
@@ -160,8 +151,8 @@ def host_summary(host, facts=None, findings=None, status='ok', message=None, err
 def _merge_errors(errors, extra):
     for item in extra or []:
         if isinstance(item, dict) and item.get('error'):
-            errors.append({'source': _text(item.get('source')) or 'audit', 'path': _text(item.get('path')) or None,
-                           'error': _text(item.get('error'))})
+            errors.append({'source': one_line(item.get('source')) or 'audit', 'path': one_line(item.get('path')) or None,
+                           'error': one_line(item.get('error'))})
     return sorted(errors, key=lambda e: (e['path'] or '', e['source'], e['error']))
 
 
@@ -274,7 +265,7 @@ def build_fleet(summaries, hosts=None, fail_on='none', fail_on_unaudited=True, g
             top = host['max_severity']
     return {
         'schema_version': SCHEMA_VERSION,
-        'title': _text(title),
+        'title': one_line(title),
         'generated_at': generated_at,
         'totals': totals,
         'max_severity': top,
@@ -289,29 +280,18 @@ def build_fleet(summaries, hosts=None, fail_on='none', fail_on_unaudited=True, g
 
 
 # ----------------------------------------------------------------------------------------------
-# renderers (fleet dict -> str)
+# text for renderers, the gate message and the console table
 
-def render_json(fleet):
-    return json.dumps(fleet, indent=2, sort_keys=True, ensure_ascii=False, default=str) + '\n'
-
-
-_MD_SPECIAL = re.compile(r'([\\`*_\[\]|~])')
-
-
-def md(value):
-    """Markdown-safe single-line text: HTML-escaped, markdown punctuation backslash-escaped."""
-    text = _html_escape(_text(value), quote=False)
-    return _MD_SPECIAL.sub(r'\\\1', text)
+def waiver_text(finding):
+    waiver = finding.get('waiver')
+    if not isinstance(waiver, dict):
+        return ''
+    if waiver.get('expired'):
+        return 'EXPIRED %s (%s)' % (waiver.get('expires'), waiver.get('reason'))
+    return 'waived until %s: %s' % (waiver.get('expires'), waiver.get('reason'))
 
 
-def _md_table(headers, rows):
-    out = ['| ' + ' | '.join(headers) + ' |', '|' + '---|' * len(headers)]
-    for row in rows:
-        out.append('| ' + ' | '.join(row) + ' |')
-    return out
-
-
-def _verdict_line(fleet):
+def verdict_line(fleet):
     verdict = fleet['verdict']
     if verdict['fail_on'] == 'none':
         return 'Gate: none (the audit never fails the play).'
@@ -321,311 +301,27 @@ def _verdict_line(fleet):
     return 'Gate: passed (fail_on=%s).' % verdict['fail_on']
 
 
-def render_md(fleet):
-    totals = fleet['totals']
-    lines = ['# %s' % md(fleet['title']), '']
-    if fleet.get('generated_at'):
-        lines += ['Generated: %s' % md(fleet['generated_at']), '']
-    lines += ['Hosts: %d (audited %d, failed %d, unreachable %d, missing %d). Findings: %d active, %d waived. '
-              'Errors: %d.' % (totals['hosts'], totals['audited'], totals['failed'], totals['unreachable'],
-                               totals['missing'], totals['findings'], totals['waived'], totals['errors']),
-              '', md(_verdict_line(fleet)), '', '## By severity', '']
-    lines += _md_table(['severity', 'findings'], [[s, str(fleet['by_severity'].get(s, 0))] for s in SEVERITY_ORDER])
-    lines += ['', '## By hazard', '']
-    lines += _md_table(['hazard', 'severity', 'hosts', 'findings', 'waived', 'title'],
-                       [[md(h['id']), md(h['severity']), str(h['hosts']), str(h['findings']), str(h['waived']),
-                         md(h['title'])] for h in fleet['by_hazard']])
-    lines += ['', '## Hosts', '']
-    lines += _md_table(['host', 'status'] + list(SEVERITY_ORDER) + ['waived', 'errors'],
-                       [[md(h['host']), md(h['status'])] + [str(h['counts'].get(s, 0)) for s in SEVERITY_ORDER]
-                        + [str(h['waived']), str(len(h['errors']))] for h in fleet['hosts']])
-    rows = []
-    for host in fleet['hosts']:
-        for f in host['findings']:
-            rows.append([md(host['host']), md(f.get('severity')), md(f.get('id')), md(f.get('profile')),
-                         md(runtime_text(f.get('runtime'))), md(f.get('affected')),
-                         md(_waiver_text(f)), md(f.get('message'))])
-    lines += ['', '## Findings', '']
-    lines += _md_table(['host', 'severity', 'hazard', 'profile', 'runtime', 'affected', 'waiver', 'message'], rows) \
-        if rows else ['No findings.']
-    problems = [h for h in fleet['hosts'] if h['status'] in UNAUDITED or h['errors']]
-    lines += ['', '## Errors and hosts not audited', '']
-    if not problems:
-        lines.append('None.')
-    for host in problems:
-        if host['status'] in UNAUDITED:
-            lines.append('- **%s**: %s: %s' % (md(host['host']), md(host['status']), md(host['message'])))
-        for err in host['errors']:
-            lines.append('- **%s**: %s %s: %s' % (md(host['host']), md(err['source']), md(err['path']),
-                                                  md(err['error'])))
-    if fleet['expired_waivers']:
-        lines += ['', '## Expired waivers (no longer applied)', '']
-        for w in fleet['expired_waivers']:
-            lines.append('- %s on %s (profile %s) expired %s: %s; hosts: %s' % (
-                md(w['id']), md(w['host']), md(w['profile']), md(w['expires']), md(w['reason']), md(w['hosts'])))
-    return '\n'.join(lines) + '\n'
+def _some(names, limit):
+    shown = ', '.join(names[:limit])
+    return shown + (', ... (%d more)' % (len(names) - limit) if len(names) > limit else '')
 
 
-def _waiver_text(finding):
-    waiver = finding.get('waiver')
-    if not isinstance(waiver, dict):
-        return ''
-    if waiver.get('expired'):
-        return 'EXPIRED %s (%s)' % (waiver.get('expires'), waiver.get('reason'))
-    return 'waived until %s: %s' % (waiver.get('expires'), waiver.get('reason'))
-
-
-def h(value):
-    return _html_escape(_text(value), quote=True)
-
-
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
-th[data-sort]{cursor:pointer;background:#f3f3f3}th[data-sort]:after{content:" \\2195";color:#999}
-.sev-critical{background:#b00020;color:#fff}.sev-high{background:#e65100;color:#fff}.sev-medium{background:#f9a825}
-.sev-low{background:#c5e1a5}.sev-info{background:#e3f2fd}.cards span{display:inline-block;margin-right:.5em;padding:.4em .8em;border-radius:4px}
-.st-unreachable,.st-failed,.st-missing{color:#b00020;font-weight:bold}.waived{opacity:.6}
-code{font-size:90%}#controls{margin:.5em 0}
-"""
-
-# Sort and filter only: no data is built from strings into HTML (textContent only), no network.
-_JS = """
-(function(){
-var table=document.getElementById('findings'); if(!table){return;}
-var body=table.tBodies[0], rows=Array.prototype.slice.call(body.rows);
-var q=document.getElementById('q'), sev=document.getElementById('sev'), shown=document.getElementById('shown');
-function apply(){
-  var needle=q.value.toLowerCase(), want=sev.value, n=0;
-  rows.forEach(function(r){
-    var ok=(!want||r.getAttribute('data-severity')===want)&&(!needle||r.textContent.toLowerCase().indexOf(needle)>=0);
-    if(ok){r.removeAttribute('hidden');n++;}else{r.setAttribute('hidden','');}
-  });
-  shown.textContent=n+' of '+rows.length+' findings shown';
-}
-function sortBy(col,numeric,th){
-  var dir=th.getAttribute('data-dir')==='asc'?-1:1;
-  Array.prototype.forEach.call(table.tHead.rows[0].cells,function(c){c.removeAttribute('data-dir');});
-  th.setAttribute('data-dir',dir===1?'asc':'desc');
-  rows.sort(function(a,b){
-    var x=a.cells[col].getAttribute('data-key')||a.cells[col].textContent, y=b.cells[col].getAttribute('data-key')||b.cells[col].textContent;
-    if(numeric){x=parseFloat(x);y=parseFloat(y);}
-    return (x<y?-1:x>y?1:0)*dir;
-  });
-  rows.forEach(function(r){body.appendChild(r);});
-}
-Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th,i){
-  if(th.hasAttribute('data-sort')){th.addEventListener('click',function(){sortBy(i,th.getAttribute('data-sort')==='num',th);});}
-});
-q.addEventListener('input',apply); sev.addEventListener('change',apply);
-var m=/[#&]q=([^&]*)/.exec(location.hash); if(m){q.value=decodeURIComponent(m[1]);}
-var s=/[#&]severity=([a-z]*)/.exec(location.hash); if(s){sev.value=s[1];}
-apply();
-})();
-"""
-
-
-def render_html(fleet):
-    totals = fleet['totals']
-    out = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
-           '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-           'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'">',
-           '<title>%s</title><style>%s</style></head><body>' % (h(fleet['title']), _CSS),
-           '<h1>%s</h1>' % h(fleet['title'])]
-    if fleet.get('generated_at'):
-        out.append('<p>Generated: %s</p>' % h(fleet['generated_at']))
-    out.append('<p id="totals" data-hosts="%d" data-findings="%d">Hosts: %d (audited %d, failed %d, unreachable %d, '
-               'missing %d). Findings: %d active, %d waived. Errors: %d.</p>' % (
-                   totals['hosts'], totals['findings'], totals['hosts'], totals['audited'], totals['failed'],
-                   totals['unreachable'], totals['missing'], totals['findings'], totals['waived'], totals['errors']))
-    out.append('<p id="verdict">%s</p>' % h(_verdict_line(fleet)))
-    out.append('<h2>By severity</h2><p class="cards" id="by-severity">')
-    for sev in SEVERITY_ORDER:
-        out.append('<span class="sev-%s" data-severity="%s">%s: %d</span>' % (sev, sev, sev, fleet['by_severity'].get(sev, 0)))
-    out.append('</p><h2>By hazard</h2><table id="by-hazard"><thead><tr><th>hazard</th><th>severity</th><th>hosts</th>'
-               '<th>findings</th><th>waived</th><th>title</th></tr></thead><tbody>')
-    for hz in fleet['by_hazard']:
-        out.append('<tr><td><code>%s</code></td><td class="sev-%s">%s</td><td>%d</td><td>%d</td><td>%d</td><td>%s</td></tr>'
-                   % (h(hz['id']), h(hz['severity']), h(hz['severity']), hz['hosts'], hz['findings'], hz['waived'],
-                      h(hz['title'])))
-    out.append('</tbody></table><h2>Findings</h2><div id="controls"><label>Filter <input id="q" type="search" '
-               'placeholder="host, hazard, profile, text"></label> <label>Severity <select id="sev"><option value="">all'
-               '</option>%s</select></label> <span id="shown"></span></div>' % ''.join(
-                   '<option value="%s">%s</option>' % (s, s) for s in SEVERITY_ORDER))
-    out.append('<table id="findings"><thead><tr><th data-sort="text">host</th><th data-sort="num">severity</th>'
-               '<th data-sort="text">hazard</th><th data-sort="text">profile</th><th data-sort="text">runtime</th>'
-               '<th data-sort="text">affected</th><th data-sort="text">waiver</th><th>message</th></tr></thead><tbody>')
-    for host in fleet['hosts']:
-        for f in host['findings']:
-            sev = _text(f.get('severity'))
-            out.append('<tr class="finding%s" data-severity="%s" data-key="%s"><td>%s</td><td class="sev-%s" data-key="%d">'
-                       '%s</td><td><code>%s</code></td><td><code>%s</code></td><td>%s</td><td>%s</td><td>%s</td>'
-                       '<td>%s</td></tr>' % (
-                           ' waived' if f.get('waived') else '', h(sev), h(f.get('key') or ''), h(host['host']),
-                           h(sev), 9 - severity_rank(sev), h(sev), h(f.get('id')), h(f.get('profile')),
-                           h(runtime_text(f.get('runtime'))), h(f.get('affected')), h(_waiver_text(f)),
-                           h(f.get('message'))))
-    out.append('</tbody></table><h2>Hosts</h2>')
-    for host in fleet['hosts']:
-        out.append('<details class="host" data-host="%s" data-status="%s"%s><summary><b>%s</b> '
-                   '<span class="st-%s">%s</span> %s</summary>' % (
-                       h(host['host']), h(host['status']), ' open' if host['status'] in UNAUDITED else '',
-                       h(host['host']), h(host['status']), h(host['status']),
-                       h(', '.join('%s %d' % (s, host['counts'].get(s, 0)) for s in SEVERITY_ORDER
-                                   if host['counts'].get(s))) or 'no active findings'))
-        if host.get('message'):
-            out.append('<p>%s</p>' % h(host['message']))
-        if host.get('runtimes'):
-            described = [runtime_text(r) + (' error: ' + _text(r.get('error')) if r.get('error') else '')
-                         for r in host['runtimes']]
-            out.append('<p>Runtimes: %s</p>' % h('; '.join(described)))
-        if host.get('probe'):
-            out.append('<p>Probe: %s</p>' % h('; '.join('%s %s nnp=%s: %s' % (
-                _text(p.get('runtime')), _text(p.get('syscall')), _text(p.get('no_new_privileges')),
-                _text(p.get('outcome'))) for p in host['probe'])))
-        if host.get('errors'):
-            out.append('<ul class="errors">%s</ul>' % ''.join(
-                '<li>%s <code>%s</code>: %s</li>' % (h(e['source']), h(e['path']), h(e['error'])) for e in host['errors']))
-        if host['findings']:
-            out.append('<ul>%s</ul>' % ''.join(
-                '<li>%s <code>%s</code> %s%s</li>' % (h(f.get('severity')), h(f.get('id')), h(f.get('message')),
-                                                      (' [%s]' % h(_waiver_text(f))) if f.get('waiver') else '')
-                for f in host['findings']))
-        out.append('</details>')
-    if fleet['expired_waivers']:
-        out.append('<h2>Expired waivers (no longer applied)</h2><ul id="expired-waivers">')
-        for w in fleet['expired_waivers']:
-            out.append('<li><code>%s</code> host %s profile %s expired %s: %s (hosts: %s)</li>' % (
-                h(w['id']), h(w['host']), h(w['profile']), h(w['expires']), h(w['reason']), h(w['hosts'])))
-        out.append('</ul>')
-    out.append('<script>%s</script></body></html>' % _JS)
-    return '\n'.join(out) + '\n'
-
-
-_XML_BAD = re.compile(u'[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
-
-
-def _x(value):
-    # XML 1.0 forbids most control characters even escaped: drop them.
-    return _XML_BAD.sub('', _text(value))
-
-
-def render_junit(fleet, hazard_ids=None):
-    """One testsuite per host, one testcase per host x hazard, plus an ``audit`` case per host.
-
-    Active findings (not info) fail their case; info-only findings and waived ones pass/skip with
-    the text in system-out; a host not audited errors its ``audit`` case and skips the rest.
-    """
-    ids = sorted(set(hazard_ids or CATALOGUE) | set(hz['id'] for hz in fleet['by_hazard']))
-    id_attrs = [(hazard_id, _xml_attr(_x(hazard_id))) for hazard_id in ids]
-    suites, t_tests, t_fail, t_err, t_skip = [], 0, 0, 0, 0
-    for host in fleet['hosts']:
-        cases, fails, errs, skips = [], 0, 0, 0
-        name = _x(host['host'])
-        classname = _xml_attr(name)
-        unaudited = host['status'] in UNAUDITED
-        audit_case = '<testcase classname=%s name="audit">' % classname
-        if unaudited:
-            audit_case += '<error type=%s message=%s/>' % (_xml_attr(host['status']), _xml_attr(_x(host['message'])))
-            errs += 1
-        elif host['errors']:
-            audit_case += '<system-out>%s</system-out>' % _xml_escape(_x('\n'.join(
-                '%s %s: %s' % (e['source'], e['path'], e['error']) for e in host['errors'])))
-        cases.append(audit_case + '</testcase>')
-        by_id = {}
-        for f in host['findings']:
-            by_id.setdefault(str(f.get('id')), []).append(f)
-        for hazard_id, id_attr in id_attrs:
-            head = '<testcase classname=%s name=%s>' % (classname, id_attr)
-            found = by_id.get(hazard_id)
-            if unaudited:
-                cases.append(head + '<skipped message="host not audited"/></testcase>')
-                skips += 1
-                continue
-            if not found:
-                cases.append(head + '</testcase>')
-                continue
-            active = [f for f in found if not f.get('waived')]
-            failing = [f for f in active if f.get('severity') != 'info']
-            lines = ['%s %s: %s %s' % (f.get('severity'), f.get('profile'), f.get('message'), _waiver_text(f))
-                     for f in found]
-            text = _xml_escape(_x('\n'.join(lines)))
-            if failing:
-                worst = max((f.get('severity') for f in failing), key=severity_rank)
-                body = '<failure type=%s message=%s>%s</failure>' % (
-                    _xml_attr(_x(worst)), _xml_attr(_x('%d %s finding(s)' % (len(failing), worst))), text)
-                fails += 1
-            elif not active:
-                body = '<skipped message=%s/>' % _xml_attr(_x('waived: ' + _waiver_text(found[0])))
-                skips += 1
-            else:
-                body = '<system-out>%s</system-out>' % text
-            cases.append(head + body + '</testcase>')
-        suites.append('<testsuite name=%s tests="%d" failures="%d" errors="%d" skipped="%d">%s</testsuite>' % (
-            classname, len(cases), fails, errs, skips, ''.join(cases)))
-        t_tests += len(cases)
-        t_fail += fails
-        t_err += errs
-        t_skip += skips
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name=%s tests="%d" failures="%d" errors="%d" '
-            'skipped="%d">\n%s\n</testsuites>\n' % (_xml_attr(_x(fleet['title'])), t_tests, t_fail, t_err, t_skip,
-                                                    '\n'.join(suites)))
-
-
-CSV_COLUMNS = ('host', 'status', 'kind', 'severity', 'id', 'title', 'profile', 'origin', 'runtime_name',
-               'runtime_path', 'runtime_version', 'affected', 'syscalls', 'waived', 'waiver_reason',
-               'waiver_expires', 'waiver_expired', 'message', 'reference')
-
-
-def csv_cell(value):
-    """A CSV cell a spreadsheet will not execute: leading = + - @ (and tab/CR) get a quote prefix."""
-    text = _text(value)
-    if text and text[0] in '=+-@\t\r':
-        return "'" + text
-    return text
-
-
-def render_csv(fleet):
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator='\r\n')
-    writer.writerow(CSV_COLUMNS)
-    for host in fleet['hosts']:
-        base = {'host': host['host'], 'status': host['status']}
-        rows = []
-        for f in host['findings']:
-            runtime = f.get('runtime') if isinstance(f.get('runtime'), dict) else {}
-            waiver = f.get('waiver') if isinstance(f.get('waiver'), dict) else {}
-            rows.append(dict(base, kind='finding', severity=f.get('severity'), id=f.get('id'), title=f.get('title'),
-                             profile=f.get('profile'), origin=origin_text(f.get('origin')),
-                             runtime_name=runtime.get('name'), runtime_path=runtime.get('path'),
-                             runtime_version=runtime.get('version') or ('unknown' if runtime else ''),
-                             affected=f.get('affected'), syscalls=' '.join(_text(s) for s in f.get('syscalls') or []),
-                             waived=bool(f.get('waived')), waiver_reason=waiver.get('reason'),
-                             waiver_expires=waiver.get('expires'),
-                             waiver_expired=waiver.get('expired') if waiver else None,
-                             message=f.get('message'), reference=f.get('reference')))
-        for err in host['errors']:
-            rows.append(dict(base, kind='error', id=err['source'], profile=err['path'], message=err['error']))
-        if host['status'] in UNAUDITED:
-            rows.append(dict(base, kind='host', message=host['message']))
-        elif not rows:
-            rows.append(dict(base, kind='host', message='no findings'))
-        for row in rows:
-            writer.writerow([csv_cell(row.get(col)) for col in CSV_COLUMNS])
-    return buf.getvalue()
-
-
-RENDERERS = {'json': render_json, 'md': render_md, 'html': render_html, 'junit': render_junit, 'csv': render_csv}
-
-
-def render(fleet, formats=FORMATS):
-    """format -> text for each requested format."""
-    out = {}
-    for fmt in formats:
-        if fmt not in RENDERERS:
-            raise ValueError('unknown report format %r (known: %s)' % (fmt, ', '.join(FORMATS)))
-        out[fmt] = RENDERERS[fmt](fleet)
-    return out
+def verdict_message(fleet, report_path=None, limit=20):
+    """The gate's one-line message (the role fails the play with it): at most ``limit`` host names."""
+    verdict = fleet['verdict']
+    if not verdict['failed']:
+        return 'runcguard audit gate %s (audit_fail_on=%s).' % (
+            'not applied' if verdict['fail_on'] == 'none' else 'passed', verdict['fail_on'])
+    blocking_hosts = list(dict.fromkeys(item['host'] for item in verdict['blocking']))
+    unaudited = verdict['unaudited']
+    message = ('runcguard audit gate failed (audit_fail_on=%s): %d active finding(s) at or above %s%s, '
+               '%d host(s) not audited%s.' % (
+                   verdict['fail_on'], len(verdict['blocking']), verdict['fail_on'],
+                   ' (%s)' % _some(blocking_hosts, limit) if blocking_hosts else '',
+                   len(unaudited), ' (%s)' % _some(unaudited, limit) if unaudited else ''))
+    if report_path:
+        message += ' See %s.' % report_path
+    return message
 
 
 def summary_table(fleet, max_rows=25):
@@ -635,7 +331,7 @@ def summary_table(fleet, max_rows=25):
     for host in fleet['hosts']:
         if host['status'] == 'ok' and not host['max_severity'] and not host['errors']:
             continue
-        rows.append([_text(host['host'])[:40], host['status']] + [str(host['counts'].get(s, 0)) for s in SEVERITY_ORDER]
+        rows.append([one_line(host['host'])[:40], host['status']] + [str(host['counts'].get(s, 0)) for s in SEVERITY_ORDER]
                     + [str(len(host['errors']))])
     total = (['TOTAL (%d hosts)' % fleet['totals']['hosts'], '']
              + [str(fleet['by_severity'].get(s, 0)) for s in SEVERITY_ORDER] + [str(fleet['totals']['errors'])])
@@ -651,5 +347,5 @@ def summary_table(fleet, max_rows=25):
     if clean:
         lines.append('%d host(s) with no findings and no errors' % clean)
     lines.append(fmt % tuple(total))
-    lines.append(_verdict_line(fleet))
+    lines.append(verdict_line(fleet))
     return lines

@@ -20,7 +20,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _report
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_html, _report
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get('CI'),
@@ -112,7 +112,7 @@ def _browse(path, fragment=''):
 def report(tmp_path_factory):
     fleet = _fleet()
     path = tmp_path_factory.mktemp('report') / 'runcguard-audit.html'
-    path.write_text(_report.render_html(fleet), encoding='utf-8')
+    path.write_text(_render_html.render(fleet), encoding='utf-8')
     return fleet, str(path)
 
 

@@ -6,13 +6,24 @@ __metaclass__ = type
 import csv
 import io
 import json
+import os
 from html.parser import HTMLParser
 from xml.etree import ElementTree
 
 import pytest
+import yaml
 
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _report
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
+from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, evaluate
+from ansible_collections.runcguard.seccomp.plugins.modules import fleet_report
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import (
+    _render_csv,
+    _render_html,
+    _render_json,
+    _render_junit,
+    _render_md,
+    _renderers,
+    _report,
+)
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import apply_waivers
 
 EVIL = '/etc/<script>alert(1)</script>|=cmd|"x"&.json'
@@ -99,19 +110,19 @@ def test_errors_collected_and_deduplicated(fleet):
 
 
 def test_json_is_versioned_and_round_trips(fleet):
-    data = json.loads(_report.render_json(fleet))
+    data = json.loads(_render_json.render(fleet))
     assert data['schema_version'] == 1
     assert data['hosts'][4]['findings'][0]['profile'] == EVIL
 
 
 def test_rendering_is_deterministic():
-    a = _report.render(_report.build_fleet(summaries(), generated_at='t'))
-    b = _report.render(_report.build_fleet(dict(reversed(list(summaries().items()))), generated_at='t'))
+    a = _renderers.render(_report.build_fleet(summaries(), generated_at='t'))
+    b = _renderers.render(_report.build_fleet(dict(reversed(list(summaries().items()))), generated_at='t'))
     assert a == b
 
 
 def test_html_escapes_untrusted_text(fleet):
-    text = _report.render_html(fleet)
+    text = _render_html.render(fleet)
     assert '<script>alert(1)' not in text
     assert '&lt;script&gt;alert(1)&lt;/script&gt;' in text
     assert 'src=' not in text and 'http://' not in text.split('<script>', maxsplit=1)[0].replace('https://', '')
@@ -122,7 +133,7 @@ def test_html_escapes_untrusted_text(fleet):
 
 
 def test_md_escapes_pipes_and_html(fleet):
-    text = _report.render_md(fleet)
+    text = _render_md.render(fleet)
     assert '<script>' not in text
     row = [line for line in text.splitlines() if 'notify\\-fcntl' in line or 'notify-fcntl-hang' in line
            and line.startswith('| web10')][0]
@@ -131,10 +142,10 @@ def test_md_escapes_pipes_and_html(fleet):
 
 
 def test_junit_cases_failures_and_errors(fleet):
-    root = ElementTree.fromstring(_report.render_junit(fleet).encode())
+    root = ElementTree.fromstring(_render_junit.render(fleet).encode())
     suites = dict((s.get('name'), s) for s in root.findall('testsuite'))
     assert sorted(suites) == ['broken', 'gone', 'never-ran', 'web10', 'web2']
-    n_hazards = len(_report.CATALOGUE)
+    n_hazards = len(CATALOGUE)
     assert all(len(s.findall('testcase')) == n_hazards + 1 for s in suites.values())
     failing = [(c.get('classname'), c.get('name')) for c in root.iter('testcase') if c.find('failure') is not None]
     assert failing == [('web10', 'notify-fcntl-hang')]
@@ -146,12 +157,12 @@ def test_junit_cases_failures_and_errors(fleet):
 
 
 def test_csv_rows_and_injection_safety(fleet):
-    rows = list(csv.DictReader(io.StringIO(_report.render_csv(fleet))))
+    rows = list(csv.DictReader(io.StringIO(_render_csv.render(fleet))))
     kinds = [(r['host'], r['kind']) for r in rows]
     assert ('gone', 'host') in kinds and ('never-ran', 'host') in kinds and ('web2', 'host') in kinds
     assert kinds.count(('broken', 'error')) == 4
     assert all(not r[c] or r[c][0] not in '=+-@' for r in rows for c in r)
-    assert _report.csv_cell('=1+1') == "'=1+1" and _report.csv_cell('-x') == "'-x" and _report.csv_cell('a=b') == 'a=b'
+    assert _render_csv.csv_cell('=1+1') == "'=1+1" and _render_csv.csv_cell('-x') == "'-x" and _render_csv.csv_cell('a=b') == 'a=b'
 
 
 def test_unknown_runtime_and_odd_values_render():
@@ -159,14 +170,14 @@ def test_unknown_runtime_and_odd_values_render():
                                               'runtime': {'name': None, 'path': None, 'version': None},
                                               'affected': 'unknown', 'syscalls': None, 'message': None}])
     fleet = _report.build_fleet({'h': summary})
-    texts = _report.render(fleet)
+    texts = _renderers.render(fleet)
     assert 'runtime unknown (?)' in texts['md'] and 'unknown' in texts['csv']
     ElementTree.fromstring(texts['junit'].encode())
 
 
 def test_control_characters_do_not_break_xml():
     summary = _report.host_summary('h', {}, [{'id': 'x', 'severity': 'high', 'profile': '/a\x01b', 'message': 'm\x00'}])
-    ElementTree.fromstring(_report.render_junit(_report.build_fleet({'h': summary})).encode())
+    ElementTree.fromstring(_render_junit.render(_report.build_fleet({'h': summary})).encode())
 
 
 def test_summary_table(fleet):
@@ -184,7 +195,7 @@ def test_bad_arguments():
     with pytest.raises(ValueError):
         _report.build_fleet({}, fail_on='severe')
     with pytest.raises(ValueError):
-        _report.render({'hosts': []}, ['pdf'])
+        _renderers.render({'hosts': []}, ['pdf'])
     with pytest.raises(ValueError):
         _report.host_summary('h', status='weird')
 
@@ -196,5 +207,66 @@ def test_probe_observations_and_extra_errors_are_kept():
     summary = _report.host_summary('h', {}, [], errors=errors, probe=probe)
     assert summary['errors'] == [{'source': 'probe', 'path': None, 'error': 'not root'}]
     assert summary['probe'] == [dict((k, v) for k, v in probe[0].items() if k != 'leftovers')]
-    html = _report.render_html(_report.build_fleet({'h': summary}))
+    html = _render_html.render(_report.build_fleet({'h': summary}))
     assert 'fcntl nnp=true: hang' in html
+
+
+def test_renderers_are_found_by_file_name():
+    assert set(_renderers.FORMATS) >= {'json', 'md', 'html', 'junit', 'csv'}
+    assert _renderers.EXTENSIONS['junit'] == 'junit.xml'
+    assert set(_renderers.DEFAULT_FORMATS) <= set(_renderers.FORMATS)
+    for fmt, module in _renderers.RENDERERS.items():
+        assert module.FORMAT == fmt and callable(module.render) and callable(module.validate)
+
+
+def test_every_rendering_validates(fleet):
+    for fmt, text in _renderers.render(fleet, _renderers.FORMATS).items():
+        _renderers.validate(fmt, text, fleet)
+
+
+@pytest.mark.parametrize('fmt, broken', [
+    ('json', '{"schema_version": 1'),
+    ('junit', '<testsuites><testsuite></testsuites>'),
+    ('csv', 'host,status\r\nweb1\r\n'),
+    ('md', '| host | status |\n|---|---|\n| web|1 | ok |\n'),
+    ('html', '<!DOCTYPE html><html><body><script></script><script></script></body></html>'),
+])
+def test_validators_reject_broken_documents(fmt, broken):
+    with pytest.raises(Exception):
+        _renderers.validate(fmt, broken, {'hosts': []})
+
+
+def test_md_validator_accepts_escaped_pipes(fleet):
+    text = _render_md.render(fleet)
+    assert '\\|=cmd\\|' in text
+    _render_md.validate(text, fleet)
+
+
+def test_verdict_message_names_hosts_and_report(fleet):
+    message = _report.verdict_message(fleet, 'reports/runcguard-audit.json')
+    assert message == ('runcguard audit gate failed (audit_fail_on=high): 1 active finding(s) at or above high '
+                       '(web10), 2 host(s) not audited (gone, never-ran). See reports/runcguard-audit.json.')
+    passed = _report.build_fleet({'a': _report.host_summary('a', {}, [])}, fail_on='high')
+    assert _report.verdict_message(passed) == 'runcguard audit gate passed (audit_fail_on=high).'
+    assert 'not applied' in _report.verdict_message(_report.build_fleet({}, fail_on='none'))
+
+
+def test_verdict_message_is_bounded():
+    many = dict(('h%d' % i, _report.host_summary('h%d' % i, status='unreachable', message='x')) for i in range(50))
+    message = _report.verdict_message(_report.build_fleet(many, fail_on='high'), limit=3)
+    assert '50 host(s) not audited (h0, h1, h2, ... (47 more)).' in message
+
+
+def test_docs_list_every_format():
+    """A new ``_render_<format>.py`` must be documented where users choose formats."""
+    options = yaml.safe_load(fleet_report.DOCUMENTATION)['options']['formats']
+    assert options['choices'] == list(_renderers.FORMATS)
+    assert options['default'] == list(_renderers.DEFAULT_FORMATS)
+    root = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..')
+    with open(os.path.join(root, 'roles', 'audit', 'meta', 'argument_specs.yml')) as handle:
+        specs = yaml.safe_load(handle)['argument_specs']
+    for entry in specs.values():
+        spec = entry['options'].get('audit_report_formats')
+        if spec:
+            assert sorted(spec['choices']) == list(_renderers.FORMATS)
+            assert sorted(spec['default']) == list(_renderers.DEFAULT_FORMATS)

@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Fleet report renderer: CSV, one row per finding, error or unaudited host (injection-safe cells)."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import csv
+import io
+
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import (
+    UNAUDITED,
+    one_line,
+    origin_text,
+)
+
+FORMAT = 'csv'
+EXTENSION = 'csv'
+DEFAULT = True
+
+CSV_COLUMNS = ('host', 'status', 'kind', 'severity', 'id', 'title', 'profile', 'origin', 'runtime_name',
+               'runtime_path', 'runtime_version', 'affected', 'syscalls', 'waived', 'waiver_reason',
+               'waiver_expires', 'waiver_expired', 'message', 'reference')
+
+
+def csv_cell(value):
+    """A CSV cell a spreadsheet will not execute: leading = + - @ (and tab/CR) get a quote prefix."""
+    text = one_line(value)
+    if text and text[0] in '=+-@\t\r':
+        return "'" + text
+    return text
+
+
+def render(fleet):
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator='\r\n')
+    writer.writerow(CSV_COLUMNS)
+    for host in fleet['hosts']:
+        base = {'host': host['host'], 'status': host['status']}
+        rows = []
+        for f in host['findings']:
+            runtime = f.get('runtime') if isinstance(f.get('runtime'), dict) else {}
+            waiver = f.get('waiver') if isinstance(f.get('waiver'), dict) else {}
+            rows.append(dict(base, kind='finding', severity=f.get('severity'), id=f.get('id'), title=f.get('title'),
+                             profile=f.get('profile'), origin=origin_text(f.get('origin')),
+                             runtime_name=runtime.get('name'), runtime_path=runtime.get('path'),
+                             runtime_version=runtime.get('version') or ('unknown' if runtime else ''),
+                             affected=f.get('affected'), syscalls=' '.join(one_line(s) for s in f.get('syscalls') or []),
+                             waived=bool(f.get('waived')), waiver_reason=waiver.get('reason'),
+                             waiver_expires=waiver.get('expires'),
+                             waiver_expired=waiver.get('expired') if waiver else None,
+                             message=f.get('message'), reference=f.get('reference')))
+        for err in host['errors']:
+            rows.append(dict(base, kind='error', id=err['source'], profile=err['path'], message=err['error']))
+        if host['status'] in UNAUDITED:
+            rows.append(dict(base, kind='host', message=host['message']))
+        elif not rows:
+            rows.append(dict(base, kind='host', message='no findings'))
+        for row in rows:
+            writer.writerow([csv_cell(row.get(col)) for col in CSV_COLUMNS])
+    return buf.getvalue()
+
+
+def validate(text, fleet):
+    widths = set(len(row) for row in csv.reader(io.StringIO(text)))
+    if widths != {len(CSV_COLUMNS)}:
+        raise ValueError('rows of unequal width %s' % sorted(widths))
