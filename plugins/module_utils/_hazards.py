@@ -13,14 +13,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from bisect import bisect_left
 from functools import lru_cache
 
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _runc_commits
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
     EXPANDING_CONSUMERS,
     NOTIFY,
     is_32bit,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import (
+    commit_hash,
     compare_versions,
     normalise_version,
 )
@@ -31,8 +34,10 @@ _RANK = dict((name, rank) for rank, name in enumerate(SEVERITIES))
 # runc releases that hang with fcntl under NOTIFY (opencontainers/runc#4328, fixed by #4337).
 FCNTL_HANG_RELEASES = ('1.2.0-rc.1', '1.2.0-rc.2')
 # Dev builds whose base version is one of these may or may not carry the bug (main between
-# v1.1.0 and the fix in rc.3); their number alone cannot tell.
+# v1.1.0 and the fix in rc.3): their commit decides (_runc_commits), their number cannot.
 FCNTL_HANG_DEV_BASES = ('1.1.0', '1.2.0-rc.1', '1.2.0-rc.2')
+# Every commit whose VERSION reads 1.2.0-rc.1+dev carries the regression without its revert.
+FCNTL_HANG_DEV_ALWAYS = '1.2.0-rc.1'
 RUNC_NOTIFY_SINCE = '1.1.0'
 CRUN_SENDMSG_FIXED = '1.6.0'
 LIBSECCOMP_NOTIFY_SINCE = '2.5.0'
@@ -137,15 +142,81 @@ def severity_rank(severity):
     return _RANK.get(severity, -1)
 
 
-def fcntl_hang_affected(runtime):
-    """True, False or 'unknown' for one runc runtime entry."""
+@lru_cache(maxsize=1)
+def _commit_table():
+    """(sorted 12-hex commits, their verdicts) from the generated table."""
+    width, rows = _runc_commits.PREFIX, []
+    for text, affected in ((_runc_commits.AFFECTED, True), (_runc_commits.NOT_AFFECTED, False)):
+        rows.extend((text[i:i + width], affected) for i in range(0, len(text), width))
+    rows.sort()
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def runc_commit_matches(prefix):
+    """[(12-hex commit, affected)] of the table's runc commits that start with ``prefix`` (hex)."""
+    commits, verdicts = _commit_table()
+    prefix = prefix[:_runc_commits.PREFIX]
+    out, index = [], bisect_left(commits, prefix)
+    while index < len(commits) and commits[index].startswith(prefix):
+        out.append((commits[index], verdicts[index]))
+        index += 1
+    return out
+
+
+_HAS_BUG = 'has runc commit %s (the fcntl hang) and not its revert %s' % (_runc_commits.REGRESSION,
+                                                                         _runc_commits.REVERT)
+_NO_BUG = 'lacks runc commit %s (the fcntl hang) or has its revert %s' % (_runc_commits.REGRESSION,
+                                                                        _runc_commits.REVERT)
+
+
+def fcntl_hang_verdict(runtime):
+    """(True, False or 'unknown', why) for one runc runtime entry; ``why`` is a clause for messages.
+
+    Releases are decided by their number. A development build is decided by its commit when that
+    commit (7+ hex digits, one match) is in the table of runc's history; a ``-dirty`` build of a
+    safe commit stays unknown (its local changes are not known). Without a readable commit a
+    1.2.0-rc.1+dev build is affected (every such commit is), other dev builds of the affected era
+    are unknown.
+    """
     version = runtime.get('version')
     if not version or runtime.get('error'):
-        return 'unknown'
-    version = normalise_version(version)[0] or version
-    if runtime.get('dev'):
-        return 'unknown' if version in FCNTL_HANG_DEV_BASES else False
-    return version in FCNTL_HANG_RELEASES
+        return 'unknown', 'has no readable version'
+    version, dev = normalise_version(version)
+    dev = dev or bool(runtime.get('dev'))
+    if not version:
+        return 'unknown', 'has no readable version'
+    if not dev:
+        if version in FCNTL_HANG_RELEASES:
+            return True, 'is release %s, which %s' % (version, _HAS_BUG)
+        return False, 'is release %s' % version
+    commit, dirty = commit_hash(runtime.get('commit'))
+    built = ' (built -dirty, with local changes)' if dirty else ''
+    matches = runc_commit_matches(commit) if commit else []
+    if len(matches) == 1:
+        if matches[0][1]:
+            return True, 'is a development build of commit %s%s, which %s' % (commit, built, _HAS_BUG)
+        if dirty:
+            return 'unknown', ('is a development build of commit %s, which %s, but it was built -dirty (with local '
+                               'changes)' % (commit, _NO_BUG))
+        return False, 'is a development build of commit %s, which %s' % (commit, _NO_BUG)
+    if version not in FCNTL_HANG_DEV_BASES:
+        return False, ('is a development build of %s, outside the 1.1.0+dev .. 1.2.0-rc.2+dev line that carried '
+                       'the regression' % version)
+    if len(matches) > 1:
+        return 'unknown', ('is a development build of commit %s, which is too short to name one runc commit (%d '
+                           'match)' % (commit, len(matches)))
+    if commit:
+        return 'unknown', ('is a development build of commit %s, which is not in runc\'s history as this collection '
+                           'knows it (a fork or vendor build)' % commit)
+    if version == FCNTL_HANG_DEV_ALWAYS:
+        return True, ('is a %s development build with no readable commit, and every such runc commit %s'
+                      % (version, _HAS_BUG))
+    return 'unknown', 'is a development build with no readable commit'
+
+
+def fcntl_hang_affected(runtime):
+    """True, False or 'unknown' for one runc runtime entry (fcntl_hang_verdict without the why)."""
+    return fcntl_hang_verdict(runtime)[0]
 
 
 def version_at_least(runtime, floor):
@@ -253,14 +324,13 @@ def _runc_findings(profile, runtime, names):
     out = []
     label, path = _runtime_label(runtime), profile.get('path')
     if 'fcntl' in names:
-        affected = fcntl_hang_affected(runtime)
+        affected, why = fcntl_hang_verdict(runtime)
         if affected is True:
             out.append(_finding('notify-fcntl-hang', profile, runtime, ['fcntl'], True,
-                                '%s hangs starting containers with %s (fcntl under NOTIFY); upgrade runc to '
+                                '%s hangs starting containers with %s (fcntl under NOTIFY): it %s. Upgrade runc to '
                                 '>= 1.2.0 or pin 1.1.13, or take fcntl out of the NOTIFY rule.%s'
-                                % (label, path, _exec_note(profile))))
+                                % (label, path, why, _exec_note(profile))))
         elif affected == 'unknown':
-            why = 'is a development build' if runtime.get('dev') else 'has no readable version'
             out.append(_finding('notify-fcntl-hang', profile, runtime, ['fcntl'], 'unknown',
                                 '%s %s, so it may hang with %s (fcntl under NOTIFY); verify with '
                                 'runcguard.seccomp.notify_probe or move to a release runc.%s'

@@ -125,7 +125,8 @@ def run_all(runtimes, syscall_sets, nnp_values, timeout, profile=None, tmp_paren
             for nnp in nnp_values:
                 result = {
                     'runtime': path, 'name': info['name'], 'version': info['version'],
-                    'dev': bool(info.get('dev')), 'profile': profile, 'syscalls': sorted(set(syscalls)), 'syscall': ','.join(sorted(set(syscalls))),
+                    'dev': bool(info.get('dev')), 'commit': info.get('commit'), 'profile': profile,
+                    'syscalls': sorted(set(syscalls)), 'syscall': ','.join(sorted(set(syscalls))),
                     'no_new_privileges': bool(nnp), 'exit_code': None, 'agent_connected': False,
                     'notifications': 0, 'container_id': None, 'seconds': 0.0, 'leftovers': [],
                 }

@@ -19,7 +19,9 @@ RAW_LIMIT = 2048
 _FIRST_LINE = re.compile(r'^\s*(runc|crun)\s+version\s+(\S+)', re.IGNORECASE)
 _FIELD = re.compile(r'^\s*([A-Za-z][A-Za-z0-9 _-]*?)\s*:\s*(.*?)\s*$')
 # git describe: v1.1.13-0-g58aa9203c, v1.2.0-rc.2-15-gabc123 (optionally -dirty)
-_DESCRIBE = re.compile(r'^v?(\d+\.\d+\.\d+(?:-rc\.?\d+)?)-(\d+)-g([0-9a-f]{4,40})(?:-dirty)?$')
+_DESCRIBE = re.compile(r'^v?(\d+\.\d+\.\d+(?:-rc\.?\d+)?)-(\d+)-g([0-9a-f]{4,40})(-dirty)?$')
+# A bare commit hash (k3s: "7d07dac"); 7 hex digits is git's shortest default abbreviation.
+_BARE_HASH = re.compile(r'^([0-9a-fA-F]{7,40})(-dirty)?$')
 _PLAIN_TAG = re.compile(r'^v(\d+\.\d+\.\d+(?:-rc\.?\d+)?)$')
 # Core of a version: 1.2.0, 1.2.0-rc.2, 1.2.0-rc2, 1.2.0~rc2, 1.2.0~rc.2, crun's "1.5" / "1.8.1"
 _CORE = re.compile(r'^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-~]rc\.?(\d+))?')
@@ -69,8 +71,8 @@ def compare_versions(left, right):
 def describe_commit(commit):
     """Read a ``commit:`` value written by ``git describe``.
 
-    Returns {'tag': '1.1.13', 'distance': 0, 'hash': '58aa9203c'} or None when the commit is not a
-    describe string (k3s writes a short hash, Debian writes its package version).
+    Returns {'tag': '1.1.13', 'distance': 0, 'hash': '58aa9203c', 'dirty': False} or None when the
+    commit is not a describe string (k3s writes a short hash, Debian writes its package version).
     """
     if not commit:
         return None
@@ -78,11 +80,31 @@ def describe_commit(commit):
     match = _DESCRIBE.match(token)
     if match:
         tag = normalise_version(match.group(1))[0]
-        return {'tag': tag, 'distance': int(match.group(2)), 'hash': match.group(3)}
+        return {'tag': tag, 'distance': int(match.group(2)), 'hash': match.group(3), 'dirty': bool(match.group(4))}
     match = _PLAIN_TAG.match(token)
     if match:
-        return {'tag': normalise_version(match.group(1))[0], 'distance': 0, 'hash': None}
+        return {'tag': normalise_version(match.group(1))[0], 'distance': 0, 'hash': None, 'dirty': False}
     return None
+
+
+def commit_hash(commit):
+    """(hash, dirty) from a ``commit:`` value: the ``g<hex>`` of a git describe string or a bare hash.
+
+    The hash is lower case and at least 7 hex digits, else None (a tag without distance, Debian's
+    package version, an abbreviation too short to name one commit). ``dirty``: built from a
+    modified work tree (``-dirty`` suffix).
+    """
+    if not isinstance(commit, str) or not commit.strip():
+        return None, False
+    token = commit.strip()
+    described = describe_commit(token)
+    if described:
+        found = described['hash'] if described['hash'] and len(described['hash']) >= 7 else None
+        return found, described['dirty']
+    match = _BARE_HASH.match(token)
+    if match:
+        return match.group(1).lower(), bool(match.group(2))
+    return None, token.endswith('-dirty')
 
 
 def _empty(raw):

@@ -164,6 +164,10 @@ results:
       description: Whether the binary is a development build.
       type: bool
       sample: false
+    commit:
+      description: The C(commit:) line of C(--version); it decides the version verdict of a development build.
+      type: str
+      sample: v1.2.0-rc.2-0-gf2d2ee5e4
     syscall:
       description: The probed syscall; several are joined with commas for a O(profile) probe.
       type: str

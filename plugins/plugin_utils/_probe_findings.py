@@ -41,7 +41,8 @@ def version_prediction(hazard_id, result):
     """True/False/'unknown': what the version alone says about this hazard for this runtime."""
     version = result.get('version')
     if hazard_id == 'notify-fcntl-hang':
-        return fcntl_hang_affected({'version': version, 'dev': result.get('dev'), 'error': None})
+        return fcntl_hang_affected({'version': version, 'dev': result.get('dev'), 'commit': result.get('commit'),
+                                    'error': None})
     if hazard_id == 'crun-notify-sendmsg-hang':
         fixed = version_at_least({'version': version}, CRUN_SENDMSG_FIXED)
         return 'unknown' if fixed == 'unknown' else not fixed

@@ -15,6 +15,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import 
     SEVERITIES,
     evaluate,
     fcntl_hang_affected,
+    fcntl_hang_verdict,
     severity_rank,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import describe_profile
@@ -93,6 +94,89 @@ def test_dev_build_of_the_window_is_unknown_never_safe():
     assert len(hang) == 1
     assert hang[0]['affected'] == 'unknown' and hang[0]['severity'] == 'medium'
     assert 'development build' in hang[0]['message']
+
+
+def dev_runtime(version, commit=None):
+    text = 'runc version %s\n' % version + ('commit: %s\n' % commit if commit is not None else '')
+    entry = parse_runtime_version(text + 'spec: 1.2.0\ngo: go1.21.13\nlibseccomp: 2.5.4\n')
+    entry.update({'path': '/usr/local/sbin/runc', 'realpath': '/usr/local/sbin/runc', 'used_by': ['docker']})
+    return entry
+
+
+def fcntl_hang(entry):
+    found = [f for f in evaluate(facts([entry], [profile('bypass4netns-oci.json')])) if f['id'] == 'notify-fcntl-hang']
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+# Drawn from ../shared/runc-dev-commits.tsv (runc's whole history); test_runc_commits checks every row.
+@pytest.mark.parametrize('version, commit, expected, says', [
+    # the regressing commit itself, as its own build prints it
+    ('1.1.0+dev', 'v1.1.0-707-g20b95f23c', True, 'commit 20b95f23c, which has runc commit 20b95f23 (the fcntl hang) and not its revert e7848482'),
+    # the revert, and a commit with the same describe count on another branch that still hangs
+    ('1.2.0-rc.2+dev', 'v1.2.0-rc.2-17-ge7848482e', False, None),
+    ('1.2.0-rc.2+dev', 'v1.2.0-rc.2-17-g309a6d91a', True, 'commit 309a6d91a, which has runc commit 20b95f23'),
+    # every 1.2.0-rc.1+dev commit carries the regression
+    ('1.2.0-rc.1+dev', 'v1.2.0-rc.1-42-g00238f5d2', True, 'commit 00238f5d2, which has runc commit 20b95f23'),
+    ('1.2.0-rc.1+dev', None, True, 'no readable commit, and every such runc commit has runc commit 20b95f23'),
+    ('1.2.0-rc.1+dev', '1.2.0-rc.1+dev-1', True, 'no readable commit'),
+    # a bare hash, any 7+ hex prefix
+    ('1.1.0+dev', '20b95f2', True, 'commit 20b95f2, which has runc commit 20b95f23'),
+    ('1.1.0+dev', '009e627cb02b', False, None),
+    # -dirty: affected stays affected, a safe commit with local changes is not known safe
+    ('1.1.0+dev', 'v1.1.0-707-g20b95f23c-dirty', True, '20b95f23c (built -dirty, with local changes), which has'),
+    ('1.2.0-rc.2+dev', 'v1.2.0-rc.2-17-ge7848482e-dirty', 'unknown', 'e7848482e, which lacks runc commit 20b95f23 (the fcntl hang) or has its revert e7848482, but it was built -dirty'),
+    # a hash that is not in runc's history (crun 1.5's commit): undecided
+    ('1.2.0-rc.2+dev', '54ebb8ca8bf7e6ddae2eb919f5b82d1d96863dea', 'unknown',
+     "commit 54ebb8ca8bf7e6ddae2eb919f5b82d1d96863dea, which is not in runc's history"),
+    ('1.2.0-rc.1+dev', 'v1.2.0-rc.1-42-g54ebb8ca8', 'unknown', "not in runc's history"),
+    # other dev builds of the affected line without a commit stay unknown
+    ('1.1.0+dev', None, 'unknown', 'development build with no readable commit'),
+    ('1.2.0-rc.2+dev', 'v1.2.0-rc.2-3-g1f2', 'unknown', 'development build with no readable commit'),
+    # outside that line: decided by the number
+    ('1.2.0-rc.3+dev', None, False, None),
+])
+def test_dev_build_verdict_follows_its_commit(version, commit, expected, says):
+    entry = dev_runtime(version, commit)
+    assert entry['dev'] is True
+    assert fcntl_hang_affected(entry) == expected
+    finding = fcntl_hang(entry)
+    if expected is False:
+        assert finding is None
+        return
+    assert finding['affected'] == expected
+    assert finding['severity'] == ('critical' if expected is True else 'medium')
+    assert says in finding['message']
+    assert '/usr/local/sbin/runc' in finding['message']
+
+
+def test_not_affected_dev_build_says_why():
+    affected, why = fcntl_hang_verdict(dev_runtime('1.2.0-rc.2+dev', 'v1.2.0-rc.2-17-ge7848482e'))
+    assert affected is False
+    assert why == ('is a development build of commit e7848482e, which lacks runc commit 20b95f23 (the fcntl hang) '
+                   'or has its revert e7848482')
+
+
+def test_dev_version_from_runc_features_is_still_a_dev_build():
+    # runc features gives the raw "1.1.0+dev" when --version gave no version
+    entry = {'name': 'runc', 'version': '1.1.0+dev', 'dev': False, 'commit': 'v1.1.0-707-g20b95f23c', 'error': None}
+    assert fcntl_hang_affected(entry) is True
+    entry['commit'] = None
+    assert fcntl_hang_affected(entry) == 'unknown'
+
+
+def test_ambiguous_prefix_decides_nothing(monkeypatch):
+    from ansible_collections.runcguard.seccomp.plugins.module_utils import _hazards, _runc_commits
+    monkeypatch.setattr(_runc_commits, 'AFFECTED', '1234567aaaaa')
+    monkeypatch.setattr(_runc_commits, 'NOT_AFFECTED', '1234567bbbbb')
+    _hazards._commit_table.cache_clear()
+    try:
+        affected, why = fcntl_hang_verdict(dev_runtime('1.2.0-rc.2+dev', '1234567'))
+        assert affected == 'unknown' and 'too short to name one runc commit (2 match)' in why
+        assert fcntl_hang_affected(dev_runtime('1.2.0-rc.2+dev', '1234567b')) is False
+    finally:
+        monkeypatch.undo()
+        _hazards._commit_table.cache_clear()
 
 
 @pytest.mark.parametrize('entry, expected', [

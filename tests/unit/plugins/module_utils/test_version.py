@@ -9,6 +9,7 @@ import os
 import pytest
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import (
+    commit_hash,
     compare_versions,
     describe_commit,
     normalise_version,
@@ -114,10 +115,30 @@ def test_ordering(a, b, result):
 
 
 def test_describe_commit():
-    assert describe_commit('v1.1.13-0-g58aa9203c') == {'tag': '1.1.13', 'distance': 0, 'hash': '58aa9203c'}
+    assert describe_commit('v1.1.13-0-g58aa9203c') == {'tag': '1.1.13', 'distance': 0, 'hash': '58aa9203c',
+                                                       'dirty': False}
+    assert describe_commit('v1.1.0-707-g20b95f23c-dirty')['dirty'] is True
     assert describe_commit('7d07dac') is None
     assert describe_commit('1.1.5+ds1-1+deb12u1') is None
     assert describe_commit('v1.2.0-rc.3')['tag'] == '1.2.0-rc.3'
+
+
+@pytest.mark.parametrize('commit, expected', [
+    ('v1.1.0-707-g20b95f23c', ('20b95f23c', False)),
+    ('v1.2.0-rc.2-17-ge7848482e-dirty', ('e7848482e', True)),
+    ('7d07dac', ('7d07dac', False)),  # k3s: a bare short hash
+    ('E7848482E227-dirty', ('e7848482e227', True)),
+    ('f8a096be060b22ccd3d5f3ebe44108517fbf6c30', ('f8a096be060b22ccd3d5f3ebe44108517fbf6c30', False)),
+    ('v1.2.0-rc.3', (None, False)),  # a tag names no commit here
+    ('v1.1.0-3-g20b9', (None, False)),  # too short to name one commit
+    ('20b95f', (None, False)),
+    ('1.1.5+ds1-1+deb12u1', (None, False)),
+    ('garbage-dirty', (None, True)),
+    ('', (None, False)),
+    (None, (None, False)),
+])
+def test_commit_hash(commit, expected):
+    assert commit_hash(commit) == expected
 
 
 def test_normalise_rejects_non_versions():

@@ -133,7 +133,8 @@ def test_bad_entries_are_ignored():
 @pytest.mark.parametrize('hazard, version, dev, expected', [
     ('notify-fcntl-hang', '1.2.0-rc.2', False, True),
     ('notify-fcntl-hang', '1.1.13', False, False),
-    ('notify-fcntl-hang', '1.2.0-rc.1', True, 'unknown'),
+    ('notify-fcntl-hang', '1.2.0-rc.1', True, True),  # every 1.2.0-rc.1+dev commit carries the bug
+    ('notify-fcntl-hang', '1.2.0-rc.2', True, 'unknown'),
     ('notify-fcntl-hang', None, False, 'unknown'),
     ('crun-notify-sendmsg-hang', '1.5', False, True),
     ('crun-notify-sendmsg-hang', '1.6', False, False),
@@ -141,6 +142,13 @@ def test_bad_entries_are_ignored():
 ])
 def test_version_prediction(hazard, version, dev, expected):
     assert version_prediction(hazard, {'version': version, 'dev': dev}) == expected
+
+
+def test_version_prediction_of_a_dev_build_follows_its_commit():
+    result = {'version': '1.2.0-rc.2', 'dev': True, 'commit': 'v1.2.0-rc.2-17-ge7848482e'}
+    assert version_prediction('notify-fcntl-hang', result) is False
+    result['commit'] = 'v1.2.0-rc.2-17-g309a6d91a'
+    assert version_prediction('notify-fcntl-hang', result) is True
 
 
 @pytest.mark.parametrize('hazard, outcomes, expected', [
