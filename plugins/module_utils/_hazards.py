@@ -163,10 +163,9 @@ def runc_commit_matches(prefix):
     return out
 
 
-_HAS_BUG = 'has runc commit %s (the fcntl hang) and not its revert %s' % (_runc_commits.REGRESSION,
-                                                                         _runc_commits.REVERT)
-_NO_BUG = 'lacks runc commit %s (the fcntl hang) or has its revert %s' % (_runc_commits.REGRESSION,
-                                                                        _runc_commits.REVERT)
+_BUG = (_runc_commits.REGRESSION, _runc_commits.REVERT)
+_HAS_BUG = 'has runc commit %s (the fcntl hang) and not its revert %s' % _BUG
+_NO_BUG = 'lacks runc commit %s (the fcntl hang) or has its revert %s' % _BUG
 
 
 def fcntl_hang_verdict(runtime):

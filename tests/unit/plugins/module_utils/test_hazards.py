@@ -125,7 +125,8 @@ def fcntl_hang(entry):
     ('1.1.0+dev', '009e627cb02b', False, None),
     # -dirty: affected stays affected, a safe commit with local changes is not known safe
     ('1.1.0+dev', 'v1.1.0-707-g20b95f23c-dirty', True, '20b95f23c (built -dirty, with local changes), which has'),
-    ('1.2.0-rc.2+dev', 'v1.2.0-rc.2-17-ge7848482e-dirty', 'unknown', 'e7848482e, which lacks runc commit 20b95f23 (the fcntl hang) or has its revert e7848482, but it was built -dirty'),
+    ('1.2.0-rc.2+dev', 'v1.2.0-rc.2-17-ge7848482e-dirty', 'unknown',
+     'e7848482e, which lacks runc commit 20b95f23 (the fcntl hang) or has its revert e7848482, but it was built -dirty'),
     # a hash that is not in runc's history (crun 1.5's commit): undecided
     ('1.2.0-rc.2+dev', '54ebb8ca8bf7e6ddae2eb919f5b82d1d96863dea', 'unknown',
      "commit 54ebb8ca8bf7e6ddae2eb919f5b82d1d96863dea, which is not in runc's history"),
