@@ -3,10 +3,13 @@
 """notify_probe on the real host: real runc, real namespaces, real cgroups, real seccomp agent.
 
 Plain pytest, run as root: `python -m pytest tests/host/test_notify_probe.py`.
-Nothing is mocked. The "hang" cases use (a) a wrapper script around the real runc whose `run`
-never returns and ignores SIGTERM, and (b) the real runc with an agent that takes the fd but never
-answers, which leaves the real `runc:[2:INIT]` stuck in a seccomp notification in `created` state,
-the way runc 1.2.0-rc.1/rc.2 get stuck with fcntl. Every case checks that nothing is left behind.
+Nothing is mocked. Debian's runc and crun, and the real builds in `shared/runc-builds/` (runc
+1.2.0-rc.1 and rc.2 really hang with fcntl under NOTIFY, 1.2.0 and 1.1.13 do not) and
+`shared/crun-builds/` (crun 1.5 really hangs with sendmsg, 1.6 does not); the tests that need a
+build skip when `shared/` is not beside the repository. crun runs through `realruntimes.crun_runner`
+on this machine kind's hybrid cgroups. Further "hang" cases: a wrapper whose `run` never returns
+and ignores SIGTERM, and the real runc with an agent that takes the fd but never answers. Every
+case checks that nothing is left behind.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -25,6 +28,8 @@ import textwrap
 import time
 
 import pytest
+
+import realruntimes
 
 COLLECTION = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -225,14 +230,123 @@ def test_interrupt_during_a_hang_cleans_up(tmp_parent, hang_runtime):
     assert_nothing_left(tmp_parent, markers=markers)
 
 
-def test_crun_on_this_host(tmp_parent):
-    if not os.path.exists(CRUN):
-        pytest.skip('crun not installed')
-    results = run(CRUN, ['fcntl'], [True], tmp_parent)
+# --- the real runc builds (shared/runc-builds) -------------------------------------------------
+
+@pytest.mark.parametrize('build', ['runc-v1.2.0-rc.1', 'runc-v1.2.0-rc.2'])
+def test_real_affected_runc_hangs_with_fcntl(tmp_parent, build):
+    path = realruntimes.runc_build(build)
+    # A hang is found by the bound, never waited out: 2 s per probe is plenty for a start that
+    # takes ~0.1 s (see the fixed builds below).
+    results = run(path, ['fcntl'], [True, False], tmp_parent, timeout=2)
+    assert [(r['no_new_privileges'], r['outcome']) for r in results] == [(True, 'hang'), (False, 'hang')]
+    for r in results:
+        assert r['version'] == realruntimes.RUNC[build][0] and r['name'] == 'runc'
+        # runc:[2:INIT] blocks in its own fcntl before it can hand the fd to the agent
+        assert r['agent_connected'] is False and r['exit_code'] is None
+        assert r['leftovers'] == []
     assert_nothing_left(tmp_parent, [r['container_id'] for r in results])
-    if results[0]['outcome'] == 'error' and 'hybrid' in results[0]['message']:
-        pytest.skip('crun cannot run containers here: %s' % results[0]['message'])
-    assert results[0]['outcome'] == 'ok', results[0]
+
+
+@pytest.mark.parametrize('build', ['runc-v1.2.0', 'runc-v1.1.13'])
+def test_real_fixed_runc_runs_with_fcntl(tmp_parent, build):
+    results = run(realruntimes.runc_build(build), ['fcntl'], [True, False], tmp_parent)
+    assert [(r['no_new_privileges'], r['outcome']) for r in results] == [(True, 'ok'), (False, 'ok')]
+    for r in results:
+        assert r['version'] == realruntimes.RUNC[build][0]
+        assert r['agent_connected'] is True and r['exit_code'] == 0 and r['leftovers'] == []
+    assert_nothing_left(tmp_parent, [r['container_id'] for r in results])
+
+
+@pytest.mark.parametrize('build', sorted(realruntimes.RUNC))
+def test_real_runc_refuses_notify_on_write(tmp_parent, build):
+    results = run(realruntimes.runc_build(build), ['write'], [True, False], tmp_parent)
+    for r in results:
+        assert r['outcome'] == 'error' and r['agent_connected'] is False, r
+        assert 'SCMP_ACT_NOTIFY cannot be used for the write syscall' in r['message'], r['message']
+    assert_nothing_left(tmp_parent, [r['container_id'] for r in results])
+
+
+def test_real_hung_runc_interrupted_leaves_nothing(tmp_parent):
+    # SIGTERM to the module while the real rc.2 hangs: the hung `runc run` ignores SIGTERM and its
+    # runc init is stuck; both are killed by PID and the container deleted before the exit.
+    path = realruntimes.runc_build('runc-v1.2.0-rc.2')
+    script = textwrap.dedent('''\
+        import sys
+        sys.path.insert(0, %r)
+        from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe
+        try:
+            with _probe.interrupt_guard():
+                _probe.run_all([%r], [['fcntl']], [False], 60, tmp_parent=%r)
+        except _probe.ProbeInterrupted:
+            sys.exit(3)
+        ''') % (COLLECTIONS_DIR, path, tmp_parent)
+    proc = subprocess.Popen([sys.executable, '-c', script])
+    deadline = time.time() + 20
+    ids = []
+    while not ids and time.time() < deadline:
+        ids = [c.split()[-1] for c in _cmdlines().values() if ' run --bundle ' in c and tmp_parent in c]
+        time.sleep(0.1)
+    assert ids, 'runc run never started'
+    time.sleep(1)  # let it get stuck
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 3
+    assert_nothing_left(tmp_parent, ids)
+
+
+# --- crun: Debian's 1.8.1 and the real builds (shared/crun-builds) ----------------------------
+
+@pytest.fixture
+def wrapper_dir():
+    path = tempfile.mkdtemp(prefix='rcg-crun-runner-')
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_debian_crun_runs_fcntl_sendmsg_and_write(tmp_parent, wrapper_dir):
+    if not os.path.exists(CRUN):
+        pytest.skip('Debian crun not installed at %s' % CRUN)
+    crun = realruntimes.crun_runner(CRUN, wrapper_dir)
+    results = run(crun, ['fcntl'], [True, False], tmp_parent) + run(crun, ['sendmsg'], [True, False], tmp_parent) \
+        + run(crun, ['write'], [True, False], tmp_parent)
+    # crun, unlike runc, does not refuse write under NOTIFY
+    assert [(r['syscall'], r['outcome']) for r in results] == [
+        ('fcntl', 'ok'), ('fcntl', 'ok'), ('sendmsg', 'ok'), ('sendmsg', 'ok'), ('write', 'ok'), ('write', 'ok')], results
+    for r in results:
+        assert r['name'] == 'crun' and r['version'] == '1.8.1'
+        assert r['agent_connected'] is True and r['exit_code'] == 0 and r['leftovers'] == []
+    # noNewPrivileges=false: crun's own write after the filter reached the agent and was CONTINUEd
+    assert results[5]['notifications'] >= 1
+    assert_nothing_left(tmp_parent, [r['container_id'] for r in results])
+
+
+def test_real_crun_1_5_hangs_with_sendmsg_only(tmp_parent, wrapper_dir):
+    crun = realruntimes.crun_runner(realruntimes.crun_build('crun-1.5'), wrapper_dir)
+    hung = run(crun, ['sendmsg'], [True, False], tmp_parent, timeout=2)
+    assert [(r['no_new_privileges'], r['outcome']) for r in hung] == [(True, 'hang'), (False, 'hang')], hung
+    assert all(r['agent_connected'] is False and r['leftovers'] == [] for r in hung)
+    fine = run(crun, ['fcntl'], [True, False], tmp_parent) + run(crun, ['write'], [True, False], tmp_parent)
+    assert [r['outcome'] for r in fine] == ['ok'] * 4, fine
+    assert all(r['name'] == 'crun' and r['version'].startswith('1.5') for r in hung + fine)
+    assert_nothing_left(tmp_parent, [r['container_id'] for r in hung + fine])
+
+
+def test_real_crun_1_6_runs_sendmsg(tmp_parent, wrapper_dir):
+    crun = realruntimes.crun_runner(realruntimes.crun_build('crun-1.6'), wrapper_dir)
+    results = run(crun, ['sendmsg', 'fcntl'], [True, False], tmp_parent)
+    assert [r['outcome'] for r in results] == ['ok', 'ok'], results
+    assert all(r['version'].startswith('1.6') and r['agent_connected'] for r in results)
+    assert_nothing_left(tmp_parent, [r['container_id'] for r in results])
+
+
+def test_crun_without_the_runner_reports_the_hybrid_refusal(tmp_parent):
+    # What the product sees on this machine kind when it is handed crun as it is.
+    if not realruntimes.hybrid_cgroups():
+        pytest.skip('cgroups are not hybrid here')
+    if not os.path.exists(CRUN):
+        pytest.skip('Debian crun not installed at %s' % CRUN)
+    results = run(CRUN, ['fcntl'], [True], tmp_parent)
+    assert results[0]['outcome'] == 'error' and 'hybrid' in results[0]['message'], results
+    assert_nothing_left(tmp_parent, [r['container_id'] for r in results])
 
 
 def test_other_runtimes_are_refused(tmp_parent):
