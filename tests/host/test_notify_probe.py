@@ -273,11 +273,11 @@ def test_real_hung_runc_interrupted_leaves_nothing(tmp_parent):
     script = textwrap.dedent('''\
         import sys
         sys.path.insert(0, %r)
-        from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe
+        from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe, _probe_cleanup
         try:
-            with _probe.interrupt_guard():
+            with _probe_cleanup.interrupt_guard():
                 _probe.run_all([%r], [['fcntl']], [False], 60, tmp_parent=%r)
-        except _probe.ProbeInterrupted:
+        except _probe_cleanup.ProbeInterrupted:
             sys.exit(3)
         ''') % (COLLECTIONS_DIR, path, tmp_parent)
     proc = subprocess.Popen([sys.executable, '-c', script])

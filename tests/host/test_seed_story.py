@@ -23,7 +23,7 @@ import pytest
 import realruntimes
 from test_notify_probe import COLLECTIONS_DIR, assert_nothing_left  # noqa: F401  (puts the collection on sys.path)
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe  # noqa: E402
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe_canary  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='starts real containers: root only')
 
@@ -38,7 +38,7 @@ PROFILE = {
 }
 
 
-class ProfileContainer(_probe.Canary):
+class ProfileContainer(_probe_canary.Canary):
     """A real container whose seccomp section is a profile file as it is on disk, as an engine
     passes it to runc; the canary's agent serves its listenerPath. Cleanup as for any canary."""
 
