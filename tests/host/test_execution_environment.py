@@ -115,7 +115,7 @@ def test_context_holds_this_collection(built):
     info = manifest['collection_info']
     galaxy = _load(os.path.join(ROOT, 'galaxy.yml'))
     assert (info['namespace'], info['name'], info['version']) == ('runcguard', 'seccomp', galaxy['version'])
-    for rel in ('meta/execution-environment.yml', 'meta/ee-requirements.txt', 'meta/ee-bindep.txt',
+    for rel in ('meta/execution-environment.yml', 'requirements.txt', 'meta/ee-bindep.txt',
                 'meta/runtime.yml', 'plugins/module_utils/_hazards.py'):
         assert rel in names, '%s missing from the built collection' % rel
     assert not any(n.startswith(('molecule/', 'scripts/', '.venv')) for n in names), 'dev-only files shipped'
@@ -148,7 +148,9 @@ def test_offline_install_and_introspect(built):
     proc = _run([sys.executable, str(build / 'scripts' / 'introspect.py'), 'introspect', '--sanitize',
                  '--write-bindep', str(bindep_out), '--write-pip', str(pip_out), str(dest)])
     data = yaml.safe_load(proc.stdout)
-    assert data['python'] == [], 'the collection is pure stdlib: no Python requirements expected'
+    # requirements.txt at the collection root reaches the image's pip install (JMESPath policies).
+    assert any(line.startswith('jmespath') and 'runcguard.seccomp' in line for line in data['python']), data
+    assert pip_out.read_text().startswith('jmespath')
     assert any(line.startswith('coreutils [platform:dpkg]') and 'runcguard.seccomp' in line
                for line in data['system']), data
     assert bindep_out.read_text().startswith('coreutils [platform:dpkg]')
