@@ -25,6 +25,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _renderers, _report
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, describe, optional_query, truthy
 
 RESULT_LIMIT = 100
 _TIMESTAMP = re.compile(r'Generated: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)')
@@ -44,6 +45,7 @@ ARGUMENT_SPEC = {
     'backup': {'type': 'bool', 'default': False},
     'mode': {'type': 'raw', 'default': '0644'},
     'table_rows': {'type': 'int', 'default': 25},
+    'fail_query': {'type': 'str'},
 }
 
 
@@ -127,6 +129,10 @@ class ActionModule(ActionBase):
             mode = int(mode, 8) if isinstance(mode, str) else int(mode)
         except ValueError:
             raise AnsibleActionFail('runcguard.seccomp.fleet_report: mode must be octal like 0644, got %r' % mode)
+        try:
+            gate = optional_query(args['fail_query'], 'fail_query')
+        except QueryError as exc:
+            raise AnsibleActionFail('runcguard.seccomp.fleet_report: %s' % exc)
         formats = list(dict.fromkeys(args['formats']))
         dest = args['dest']
         paths = dict((fmt, os.path.join(dest, '%s.%s' % (args['basename'], _renderers.EXTENSIONS[fmt])))
@@ -179,6 +185,9 @@ class ActionModule(ActionBase):
                                'after': '(new %s report)\n' % fmt} for fmt in changed_formats]
         # The report a person opens first: JSON when written, else the first format.
         report_path = paths.get('json') or next(iter(paths.values()), None)
+        if gate is not None:
+            result['query'] = self._query(gate, texts.get('json') or _renderers.render(fleet, ['json'])['json'],
+                                          report_path)
         result.update({
             'changed': bool(changed_formats),
             'files': paths,
@@ -199,3 +208,15 @@ class ActionModule(ActionBase):
             'timings': dict((k, round(v, 3)) for k, v in timings.items()),
         })
         return result
+
+    @staticmethod
+    def _query(gate, json_text, report_path):
+        """fail_query over the JSON report exactly as written (plain JSON types, no Ansible wrappers)."""
+        try:
+            value = gate.search(json.loads(json_text), 'the fleet report')
+        except QueryError as exc:
+            raise AnsibleActionFail('runcguard.seccomp.fleet_report: %s' % exc)
+        failed, shown = truthy(value), describe(value)
+        message = 'runcguard audit gate %s (audit_fail_query=%s): result %s.%s' % (
+            'failed' if failed else 'passed', gate.expression, shown, ' See %s.' % report_path if report_path else '')
+        return {'expression': gate.expression, 'failed': failed, 'result': shown, 'message': message}

@@ -31,7 +31,7 @@ def _severity(name, value):
     return str(value)
 
 
-def remediation_plan(findings, policy=None, min_severity='high', facts=None):
+def remediation_plan(findings, policy=None, min_severity='high', facts=None, select=None):
     name = 'runcguard.seccomp.remediation_plan'
     findings = _findings(name, 'the input', findings)
     if facts is not None and not isinstance(facts, dict):
@@ -39,7 +39,8 @@ def remediation_plan(findings, policy=None, min_severity='high', facts=None):
                                  % (name, type(facts).__name__))
     try:
         return make_plan(findings, DEFAULT_POLICY if policy is None else policy,
-                         min_severity=_severity(name, min_severity), facts=facts)
+                         min_severity=_severity(name, min_severity), facts=facts,
+                         select=select if select else None)
     except PolicyError as exc:
         raise AnsibleFilterError('%s: %s' % (name, exc))
 

@@ -81,6 +81,15 @@ options:
     description: With O(fail_on) other than V(none), also set RV(verdict.failed) when a host could not be audited.
     type: bool
     default: true
+  fail_query:
+    description:
+      - A JMESPath expression over the JSON report (C(docs/report-schema.md)), evaluated after the report is
+        written. A result that is not null, false, 0, or an empty string, list or object sets RV(query.failed).
+      - Compiled before anything is read or written; an invalid expression fails the task with its position.
+      - Like O(fail_on), this plugin never fails because of the result; the caller decides (the C(audit) role
+        fails the play, showing RV(query.result)). Needs the C(jmespath) Python library on the controller.
+      - See C(docs/jmespath.md) for examples.
+    type: str
   title:
     description: Report title.
     type: str
@@ -223,6 +232,25 @@ verdict:
       type: str
       sample: "runcguard audit gate failed (audit_fail_on=high): 2 active finding(s) at or above high (web1),
         1 host(s) not audited (db3). See reports/runcguard-audit.json."
+query:
+  description: Result of O(fail_query).
+  returned: when O(fail_query) is set
+  type: dict
+  contains:
+    expression:
+      description: The expression.
+      type: str
+    failed:
+      description: True when the result is not null, false, 0, or an empty string, list or object.
+      type: bool
+    result:
+      description: The result as compact JSON, cut after 2000 characters.
+      type: str
+      sample: '["node3", "node7"]'
+    message:
+      description: One line for people and for C(ansible.builtin.fail), with the expression, the result and the report file.
+      type: str
+      sample: 'runcguard audit gate failed (audit_fail_query=hosts[?counts.critical > `0`].host): result ["node3", "node7"]. See reports/runcguard-audit.json.'
 expired_waivers:
   description: Waivers that matched a finding but have expired, with the hosts concerned (the first 100).
   returned: always

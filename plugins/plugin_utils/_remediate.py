@@ -22,6 +22,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import 
     severity_rank,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import is_32bit
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, compile_query, plain
 
 # Strategies the remediate role can apply itself; the others need a person.
 AUTOMATED = ('rewrite_profile', 'pin_runc', 'upgrade_runc')
@@ -98,10 +99,30 @@ def _ref(finding, strategy=None, why=None):
     return out
 
 
-def plan(findings, policy, min_severity='high', facts=None):
+def select_findings(findings, query):
+    """The findings ``query`` (a compiled JMESPath expression over the host's findings list) picks.
+
+    It sees every finding, waived ones included, as plain JSON; it must give a list of findings
+    (objects with an ``id``) or null. Raises QueryError when it fails on these findings.
+    """
+    chosen = query.search(plain([f for f in findings or () if isinstance(f, dict)]), "this host's findings")
+    if chosen is None:
+        return []
+    if not isinstance(chosen, list) or not all(isinstance(f, dict) and f.get('id') for f in chosen):
+        raise QueryError('%s: %s must give a list of findings, for example [?severity==\'critical\'], got %s'
+                         % (query.variable, query.expression,
+                            'a list of other values' if isinstance(chosen, list) else type(chosen).__name__))
+    return chosen
+
+
+def plan(findings, policy, min_severity='high', facts=None, select=None):
     """The remediation plan of one host.
 
-    Returns {actions, manual, rewrite, runc_action, fingerprint}:
+    ``select``: a JMESPath expression choosing the findings to act on, instead of the default
+    (active findings at or above ``min_severity``); see select_findings. When it fails on this
+    host's findings the plan acts on nothing and carries ``error``.
+
+    Returns {actions, manual, rewrite, runc_action, fingerprint} (+ error):
     actions  findings with the strategy chosen for each;
     manual   active findings at/above min_severity no automatic strategy can fix (with why);
     rewrite  [{notify_remove, paths}] grouped so each profile loses only its own hazardous syscalls;
@@ -114,11 +135,20 @@ def plan(findings, policy, min_severity='high', facts=None):
     floor = severity_rank(min_severity)
     bundles = _bundle_paths(facts)
     arch = (facts or {}).get('arch')
-    actions, manual = [], []
+    actions, manual, error = [], [], None
+    if select is not None:
+        try:
+            query = compile_query(select, 'select')
+        except QueryError as exc:
+            raise PolicyError(str(exc))
+        try:
+            findings = select_findings(findings, query)
+        except QueryError as exc:
+            findings, error = [], str(exc)
     for finding in findings or ():
-        if not isinstance(finding, dict) or finding.get('waived'):
+        if not isinstance(finding, dict):
             continue
-        if severity_rank(finding.get('severity')) < floor:
+        if select is None and (finding.get('waived') or severity_rank(finding.get('severity')) < floor):
             continue
         wanted = policy.get(finding.get('id'), [])
         chosen = next((s for s in wanted if _applies(s, finding, bundles)), None)
@@ -145,8 +175,11 @@ def plan(findings, policy, min_severity='high', facts=None):
     runc_action = 'upgrade' if 'upgrade_runc' in strategies else 'pin' if 'pin_runc' in strategies else None
     pairs = sorted((a['key'] or '', a['strategy']) for a in actions)
     fingerprint = hashlib.sha256(json.dumps(pairs).encode('utf-8')).hexdigest()[:16] if pairs else None
-    return {'actions': actions, 'manual': manual, 'rewrite': rewrite, 'runc_action': runc_action,
-            'fingerprint': fingerprint}
+    out = {'actions': actions, 'manual': manual, 'rewrite': rewrite, 'runc_action': runc_action,
+           'fingerprint': fingerprint}
+    if error:
+        out['error'] = error
+    return out
 
 
 def _identity(finding):

@@ -136,7 +136,10 @@ def host_summary(host, facts=None, findings=None, status='ok', message=None, err
         'status': status,
         'message': one_line(message) or None,
         'findings': findings,
-        'errors': _merge_errors(host_errors(facts), errors),
+        # A waiver whose when: failed on a finding left it active; the host's errors say why.
+        'errors': _merge_errors(host_errors(facts), list(errors or []) + [
+            {'source': 'waiver', 'path': f.get('profile'), 'error': f['waiver_error']}
+            for f in findings if f.get('waiver_error')]),
         'runtimes': runtimes,
         'profiles': len(profiles),
         'notify_profiles': len([p for p in profiles if p.get('notify_syscalls')]),

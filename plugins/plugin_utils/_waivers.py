@@ -4,16 +4,19 @@
 
 """Waivers: accepted findings, matched by hazard id, host and profile, until an expiry date.
 
-Pure stdlib, no I/O. Used by the ``apply_waivers`` / ``host_summary`` filters (controller).
+No I/O. Used by the ``apply_waivers`` / ``host_summary`` filters (controller).
 A waiver is a dict::
 
     {id: "notify-runtime-sensitive", host: "web*", profile: "/etc/docker/*.json",
-     reason: "agent needs close", expires: "2026-12-31"}
+     when: "contains(origin[].engine, 'kubelet')", reason: "agent needs close", expires: "2026-12-31"}
 
 ``id``, ``host`` and ``profile`` are shell-style globs (fnmatch, case-sensitive); ``host`` and
-``profile`` default to ``*``. A waiver applies up to and including its ``expires`` day (UTC).
-An expired waiver no longer applies: the finding stays active and carries the expired waiver so
-the report can say so.
+``profile`` default to ``*``. ``when`` (optional) is a JMESPath expression over the finding
+(plugin_utils._query, compiled once); the waiver covers a finding only when its globs match and
+``when`` gives a truthy result. A ``when`` that fails on a finding (a type error) does not waive
+it: the finding stays active with ``waiver_error`` saying why.
+A waiver applies up to and including its ``expires`` day (UTC). An expired waiver no longer
+applies: the finding stays active and carries the expired waiver so the report can say so.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,7 +25,9 @@ __metaclass__ = type
 import datetime
 import fnmatch
 
-WAIVER_KEYS = ('id', 'host', 'profile', 'reason', 'expires')
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, compile_query, plain
+
+WAIVER_KEYS = ('id', 'host', 'profile', 'when', 'reason', 'expires')
 
 
 class WaiverError(ValueError):
@@ -46,8 +51,16 @@ def today_utc():
     return datetime.datetime.now(datetime.timezone.utc).date()
 
 
-def normalize_waivers(waivers):
-    """Validate waivers; return a list of clean dicts (expires as ISO string). Raises WaiverError."""
+def normalize_waivers(waivers, variable=None):
+    """Validate waivers; return a list of clean dicts (expires as ISO string). Raises WaiverError.
+
+    ``variable`` (e.g. ``audit_waivers``) prefixes a ``when`` error so it names the setting.
+    """
+    return [clean for clean, dummy, dummy in _prepare(waivers, variable)]
+
+
+def _prepare(waivers, variable=None):
+    """[(clean waiver, expiry date, compiled when or None)]: parse and compile once per call."""
     if waivers is None:
         return []
     if not isinstance(waivers, (list, tuple)):
@@ -63,14 +76,23 @@ def normalize_waivers(waivers):
         for key in ('id', 'reason', 'expires'):
             if waiver.get(key) in (None, ''):
                 raise WaiverError('%s needs a non-empty %r' % (where, key))
+        day = _parse_day(waiver['expires'], '%s expires' % where)
         clean = {
             'id': str(waiver['id']),
             'host': str(waiver.get('host') or '*'),
             'profile': str(waiver.get('profile') or '*'),
             'reason': str(waiver['reason']),
-            'expires': _parse_day(waiver['expires'], '%s expires' % where).isoformat(),
+            'expires': day.isoformat(),
         }
-        out.append(clean)
+        query = None
+        if waiver.get('when') not in (None, ''):
+            label = '%s when' % where if variable is None else '%s: %s when' % (variable, where)
+            try:
+                query = compile_query(waiver['when'], label)
+            except QueryError as exc:
+                raise WaiverError(str(exc))
+            clean['when'] = query.expression
+        out.append((clean, day, query))
     return out
 
 
@@ -82,13 +104,14 @@ def _matches(waiver, finding, host):
             and fnmatch.fnmatchcase(profile, waiver['profile']))
 
 
-def apply_waivers(findings, waivers, host, today=None):
+def apply_waivers(findings, waivers, host, today=None, variable=None):
     """Return copies of ``findings`` with ``waived`` (bool) and ``waiver`` (dict or None) set.
 
     The first active matching waiver wins. When only expired waivers match, the finding stays
-    active and ``waiver`` holds the (first) expired one with ``expired: true``.
+    active and ``waiver`` holds the (first) expired one with ``expired: true``. Globs are checked
+    before ``when``, which sees the finding as plain JSON data (converted once per finding).
     """
-    waivers = normalize_waivers(waivers)
+    prepared = _prepare(waivers, variable)
     day = today_utc() if today is None else _parse_day(today, 'today')
     out = []
     for finding in findings or []:
@@ -98,15 +121,26 @@ def apply_waivers(findings, waivers, host, today=None):
         item['waived'] = False
         item['waiver'] = None
         expired = None
-        for waiver in waivers:
-            if not _matches(waiver, finding, host):
+        data = label = None
+        for waiver, expires, query in prepared:
+            active = expires >= day
+            if not (active or expired is None) or not _matches(waiver, finding, host):
                 continue
-            if _parse_day(waiver['expires'], 'expires') >= day:
+            if query is not None:
+                if data is None:
+                    data = plain(finding)
+                    label = 'finding %s' % (finding.get('key') or finding.get('id'))
+                try:
+                    if not query.matches(data, label):
+                        continue
+                except QueryError as exc:
+                    item.setdefault('waiver_error', str(exc))
+                    continue
+            if active:
                 item['waived'] = True
                 item['waiver'] = dict(waiver, expired=False)
                 break
-            if expired is None:
-                expired = dict(waiver, expired=True)
+            expired = dict(waiver, expired=True)
         if not item['waived'] and expired is not None:
             item['waiver'] = expired
         out.append(item)

@@ -30,3 +30,26 @@ def test_host_summary_checks_its_arguments():
     summary = host_summary(None, host='h', status='unreachable', message='ssh: timed out')
     assert summary['status'] == 'unreachable' and summary['findings'] == [] and summary['max_severity'] is None
     assert host_summary({}, host='h', probe={'results': []})['probe'] == []
+
+
+def test_check_query_names_the_variable_and_position():
+    from ansible_collections.runcguard.seccomp.plugins.filter.check_query import check_query
+    assert check_query("hosts[?counts.critical > `0`].host", name='audit_fail_query') == \
+        "hosts[?counts.critical > `0`].host"
+    assert check_query('', name='audit_fail_query') is None
+    assert check_query(None) is None
+    with pytest.raises(AnsibleFilterError, match=r'runcguard.seccomp.check_query: audit_fail_query: invalid JMESPath '
+                                                 r'expression "hosts\[\?status==": the expression ends too early '
+                                                 r"at position 15"):
+        check_query('hosts[?status==', name='audit_fail_query')
+    with pytest.raises(AnsibleFilterError, match='name must be a string'):
+        check_query('a', name=3)
+
+
+def test_apply_waivers_filter_evaluates_when_on_ansible_typed_data():
+    findings = [{'id': 'notify-fcntl-hang', 'profile': '/p.json', 'syscalls': ['fcntl'], 'origin': []}]
+    waivers = [{'id': '*', 'when': "contains(syscalls, 'fcntl') && length(origin) == `0`", 'reason': 'r',
+                'expires': '2099-01-01'}]
+    assert apply_waivers(findings, waivers, host='h')[0]['waived'] is True
+    with pytest.raises(AnsibleFilterError, match=r'runcguard.seccomp.apply_waivers: waiver #1 when: invalid JMESPath'):
+        apply_waivers([], [dict(waivers[0], when='syscalls[')], host='h')

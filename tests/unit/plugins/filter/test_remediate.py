@@ -5,6 +5,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 import pytest
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, evaluate
@@ -174,3 +176,54 @@ def test_role_defaults_match_default_policy():
         assert name in spec, '%s is not documented in meta/argument_specs.yml' % name
         if not (isinstance(value, str) and '{{' in value):
             assert spec[name].get('default') == value, name
+
+
+# --- select: a JMESPath expression picks the findings to act on ----------------------------------
+
+def _two_profiles():
+    host = facts([runc('1.2.0-rc.2')], [profile('/etc/a.json', ['fcntl']),
+                                        dict(profile('/var/lib/kubelet/seccomp/b.json', ['fcntl']),
+                                             origin=[{'engine': 'kubelet', 'setting': 'localhost/b.json'}])])
+    return host, evaluate(host)
+
+
+def test_select_narrows_the_default_to_what_the_expression_picks():
+    host, findings = _two_profiles()
+    everything = plan(findings, DEFAULT_POLICY, facts=host)
+    assert sorted(a['profile'] for a in everything['actions']) == ['/etc/a.json', '/var/lib/kubelet/seccomp/b.json']
+    only = plan(findings, DEFAULT_POLICY, facts=host,
+                select="[?!waived && contains(origin[].engine, 'kubelet')]")
+    assert [(a['profile'], a['strategy']) for a in only['actions']] == [
+        ('/var/lib/kubelet/seccomp/b.json', 'rewrite_profile')]
+    assert only['rewrite'] == [{'notify_remove': ['fcntl'], 'paths': ['/var/lib/kubelet/seccomp/b.json']}]
+    assert only['fingerprint'] != everything['fingerprint'] and 'error' not in only
+
+
+def test_select_replaces_the_severity_floor_and_sees_waived_findings():
+    host = facts([runc(None)], [profile('/etc/p.json', ['fcntl'])])
+    findings = [dict(f, waived=True) for f in evaluate(host)]  # medium and waived: never acted on by default
+    assert plan(findings, DEFAULT_POLICY, facts=host)['actions'] == []
+    chosen = plan(findings, DEFAULT_POLICY, facts=host, select="[?id=='notify-fcntl-hang']")
+    assert [a['strategy'] for a in chosen['actions']] == ['rewrite_profile']
+    assert plan(findings, DEFAULT_POLICY, facts=host, select='[?!waived]')['actions'] == []
+
+
+@pytest.mark.parametrize('select, text', [
+    ("contains(@[0].origin, 'x')", "In function contains()"),
+    ('length(@)', 'must give a list of findings, for example .* got int'),
+    ('[].id', 'must give a list of findings, .* got a list of other values'),
+])
+def test_select_failing_on_a_host_plans_nothing_and_says_why(select, text):
+    host, findings = _two_profiles()
+    findings[0]['origin'] = None
+    result = plan(findings, DEFAULT_POLICY, facts=host, select=select)
+    assert result['actions'] == [] and result['manual'] == [] and result['fingerprint'] is None
+    assert result['error'].startswith('select: ')
+    assert re.search(text, result['error']), result['error']
+
+
+def test_invalid_select_fails_the_filter_before_any_finding():
+    with pytest.raises(AnsibleFilterError, match=r'remediation_plan: select: invalid JMESPath expression '
+                                                 r'"\[\?severity==": the expression ends too early at position 12'):
+        remediation_plan([], select='[?severity==')
+    assert remediation_plan([], select='') == remediation_plan([])

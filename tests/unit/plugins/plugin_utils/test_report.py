@@ -270,3 +270,13 @@ def test_docs_list_every_format():
         if spec:
             assert sorted(spec['choices']) == list(_renderers.FORMATS)
             assert sorted(spec['default']) == list(_renderers.DEFAULT_FORMATS)
+
+
+def test_a_waiver_error_on_a_finding_becomes_a_host_error():
+    finding = {'id': 'notify-fcntl-hang', 'severity': 'critical', 'profile': '/etc/docker/b.json',
+               'waived': False, 'waiver': None, 'waiver_error': 'waiver #1 when: ... failed on finding x: type'}
+    summary = _report.host_summary('h', {}, [finding], errors=[{'source': 'probe', 'path': None, 'error': 'boom'}])
+    assert {'source': 'waiver', 'path': '/etc/docker/b.json',
+            'error': 'waiver #1 when: ... failed on finding x: type'} in summary['errors']
+    assert {'source': 'probe', 'path': None, 'error': 'boom'} in summary['errors']
+    assert summary['counts']['critical'] == 1

@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""JMESPath policies through a real ansible-playbook run of the audit role on this machine:
+waiver ``when:`` over a real runc 1.2.0-rc.2 finding, ``audit_fail_query`` over the written report
+beside ``audit_fail_on``, and invalid expressions stopping the play before any host is touched."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+PLAYBOOK = """
+- hosts: localhost
+  gather_facts: false
+  roles:
+    - role: runcguard.seccomp.audit
+      vars:
+        audit_discover: false
+        audit_profile_paths: ["{{ workdir }}/profiles"]
+        audit_runtime_paths: ["{{ runc }}"]
+        audit_report_dir: "{{ workdir }}/reports"
+        audit_report_formats: [json, md]
+"""
+# NOTIFY on fcntl: with runc 1.2.0-rc.2 the critical notify-fcntl-hang finding.
+PROFILE = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/agent.sock',
+           'syscalls': [{'names': ['fcntl', 'connect'], 'action': 'SCMP_ACT_NOTIFY'}]}
+RC2_KUBELESS = "runtime.version == '1.2.0-rc.2' && contains(syscalls, 'fcntl') && !contains(origin[].engine, 'kubelet')"
+FIRST_TASK = 'Check the waivers and audit_fail_query before touching any host'
+FACTS_TASK = 'Read runtimes, profiles and engine settings'
+
+
+def _shared_dir():
+    """<repo>/../shared (CI), or beside the main checkout when this is a git worktree."""
+    candidates = [os.path.join(os.path.dirname(ROOT), 'shared')]
+    dot_git = os.path.join(ROOT, '.git')
+    if os.path.isfile(dot_git):
+        with open(dot_git) as handle:
+            gitdir = handle.read().partition('gitdir:')[2].strip()
+        candidates.append(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(gitdir)))),
+                                       'shared'))
+    return next((c for c in candidates if os.path.isdir(c)), candidates[0])
+
+
+@pytest.fixture(scope='module')
+def workdir(tmp_path_factory):
+    builds = os.path.join(_shared_dir(), 'runc-builds')
+    if not os.path.isfile(os.path.join(builds, 'unpack.sh')):
+        pytest.skip('real runc builds not found at %s (shared/ beside the repository: CI has it, '
+                    'a clone of the collection does not)' % builds)
+    work = tmp_path_factory.mktemp('jmespath')
+    proc = subprocess.run(['sh', os.path.join(builds, 'unpack.sh'), str(work / 'bin')], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0, 'unpack/sha256 check failed: ' + proc.stdout + proc.stderr
+    (work / 'profiles').mkdir()
+    (work / 'profiles' / 'agent.json').write_text(json.dumps(PROFILE))
+    (work / 'play.yml').write_text(PLAYBOOK)
+    return work
+
+
+def play(work, extra_vars):
+    found = shutil.which('ansible-playbook') or os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+    if not os.path.exists(found):
+        pytest.skip('ansible-playbook is not installed next to this Python')
+    shutil.rmtree(str(work / 'reports'), ignore_errors=True)
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', LANG='C.UTF-8',
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    extra = dict(extra_vars, workdir=str(work), runc=str(work / 'bin' / 'runc-v1.2.0-rc.2'))
+    proc = subprocess.run([found, '-i', 'localhost,', '-c', 'local', str(work / 'play.yml'),
+                           '-e', json.dumps(extra)], capture_output=True, text=True, timeout=300, check=False, env=env)
+    report = work / 'reports' / 'runcguard-audit.json'
+    return proc, (json.loads(report.read_text()) if report.exists() else None)
+
+
+def waiver(when, **kw):
+    return dict({'id': 'notify-fcntl-hang', 'when': when, 'reason': 'kubelet-free hosts restart', 'expires': '2099-12-31'},
+                **kw)
+
+
+def findings_by_id(report):
+    return dict((f['id'], f) for f in report['hosts'][0]['findings'])
+
+
+def test_when_waives_the_matching_finding_and_the_query_gate_fails_after_the_report(workdir):
+    proc, report = play(workdir, {'audit_waivers': [waiver(RC2_KUBELESS)],
+                                  'audit_fail_query': 'hosts[?waived > `0`].host'})
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    fcntl = findings_by_id(report)['notify-fcntl-hang']
+    assert fcntl['waived'] is True and fcntl['waiver']['when'] == RC2_KUBELESS
+    assert fcntl['runtime']['version'] == '1.2.0-rc.2'  # the real build answered
+    assert report['hosts'][0]['counts']['critical'] == 0
+    # The gate ran on the written report and its message shows the result.
+    assert 'runcguard audit gate failed (audit_fail_query=hosts[?waived > `0`].host): result [\\"localhost\\"]' \
+        in proc.stdout, proc.stdout[-3000:]
+
+
+def test_fail_query_beside_fail_on_and_a_when_that_does_not_match(workdir):
+    proc, report = play(workdir, {'audit_waivers': [waiver("runtime.version == '1.2.0-rc.1'")],
+                                  'audit_fail_on': 'critical',
+                                  'audit_fail_query': 'hosts[?counts.critical > `0`].host'})
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert findings_by_id(report)['notify-fcntl-hang']['waived'] is False
+    assert 'runcguard audit gate failed (audit_fail_on=critical): 1 active finding(s)' in proc.stdout
+    assert 'audit_fail_query also matched: [\\"localhost\\"].' in proc.stdout, proc.stdout[-3000:]
+
+
+def test_a_query_with_an_empty_result_passes(workdir):
+    proc, report = play(workdir, {'audit_fail_query': "hosts[?status=='unreachable'].host"})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert report['hosts'][0]['counts']['critical'] == 1
+
+
+@pytest.mark.parametrize('extra, text', [
+    ({'audit_waivers': [waiver("runtime.version == '1.2.0-rc.2' &&")]},
+     'waiver #1 when: invalid JMESPath expression \\"runtime.version == \'1.2.0-rc.2\' &&\\": '
+     'the expression ends too early at position 34'),
+    ({'audit_fail_query': 'length(hosts[?status==`unreachable`] > `5`'},
+     'audit_fail_query: invalid JMESPath expression \\"length(hosts[?status==`unreachable`] > `5`\\": '),
+    ({'audit_fail_query': "lenght(hosts[?status=='unreachable']) > `5`"},
+     'audit_fail_query: invalid JMESPath expression \\"lenght(hosts[?status==\'unreachable\']) > `5`\\": '
+     'unknown function lenght() at position 0'),
+])
+def test_invalid_expressions_stop_the_play_before_any_host_is_touched(workdir, extra, text):
+    proc, report = play(workdir, extra)
+    assert proc.returncode == 2
+    assert text in proc.stdout, proc.stdout[-3000:]
+    assert FIRST_TASK in proc.stdout
+    assert FACTS_TASK not in proc.stdout  # runtime_facts never ran
+    assert report is None
