@@ -13,8 +13,10 @@ One home for compiling and evaluating the operator's expressions with the ``jmes
 - ``truthy(result)``: a result counts when it is not null, false, 0, or an empty string, list or
   object (JMESPath's own falsiness plus 0, so ``length(...)`` reads as a count).
 
-Evaluate on plain JSON data (``plain()``): jmespath's functions check ``type(x).__name__``, so
-Ansible's tagged and lazy containers would otherwise fail its type checks.
+jmespath's functions check ``type(x).__name__``, so Ansible's tagged strings and lazy containers
+fail their type checks; ``search`` then evaluates once more on a ``plain()`` JSON copy. Field
+access and comparisons work on those subclasses as they are, so plain data, the common case,
+is never copied.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -103,9 +105,13 @@ class Query(object):
         self._parsed = parsed
 
     def search(self, data, what=None):
-        """Evaluate on plain JSON data; ``what`` names the data in an error (a finding key, ...)."""
+        """Evaluate on ``data``; ``what`` names the data in an error (a finding key, ...)."""
         try:
             return self._parsed.search(data)
+        except jmespath_errors.JMESPathError:
+            pass  # perhaps only Ansible's str/list/dict subclasses failing a function's type check
+        try:
+            return self._parsed.search(plain(data))
         except jmespath_errors.JMESPathError as exc:
             raise QueryError('%s: JMESPath expression %s failed%s: %s'
                              % (self.variable, json.dumps(self.expression),

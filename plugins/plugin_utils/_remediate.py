@@ -22,7 +22,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import 
     severity_rank,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import is_32bit
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, compile_query, plain
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, compile_query
 
 # Strategies the remediate role can apply itself; the others need a person.
 AUTOMATED = ('rewrite_profile', 'pin_runc', 'upgrade_runc')
@@ -102,10 +102,10 @@ def _ref(finding, strategy=None, why=None):
 def select_findings(findings, query):
     """The findings ``query`` (a compiled JMESPath expression over the host's findings list) picks.
 
-    It sees every finding, waived ones included, as plain JSON; it must give a list of findings
+    It sees every finding, waived ones included; it must give a list of findings
     (objects with an ``id``) or null. Raises QueryError when it fails on these findings.
     """
-    chosen = query.search(plain([f for f in findings or () if isinstance(f, dict)]), "this host's findings")
+    chosen = query.search([f for f in findings or () if isinstance(f, dict)], "this host's findings")
     if chosen is None:
         return []
     if not isinstance(chosen, list) or not all(isinstance(f, dict) and f.get('id') for f in chosen):

@@ -25,7 +25,7 @@ __metaclass__ = type
 import datetime
 import fnmatch
 
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, compile_query, plain
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, compile_query
 
 WAIVER_KEYS = ('id', 'host', 'profile', 'when', 'reason', 'expires')
 
@@ -109,7 +109,7 @@ def apply_waivers(findings, waivers, host, today=None, variable=None):
 
     The first active matching waiver wins. When only expired waivers match, the finding stays
     active and ``waiver`` holds the (first) expired one with ``expired: true``. Globs are checked
-    before ``when``, which sees the finding as plain JSON data (converted once per finding).
+    before ``when``.
     """
     prepared = _prepare(waivers, variable)
     day = today_utc() if today is None else _parse_day(today, 'today')
@@ -121,17 +121,13 @@ def apply_waivers(findings, waivers, host, today=None, variable=None):
         item['waived'] = False
         item['waiver'] = None
         expired = None
-        data = label = None
         for waiver, expires, query in prepared:
             active = expires >= day
             if not (active or expired is None) or not _matches(waiver, finding, host):
                 continue
             if query is not None:
-                if data is None:
-                    data = plain(finding)
-                    label = 'finding %s' % (finding.get('key') or finding.get('id'))
                 try:
-                    if not query.matches(data, label):
+                    if not query.matches(finding, 'finding %s' % (finding.get('key') or finding.get('id'))):
                         continue
                 except QueryError as exc:
                     item.setdefault('waiver_error', str(exc))
