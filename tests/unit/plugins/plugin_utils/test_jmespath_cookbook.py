@@ -14,7 +14,7 @@ import re
 import pytest
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _report
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _renderers, _report
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import compile_query
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._remediate import DEFAULT_POLICY, plan
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import apply_waivers
@@ -69,7 +69,7 @@ def pipeline():
         summaries[host] = _report.host_summary(host, facts, findings[host])
     summaries['node3'] = _report.host_summary('node3', status='unreachable', message='ssh: timed out')
     fleet = _report.build_fleet(summaries, hosts=sorted(summaries), fail_on='high', waivers=waivers)
-    return {'report': json.loads(_report.render_json(fleet)), 'findings': findings}
+    return {'report': json.loads(_renderers.render(fleet, ['json'])['json']), 'findings': findings}
 
 
 def test_the_cookbook_has_what_the_issue_asks_for():
