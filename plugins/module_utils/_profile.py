@@ -58,8 +58,12 @@ def is_32bit(arch):
     return bool(arch) and arch in THIRTY_TWO_BIT_ARCHES
 
 
-def decode_profile(data):
-    """Bytes -> (document, format). Raises ProfileError for anything that is not a usable profile."""
+def decode_profile(data, duplicates=None):
+    """Bytes -> (document, format). Raises ProfileError for anything that is not a usable profile.
+
+    Duplicate keys are read as Go's encoding/json (every runtime and engine) reads them: the last
+    value wins, two objects merge. Pass a list as ``duplicates`` to get their JSON paths.
+    """
     if isinstance(data, str):
         text = data
     else:
@@ -73,15 +77,77 @@ def decode_profile(data):
         text = text[1:]
     if not text.strip():
         raise ProfileError('empty file')
+    repeated = {}
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, object_pairs_hook=lambda pairs: _go_object(pairs, repeated))
     except ValueError as exc:
         raise ProfileError('malformed JSON: %s' % exc)
+    except RecursionError:
+        raise ProfileError('malformed JSON: nested too deeply')
     if not isinstance(doc, dict):
         raise ProfileError('top level is a JSON %s, not an object' % type(doc).__name__.replace('dict', 'object'))
+    if _SURROGATE_ESCAPE.search(text) or _SURROGATE.search(text):
+        where = _find_surrogate(doc, '$')
+        if where:
+            raise ProfileError('%s holds an unpaired UTF-16 surrogate escape (%s): not a valid Unicode string'
+                               % (where[0], where[1]))
+    if repeated and duplicates is not None:
+        duplicates.extend(_paths_of(doc, '$', repeated))
     fmt = detect_format(doc)
     validate(seccomp_section(doc, fmt), fmt)
     return doc, fmt
+
+
+_SURROGATE_ESCAPE = re.compile(r'\\u[dD][89a-fA-F]')
+_SURROGATE = re.compile('[\ud800-\udfff]')
+
+
+def _go_object(pairs, repeated):
+    obj = {}
+    for key, value in pairs:
+        if key in obj:
+            repeated.setdefault(id(obj), (obj, []))[1].append(key)
+            value = _go_merge(obj[key], value)
+        obj[key] = value
+    return obj
+
+
+def _go_merge(old, new):
+    if isinstance(old, dict) and isinstance(new, dict):
+        merged = dict(old)
+        for key, value in new.items():
+            merged[key] = _go_merge(merged[key], value) if key in merged else value
+        return merged
+    return new
+
+
+def _walk(value, path):
+    yield value, path
+    if isinstance(value, dict):
+        for key, child in value.items():
+            for item in _walk(child, '%s.%s' % (path, key)):
+                yield item
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            for item in _walk(child, '%s[%d]' % (path, index)):
+                yield item
+
+
+def _paths_of(doc, root, repeated):
+    out = []
+    for value, path in _walk(doc, root):
+        if isinstance(value, dict) and id(value) in repeated and repeated[id(value)][0] is value:
+            out.extend('%s.%s' % (path, key) for key in repeated[id(value)][1])
+    return out
+
+
+def _find_surrogate(doc, root):
+    for value, path in _walk(doc, root):
+        keys = value.keys() if isinstance(value, dict) else ()
+        for text in [value] + [k for k in keys]:
+            if isinstance(text, str) and _SURROGATE.search(text):
+                return path, text.encode('utf-8', 'backslashreplace').decode('ascii', 'backslashreplace')[:60]
+    return None
 
 
 def detect_format(doc):
@@ -282,12 +348,15 @@ def _architectures(section):
 def describe_profile(data, arch=None, kernel=None, consumer=None, caps=None):
     """Facts entry fields for one profile file's bytes, or None for a bundle without seccomp.
 
-    Raises ProfileError with a specific message for unusable content.
+    Raises ProfileError with a specific message for unusable content. ``duplicate_keys`` lists the
+    JSON paths of repeated keys (read last-wins, as the runtimes read them).
     """
-    doc, fmt = decode_profile(data)
+    duplicates = []
+    doc, fmt = decode_profile(data, duplicates=duplicates)
     section = seccomp_section(doc, fmt)
     if section is None:
         return None
     info = notify_analysis(section, fmt, arch=arch, caps=caps, kernel=kernel, consumer=consumer)
     info['format'] = fmt
+    info['duplicate_keys'] = duplicates
     return info

@@ -16,7 +16,8 @@ Rules of the rewrite (see docs in the module):
   the exact rule list it had, under both readings of a Docker-format profile (Docker/podman/CRI-O
   expand ``name``/``includes``/``excludes``; containerd/kubelet read the same file as plain OCI);
 * ``notify_ensure`` syscalls stay (or become) NOTIFY triggers;
-* key order, indentation and separators of the original text are kept (``detect_style``/``dump``).
+* every value the rewrite does not change keeps its exact bytes (``_layout.splice``); new values follow
+  the file's own layout.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -25,8 +26,10 @@ __metaclass__ = type
 
 import copy
 import json
-import re
 
+from ansible_collections.runcguard.seccomp.plugins.module_utils._layout import (
+    LayoutError, detect_style, dump, splice,
+)
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
     NOTIFY,
     ProfileError,
@@ -273,76 +276,6 @@ def validate_result(before, after, fmt, notify_remove, replacement_action, touch
         raise RewriteError('result changes top-level keys other than syscalls')
 
 
-# ---------------------------------------------------------------- formatting
-
-def detect_style(text):
-    """How a JSON text is laid out, so a rewrite changes only the lines it must."""
-    newline = '\r\n' if '\r\n' in text else '\n'
-    body = text.strip()
-    style = {
-        'indent': None, 'newline': newline, 'final_newline': text.endswith('\n'),
-        'key_sep': ': ', 'item_sep': ', ', 'inline_lists': False, 'inline_objects': False, 'pad': '',
-        'ensure_ascii': all(ord(c) < 128 for c in text),
-    }
-    m = re.search(r'"(?:[^"\\\n]|\\.)*"([ \t]*):([ \t]*)', body)
-    if m:
-        style['key_sep'] = m.group(1) + ':' + m.group(2)
-    if '\n' not in body:
-        m = re.search(r'[}\]"\d el],([ \t]*)["{\[\d tfn-]', body)
-        style['item_sep'] = ',' + (m.group(1) if m else ' ')
-        return style
-    m = re.search(r'\n([ \t]+)\S', body)
-    style['indent'] = m.group(1) if m else ''
-    # scalar lists / flat objects written on one line (hand-written profiles)
-    m = re.search(r'\[([ \t]*)("(?:[^"\\\n]|\\.)*"|-?\d+|true|false|null)[ \t]*[,\]]', body)
-    if m:
-        style['inline_lists'] = True
-        style['pad'] = m.group(1)
-        m2 = re.search(r'[^\s\[],([ \t]*)[^\s]', body[m.start():body.find('\n', m.start())])
-        style['item_sep'] = ',' + (m2.group(1) if m2 else ' ')
-    if re.search(r'\{[ \t]*"(?:[^"\\\n]|\\.)*"[ \t]*:[ \t]*("(?:[^"\\\n]|\\.)*"|-?\d+|true|false|null)[ \t]*[,}]',
-                 body):
-        style['inline_objects'] = True
-    return style
-
-
-def _scalar(value):
-    return not isinstance(value, (dict, list))
-
-
-def _dump(value, style, level):
-    ascii_ = style['ensure_ascii']
-    if _scalar(value):
-        return json.dumps(value, ensure_ascii=ascii_)
-    is_dict = isinstance(value, dict)
-    open_, close = ('{', '}') if is_dict else ('[', ']')
-    if not value:
-        return open_ + close
-    if is_dict:
-        parts = [json.dumps(k, ensure_ascii=ascii_) + style['key_sep'] + _dump(v, style, level + 1)
-                 for k, v in value.items()]
-        children = value.values()
-    else:
-        parts = [_dump(v, style, level + 1) for v in value]
-        children = value
-    indent = style['indent']
-    inline = indent is None or (all(_scalar(c) for c in children)
-                                and (style['inline_objects'] if is_dict else style['inline_lists']))
-    if inline:
-        pad = style['pad'] if indent is not None else ''
-        return open_ + pad + style['item_sep'].join(parts) + pad + close
-    nl = style['newline']
-    inner = nl + indent * (level + 1)
-    return open_ + inner + (',' + inner).join(parts) + nl + indent * level + close
-
-
-def dump(doc, style):
-    text = _dump(doc, style, 0)
-    if style['final_newline']:
-        text += style['newline']
-    return text
-
-
 # ---------------------------------------------------------------- whole-file entry point
 
 def rewrite_text(data, notify_remove, replacement_action='SCMP_ACT_ALLOW', notify_ensure=(),
@@ -351,25 +284,32 @@ def rewrite_text(data, notify_remove, replacement_action='SCMP_ACT_ALLOW', notif
 
     Result: changed, format, before, after (texts), report, format_preserved.
     """
+    duplicates = []
     try:
-        doc, fmt = decode_profile(data)
+        doc, fmt = decode_profile(data, duplicates=duplicates)
     except ProfileError as exc:
         raise RewriteError(str(exc))
+    if duplicates:
+        raise RewriteError(duplicate_keys_message(duplicates))
     if fmt == 'bundle':
         raise RewriteError(refuse_bundle_message(path))
-    text = data.decode('utf-8') if isinstance(data, bytes) else data
-    bom = text.startswith('\ufeff')
-    if bom:
-        text = text[1:]
+    original = data.decode('utf-8') if isinstance(data, bytes) else data
+    bom = '\ufeff' if original.startswith('\ufeff') else ''
+    text = original[len(bom):]
     new, report = rewrite_section(doc, fmt, notify_remove, replacement_action, notify_ensure,
                                   remove_unused_listener)
-    result = {'changed': new != doc, 'format': fmt, 'report': report, 'before': text, 'after': text,
+    result = {'changed': new != doc, 'format': fmt, 'report': report, 'before': original, 'after': original,
               'format_preserved': True}
     if not result['changed']:
         return result
     style = detect_style(text)
-    after = dump(new, style)
-    result['format_preserved'] = dump(doc, style) == text
+    try:
+        after = splice(text, doc, new, style)
+        if json.dumps(json.loads(after)) != json.dumps(new):
+            raise LayoutError('spliced text differs from the rewritten profile')
+    except (LayoutError, ValueError, RecursionError):
+        after = dump(new, style)
+        result['format_preserved'] = False
     # validate the bytes that would be written, not the in-memory object
     try:
         reread, refmt = decode_profile(after.encode('utf-8'))
@@ -380,7 +320,11 @@ def rewrite_text(data, notify_remove, replacement_action='SCMP_ACT_ALLOW', notif
     validate_result(doc, reread, fmt, notify_remove, replacement_action,
                     touched=list(report['ensured']) + list(report['stripped_for_ensure']),
                     remove_unused_listener=remove_unused_listener)
-    result['after'] = ('\ufeff' if bom else '') + after
-    if bom:
-        result['before'] = '\ufeff' + text
+    result['after'] = bom + after
     return result
+
+
+def duplicate_keys_message(duplicates):
+    shown = ', '.join(duplicates[:5]) + (' and %d more' % (len(duplicates) - 5) if len(duplicates) > 5 else '')
+    return ('duplicate JSON keys (%s): the runtime reads only the last of each (objects merged), a rewrite '
+            'would silently drop the others. Merge or remove the duplicates by hand first' % shown)

@@ -123,6 +123,10 @@ def test_action_case_insensitive():
      'includes.caps must be a list of strings'),
     (b'{"ociVersion": "1.0.0", "linux": {"seccomp": []}}', 'linux.seccomp must be an object'),
     (b'{"ociVersion": "1.0.0", "linux": {"seccomp": {"syscalls": []}}}', 'linux.seccomp.defaultAction'),
+    (b'{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["a\\ud800"], "action": "X"}]}',
+     '$.syscalls[0].names[0] holds an unpaired UTF-16 surrogate escape (a\\ud800)'),
+    (b'{"defaultAction": "SCMP_ACT_ALLOW", "listenerMetadata": "\\udc00"}', 'surrogate escape'),
+    (b'{"defaultAction": "SCMP_ACT_ALLOW", "x": ' + b'[' * 100000 + b']' * 100000 + b'}', 'nested too deeply'),
 ])
 def test_bad_input_messages(data, fragment):
     with pytest.raises(ProfileError) as err:
@@ -132,3 +136,22 @@ def test_bad_input_messages(data, fragment):
 
 def test_utf8_bom_is_accepted():
     assert describe_profile(b'\xef\xbb\xbf{"defaultAction": "SCMP_ACT_ALLOW"}')['format'] == 'oci'
+
+
+def test_paired_surrogate_escapes_are_ordinary_text():
+    assert describe_profile(b'{"defaultAction": "SCMP_ACT_ALLOW", "listenerMetadata": "\\ud83d\\ude00"}')
+
+
+def test_duplicate_keys_read_as_go_reads_them():
+    """Go's encoding/json: the last value wins, a repeated object merges into the first."""
+    data = (b'{"defaultAction": "SCMP_ACT_ERRNO", "listenerPath": "/run/a.sock",'
+            b' "syscalls": [{"names": ["fcntl", "connect"], "action": "SCMP_ACT_NOTIFY"}],'
+            b' "syscalls": [{"names": ["connect"], "action": "SCMP_ACT_NOTIFY",'
+            b' "includes": {"arches": ["amd64"]}, "includes": {"caps": ["CAP_SYS_ADMIN"]}}],'
+            b' "listenerPath": "/run/b.sock"}')
+    info = describe_profile(data)
+    assert info['notify_syscalls'] == ['connect'] and info['listener_path'] == '/run/b.sock'
+    assert info['duplicate_keys'] == ['$.syscalls', '$.listenerPath', '$.syscalls[0].includes']
+    doc = decode_profile(data)[0]
+    assert doc['syscalls'][0]['includes'] == {'arches': ['amd64'], 'caps': ['CAP_SYS_ADMIN']}
+    assert describe_profile(b'{"defaultAction": "SCMP_ACT_ALLOW"}')['duplicate_keys'] == []

@@ -151,6 +151,8 @@ def test_bundle_config_json_is_refused():
     (b'\x7fELF\x00\x00\x01', 'binary'),
     (b'[1, 2]', 'not an object'),
     (b'{"syscalls": []}', 'defaultAction'),
+    (b'{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["fcntl\\ud800"], "action": "SCMP_ACT_NOTIFY"}]}',
+     'unpaired UTF-16 surrogate'),
 ])
 def test_bad_input(data, message):
     with pytest.raises(RewriteError, match=message):
@@ -221,3 +223,14 @@ def test_hand_written_layout_detection():
 ])
 def test_layout_round_trip(text):
     assert dump(json.loads(text), detect_style(text)) == text
+
+
+def test_duplicate_keys_are_refused_with_their_paths():
+    data = (b'{"defaultAction": "SCMP_ACT_ERRNO", "listenerPath": "/run/a.sock",\n'
+            b' "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}],\n'
+            b' "syscalls": [{"names": ["fcntl"], "action": "SCMP_ACT_NOTIFY"}],\n'
+            b' "listenerPath": "/run/b.sock"}\n')
+    with pytest.raises(RewriteError) as err:
+        rewrite_text(data, ['fcntl'])
+    assert 'duplicate JSON keys ($.syscalls, $.listenerPath)' in str(err.value)
+    assert 'by hand' in str(err.value)
