@@ -23,7 +23,7 @@ import time
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._engines import SERVICE_PATH, Fs, read_all
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
-    FileProblem, describe_os_error, is_socket, read_bounded, read_text, walk_files,
+    FileProblem, describe_os_error, is_scratch, is_socket, printable, read_bounded, read_text, utf8_safe, walk_files,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import ProfileError, describe_profile
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import (
@@ -318,7 +318,7 @@ class _Profiles(object):
                 'path': path, 'realpath': real, 'sha256': None, 'size': None, 'format': None,
                 'origin': [], 'default_action': None, 'listener_path': None, 'listener_exists': None,
                 'architectures': [], 'notify': [], 'notify_syscalls': [], 'bundle': bundle, 'error': None,
-                '_data': None,
+                'duplicate_keys': [], 'warning': None, '_data': None,
             }
             self.order.append(entry)
         if origin not in entry['origin']:
@@ -326,6 +326,13 @@ class _Profiles(object):
         return entry
 
     def add_file(self, path, engine, setting, must_exist=False, bundle=None):
+        if printable(path) != path:
+            # no engine setting, pod spec or JSON config can name it, and it cannot be reported as is
+            shown = printable(path)
+            self._entry(shown, shown, None, {'engine': engine, 'setting': setting}, bundle)['error'] = _error(
+                self.errors, shown, 'file name is not valid UTF-8 (shown escaped): no engine can name this '
+                'file; rename it')
+            return
         real = self.fs.real(path)
         if not os.path.lexists(real):
             if must_exist:
@@ -356,10 +363,11 @@ class _Profiles(object):
         for entry in self.order:
             data = entry.pop('_data')
             if data is not None:
-                entry['size'] = len(data)
-                entry['sha256'] = hashlib.sha256(data).hexdigest()
                 if not self._describe(entry, data):
                     continue  # a bundle that runs without seccomp is not a profile
+                if entry['error'] is None:  # never a digest of a file that is not a profile (/etc/shadow)
+                    entry['size'] = len(data)
+                    entry['sha256'] = hashlib.sha256(data).hexdigest()
             out.append(entry)
         return out
 
@@ -390,6 +398,9 @@ class _Profiles(object):
         if info is None:
             return False
         entry.update(info)
+        if entry['duplicate_keys']:
+            entry['warning'] = ('duplicate JSON keys (%s): read as the runtimes read them, the last of each wins '
+                                '(objects merge)' % ', '.join(entry['duplicate_keys'][:10]))
         listener = entry.get('listener_path')
         entry['listener_exists'] = is_socket(self.fs.real(listener)) if listener else None
         return True
@@ -415,7 +426,7 @@ def _docker_hostconfigs(fs, profiles, data_root, errors):
             if value.strip() in ('unconfined', 'builtin', ''):
                 continue
             cid = os.path.basename(os.path.dirname(path))
-            profiles.add_inline(path, path + '#SecurityOpt', value.encode('utf-8', 'surrogateescape'),
+            profiles.add_inline(path, path + '#SecurityOpt', value.encode('utf-8', 'surrogatepass'),
                                 'docker', 'hostconfig.json SecurityOpt seccomp',
                                 {'id': cid, 'namespace': None, 'engine': 'docker'})
 
@@ -453,8 +464,8 @@ def _walk(fs, profiles, top, engine, setting, errors, sub_settings=None):
         if problem:
             _error(errors, path, problem)
             continue
-        if path.endswith('~'):
-            continue  # backups (seccomp_profile's, editors'): no engine reads them
+        if path.endswith('~') or is_scratch(os.path.basename(path)):
+            continue  # backups, temporary and lock files (seccomp_profile's, editors'): no engine reads them
         use = setting
         for prefix, name in (sub_settings or {}).items():
             if path.startswith(prefix):
@@ -518,7 +529,7 @@ def gather(options, run_command, _root='/'):
     _user_profiles(fs, profiles, options.get('profile_paths'), errors)
     profile_list = profiles.finish()
 
-    return {
+    facts = {
         'schema': SCHEMA,
         'arch': arch,
         'kernel': kernel,
@@ -532,3 +543,8 @@ def gather(options, run_command, _root='/'):
             'errors': errors,
         },
     }
+    try:  # the usual case, in one C pass: nothing to escape
+        json.dumps(facts, ensure_ascii=False).encode('utf-8')
+        return facts
+    except UnicodeEncodeError:  # a non-UTF-8 name or a lone surrogate somewhere: escape, never fail
+        return utf8_safe(facts)

@@ -15,6 +15,10 @@ import re
 from functools import lru_cache
 
 RAW_LIMIT = 2048
+# Real output is a few short lines; bounding what the regular expressions see keeps a hostile
+# binary's 64 KiB line from costing seconds of CPU (the field pattern is quadratic on long lines).
+PARSE_LINES = 40
+LINE_LIMIT = 256
 
 _FIRST_LINE = re.compile(r'^\s*(runc|crun)\s+version\s+(\S+)', re.IGNORECASE)
 _FIELD = re.compile(r'^\s*([A-Za-z][A-Za-z0-9 _-]*?)\s*:\s*(.*?)\s*$')
@@ -134,7 +138,7 @@ def parse_runtime_version(text, name=None):
     if '\x00' in text[:RAW_LIMIT] or '\ufffd' in text[:RAW_LIMIT]:
         result['error'] = 'unparsable --version output: binary data'
         return result
-    lines = text.splitlines()
+    lines = [line[:LINE_LIMIT] for line in text[:PARSE_LINES * (LINE_LIMIT + 2)].splitlines()[:PARSE_LINES]]
     first = _FIRST_LINE.match(lines[0]) if lines else None
     if not first:
         shown = lines[0][:80] if lines else ''
@@ -144,7 +148,7 @@ def parse_runtime_version(text, name=None):
     if name and name != result['name']:
         # A binary called runc that says it is crun (or the reverse) is reported as what it says.
         pass
-    for line in lines[1:40]:
+    for line in lines[1:]:
         field = _FIELD.match(line)
         if not field:
             continue

@@ -205,10 +205,11 @@ ansible_facts:
               description: Resolved path.
               type: str
             sha256:
-              description: SHA-256 of the content.
+              description: SHA-256 of the content; V(null) when the file is not a usable profile (never a digest
+                of a file such as C(/etc/shadow) that a symlink points at).
               type: str
             size:
-              description: Size in bytes.
+              description: Size in bytes; V(null) when the file is not a usable profile.
               type: int
             format:
               description: V(oci), V(docker) or V(bundle).
@@ -248,8 +249,17 @@ ansible_facts:
             bundle:
               description: For a container's config, its id, namespace and engine; V(null) otherwise.
               type: dict
+            duplicate_keys:
+              description: JSON paths of keys the file repeats (for example V($.syscalls)). The profile is evaluated
+                as the runtimes' Go decoder reads it, the last value of each wins and objects merge.
+              type: list
+              elements: str
+            warning:
+              description: What the analysis had to assume (duplicate keys), or V(null).
+              type: str
             error:
-              description: Why the profile could not be read (malformed JSON, too large, unreadable, not UTF-8).
+              description: Why the profile could not be read (malformed JSON, too large, unreadable, not UTF-8,
+                an unpaired surrogate escape, a file name that is not valid UTF-8, shown escaped).
               type: str
         engines:
           description: Per engine found on the host, the configuration read.

@@ -21,11 +21,18 @@ description:
     argument condition, under both readings of a Docker-format file (Docker, podman and CRI-O expand
     C(name), C(includes) and C(excludes); containerd and kubelet read the same file as plain OCI).
     A NOTIFY rule left without names is removed.
-  - Key order, indentation (2, 4 spaces, tab or compact) and the trailing newline of the file are kept.
+  - Every part of the file the rewrite does not change keeps its exact bytes (one-line arrays, 2 or 4 spaces,
+    tabs, compact, CRLF, a BOM); the rules it adds or changes follow the file's own layout.
   - The result is parsed and checked before it replaces the file (still parses, no NOTIFY left on the removed
     syscalls, no other syscall's rules changed); otherwise the file is left untouched and the module fails.
     The new file is written to a temporary file in the same directory and moved into place atomically;
-    owner, group and mode are kept.
+    owner, group, mode, ACLs and extended attributes (SELinux label) are kept. The temporary file and the
+    backup are created with the profile's own mode, never readable by more users than the profile.
+  - An exclusive lock (C(.<name>.runcguard-lock) beside the file) is held from reading the file to replacing
+    it; temporary and lock files have names M(runcguard.seccomp.runtime_facts) ignores. What a killed run left
+    behind is removed by the next run, with a warning.
+  - A profile with duplicate JSON keys is refused and left untouched (runtimes read only the last of each; a
+    rewrite would drop the others).
   - An OCI bundle C(config.json) of a created or running container is refused; no future container reads it.
 author:
   - runcguard maintainers (@runcguard)
@@ -74,6 +81,13 @@ options:
       - Largest profile, in bytes, the module reads. Bigger files fail without being changed.
     type: int
     default: 4194304
+  lock_timeout:
+    description:
+      - Seconds to wait for another run that is rewriting the same file (two remediation runs, a loop and a
+        manual run). The lock is held from reading the file to replacing it, so no run loses another's
+        change; after this long the module fails and changes nothing.
+    type: int
+    default: 30
 extends_documentation_fragment:
   - ansible.builtin.files
   - runcguard.seccomp._attributes
@@ -181,34 +195,67 @@ listener_removed:
   type: bool
   sample: false
 format_preserved:
-  description: Whether the original layout was reproduced exactly (false means unchanged parts were re-indented).
+  description: Whether every unchanged part kept its exact bytes (false means unchanged parts were re-indented).
   returned: success
   type: bool
   sample: true
 '''
 
+import errno
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, read_bounded
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
+    FileLock, FileProblem, backup_copy, read_bounded, remove_stale_scratch, replace_file, utf8_safe,
+)
 from ansible_collections.runcguard.seccomp.plugins.module_utils._rewrite import RewriteError, rewrite_text
 
 
-def _write_atomic(module, real, text):
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(real), suffix='.tmp', dir=os.path.dirname(real))
+def _rewrite(module, path, real, result):
+    """Read, rewrite, validate and replace ``real``; with the lock held when not in check mode."""
+    p = module.params
     try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(to_bytes(text))
-            handle.flush()
-            os.fsync(handle.fileno())
-        # atomic_move copies owner, group, mode and SELinux context of the file it replaces
-        module.atomic_move(tmp, real, unsafe_writes=module.params['unsafe_writes'])
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        data = read_bounded(real, p['max_profile_size'])
+    except FileProblem as exc:
+        module.fail_json(msg='%s: %s; nothing was changed' % (path, exc.message), **result)
+    try:
+        res = rewrite_text(data, p['notify_remove'], p['replacement_action'], p['notify_ensure'],
+                       p['remove_unused_listener'], path=path)
+    except RewriteError as exc:
+        module.fail_json(msg='%s: %s; nothing was changed' % (path, to_native(exc)), **result)
+
+    report = res['report']
+    result.update(format=res['format'], removed=report['removed'], added_rule=report['added_rule'],
+                  dropped_rules=report['dropped_rules'], ensured=report['ensured'],
+                  notify_before=report['notify_before'], notify_after=report['notify_after'],
+                  listener_removed=report['listener_removed'], format_preserved=res['format_preserved'])
+    result['diff'] = dict(before=res['before'], after=res['after'], before_header='%s (before)' % real,
+                          after_header='%s (after)' % real)
+    if not res['changed']:
+        return
+    result['changed'] = True
+    if not res['format_preserved']:
+        module.warn('%s: its layout could not be followed, so unchanged parts are re-indented too '
+                    '(the content is unchanged apart from the rewrite; see --diff)' % real)
+    if module.check_mode:
+        return
+    try:
+        if p['backup']:
+            result['backup_file'] = backup_copy(real, data)
+        try:
+            replace_file(real, to_bytes(res['after']))
+        except OSError as exc:
+            # a bind-mounted file (containers) cannot be renamed over; unsafe_writes allows writing in place
+            if exc.errno not in (errno.EBUSY, errno.EXDEV) or not p['unsafe_writes']:
+                raise
+            with open(real, 'r+b') as handle:
+                handle.truncate(0)
+                handle.write(to_bytes(res['after']))
+    except (IOError, OSError, FileProblem) as exc:
+        module.fail_json(msg='%s: could not write the rewritten profile: %s; the original is unchanged'
+                         % (real, getattr(exc, 'message', None) or to_native(exc)), **result)
 
 
 def main():
@@ -222,6 +269,7 @@ def main():
             remove_unused_listener=dict(type='bool', default=False),
             backup=dict(type='bool', default=False),
             max_profile_size=dict(type='int', default=4194304),
+            lock_timeout=dict(type='int', default=30),
         ),
         add_file_common_args=True,
         supports_check_mode=True,
@@ -233,44 +281,41 @@ def main():
 
     if not p['notify_remove'] and not p['notify_ensure']:
         module.fail_json(msg='nothing to do: notify_remove and notify_ensure are both empty', **result)
-    try:
-        data = read_bounded(path, p['max_profile_size'])
-    except FileProblem as exc:
-        module.fail_json(msg='%s: %s; nothing was changed' % (path, exc.message), **result)
-    try:
-        res = rewrite_text(data, p['notify_remove'], p['replacement_action'], p['notify_ensure'],
-                           p['remove_unused_listener'], path=path)
-    except RewriteError as exc:
-        module.fail_json(msg='%s: %s; nothing was changed' % (path, to_native(exc)), **result)
+    if p['lock_timeout'] < 0:
+        module.fail_json(msg='lock_timeout must be 0 or more seconds', **result)
+    if not os.path.isfile(real):
+        try:
+            read_bounded(path, p['max_profile_size'])  # says why: missing, loop, FIFO, directory, ...
+        except FileProblem as exc:
+            module.fail_json(msg='%s: %s; nothing was changed' % (path, exc.message), **result)
+        module.fail_json(msg='%s: not a regular file; nothing was changed' % path, **result)
 
-    report = res['report']
-    result.update(format=res['format'], removed=report['removed'], added_rule=report['added_rule'],
-                  dropped_rules=report['dropped_rules'], ensured=report['ensured'],
-                  notify_before=report['notify_before'], notify_after=report['notify_after'],
-                  listener_removed=report['listener_removed'], format_preserved=res['format_preserved'])
-    diff = dict(before=res['before'], after=res['after'], before_header='%s (before)' % real,
-                after_header='%s (after)' % real)
-    if res['changed']:
-        result['changed'] = True
-        if not res['format_preserved']:
-            module.warn('%s: its layout could not be reproduced exactly, so unchanged parts are re-indented too '
-                        '(the content is unchanged apart from the rewrite; see --diff)' % real)
-        if not module.check_mode:
-            if p['backup']:
-                result['backup_file'] = module.backup_local(real)
+    # The lock is held from the read to the rename: a concurrent run waits, then re-reads what this
+    # one wrote, so neither removal is lost. Check mode writes nothing and takes no lock.
+    lock = None if module.check_mode else FileLock(real, p['lock_timeout'])
+    try:
+        if lock:
             try:
-                _write_atomic(module, real, res['after'])
-            except (IOError, OSError) as exc:
-                module.fail_json(msg='%s: could not write the rewritten profile: %s' % (real, to_native(exc)),
-                                 **result)
-
-    # owner/group/mode/SELinux asked for explicitly; check mode only reports them
-    file_args = module.load_file_common_arguments(p, path=real)
-    attr_diff = {}
-    result['changed'] = module.set_fs_attributes_if_different(file_args, result['changed'], diff=attr_diff)
-    if module._diff:
+                lock.acquire()
+                leftovers = remove_stale_scratch(real)
+            except FileProblem as exc:
+                module.fail_json(msg='%s: %s' % (real, exc.message), **result)
+            if lock.stale_pid or leftovers:
+                module.warn('%s: removed what an interrupted run (pid %s) left beside it: %s'
+                            % (real, lock.stale_pid or '?',
+                               ', '.join(leftovers + ([os.path.basename(lock.path)] if lock.stale_pid else []))))
+        _rewrite(module, path, real, result)
+        # owner/group/mode/SELinux asked for explicitly; check mode only reports them
+        file_args = module.load_file_common_arguments(p, path=real)
+        attr_diff = {}
+        result['changed'] = module.set_fs_attributes_if_different(file_args, result['changed'], diff=attr_diff)
+    finally:
+        if lock:
+            lock.release()
+    diff = result.pop('diff', None)
+    if module._diff and diff:
         result['diff'] = [diff, attr_diff] if attr_diff.get('before') or attr_diff.get('after') else diff
-    module.exit_json(**result)
+    module.exit_json(**utf8_safe(result))
 
 
 if __name__ == '__main__':

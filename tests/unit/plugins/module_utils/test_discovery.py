@@ -285,3 +285,51 @@ def test_real_host_runc_package_when_installed():
     rt = facts['runtimes'][0]
     assert rt['package']['manager'] == 'dpkg' and rt['package']['name'] == 'runc'
     assert rt['package']['version'] and rt['version'] and rt['error'] is None
+
+
+def test_hostile_names_and_contents_cost_one_entry_each(host):
+    """A non-UTF-8 file name, a lone surrogate, duplicate keys and leftovers of a killed rewrite:
+    one entry each (or none for our scratch files), the rest analysed, the facts valid UTF-8 JSON."""
+    kube = os.path.join(str(host), 'var/lib/kubelet/seccomp/profiles')
+    with open(os.path.join(kube.encode(), b'bad\xffname.json'), 'w') as handle:
+        json.dump(notify_profile(['fcntl']), handle)
+    put(host, '/var/lib/kubelet/seccomp/profiles/surrogate.json',
+        b'{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["fcntl\\ud800"], "action": "SCMP_ACT_NOTIFY"}]}')
+    put(host, '/var/lib/kubelet/seccomp/profiles/dup.json',
+        b'{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/agent.sock",'
+        b' "syscalls": [{"names": ["connect"], "action": "SCMP_ACT_NOTIFY"}],'
+        b' "syscalls": [{"names": ["fcntl"], "action": "SCMP_ACT_NOTIFY"}]}')
+    put(host, '/var/lib/kubelet/seccomp/profiles/.notify-write.json.runcguard-0a1b2c3d4e5f.tmp', '{"x": ')
+    put(host, '/var/lib/kubelet/seccomp/profiles/.notify-write.json.runcguard-lock', '123\n')
+    put(host, '/var/lib/kubelet/seccomp/profiles/.notify-write.json.q8z_1x2c.tmp', notify_profile(['fcntl']))
+    put(host, '/var/lib/docker/containers/d2/hostconfig.json',
+        b'{"SecurityOpt": ["seccomp={\\"defaultAction\\": \\"\\ud800\\"}"]}')
+    facts = gather(host)
+    encoded = json.dumps(facts, ensure_ascii=False).encode('utf-8')  # strict: raises on a lone surrogate
+    assert b'\\ud800' not in encoded.replace(b'\\\\ud800', b'')
+    profs = by_path(facts['profiles'])
+    base = '/var/lib/kubelet/seccomp/profiles/'
+    bad = profs[base + 'bad\\xffname.json']
+    assert bad['error'].startswith('file name is not valid UTF-8 (shown escaped)')
+    assert bad['sha256'] is None and bad['size'] is None
+    sur = profs[base + 'surrogate.json']
+    assert 'unpaired UTF-16 surrogate escape (fcntl\\ud800)' in sur['error'] and sur['sha256'] is None
+    dup = profs[base + 'dup.json']
+    assert dup['error'] is None and dup['notify_syscalls'] == ['fcntl']  # the last "syscalls" wins
+    assert dup['duplicate_keys'] == ['$.syscalls'] and 'the last of each wins' in dup['warning']
+    assert not [p for p in profs if '.tmp' in p or 'runcguard-lock' in p]
+    assert 'not valid UTF-8' in profs['/var/lib/docker/containers/d2/hostconfig.json']['error']
+    assert profs[base + 'notify-write.json']['notify_syscalls'] == ['write']  # the rest is analysed
+
+
+def test_no_digest_of_a_file_that_is_not_a_profile(host, tmp_path):
+    secret = tmp_path / 'shadow'
+    secret.write_text('root:$6$salt$hash:19000:0:99999:7:::\n')
+    link(host, '/var/lib/kubelet/seccomp/profiles/shadow.json', str(secret))
+    facts = gather(host)
+    entry = by_path(facts['profiles'])['/var/lib/kubelet/seccomp/profiles/shadow.json']
+    assert 'malformed JSON' in entry['error']
+    assert entry['sha256'] is None and entry['size'] is None
+    for name, good in by_path(facts['profiles']).items():
+        if good['error'] is None:
+            assert len(good['sha256']) == 64, name

@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _version
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import (
     commit_hash,
     compare_versions,
@@ -100,6 +101,28 @@ def test_bytes_and_non_text():
 def test_raw_is_bounded():
     parsed = parse_runtime_version('runc version 1.1.13\n' + 'x' * 10000)
     assert len(parsed['raw']) == 2048
+
+
+class _Recorder(object):
+    """Stands in for a compiled pattern and records how long each text it is asked to match is."""
+
+    def __init__(self, pattern, seen):
+        self.pattern, self.seen = pattern, seen
+
+    def match(self, text, *args):
+        self.seen.append(len(text))
+        return self.pattern.match(text, *args)
+
+
+def test_parsing_sees_bounded_lines(monkeypatch):
+    """A hostile 65 KB line costs no more than a short one: the patterns only see bounded lines."""
+    seen = []
+    for name in ('_FIRST_LINE', '_FIELD'):
+        monkeypatch.setattr(_version, name, _Recorder(getattr(_version, name), seen))
+    text = 'runc version 1.2.0-rc.2\ncommit: v1.2.0-rc.2-0-gf2d2ee5e4\na' + ' ' * 65000 + 'x\n' + 'go: 1\n' * 5000
+    parsed = parse_runtime_version(text)
+    assert parsed['version'] == '1.2.0-rc.2' and parsed['commit'] == 'v1.2.0-rc.2-0-gf2d2ee5e4'
+    assert seen and max(seen) <= _version.LINE_LIMIT and len(seen) <= _version.PARSE_LINES
 
 
 @pytest.mark.parametrize('a, b, result', [

@@ -146,3 +146,94 @@ def test_check_mode_does_not_change_attributes(tmp_path, profile):
     path = profile('containers-common-seccomp.json')
     res = run(tmp_path, path=str(path), mode='0600', _ansible_check_mode=True)
     assert res['changed'] and stat.S_IMODE(os.stat(str(path)).st_mode) == 0o640
+
+
+def start(tmp_path, **args):
+    """The module as a background process (args file written first)."""
+    args_file = tmp_path / ('args-%d.json' % len(list(tmp_path.glob('args-*.json'))))
+    args_file.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), LANG='C', LC_ALL='C')
+    return subprocess.Popen([sys.executable, seccomp_profile.__file__, str(args_file)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+
+
+def result_of(proc):
+    out, _err = proc.communicate(timeout=60)
+    out = out.decode('utf-8')  # strict: every result is valid UTF-8
+    return json.loads(out[out.index('{'):])
+
+
+NOTIFIED = {'defaultAction': 'SCMP_ACT_ERRNO', 'listenerPath': '/run/agent.sock',
+            'syscalls': [{'names': ['read'], 'action': 'SCMP_ACT_ALLOW'},
+                         {'names': ['connect', 'fcntl', 'sendmsg'], 'action': 'SCMP_ACT_NOTIFY'}]}
+
+
+def notified(path):
+    return [n for r in json.loads(path.read_text())['syscalls'] if r['action'] == 'SCMP_ACT_NOTIFY' for n in r['names']]
+
+
+def test_concurrent_runs_lose_no_update(tmp_path):
+    """Two runs with different notify_remove on one file: both removals are in the result."""
+    from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileLock
+    path = tmp_path / 'p.json'
+    path.write_text(json.dumps(NOTIFIED, indent=2) + '\n')
+    held = FileLock(str(path), 0).acquire()  # both runs start while a third writer holds the file
+    first = start(tmp_path, path=str(path), notify_remove=['fcntl'])
+    second = start(tmp_path, path=str(path), notify_remove=['sendmsg'])
+    doc = json.loads(path.read_text())  # the third writer changes the file before letting go
+    doc['syscalls'][0]['names'].append('write')
+    path.write_text(json.dumps(doc, indent=2) + '\n')
+    held.release()
+    results = [result_of(first), result_of(second)]
+    assert all(r['changed'] and not r.get('failed') for r in results), results
+    assert notified(path) == ['connect']
+    assert 'write' in json.loads(path.read_text())['syscalls'][0]['names']
+    assert sorted(os.listdir(str(tmp_path))) == ['args-0.json', 'args-1.json', 'p.json']
+
+
+def test_a_held_lock_fails_after_lock_timeout_and_changes_nothing(tmp_path):
+    from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileLock
+    path = tmp_path / 'p.json'
+    path.write_text(json.dumps(NOTIFIED))
+    original = path.read_bytes()
+    held = FileLock(str(path), 0).acquire()
+    try:
+        res = run(tmp_path, path=str(path), lock_timeout=1)
+    finally:
+        held.release()
+    assert res['failed'] and 'has held the lock' in res['msg'] and 'for more than 1s' in res['msg']
+    assert path.read_bytes() == original
+
+
+def test_leftovers_of_a_killed_run_are_removed_with_a_warning(tmp_path, profile):
+    path = profile('oci-agent.json')
+    (tmp_path / '.oci-agent.json.runcguard-0123456789ab.tmp').write_text('{"partial": ')
+    (tmp_path / '.oci-agent.json.runcguard-lock').write_text('4242\n')
+    res = run(tmp_path, path=str(path))
+    assert res['changed']
+    warnings = json.dumps(res['warnings'])  # a list of texts, or of event dicts (ansible-core 2.19)
+    assert 'interrupted run (pid 4242)' in warnings and '.oci-agent.json.runcguard-0123456789ab.tmp' in warnings
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith('.')) == []
+
+
+def test_duplicate_keys_refused_and_file_untouched(tmp_path):
+    path = tmp_path / 'dup.json'
+    content = (b'{"defaultAction": "SCMP_ACT_ERRNO", "listenerPath": "/run/a.sock",\n'
+               b' "syscalls": [{"names": ["fcntl"], "action": "SCMP_ACT_NOTIFY"}],\n'
+               b' "syscalls": [{"names": ["connect", "fcntl"], "action": "SCMP_ACT_NOTIFY"}],\n'
+               b' "listenerPath": "/run/b.sock"}\n')
+    path.write_bytes(content)
+    res = run(tmp_path, path=str(path), backup=True)
+    assert res['failed'] and 'duplicate JSON keys ($.syscalls, $.listenerPath)' in res['msg']
+    assert 'nothing was changed' in res['msg']
+    assert path.read_bytes() == content and sorted(p.name for p in tmp_path.iterdir()) == ['args-0.json', 'dup.json']
+
+
+def test_lone_surrogate_refused_before_writing_and_result_is_utf8(tmp_path):
+    path = tmp_path / 'sur.json'
+    content = b'{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["fcntl", "x\\ud800"], "action": "SCMP_ACT_NOTIFY"}]}'
+    path.write_bytes(content)
+    proc = start(tmp_path, path=str(path), backup=True)
+    res = result_of(proc)
+    assert res['failed'] and 'unpaired UTF-16 surrogate escape (x\\ud800)' in res['msg']
+    assert path.read_bytes() == content and not glob.glob(str(path) + '.*~')
