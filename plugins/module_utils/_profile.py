@@ -125,12 +125,10 @@ def _walk(value, path):
     yield value, path
     if isinstance(value, dict):
         for key, child in value.items():
-            for item in _walk(child, '%s.%s' % (path, key)):
-                yield item
+            yield from _walk(child, '%s.%s' % (path, key))
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            for item in _walk(child, '%s[%d]' % (path, index)):
-                yield item
+            yield from _walk(child, '%s[%d]' % (path, index))
 
 
 def _paths_of(doc, root, repeated):
@@ -143,8 +141,8 @@ def _paths_of(doc, root, repeated):
 
 def _find_surrogate(doc, root):
     for value, path in _walk(doc, root):
-        keys = value.keys() if isinstance(value, dict) else ()
-        for text in [value] + [k for k in keys]:
+        keys = list(value) if isinstance(value, dict) else []
+        for text in [value] + keys:
             if isinstance(text, str) and _SURROGATE.search(text):
                 return path, text.encode('utf-8', 'backslashreplace').decode('ascii', 'backslashreplace')[:60]
     return None

@@ -222,7 +222,7 @@ def _rewrite(module, path, real, result):
         module.fail_json(msg='%s: %s; nothing was changed' % (path, exc.message), **result)
     try:
         res = rewrite_text(data, p['notify_remove'], p['replacement_action'], p['notify_ensure'],
-                       p['remove_unused_listener'], path=path)
+                           p['remove_unused_listener'], path=path)
     except RewriteError as exc:
         module.fail_json(msg='%s: %s; nothing was changed' % (path, to_native(exc)), **result)
 
