@@ -10,6 +10,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_string
 
+from ansible_collections.runcguard.seccomp.plugins.module_utils._facts import FactsError
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
 
 
@@ -27,7 +28,10 @@ def notify_findings(facts):
         if value is not None and (not isinstance(value, list) or is_string(value)):
             raise AnsibleFilterError('runcguard.seccomp.notify_findings: facts.%s must be a list, got %s'
                                      % (key, type(value).__name__))
-    return evaluate(facts)
+    try:
+        return evaluate(facts)
+    except FactsError as exc:
+        raise AnsibleFilterError('runcguard.seccomp.notify_findings: %s' % exc)
 
 
 class FilterModule(object):

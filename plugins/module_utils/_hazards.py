@@ -17,6 +17,7 @@ from bisect import bisect_left
 from functools import lru_cache
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _runc_commits
+from ansible_collections.runcguard.seccomp.plugins.module_utils._facts import check_facts
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
     EXPANDING_CONSUMERS,
     NOTIFY,
@@ -407,7 +408,11 @@ def _sort_key(finding):
 
 
 def evaluate(facts):
-    """Findings for one host's ``ansible_facts.runcguard`` (design.md findings contract)."""
+    """Findings for one host's ``ansible_facts.runcguard`` (design.md findings contract).
+
+    Raises FactsError (a ValueError naming the field) for facts of the wrong shape.
+    """
+    check_facts(facts)
     runtimes = [r for r in facts.get('runtimes') or () if isinstance(r, dict)]
     arch, kernel = facts.get('arch'), facts.get('kernel')
     kernel = str(kernel) if kernel else None

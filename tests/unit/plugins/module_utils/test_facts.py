@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Untrusted facts of the wrong shape fail with the field's name, never with an AttributeError."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.runcguard.seccomp.plugins.filter.notify_findings import notify_findings
+from ansible_collections.runcguard.seccomp.plugins.module_utils._facts import FactsError, check_facts
+from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
+
+FACTS = {
+    'schema': 1, 'arch': 'x86_64', 'kernel': '6.1.0', 'libseccomp': '2.5.4',
+    'runtimes': [{'name': 'runc', 'path': '/usr/bin/runc', 'paths': ['/usr/bin/runc'], 'realpath': '/usr/bin/runc',
+                  'version': '1.2.0-rc.2', 'dev': False, 'commit': 'v1.2.0-rc.2-0-gf2d2ee5e4', 'libseccomp': '2.5.4',
+                  'package': None, 'used_by': ['docker'], 'error': None}],
+    'profiles': [{'path': '/etc/docker/agent.json', 'realpath': '/etc/docker/agent.json', 'format': 'oci',
+                  'origin': [{'engine': 'docker', 'setting': 'daemon.json seccomp-profile'}],
+                  'default_action': 'SCMP_ACT_ALLOW', 'listener_path': '/run/agent.sock', 'listener_exists': True,
+                  'architectures': [], 'notify': [{'names': ['fcntl']}], 'notify_syscalls': ['fcntl'],
+                  'notify_sets': {'literal': ['fcntl']}, 'bundle': None, 'duplicate_keys': [], 'warning': None,
+                  'error': None}],
+    'engines': {}, 'scan': {'errors': []},
+}
+
+
+def test_documented_shape_passes_and_evaluates():
+    check_facts(FACTS)
+    assert [f['id'] for f in evaluate(FACTS)]
+
+
+@pytest.mark.parametrize('change, message', [
+    (lambda f: f['profiles'][0].update(bundle='x'), 'facts.profiles[0].bundle must be an object, got a string'),
+    (lambda f: f['profiles'][0].update(origin='docker'), 'facts.profiles[0].origin must be a list, got a string'),
+    (lambda f: f['profiles'][0].update(origin=['docker']), 'facts.profiles[0].origin[0] must be an object'),
+    (lambda f: f['profiles'][0].update(notify_syscalls=[1]), 'facts.profiles[0].notify_syscalls[0] must be a string'),
+    (lambda f: f['profiles'][0].update(notify_sets=[]), 'facts.profiles[0].notify_sets must be an object'),
+    (lambda f: f['profiles'][0].update(listener_exists='yes'), 'listener_exists must be true or false or null'),
+    (lambda f: f['runtimes'][0].update(used_by=5), 'facts.runtimes[0].used_by must be a list, got a number'),
+    (lambda f: f['runtimes'][0].update(version=['1.2.0']), 'facts.runtimes[0].version must be a string or null'),
+    (lambda f: f.update(runtimes='runc'), 'facts.runtimes must be a list or null, got a string'),
+    (lambda f: f.update(kernel=True), 'facts.kernel must be a string or null, got a boolean'),
+])
+def test_wrong_types_name_the_field(change, message):
+    facts = copy.deepcopy(FACTS)
+    change(facts)
+    with pytest.raises(FactsError) as err:
+        evaluate(facts)
+    assert message in str(err.value)
+    with pytest.raises(AnsibleFilterError, match='notify_findings: facts'):
+        notify_findings(facts)
+
+
+def test_nulls_and_missing_fields_are_fine():
+    facts = copy.deepcopy(FACTS)
+    facts['profiles'][0].update(bundle=None, origin=None, notify_sets=None)
+    del facts['runtimes'][0]['used_by']
+    check_facts(facts)
+    check_facts({})
+    with pytest.raises(FactsError, match='facts must be an object'):
+        check_facts(None)
