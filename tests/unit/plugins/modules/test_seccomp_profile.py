@@ -9,6 +9,7 @@ __metaclass__ = type
 import glob
 import json
 import os
+import pathlib
 import shutil
 import stat
 import subprocess
@@ -22,14 +23,34 @@ HERE = os.path.dirname(__file__)
 FIXTURES = os.path.join(HERE, '..', 'module_utils', 'fixtures', 'rewrite')
 
 
-def run(tmp_path, **args):
+def run(tmp_path, _python=None, _as=(), **args):
     args_file = tmp_path / ('args-%d.json' % len(list(tmp_path.glob('args-*.json'))))
     args_file.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+    os.chmod(str(args_file), 0o644)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), LANG='C', LC_ALL='C')
-    proc = subprocess.run([sys.executable, seccomp_profile.__file__, str(args_file)], capture_output=True,
-                          env=env, timeout=60, check=False)
+    proc = subprocess.run(list(_as) + [_python or sys.executable, seccomp_profile.__file__, str(args_file)],
+                          capture_output=True, env=env, timeout=60, check=False)
     out = proc.stdout.decode()
     return json.loads(out[out.index('{'):])
+
+
+def unprivileged():
+    """(argv prefix, python) that run the module as uid 65534 (as-is when not root), or None.
+
+    sys.executable may sit below root's 0700 home, so a system Python is tried too: Ansible runs
+    modules with the target's interpreter anyway.
+    """
+    prefix = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] if os.geteuid() == 0 else []
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    for python in (sys.executable, '/usr/bin/python3'):
+        try:
+            proc = subprocess.run(prefix + [python, '-c', 'import ansible.module_utils.basic'], env=env,
+                                  capture_output=True, timeout=60, check=False)
+        except OSError:
+            continue
+        if proc.returncode == 0:
+            return prefix, python
+    return None
 
 
 @pytest.fixture
@@ -114,12 +135,24 @@ def test_too_large_loop_and_missing(tmp_path, profile):
     assert res['failed'] and 'is a directory' in res['msg']
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason='root reads any file')
-def test_unreadable(tmp_path, profile):
-    path = profile('oci-agent.json')
-    os.chmod(str(path), 0)
-    res = run(tmp_path, path=str(path))
-    assert res['failed'] and 'permission denied' in res['msg']
+def test_unreadable_as_unprivileged_user(open_tmp):
+    how = unprivileged()
+    if how is None:
+        pytest.skip('no Python interpreter that uid 65534 can run with ansible importable')
+    prefix, python = how
+    tmp = pathlib.Path(open_tmp)
+    readable, locked = tmp / 'readable.json', tmp / 'locked.json'
+    for path, mode in ((readable, 0o644), (locked, 0)):
+        shutil.copy(os.path.join(FIXTURES, 'oci-agent.json'), str(path))
+        os.chmod(str(path), mode)
+    res = run(tmp, _python=python, _as=prefix, path=str(readable), _ansible_check_mode=True)
+    assert res['changed'] and not res.get('failed'), res  # the user reaches the directory and the file
+    res = run(tmp, _python=python, _as=prefix, path=str(locked))
+    assert res['failed'] and 'permission denied' in res['msg'], res
+    assert 'nothing was changed' in res['msg'] or not res['changed']
+    os.chmod(str(locked), 0o644)
+    assert locked.read_bytes() == readable.read_bytes()
+    assert sorted(p.name for p in tmp.iterdir()) == ['args-0.json', 'args-1.json', 'locked.json', 'readable.json']
 
 
 def test_ensure_without_listener_fails_clearly(tmp_path, profile):
