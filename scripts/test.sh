@@ -5,7 +5,7 @@
 # anything failed or when no test ran at all.
 #   bash scripts/test.sh                 everything (runs scripts/setup.sh first)
 #   RCG_SUITES="sanity units" bash scripts/test.sh    a subset: docs sanity units units-2.19 host molecule lint
-#   RCG_SCENARIOS="smoke" bash scripts/test.sh        only these Molecule scenarios
+#   RCG_SCENARIOS="clean" bash scripts/test.sh        only these Molecule scenarios
 #   RCG_MOLECULE_JOBS=2                   scenarios run at once (default 2)
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
