@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fleet_report action plugin through a real ansible-playbook run on the controller:
-files written atomically, unchanged content reports no change, --check writes nothing,
-a host without a summary is listed, not dropped."""
+unchanged content reports no change, --check writes nothing, a host without a summary is listed,
+not dropped. That files are written atomically is proven in test_atomic_writes.py."""
 
 from __future__ import absolute_import, division, print_function
 
