@@ -58,6 +58,9 @@ LIB_DIRS = ('/lib', '/lib64', '/usr/lib', '/usr/lib64', '/usr/local/lib', '/lib/
             '/usr/lib/*-linux-gnu*')
 _LIBSECCOMP = re.compile(r'libseccomp\.so\.(\d+\.\d+\.\d+)$')
 _EXPANDING = ('docker', 'podman', 'cri-o')
+# Who may read a profile given by path (profile_paths item {path, reader}): Docker, podman and CRI-O
+# expand Docker keys, containerd and plain OCI readers do not, kubelet does as its CRI runtime does.
+PROFILE_READERS = ('docker', 'podman', 'cri-o', 'containerd', 'kubelet', 'oci')
 
 
 def _error(errors, path, message):
@@ -325,18 +328,21 @@ class _Profiles(object):
             entry['origin'].append(origin)
         return entry
 
-    def add_file(self, path, engine, setting, must_exist=False, bundle=None):
+    def add_file(self, path, engine, setting, must_exist=False, bundle=None, reader=None):
+        origin = {'engine': engine, 'setting': setting}
+        if reader:
+            origin['reader'] = reader
         if printable(path) != path:
             # no engine setting, pod spec or JSON config can name it, and it cannot be reported as is
             shown = printable(path)
-            self._entry(shown, shown, None, {'engine': engine, 'setting': setting}, bundle)['error'] = _error(
+            self._entry(shown, shown, None, origin, bundle)['error'] = _error(
                 self.errors, shown, 'file name is not valid UTF-8 (shown escaped): no engine can name this '
                 'file; rename it')
             return
         real = self.fs.real(path)
         if not os.path.lexists(real):
             if must_exist:
-                self._entry(path, path, None, {'engine': engine, 'setting': setting}, bundle)['error'] = \
+                self._entry(path, path, None, origin, bundle)['error'] = \
                     _error(self.errors, path, 'does not exist (named by %s %s)' % (engine, setting))
             return
         self.files_seen += 1
@@ -345,7 +351,7 @@ class _Profiles(object):
         except (OSError, ValueError):
             resolved = path
         known = resolved in self.entries
-        entry = self._entry(resolved, path, resolved, {'engine': engine, 'setting': setting}, bundle)
+        entry = self._entry(resolved, path, resolved, origin, bundle)
         if known:
             return
         try:
@@ -374,12 +380,12 @@ class _Profiles(object):
     def _consumer(self, entry):
         kinds = set()
         for origin in entry['origin']:
-            engine = origin['engine']
+            engine = origin.get('reader') or origin['engine']
             if engine in _EXPANDING:
                 kinds.add(engine)
             elif engine == 'kubelet':
                 kinds.add(None if self.crio_present else 'kubelet')
-            elif engine in ('bundle', 'containerd', 'k3s', 'rke2'):
+            elif engine in ('bundle', 'containerd', 'k3s', 'rke2', 'oci'):
                 kinds.add(engine)
             else:
                 kinds.add(None)
@@ -446,19 +452,44 @@ def _bundles(fs, profiles, engine_names):
             profiles.add_file(path, 'bundle', '%s bundle config.json' % bundle['engine'], bundle=bundle)
 
 
-def _user_profiles(fs, profiles, patterns, errors):
-    for pattern in patterns or ():
+def profile_path_items(items):
+    """[(path, reader or None)] from ``profile_paths``: each item a path string (reader unknown) or a
+    dict ``{path, reader}``. ``~`` and ``$VARS`` are expanded as for a ``path`` option.
+
+    Raises ValueError naming the bad item.
+    """
+    out = []
+    for index, item in enumerate(items or ()):
+        reader = None
+        if isinstance(item, dict):
+            unknown = sorted(set(item) - {'path', 'reader'})
+            if unknown:
+                raise ValueError('profile_paths[%d]: unknown key(s) %s; an item is a path or {path, reader}'
+                                 % (index, ', '.join(unknown)))
+            reader = item.get('reader')
+            if reader is not None and reader not in PROFILE_READERS:
+                raise ValueError('profile_paths[%d]: reader must be one of %s, got %r'
+                                 % (index, ', '.join(PROFILE_READERS), reader))
+            item = item.get('path')
+        if not isinstance(item, str) or not item.strip():
+            raise ValueError('profile_paths[%d]: path must be a non-empty string' % index)
+        out.append((os.path.expanduser(os.path.expandvars(item)), reader))
+    return out
+
+
+def _user_profiles(fs, profiles, items, errors):
+    for pattern, reader in profile_path_items(items):
         matches = fs.glob(pattern) if glob.has_magic(pattern) else [pattern]
         if not matches:
             _error(errors, pattern, 'profile_paths entry matched nothing')
         for path in matches:
             if os.path.isdir(fs.real(path)):
-                _walk(fs, profiles, path, 'user', 'profile_paths (directory %s)' % path, errors)
+                _walk(fs, profiles, path, 'user', 'profile_paths (directory %s)' % path, errors, reader=reader)
             else:
-                profiles.add_file(path, 'user', 'profile_paths', must_exist=True)
+                profiles.add_file(path, 'user', 'profile_paths', must_exist=True, reader=reader)
 
 
-def _walk(fs, profiles, top, engine, setting, errors, sub_settings=None):
+def _walk(fs, profiles, top, engine, setting, errors, sub_settings=None, reader=None):
     for real, problem in walk_files(fs.real(top)):
         path = fs.host(real)
         if problem:
@@ -470,7 +501,7 @@ def _walk(fs, profiles, top, engine, setting, errors, sub_settings=None):
         for prefix, name in (sub_settings or {}).items():
             if path.startswith(prefix):
                 use = name
-        profiles.add_file(path, engine, use)
+        profiles.add_file(path, engine, use, reader=reader)
 
 
 # --- host ---------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils import _runc_com
 from ansible_collections.runcguard.seccomp.plugins.module_utils._facts import check_facts
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
     EXPANDING_CONSUMERS,
+    LITERAL_CONSUMERS,
     NOTIFY,
     is_32bit,
 )
@@ -135,7 +136,10 @@ CATALOGUE = {
 _ORIGIN_TO_ENGINES = {
     'kubelet': ('containerd', 'cri-o', 'k3s', 'rke2', 'microk8s', 'k0s'),
     'containers-common': ('podman', 'cri-o'),
+    'oci': (),  # a plain OCI reader (profile_paths reader: oci) names no engine
 }
+# Readers that decode a Docker-format profile as plain OCI; kubelet reads it as its CRI runtime does.
+_LITERAL_READERS = LITERAL_CONSUMERS - {'kubelet'}
 
 
 def severity_rank(severity):
@@ -240,17 +244,20 @@ def _kernel_at_least(kernel, floor):
 
 
 def _consumers(profile):
-    return set(o.get('engine') for o in profile.get('origin') or () if isinstance(o, dict) and o.get('engine'))
+    """Who reads the profile: each origin's ``reader`` (a profile_paths item's) or else its engine."""
+    return set(o.get('reader') or o.get('engine') for o in profile.get('origin') or ()
+               if isinstance(o, dict) and (o.get('reader') or o.get('engine')))
 
 
 def effective_notify(profile, arch=None):
-    """The profile's NOTIFY set as its consumers read it; conservative when they are mixed/unknown."""
+    """The profile's NOTIFY set as its readers read it; the union of every reading when they are
+    mixed or unknown (``user`` without a reader, kubelet, an engine of its own)."""
     sets = profile.get('notify_sets') or {}
     engines = _consumers(profile)
     names = profile.get('notify_syscalls') or []
     if engines and engines <= EXPANDING_CONSUMERS and 'expanded' in sets:
         names = sets['expanded']
-    elif engines and not engines & EXPANDING_CONSUMERS and 'kubelet' not in engines and 'literal' in sets:
+    elif engines and engines <= _LITERAL_READERS and 'literal' in sets:
         names = sets['literal']
     names = set(n for n in names if isinstance(n, str))
     if 'fcntl64' in names and is_32bit(arch):

@@ -37,9 +37,15 @@ options:
   profile_paths:
     description:
       - Extra seccomp profiles to describe, in addition to discovery.
-      - Each entry is a file, a directory (read recursively) or a glob pattern.
+      - Each entry is a file, a directory (read recursively) or a glob pattern; C(~) and environment
+        variables are expanded.
+      - An entry is a path string (reader unknown), or a dict C({path: ..., reader: ...}) that names who
+        reads the profile, one of V(docker), V(podman), V(cri-o), V(containerd), V(kubelet), V(oci).
+      - The reader decides how a Docker-format profile is read (Docker, podman and CRI-O honour the
+        singular C(name) key and C(includes)/C(excludes); containerd and other OCI readers ignore them)
+        and which runtimes it is checked against. Without a reader every reader's NOTIFY set is united.
     type: list
-    elements: path
+    elements: raw
     default: []
   runtime_paths:
     description:
@@ -85,6 +91,8 @@ EXAMPLES = r'''
     profile_paths:
       - /etc/bypass4netns/seccomp.json
       - /opt/profiles/*.json
+      - path: /etc/docker/agent-seccomp.json
+        reader: docker
     runtime_paths:
       - /opt/runc-1.2.0-rc.2/runc
 
@@ -225,6 +233,10 @@ ansible_facts:
                 setting:
                   description: The configuration key or location.
                   type: str
+                reader:
+                  description: Who reads the profile, when a O(profile_paths) item names it; absent otherwise.
+                  type: str
+                  sample: docker
             default_action:
               description: C(defaultAction).
               type: str
@@ -292,13 +304,13 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._discovery import gather
+from ansible_collections.runcguard.seccomp.plugins.module_utils._discovery import gather, profile_path_items
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            profile_paths=dict(type='list', elements='path', default=[]),
+            profile_paths=dict(type='list', elements='raw', default=[]),
             runtime_paths=dict(type='list', elements='path', default=[]),
             discover=dict(type='bool', default=True),
             command_timeout=dict(type='int', default=10),
@@ -310,6 +322,10 @@ def main():
         module.fail_json(msg='command_timeout must be at least 1 second')
     if module.params['max_profile_size'] < 1:
         module.fail_json(msg='max_profile_size must be a positive number of bytes')
+    try:
+        profile_path_items(module.params['profile_paths'])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
 
     def run_command(argv):
         # bytes out (encoding=None): a binary printing garbage must not break decoding

@@ -259,6 +259,53 @@ def test_user_paths_and_missing_entries(host, tmp_path):
     assert {'path': '/nothing/*.json', 'error': 'profile_paths entry matched nothing'} in facts['scan']['errors']
 
 
+# Docker-format profile that notifies fcntl only through Docker keys: the singular `name` and an
+# `includes` filter. dockerd applies both; containerd and OCI readers ignore them.
+DOCKER_ONLY_FCNTL = {
+    'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/agent.sock',
+    'archMap': [{'architecture': 'SCMP_ARCH_X86_64', 'subArchitectures': ['SCMP_ARCH_X86']}],
+    'syscalls': [{'name': 'fcntl', 'action': 'SCMP_ACT_NOTIFY'},
+                 {'names': ['sendmsg'], 'action': 'SCMP_ACT_NOTIFY', 'includes': {'minKernel': '4.0'}},
+                 {'names': ['connect'], 'action': 'SCMP_ACT_NOTIFY'}],
+}
+
+
+def test_profile_paths_readers(host):
+    put(host, '/srv/b4n.json', DOCKER_ONLY_FCNTL)
+    put(host, '/srv/dir/b4n.json', DOCKER_ONLY_FCNTL)
+    put(host, '/srv/oci/b4n.json', DOCKER_ONLY_FCNTL)
+    facts = gather(host, discover=False, profile_paths=[
+        '/srv/b4n.json', {'path': '/srv/dir', 'reader': 'docker'}, {'path': '/srv/oci/*.json', 'reader': 'oci'}])
+    profs = by_path(facts['profiles'])
+    unknown, docker, oci = profs['/srv/b4n.json'], profs['/srv/dir/b4n.json'], profs['/srv/oci/b4n.json']
+    # reader unknown: every reader's set united (the OCI reading still sees sendmsg: it ignores includes)
+    assert unknown['origin'] == [{'engine': 'user', 'setting': 'profile_paths'}]
+    assert unknown['notify_syscalls'] == ['connect', 'fcntl', 'sendmsg']
+    assert docker['origin'] == [{'engine': 'user', 'setting': 'profile_paths (directory /srv/dir)', 'reader': 'docker'}]
+    assert docker['notify_sets'] == {'expanded': ['connect', 'fcntl', 'sendmsg']}
+    assert oci['origin'][0]['reader'] == 'oci'
+    assert oci['notify_sets'] == {'literal': ['connect', 'sendmsg']}
+
+
+@pytest.mark.parametrize('items, message', [
+    ([{'path': '/x', 'reader': 'dockerd'}], 'profile_paths[0]: reader must be one of docker, podman, cri-o'),
+    (['/a', {'path': '/x', 'engine': 'docker'}], 'profile_paths[1]: unknown key(s) engine'),
+    ([{'reader': 'docker'}], 'profile_paths[0]: path must be a non-empty string'),
+    ([42], 'profile_paths[0]: path must be a non-empty string'),
+])
+def test_profile_paths_bad_items(items, message):
+    with pytest.raises(ValueError) as err:
+        _discovery.profile_path_items(items)
+    assert message in str(err.value)
+
+
+def test_profile_paths_expand_like_path_options(monkeypatch):
+    monkeypatch.setenv('RCG_PROFILES', '/etc/agent')
+    monkeypatch.setenv('HOME', '/home/ops')
+    assert _discovery.profile_path_items(['$RCG_PROFILES/p.json', {'path': '~/p.json', 'reader': 'podman'}]) == \
+        [('/etc/agent/p.json', None), ('/home/ops/p.json', 'podman')]
+
+
 def test_no_timeout_binary_uses_python_timeout(host, monkeypatch):
     put(host, '/opt/bad/hang', '#!/bin/sh\nexec sleep 600\n', 0o755)
     monkeypatch.setattr(_discovery, 'SERVICE_PATH', ('/nonexistent',))

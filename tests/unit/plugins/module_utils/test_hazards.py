@@ -275,6 +275,51 @@ def test_unknown_origin_checks_every_runtime():
     assert len([f for f in evaluate(facts(rts, [prof])) if f['severity'] == 'critical']) == 2
 
 
+# fcntl under NOTIFY only through Docker's singular `name` key: dockerd, podman and CRI-O apply it.
+DOCKER_ONLY_FCNTL = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/agent.sock',
+                     'syscalls': [{'name': 'fcntl', 'action': 'SCMP_ACT_NOTIFY'},
+                                  {'names': ['connect'], 'action': 'SCMP_ACT_NOTIFY'}]}
+# fcntl under NOTIFY for arm64 only: Docker drops the rule on x86_64, an OCI reader ignores `includes`.
+ARM64_ONLY_FCNTL = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/agent.sock',
+                    'syscalls': [{'names': ['fcntl'], 'action': 'SCMP_ACT_NOTIFY', 'includes': {'arches': ['arm64']}},
+                                 {'name': 'connect', 'action': 'SCMP_ACT_NOTIFY'}]}
+
+
+def user_profile(reader, doc):
+    origin = {'engine': 'user', 'setting': 'profile_paths'}
+    if reader:
+        origin['reader'] = reader
+    consumer = reader if reader in ('docker', 'podman', 'cri-o', 'containerd', 'oci') else None  # as discovery does
+    entry = describe_profile(json.dumps(doc).encode(), arch='x86_64', consumer=consumer)
+    entry.update({'path': '/srv/b4n.json', 'origin': [origin], 'listener_exists': True, 'error': None})
+    return entry
+
+
+@pytest.mark.parametrize('doc, reader, hangs', [
+    # nobody says who reads it: the union of every reader's set
+    (DOCKER_ONLY_FCNTL, None, True), (ARM64_ONLY_FCNTL, None, True),
+    (DOCKER_ONLY_FCNTL, 'docker', True), (DOCKER_ONLY_FCNTL, 'podman', True), (DOCKER_ONLY_FCNTL, 'cri-o', True),
+    (DOCKER_ONLY_FCNTL, 'kubelet', True),  # kubelet reads it as its CRI runtime does: either
+    (DOCKER_ONLY_FCNTL, 'containerd', False), (DOCKER_ONLY_FCNTL, 'oci', False),
+    (ARM64_ONLY_FCNTL, 'docker', False), (ARM64_ONLY_FCNTL, 'containerd', True), (ARM64_ONLY_FCNTL, 'oci', True),
+])
+def test_docker_keys_in_profile_paths_count_for_the_readers_that_apply_them(doc, reader, hangs):
+    found = evaluate(facts([runtime('runc-1.2.0-rc.2', used_by=['docker', 'containerd'])], [user_profile(reader, doc)]))
+    assert ('notify-fcntl-hang' in ids(found, 'critical')) is hangs
+
+
+def test_profile_paths_reader_picks_its_engines_runtimes():
+    rts = [runtime('runc-1.2.0-rc.1', path='/docker/runc', used_by=['docker']),
+           runtime('runc-1.2.0-rc.2', path='/containerd/runc', used_by=['containerd'])]
+    hung = [f['runtime']['path'] for f in evaluate(facts(rts, [user_profile('docker', DOCKER_ONLY_FCNTL)]))
+            if f['severity'] == 'critical']
+    assert hung == ['/docker/runc']
+    oci = profile('bypass4netns-oci.json', path='/srv/b4n.json', origin=[('user', 'profile_paths')])
+    oci['origin'][0]['reader'] = 'oci'
+    assert sorted(f['runtime']['path'] for f in evaluate(facts(rts, [oci])) if f['severity'] == 'critical') == \
+        ['/containerd/runc', '/docker/runc']  # oci names no engine: every runtime
+
+
 def test_no_runtime_still_reports_profile_hazards():
     found = evaluate(facts([], [profile('notify-default.json')]))
     assert 'notify-default-action' in ids(found)

@@ -64,6 +64,24 @@ def test_module_reports_stub_runtime_and_bad_profiles(tmp_path):
 def test_module_rejects_bad_options(tmp_path):
     result = run_module(tmp_path, {'command_timeout': 0})
     assert result['failed'] and 'command_timeout' in result['msg']
+    result = run_module(tmp_path, {'discover': False, 'profile_paths': [{'path': '/x', 'reader': 'dockerd'}]})
+    assert result['failed'] and result['msg'].startswith('profile_paths[0]: reader must be one of docker')
+
+
+def test_module_profile_paths_with_reader(tmp_path):
+    docker_keys = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/agent.sock',
+                   'syscalls': [{'name': 'fcntl', 'action': 'SCMP_ACT_NOTIFY'}]}
+    for name in ('plain.json', 'docker.json', 'containerd.json'):
+        (tmp_path / name).write_text(json.dumps(docker_keys))
+    result = run_module(tmp_path, {'discover': False, 'profile_paths': [
+        str(tmp_path / 'plain.json'), {'path': str(tmp_path / 'docker.json'), 'reader': 'docker'},
+        {'path': str(tmp_path / 'containerd.json'), 'reader': 'containerd'}]})
+    assert result.get('failed') is not True, result
+    profs = dict((os.path.basename(p['path']), p) for p in result['ansible_facts']['runcguard']['profiles'])
+    assert profs['plain.json']['notify_syscalls'] == ['fcntl']
+    assert profs['docker.json']['origin'] == [{'engine': 'user', 'setting': 'profile_paths', 'reader': 'docker'}]
+    assert profs['docker.json']['notify_syscalls'] == ['fcntl']
+    assert profs['containerd.json']['notify_syscalls'] == []
 
 
 def test_module_discovers_this_host(tmp_path):
