@@ -39,8 +39,8 @@ options:
       - Extra seccomp profiles to describe, in addition to discovery.
       - Each entry is a file, a directory (read recursively) or a glob pattern; C(~) and environment
         variables are expanded.
-      - An entry is a path string (reader unknown), or a dict C({path: ..., reader: ...}) that names who
-        reads the profile, one of V(docker), V(podman), V(cri-o), V(containerd), V(kubelet), V(oci).
+      - An entry is a path string (reader unknown), or a dict with keys C(path) and C(reader) that names
+        who reads the profile, one of V(docker), V(podman), V(cri-o), V(containerd), V(kubelet), V(oci).
       - The reader decides how a Docker-format profile is read (Docker, podman and CRI-O honour the
         singular C(name) key and C(includes)/C(excludes); containerd and other OCI readers ignore them)
         and which runtimes it is checked against. Without a reader every reader's NOTIFY set is united.
