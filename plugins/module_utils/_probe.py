@@ -104,15 +104,9 @@ def profile_notify_set(path, max_size=4 * 1024 * 1024):
     return info['notify_syscalls']
 
 
-def run_all(runtimes, syscall_sets, nnp_values, timeout, profile=None, tmp_parent=None):
-    """Probe every runtime x syscall set x no_new_privileges value, one at a time.
-
-    Returns (results, skipped): skipped holds {runtime, message} for binaries that are not
-    runc/crun or cannot be run. A probe that raises becomes an `error` result; an interrupt
-    (ProbeInterrupted, KeyboardInterrupt) propagates after that probe's cleanup.
-    """
-    results, skipped, seen = [], [], set()
-    unsupported = host_support()
+def identify(runtimes):
+    """([(path, version info)] of the distinct runc/crun binaries, skipped [{runtime, message}])."""
+    targets, skipped, seen = [], [], set()
     for path in runtimes:
         if os.path.realpath(path) in seen:
             continue  # /usr/bin/runc -> /usr/sbin/runc: one binary, probed once
@@ -120,16 +114,36 @@ def run_all(runtimes, syscall_sets, nnp_values, timeout, profile=None, tmp_paren
         info, refusal = runtime_identity(path)
         if refusal:
             skipped.append({'runtime': path, 'message': refusal})
-            continue
+        else:
+            targets.append((path, info))
+    return targets, skipped
+
+
+def base_result(path, info, syscalls, nnp, profile=None):
+    """A result entry before its canary ran (the `results` schema of notify_probe)."""
+    names = sorted(set(syscalls))
+    return {
+        'runtime': path, 'name': info['name'], 'version': info['version'], 'dev': bool(info.get('dev')),
+        'commit': info.get('commit'), 'profile': profile, 'syscalls': names, 'syscall': ','.join(names),
+        'no_new_privileges': bool(nnp), 'outcome': None, 'message': '', 'exit_code': None, 'agent_connected': False, 'notifications': 0,
+        'container_id': None, 'detected_by': None, 'blocked_syscall': None, 'seconds': 0.0, 'leftovers': [],
+    }
+
+
+def run_all(runtimes, syscall_sets, nnp_values, timeout, profile=None, tmp_parent=None):
+    """Probe every runtime x syscall set x no_new_privileges value, one at a time.
+
+    Returns (results, skipped): skipped holds {runtime, message} for binaries that are not
+    runc/crun or cannot be run. A probe that raises becomes an `error` result; an interrupt
+    (ProbeInterrupted, KeyboardInterrupt) propagates after that probe's cleanup.
+    """
+    results = []
+    targets, skipped = identify(runtimes)
+    unsupported = host_support()
+    for path, info in targets:
         for syscalls in syscall_sets:
             for nnp in nnp_values:
-                result = {
-                    'runtime': path, 'name': info['name'], 'version': info['version'],
-                    'dev': bool(info.get('dev')), 'commit': info.get('commit'), 'profile': profile,
-                    'syscalls': sorted(set(syscalls)), 'syscall': ','.join(sorted(set(syscalls))),
-                    'no_new_privileges': bool(nnp), 'exit_code': None, 'agent_connected': False,
-                    'notifications': 0, 'container_id': None, 'seconds': 0.0, 'leftovers': [],
-                }
+                result = base_result(path, info, syscalls, nnp, profile)
                 if unsupported:
                     result.update(outcome='unsupported', message=unsupported)
                 else:

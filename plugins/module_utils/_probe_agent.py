@@ -29,7 +29,8 @@ class Agent(object):
         self.arch = arch or os.uname()[4]
         self.sizes = sizes or notif_sizes(self.arch)
         self.ioctls = notif_ioctls(self.arch)
-        self.connected = False
+        self.connected = False    # the seccomp fd arrived
+        self.contacted = False    # a runtime connected (the fd may still be on its way)
         self.state = None
         self.notifications = 0
         self.errors = []
@@ -39,6 +40,7 @@ class Agent(object):
         self._sock.bind(path)
         os.chmod(path, 0o600)
         self._sock.listen(4)
+        self._wake = os.pipe()  # stop() writes here so that the thread quits at once
         self._thread = threading.Thread(target=self._serve, name='runcguard-seccomp-agent')
         self._thread.daemon = True
 
@@ -50,9 +52,13 @@ class Agent(object):
         try:
             poller = select.poll()
             poller.register(self._sock.fileno(), select.POLLIN)
+            poller.register(self._wake[0], select.POLLIN)
             while not self._stop.is_set():
-                for fd, events in poller.poll(100):
+                for fd, events in poller.poll(1000):
+                    if fd == self._wake[0]:
+                        return
                     if fd == self._sock.fileno():
+                        self.contacted = True
                         for new_fd in self._accept():
                             if self.answer:
                                 poller.register(new_fd, select.POLLIN)
@@ -63,6 +69,15 @@ class Agent(object):
                         poller.unregister(fd)
         except Exception as exc:  # the thread must never die silently
             self.errors.append('seccomp agent failed: %s' % exc)
+
+    def reached(self):
+        """Whether a runtime has connected or is waiting in the listen backlog."""
+        if self.contacted or self.connected:
+            return True
+        try:
+            return bool(select.select([self._sock], [], [], 0)[0])
+        except (OSError, ValueError):  # closed meanwhile
+            return True
 
     def _accept(self):
         conn, _addr = self._sock.accept()
@@ -110,14 +125,15 @@ class Agent(object):
 
     def stop(self):
         self._stop.set()
-        if self._thread.is_alive():
+        if self._thread.is_alive() and self._wake:
+            os.write(self._wake[1], b'x')
             self._thread.join(3)
-        for fd in self._fds:
+        for fd in self._fds + list(self._wake):
             try:
                 os.close(fd)
             except OSError:
                 pass
-        self._fds = []
+        self._fds, self._wake = [], ()
         self._sock.close()
         try:
             os.unlink(self.path)

@@ -26,9 +26,15 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_agent imp
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_bundle import canary_config, rootfs_layout
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_cleanup import (
     ENV, cgroup_dirs, cgroup_pids, deferred_interrupts, descendants, detach_mount, kill_exact, mounts_under,
-    proc_stat, run_bounded)
+    SECCOMP_WAIT, proc_stat, run_bounded, seccomp_waits)
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_syscalls import syscall_table
 
 MESSAGE_LIMIT = 2000
+POLL_SECONDS = 0.02
+# How long a deadlock must hold before it counts: a task waits for the agent, nobody has
+# reached the agent, and no thread of the runtime is runnable. Far longer than an fd in transit.
+STUCK_SECONDS = 0.3
+SCAN_SECONDS = 0.25  # between process scans once the agent is serving
 
 
 # --- outcome classification -----------------------------------------------------------------
@@ -63,12 +69,15 @@ def runtime_message(stderr):
     return '\n'.join(lines)[:MESSAGE_LIMIT]
 
 
-def classify(timed_out, returncode, stderr, agent_connected, status=None):
+def classify(timed_out, returncode, stderr, agent_connected, status=None, stuck=None):
     """(outcome, message) of one probe.
 
     `status` is the container state the runtime reports after `run` returned (None when it kept
     no state): a container that is not `stopped` did not really run, whatever the exit code says.
+    `stuck` describes a deadlock seen while the runtime ran (see Canary._deadlock).
     """
+    if stuck:
+        return 'hang', stuck
     if timed_out:
         return 'hang', 'the runtime did not return within the timeout (agent %s)' % (
             'connected' if agent_connected else 'never connected')
@@ -174,25 +183,45 @@ class Canary(object):
         finally:
             out.close()
             err.close()
-        timed_out, rc = False, None
+        timed_out, rc, stuck, blocked = False, None, None, None
         deadline = started + self.timeout
+        stuck_since, last_scan = None, 0.0
         while True:
-            rc = self.proc.poll()
-            if rc is not None:
+            try:
+                rc = self.proc.wait(POLL_SECONDS)
                 break
-            if time.time() >= deadline:
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.time()
+            if now >= deadline:
                 timed_out = True
                 break
-            self._snapshot()
-            time.sleep(0.05)
+            if self.agent.connected:
+                # The agent is serving notifications: scan /proc rarely, since the scan holds
+                # the GIL the agent thread needs for every answer.
+                if now - last_scan >= SCAN_SECONDS:
+                    self._snapshot()
+                    last_scan = now
+                continue
+            deadlock = self._deadlock(self._snapshot())
+            if deadlock is None:
+                stuck_since = None
+            elif stuck_since is None:
+                stuck_since = now
+            elif now - stuck_since >= STUCK_SECONDS:
+                stuck, blocked = deadlock
+                break
         status = None
-        if not timed_out and rc == 0 and self.kind == 'runc':
+        if not timed_out and not stuck and rc == 0 and self.kind == 'runc':
             status = self._status(max(1.0, deadline - time.time()))
         with open(os.path.join(self.tmp, 'stderr'), 'rb') as handle:
             stderr = handle.read(64 * 1024)
-        outcome, message = classify(timed_out, rc, stderr, self.agent.connected, status)
+        outcome, message = classify(timed_out, rc, stderr, self.agent.connected, status, stuck)
         if self.agent.errors and outcome == 'ok':
             outcome, message = 'error', '; '.join(self.agent.errors)
+        detected_by = None
+        if outcome == 'hang':
+            detected_by = 'wchan' if stuck else 'timeout' if timed_out else 'state'
         return {
             'syscalls': self.syscalls,
             'syscall': ','.join(self.syscalls),
@@ -203,8 +232,28 @@ class Canary(object):
             'agent_connected': self.agent.connected,
             'notifications': self.agent.notifications,
             'container_id': self.id,
+            'detected_by': detected_by,
+            'blocked_syscall': blocked,
             'seconds': round(time.time() - started, 3),
         }
+
+    def _deadlock(self, pids):
+        """(message, syscall name) when the canary can never make progress, else None.
+
+        A task of the runtime waits in a seccomp notification, yet no runtime process has reached
+        the agent (so nobody can pass it the notify fd) and no thread of the runtime is runnable.
+        """
+        if self.agent.reached():
+            return None
+        waiting, runnable = seccomp_waits(sorted(pids))
+        if not waiting or runnable:
+            return None
+        pid, tid, number = waiting[0]
+        name = (syscall_table() or {}).get(number) if number is not None else None
+        label = name or ('syscall %s' % number if number is not None else 'an unknown syscall')
+        return ('%s: task %d (process %d) is blocked in %s under SCMP_ACT_NOTIFY (wchan %s) and the '
+                'runtime never passed the notify fd to the agent, so nothing can answer it'
+                % (self.kind, tid, pid, label, SECCOMP_WAIT), name)
 
     def _status(self, limit):
         """Container status after `run` returned; polls until stopped or `limit` seconds pass."""

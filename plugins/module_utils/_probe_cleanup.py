@@ -123,6 +123,44 @@ def detach_mount(path):
     return libc().umount2(path.encode(), 2) == 0  # MNT_DETACH
 
 
+# What /proc/PID/wchan says for a task waiting for the seccomp agent's answer.
+SECCOMP_WAIT = 'seccomp_do_user_notification'
+
+
+def _proc_text(path):
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read(4096).decode('ascii', 'replace').strip()
+    except (IOError, OSError):
+        return ''
+
+
+def seccomp_waits(pids):
+    """([(pid, tid, syscall nr or None)] blocked in a seccomp notification, any task able to progress).
+
+    Every thread counts: Go runtimes (runc) make the blocked syscall on any of their threads.
+    """
+    waiting, runnable, done = [], False, set()
+    for pid in pids:
+        if pid in done:
+            continue  # a thread id (cgroup `tasks` lists threads): its group was read already
+        try:
+            tids = sorted(int(tid) for tid in os.listdir('/proc/%d/task' % pid))
+        except (OSError, ValueError):
+            continue
+        done.update(tids)
+        for tid in tids:
+            base = '/proc/%d/task/%d/' % (pid, tid)
+            stat = _proc_text(base + 'stat')
+            if stat[stat.rfind(')') + 2:][:1] in ('R', 'D'):  # running, runnable or in I/O: may progress
+                runnable = True
+            # The symbol may carry a compiler suffix (seccomp_do_user_notification.isra.0).
+            if _proc_text(base + 'wchan').split('.')[0] == SECCOMP_WAIT:
+                number = _proc_text(base + 'syscall').split(' ')[0]
+                waiting.append((pid, tid, int(number) if number.isdigit() else None))
+    return waiting, runnable
+
+
 def run_bounded(argv, timeout, cwd=None):
     """Run argv (no shell) with LANG=C; SIGKILL it by PID after `timeout`. (rc, out, err, timed_out)."""
     # Not AnsibleModule.run_command: a runtime that ignores SIGTERM must be killed by PID, with

@@ -26,15 +26,25 @@ description:
     seccomp notification fd over C(SCM_RIGHTS) and answers every notification with
     C(SECCOMP_USER_NOTIF_FLAG_CONTINUE), so the syscall runs as if there were no filter.
   - C(ok) means the container process ran and exited 0, the container reached C(stopped) (runc) and
-    the runtime passed the fd to the agent. C(hang) means the runtime did not return within
-    O(timeout), or reported success while the container never reached C(stopped). C(error) means the
-    runtime failed; C(message) holds its own words. C(unsupported) means the kernel or libseccomp
-    lacks C(SCMP_ACT_NOTIFY).
+    the runtime passed the fd to the agent. C(hang) means the runtime can never finish: a task of the
+    runtime waits in a seccomp notification (C(/proc/PID/wchan) is C(seccomp_do_user_notification))
+    while no runtime process has reached the agent and no runtime thread can run (reported at once,
+    C(detected_by=wchan)); or the runtime did not return within O(timeout) (C(detected_by=timeout));
+    or it reported success while the container never reached C(stopped) (C(detected_by=state)).
+    C(error) means the runtime failed; C(message) holds its own words. C(unsupported) means the
+    kernel or libseccomp lacks C(SCMP_ACT_NOTIFY), or (sweep) libseccomp does not know the syscall.
+  - With O(sweep=true) every syscall name of the host architecture's table (x86_64, aarch64) is
+    tested, by adaptive group testing: one canary starts with all of them under NOTIFY; a group that
+    hangs or errors is split (the syscall a task is blocked in, or the one the runtime's error names,
+    alone and the rest together; otherwise two halves) and each part started again, down to single
+    syscalls. A healthy runc needs three starts per C(noNewPrivileges) value, runc 1.2.0-rc.2 about
+    five. C(sweeps) holds one entry per runtime and C(noNewPrivileges) value; C(results) one entry per
+    syscall that is not C(ok).
   - Whatever happens (timeout, exception, SIGTERM/SIGINT/SIGHUP) every process the runtime started is
     killed with SIGKILL by PID (a hung runc ignores SIGTERM), the container is deleted with
     C(delete --force), and its cgroup, socket, mounts and temporary files are removed. Anything that
     could not be removed is listed in C(leftovers).
-  - Probes run one at a time; a hanging runtime costs O(timeout) seconds per probe.
+  - Probes run one at a time; a hang that is not recognised at once costs O(timeout) seconds.
   - Only runc and crun are driven. A binary whose C(--version) says something else is refused and
     listed in C(skipped); the other runtimes are still probed.
   - Never changes host configuration, engines or their containers.
@@ -76,6 +86,7 @@ options:
   syscalls:
     description:
       - Syscalls to probe, each one alone in its own profile.
+      - With O(sweep=true), the names the sweep tests instead of the whole table.
       - Default is the hazard catalogue's probe list (C(fcntl), C(sendmsg), C(write), C(close),
         C(read), C(openat), C(execve), C(connect)) unless O(profile) is given.
     type: list
@@ -87,9 +98,17 @@ options:
       - The rest of the profile (its default action, other rules) is not copied; the canary allows
         everything else, so a result reflects the NOTIFY set alone.
     type: path
+  sweep:
+    description:
+      - Find every syscall the runtime cannot have under C(SCMP_ACT_NOTIFY) by adaptive group testing
+        over the host architecture's syscall table (or O(syscalls)). See C(sweeps).
+      - Names the host's libseccomp does not know are reported C(unsupported) without a start (runc
+        and crun leave unknown names out of a filter).
+    type: bool
+    default: false
   timeout:
     description:
-      - Seconds one probe may take before it counts as C(hang).
+      - Seconds one probe (one container start) may take before it counts as C(hang).
     type: int
     default: 10
   no_new_privileges:
@@ -134,6 +153,13 @@ EXAMPLES = r'''
     profile: /etc/bypass4netns/seccomp.json
     no_new_privileges: true
   become: true
+
+- name: Which syscalls can this runc not have under NOTIFY? (a few container starts)
+  runcguard.seccomp.notify_probe:
+    runtime: [/usr/sbin/runc]
+    sweep: true
+  become: true
+  register: sweep
 
 - name: Fail when any probe hung
   ansible.builtin.assert:
@@ -210,6 +236,14 @@ results:
       description: The canary's unique container id.
       type: str
       sample: runcguard-probe-4242-k2j1x0ab
+    detected_by:
+      description: For C(hang), how it was recognised (C(wchan), C(timeout) or C(state)); null otherwise.
+      type: str
+      sample: wchan
+    blocked_syscall:
+      description: The syscall a runtime task was blocked in when the hang was recognised by C(wchan).
+      type: str
+      sample: fcntl
     seconds:
       description: Time the probe took, cleanup excluded.
       type: float
@@ -219,6 +253,73 @@ results:
       type: list
       elements: str
       sample: []
+sweeps:
+  description: With O(sweep=true), one entry per runtime x C(no_new_privileges) value; empty otherwise.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    runtime:
+      description: Path of the runtime binary.
+      type: str
+    name:
+      description: runc or crun.
+      type: str
+    version:
+      description: Normalised version from C(--version).
+      type: str
+    no_new_privileges:
+      description: The canaries' C(process.noNewPrivileges).
+      type: bool
+    tested:
+      description: Number of syscall names swept.
+      type: int
+      sample: 382
+    hang:
+      description: Syscalls that make the runtime hang when alone under NOTIFY.
+      type: list
+      elements: str
+      sample: [fcntl]
+    error:
+      description: Syscalls the runtime refuses or fails on under NOTIFY.
+      type: list
+      elements: str
+      sample: [write]
+    unsupported:
+      description: Syscalls not tested because libseccomp does not know them (or NOTIFY is unsupported).
+      type: list
+      elements: str
+    combined:
+      description: Groups of syscalls that fail only together, each with its C(outcome).
+      type: list
+      elements: dict
+      sample: []
+    untested:
+      description: Syscalls left untested because the sweep reached its start limit (256). Normally empty.
+      type: list
+      elements: str
+    starts:
+      description: Container starts the sweep needed.
+      type: int
+      sample: 3
+    seconds:
+      description: Time the sweep took, cleanups included.
+      type: float
+      sample: 0.9
+    message:
+      description: Why the sweep stopped early (the runtime cannot start any canary, ...), or empty.
+      type: str
+    libseccomp:
+      description: Version of the host libseccomp that decided which names are known, or null.
+      type: str
+      sample: 2.5.4
+    leftovers:
+      description: Anything the cleanups could not remove. Normally empty.
+      type: list
+      elements: str
+  sample: [{runtime: /usr/sbin/runc, name: runc, version: 1.2.0-rc.2, no_new_privileges: true, tested: 382,
+            hang: [fcntl], error: [write], unsupported: [mseal], combined: [], untested: [], starts: 5,
+            seconds: 2.1, message: "", libseccomp: 2.5.4, leftovers: []}]
 skipped:
   description: Runtimes that were not probed, with the reason (not runc/crun, not executable, no answer).
   returned: always
@@ -245,6 +346,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_cleanup import ProbeInterrupted, interrupt_guard
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_sweep import sweep_all
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_syscalls import syscall_names
 
 
 def main():
@@ -253,10 +356,11 @@ def main():
             runtime=dict(type='list', elements='path'),
             syscalls=dict(type='list', elements='str'),
             profile=dict(type='path'),
+            sweep=dict(type='bool', default=False),
             timeout=dict(type='int', default=10),
             no_new_privileges=dict(type='list', elements='bool', default=[True, False]),
         ),
-        mutually_exclusive=[('syscalls', 'profile')],
+        mutually_exclusive=[('syscalls', 'profile'), ('sweep', 'profile')],
         supports_check_mode=True,
     )
     params = module.params
@@ -280,7 +384,13 @@ def main():
             module.fail_json(msg=str(exc))
     else:
         syscall_sets = []
-        for name in params['syscalls'] or _probe.default_syscalls():
+        names = params['syscalls']
+        if not names and params['sweep']:
+            names = syscall_names()
+            if not names:
+                module.fail_json(msg='sweep: no syscall table is kept for architecture %s (x86_64 and aarch64 '
+                                     'are); name the syscalls to sweep with syscalls' % os.uname()[4])
+        for name in names or _probe.default_syscalls():
             if not _probe.SYSCALL_NAME.match(name):
                 skipped.append({'runtime': None, 'message': 'syscall %r is not a syscall name: not probed' % name})
             elif [name] not in syscall_sets:
@@ -292,19 +402,29 @@ def main():
     if not runtimes:
         module.fail_json(msg='no runc or crun binary found in the standard locations; name one with runtime')
 
+    sweeps = []
     try:
         with interrupt_guard():
-            results, refused = _probe.run_all(runtimes, syscall_sets, nnp_values, params['timeout'],
-                                              profile=params['profile'])
+            if params['sweep']:
+                results, sweeps, refused = sweep_all(runtimes, [s[0] for s in syscall_sets], nnp_values,
+                                                     params['timeout'])
+            else:
+                results, refused = _probe.run_all(runtimes, syscall_sets, nnp_values, params['timeout'],
+                                                  profile=params['profile'])
     except (ProbeInterrupted, KeyboardInterrupt) as exc:
         module.fail_json(msg='notify_probe interrupted (%s); the probe in progress was cleaned up' % exc)
     skipped.extend(refused)
-    if not results:
+    if not results and not sweeps:
         module.fail_json(msg='no runtime could be probed: %s' % '; '.join(s['message'] for s in skipped),
-                         results=results, skipped=skipped)
+                         results=results, sweeps=sweeps, skipped=skipped)
     counts = _probe.summary(results)
-    module.exit_json(changed=False, results=results, skipped=skipped, summary=counts,
-                     msg='%d probes: %s' % (len(results), ', '.join('%s %d' % kv for kv in sorted(counts.items()))))
+    if sweeps:
+        msg = '%d sweeps, %d starts: %s' % (len(sweeps), sum(s['starts'] for s in sweeps), '; '.join(
+            '%s %s nnp=%s hang [%s] error [%s]' % (s['name'], s['version'], str(s['no_new_privileges']).lower(),
+                                                   ','.join(s['hang']), ','.join(s['error'])) for s in sweeps))
+    else:
+        msg = '%d probes: %s' % (len(results), ', '.join('%s %d' % kv for kv in sorted(counts.items())))
+    module.exit_json(changed=False, results=results, sweeps=sweeps, skipped=skipped, summary=counts, msg=msg)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard.seccomp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Probe sweep: every syscall of the host's table under NOTIFY, found by adaptive group testing.
+
+One canary start tests a whole group of syscalls. A group that starts is cleared at once; a group
+that hangs or errors is split and each part tested again, down to single syscalls. A failed start
+usually names its culprit (the syscall a task is blocked in, or the syscall the runtime's error
+message names): that syscall is then tested alone and the rest together, so a healthy runtime
+needs about three starts and runc 1.2.0-rc.2 about five. Without such a hint a group is halved.
+
+A group whose parts all start fails only as a whole (an interaction of several syscalls); it is
+reported as one multi-syscall result.
+
+Pure stdlib, Linux only, root only.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import time
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import base_result, identify
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_abi import host_support
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_canary import probe
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_syscalls import libseccomp_unknown
+
+# A syscall neither runtime nor `true` ever makes: a start with only this under NOTIFY tells an
+# environment that cannot run any canary (crun on hybrid cgroups, ...) from a syscall problem.
+CONTROL_SYSCALL = 'kexec_load'
+# Starts per runtime x mode before the sweep gives up on the groups not yet tested.
+MAX_STARTS = 256
+
+_MENTION = re.compile(r'\b([a-z_][a-z0-9_]*) syscall\b|\bsyscall[:\s]+[`\'"]?([a-z_][a-z0-9_]*)')
+
+
+def suspects(result, group):
+    """Names of `group` a failed start points at: the blocked syscall, or those its message names."""
+    blocked = result.get('blocked_syscall')
+    if blocked in group:
+        return [blocked]
+    named = set()
+    for match in _MENTION.finditer(result.get('message') or ''):
+        named.update(name for name in match.groups() if name)
+    named = sorted(named.intersection(group))
+    return named if len(named) < len(group) else []
+
+
+def split(result, group):
+    """The parts a failed group is tested in next: its suspects and the rest, else two halves."""
+    named = suspects(result, group)
+    if named:
+        return [named, [name for name in group if name not in named]]
+    half = len(group) // 2
+    return [group[:half], group[half:]]
+
+
+class GroupTest(object):
+    """Adaptive group testing with `start(group) -> result` (a dict with `outcome`)."""
+
+    def __init__(self, start, max_starts=MAX_STARTS):
+        self.start = start
+        self.max_starts = max_starts
+        self.starts = 0
+        self.failures = []   # (group, result): one syscall, or several that fail only together
+        self.untested = []   # groups left when max_starts ran out
+
+    def run(self, names):
+        if names:
+            self._search(sorted(set(names)))
+        return self
+
+    def _search(self, group):
+        """True when `group` failed (and its culprits are recorded)."""
+        if self.starts >= self.max_starts:
+            self.untested.append(group)
+            return False
+        self.starts += 1
+        result = self.start(group)
+        if result['outcome'] == 'ok':
+            return False
+        if len(group) == 1 or result['outcome'] == 'unsupported':  # no NOTIFY at all: no split helps
+            self.failures.append((group, result))
+            return True
+        found = [self._search(part) for part in split(result, group)]
+        if not any(found) and not self.untested:
+            self.failures.append((group, result))
+        return True
+
+
+class CannotStart(Exception):
+    """The runtime cannot start even the control canary: no syscall is to blame."""
+
+
+class Starter(object):
+    """Canary starts of one runtime x mode, counted, with their leftovers collected.
+
+    The first failure that names no culprit is checked against a control start with only
+    CONTROL_SYSCALL under NOTIFY, so that an environment problem ends the sweep at once
+    instead of being split down to every syscall.
+    """
+
+    def __init__(self, path, info, nnp, timeout, tmp_parent=None):
+        self.path, self.info, self.nnp = path, info, nnp
+        self.timeout, self.tmp_parent = timeout, tmp_parent
+        self.starts = 0
+        self.leftovers = []
+        self.checked = False
+
+    def _one(self, group):
+        self.starts += 1
+        result = base_result(self.path, self.info, group, self.nnp)
+        result.update(probe(self.path, self.info['name'], group, self.nnp, self.timeout, self.tmp_parent))
+        self.leftovers.extend(result['leftovers'])
+        return result
+
+    def __call__(self, group):
+        result = self._one(group)
+        if (result['outcome'] in ('hang', 'error') and len(group) > 1 and not self.checked
+                and not suspects(result, group)):
+            self.checked = True
+            control = self._one([CONTROL_SYSCALL])
+            if control['outcome'] != 'ok':
+                raise CannotStart('%s cannot start a canary even with only %s under SCMP_ACT_NOTIFY (%s): %s'
+                                  % (self.path, CONTROL_SYSCALL, control['outcome'], control['message']))
+        return result
+
+
+def sweep_entry(path, info, nnp, names, unknown=(), libseccomp=None):
+    """A `sweeps` entry before the sweep ran."""
+    return {
+        'runtime': path, 'name': info['name'], 'version': info['version'], 'no_new_privileges': bool(nnp),
+        'tested': len(set(names)), 'hang': [], 'error': [], 'unsupported': sorted(set(names) & set(unknown)),
+        'combined': [], 'untested': [], 'starts': 0, 'seconds': 0.0, 'message': '', 'libseccomp': libseccomp,
+        'leftovers': [],
+    }
+
+
+def sweep_runtime(path, info, names, nnp, timeout, tmp_parent=None, unknown=(), libseccomp=None):
+    """(sweep entry, results that are not ok) for one runtime and one no_new_privileges value."""
+    started = time.time()
+    entry = sweep_entry(path, info, nnp, names, unknown, libseccomp)
+    results = []
+    for name in entry['unsupported']:
+        result = base_result(path, info, [name], nnp)
+        result.update(outcome='unsupported', message='libseccomp %s does not know the syscall %s, so %s leaves it '
+                                                     'out of the filter: not tested' % (libseccomp, name, info['name']))
+        results.append(result)
+    starter = Starter(path, info, nnp, timeout, tmp_parent)
+    search = GroupTest(starter)
+    try:
+        search.run(sorted(set(names) - set(unknown)))
+    except CannotStart as exc:
+        search.failures, entry['message'] = [], str(exc)
+    except (OSError, ValueError, RuntimeError) as exc:
+        entry['message'] = 'sweep of %s stopped: a probe could not run: %s' % (path, exc)
+    for group, result in search.failures:
+        if len(group) > 1 and result['outcome'] != 'unsupported':
+            entry['combined'].append({'syscalls': group, 'outcome': result['outcome']})
+        else:
+            entry[result['outcome']].extend(group)
+        results.append(result)
+    for key in ('hang', 'error', 'unsupported'):
+        entry[key] = sorted(set(entry[key]))
+    entry.update(untested=sorted(n for g in search.untested for n in g), starts=starter.starts,
+                 leftovers=starter.leftovers, seconds=round(time.time() - started, 3))
+    if search.untested and not entry['message']:
+        entry['message'] = 'gave up after %d starts: %d syscalls not tested' % (starter.starts, len(entry['untested']))
+    return entry, results
+
+
+def sweep_all(runtimes, names, nnp_values, timeout, tmp_parent=None):
+    """Sweep every runtime x no_new_privileges value over `names`. (results, sweeps, skipped)."""
+    results, sweeps = [], []
+    targets, skipped = identify(runtimes)
+    unsupported = host_support()
+    libseccomp, unknown = libseccomp_unknown(names)
+    for path, info in targets:
+        for nnp in nnp_values:
+            if unsupported:
+                result = base_result(path, info, sorted(set(names)), nnp)
+                result.update(outcome='unsupported', message=unsupported)
+                entry = sweep_entry(path, info, nnp, names, names, libseccomp)
+                entry['message'] = unsupported
+                sweeps.append(entry)
+                results.append(result)
+                continue
+            entry, found = sweep_runtime(path, info, names, nnp, timeout, tmp_parent, unknown, libseccomp)
+            sweeps.append(entry)
+            results.extend(found)
+    return results, sweeps, skipped
