@@ -26,7 +26,7 @@ description:
     seccomp notification fd over C(SCM_RIGHTS) and answers every notification with
     C(SECCOMP_USER_NOTIF_FLAG_CONTINUE), so the syscall runs as if there were no filter.
   - C(ok) means the container process ran and exited 0, the container reached C(stopped) (runc) and
-    the runtime passed the fd to the agent. C(hang) means the runtime can never finish: a task of the
+    the runtime passed the fd to the agent. C(hang) means the runtime can never finish, because a task of the
     runtime waits in a seccomp notification (C(/proc/PID/wchan) is C(seccomp_do_user_notification))
     while no runtime process has reached the agent and no runtime thread can run (reported at once,
     C(detected_by=wchan)); or the runtime did not return within O(timeout) (C(detected_by=timeout));
@@ -34,7 +34,7 @@ description:
     C(error) means the runtime failed; C(message) holds its own words. C(unsupported) means the
     kernel or libseccomp lacks C(SCMP_ACT_NOTIFY), or (sweep) libseccomp does not know the syscall.
   - With O(sweep=true) every syscall name of the host architecture's table (x86_64, aarch64) is
-    tested, by adaptive group testing: one canary starts with all of them under NOTIFY; a group that
+    tested by adaptive group testing. One canary starts with all of them under NOTIFY; a group that
     hangs or errors is split (the syscall a task is blocked in, or the one the runtime's error names,
     alone and the rest together; otherwise two halves) and each part started again, down to single
     syscalls. A healthy runc needs three starts per C(noNewPrivileges) value, runc 1.2.0-rc.2 about
