@@ -31,6 +31,7 @@ class Agent(object):
         self.ioctls = notif_ioctls(self.arch)
         self.connected = False    # the seccomp fd arrived
         self.contacted = False    # a runtime connected (the fd may still be on its way)
+        self._taken = threading.Event()  # set when a connection has been read
         self.state = None
         self.notifications = 0
         self.errors = []
@@ -79,7 +80,18 @@ class Agent(object):
         except (OSError, ValueError):  # closed meanwhile
             return True
 
+    def settle(self, limit=1.0):
+        """Wait until a connection the runtime made is read: the runtime may exit before that."""
+        if not self.connected and self.reached():
+            self._taken.wait(limit)
+
     def _accept(self):
+        try:
+            return self._take()
+        finally:
+            self._taken.set()
+
+    def _take(self):
         conn, _addr = self._sock.accept()
         try:
             conn.settimeout(5)

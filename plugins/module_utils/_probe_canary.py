@@ -212,6 +212,8 @@ class Canary(object):
                 stuck, blocked = deadlock
                 break
         status = None
+        if rc is not None:
+            self.agent.settle()
         if not timed_out and not stuck and rc == 0 and self.kind == 'runc':
             status = self._status(max(1.0, deadline - time.time()))
         with open(os.path.join(self.tmp, 'stderr'), 'rb') as handle:

@@ -269,6 +269,8 @@ def test_real_runc_refuses_notify_on_write(tmp_parent, build):
 def test_real_hung_runc_interrupted_leaves_nothing(tmp_parent):
     # SIGTERM to the module while the real rc.2 hangs: the hung `runc run` ignores SIGTERM and its
     # runc init is stuck; both are killed by PID and the container deleted before the exit.
+    # The hang is recognised within a second (wchan), so the run probes fcntl many times over to
+    # be still running when the signal comes.
     path = realruntimes.runc_build('runc-v1.2.0-rc.2')
     script = textwrap.dedent('''\
         import sys
@@ -276,7 +278,7 @@ def test_real_hung_runc_interrupted_leaves_nothing(tmp_parent):
         from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe, _probe_cleanup
         try:
             with _probe_cleanup.interrupt_guard():
-                _probe.run_all([%r], [['fcntl']], [False], 60, tmp_parent=%r)
+                _probe.run_all([%r], [['fcntl']] * 30, [False], 60, tmp_parent=%r)
         except _probe_cleanup.ProbeInterrupted:
             sys.exit(3)
         ''') % (COLLECTIONS_DIR, path, tmp_parent)
@@ -287,7 +289,8 @@ def test_real_hung_runc_interrupted_leaves_nothing(tmp_parent):
         ids = [c.split()[-1] for c in _cmdlines().values() if ' run --bundle ' in c and tmp_parent in c]
         time.sleep(0.1)
     assert ids, 'runc run never started'
-    time.sleep(1)  # let it get stuck
+    while not _probe_cleanup.seccomp_waits(_probe_cleanup.all_pids())[0] and time.time() < deadline:
+        time.sleep(0.02)  # until runc init is stuck in fcntl
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(20) == 3
     assert_nothing_left(tmp_parent, ids)
