@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import realruntimes
 
 PLAYBOOK = """
 - hosts: localhost
@@ -38,28 +38,9 @@ FIRST_TASK = 'Check the waivers and audit_fail_query before touching any host'
 FACTS_TASK = 'Read runtimes, profiles and engine settings'
 
 
-def _shared_dir():
-    """<repo>/../shared (CI), or beside the main checkout when this is a git worktree."""
-    candidates = [os.path.join(os.path.dirname(ROOT), 'shared')]
-    dot_git = os.path.join(ROOT, '.git')
-    if os.path.isfile(dot_git):
-        with open(dot_git) as handle:
-            gitdir = handle.read().partition('gitdir:')[2].strip()
-        candidates.append(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(gitdir)))),
-                                       'shared'))
-    return next((c for c in candidates if os.path.isdir(c)), candidates[0])
-
-
 @pytest.fixture(scope='module')
 def workdir(tmp_path_factory):
-    builds = os.path.join(_shared_dir(), 'runc-builds')
-    if not os.path.isfile(os.path.join(builds, 'unpack.sh')):
-        pytest.skip('real runc builds not found at %s (shared/ beside the repository: CI has it, '
-                    'a clone of the collection does not)' % builds)
     work = tmp_path_factory.mktemp('jmespath')
-    proc = subprocess.run(['sh', os.path.join(builds, 'unpack.sh'), str(work / 'bin')], capture_output=True,
-                          text=True, timeout=300, check=False)
-    assert proc.returncode == 0, 'unpack/sha256 check failed: ' + proc.stdout + proc.stderr
     (work / 'profiles').mkdir()
     (work / 'profiles' / 'agent.json').write_text(json.dumps(PROFILE))
     (work / 'play.yml').write_text(PLAYBOOK)
@@ -73,7 +54,7 @@ def play(work, extra_vars):
     shutil.rmtree(str(work / 'reports'), ignore_errors=True)
     env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', LANG='C.UTF-8',
                ANSIBLE_PYTHON_INTERPRETER=sys.executable)
-    extra = dict(extra_vars, workdir=str(work), runc=str(work / 'bin' / 'runc-v1.2.0-rc.2'))
+    extra = dict(extra_vars, workdir=str(work), runc=realruntimes.runc_build('runc-v1.2.0-rc.2'))
     proc = subprocess.run([found, '-i', 'localhost,', '-c', 'local', str(work / 'play.yml'),
                            '-e', json.dumps(extra)], capture_output=True, text=True, timeout=300, check=False, env=env)
     report = work / 'reports' / 'runcguard-audit.json'
