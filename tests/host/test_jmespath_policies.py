@@ -118,3 +118,61 @@ def test_invalid_expressions_stop_the_play_before_any_host_is_touched(workdir, e
     assert FIRST_TASK in proc.stdout
     assert FACTS_TASK not in proc.stdout  # runtime_facts never ran
     assert report is None
+
+
+REMEDIATE = """
+- hosts: localhost
+  gather_facts: false
+  roles:
+    - role: runcguard.seccomp.remediate
+      vars:
+        audit_discover: false
+        audit_profile_paths: ["{{ workdir }}/profiles"]
+        audit_runtime_paths: ["{{ runc }}"]
+        remediate_state_dir: "{{ workdir }}/state"
+        remediate_report_dir: "{{ workdir }}/remediate"
+        remediate_report_formats: [json]
+"""
+
+
+def remediate(work, select):
+    """The remediate role on this machine; every path below plans nothing or stops, so nothing changes."""
+    (work / 'remediate.yml').write_text(REMEDIATE)
+    shutil.rmtree(str(work / 'remediate'), ignore_errors=True)
+    before = (work / 'profiles' / 'agent.json').read_bytes()
+    found = shutil.which('ansible-playbook') or os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', LANG='C.UTF-8',
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    extra = {'workdir': str(work), 'runc': realruntimes.runc_build('runc-v1.2.0-rc.2'), 'remediate_select': select}
+    proc = subprocess.run([found, '-i', 'localhost,', '-c', 'local', str(work / 'remediate.yml'), '-e', json.dumps(extra)],
+                          capture_output=True, text=True, timeout=300, check=False, env=env)
+    assert (work / 'profiles' / 'agent.json').read_bytes() == before  # the profile was not rewritten
+    report = work / 'remediate' / 'runcguard-remediate.json'
+    return proc, (json.loads(report.read_text()) if report.exists() else None)
+
+
+def test_remediate_select_picks_nothing_so_the_critical_finding_is_left_alone(workdir):
+    proc, report = remediate(workdir, "[?id=='notify-write-rejected']")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    host = report['hosts'][0]
+    # By default the critical rc.2 finding would be planned (rewrite_profile); the selection excludes it.
+    assert 'notify-fcntl-hang' in [f['id'] for f in host['before']]
+    assert host['status'] == 'clean' and host['plan']['actions'] == []
+    assert report['select'] == "[?id=='notify-write-rejected']"
+
+
+def test_remediate_select_failing_on_a_host_leaves_it_untouched_and_failed(workdir):
+    proc, report = remediate(workdir, 'length(@)')
+    assert proc.returncode == 2
+    host = report['hosts'][0]
+    assert host['status'] == 'failed' and host['plan']['actions'] == []
+    assert host['message'].startswith('remediate_select could not pick findings here, nothing changed (select: '
+                                      'length(@) must give a list of findings')
+
+
+def test_invalid_remediate_select_stops_before_any_host_is_touched(workdir):
+    proc, report = remediate(workdir, '[?severity==')
+    assert proc.returncode == 2 and report is None
+    assert 'remediate_select: invalid JMESPath expression \\"[?severity==\\": the expression ends too early' \
+        in proc.stdout, proc.stdout[-3000:]
+    assert 'Audit the host' not in proc.stdout
