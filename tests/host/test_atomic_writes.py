@@ -228,6 +228,14 @@ def big_notify_profile(rules=5000):
                        'syscalls': syscalls}, indent=1)
 
 
+def listed_profiles(tmp_path, directory):
+    """What runtime_facts lists in the directory: leftover scratch or lock files must not appear."""
+    res = run_module(tmp_path, 'runtime_facts', {'discover': False, 'profile_paths': [directory],
+                                                 'max_profile_size': 1 << 24})
+    assert not res.get('failed'), res
+    return sorted(p['path'] for p in res['ansible_facts']['runcguard']['profiles'])
+
+
 def test_seccomp_profile_readers_and_killed_writers_see_old_or_new(tmp_path):
     directory = tmp_path / 'profiles'
     directory.mkdir()
@@ -256,6 +264,7 @@ def test_seccomp_profile_readers_and_killed_writers_see_old_or_new(tmp_path):
                    str(tmp_path / ('kill-%d.log' % kill_at)),
                    lambda events: pauses.append(events) or len(pauses) == kill_at, env=module_env())
         assert digest(str(profile)) in (old, new), 'torn profile after a kill at pause %d' % kill_at
+        assert listed_profiles(tmp_path, str(directory)) == [str(profile)], 'a leftover is listed as a profile'
         assert oct(os.stat(str(profile)).st_mode & 0o777) == oct(0o640)
         if rc == 0:
             break
