@@ -166,12 +166,12 @@ def _probe_runtime(fs, runner, entry):
         entry['raw'] = text[:2048] or None
         entry['error'] = problem
         return
-    parsed = parse_runtime_version(text, entry['name'] if entry['name'] in RUNTIME_NAMES else None)
+    parsed = parse_runtime_version(text)
     if rc != 0 and not parsed.get('version'):
         parsed['error'] = 'exited with rc=%d: %s' % (rc, err.decode('utf-8', 'replace').strip()[:200])
     for key in ('version', 'version_source', 'dev', 'commit', 'spec', 'go', 'libseccomp', 'raw', 'error'):
         entry[key] = parsed.get(key)
-    if parsed.get('name'):
+    if parsed.get('name'):  # a binary called runc that says it is crun (or the reverse) is what it says
         entry['name'] = parsed['name']
     if entry['name'] == 'runc' and not entry['version'] and not (parsed.get('error') or '').startswith('unparsable'):
         _features(runner, real, entry)

@@ -119,7 +119,7 @@ def _empty(raw):
     }
 
 
-def parse_runtime_version(text, name=None):
+def parse_runtime_version(text):
     """Parse the ``--version`` output of runc or crun into the facts' runtime fields.
 
     Never raises: unusable output gives ``error`` with a specific message.
@@ -145,9 +145,6 @@ def parse_runtime_version(text, name=None):
         result['error'] = 'unparsable --version output: first line %r is not "runc|crun version X"' % shown
         return result
     result['name'] = first.group(1).lower()
-    if name and name != result['name']:
-        # A binary called runc that says it is crun (or the reverse) is reported as what it says.
-        pass
     for line in lines[1:]:
         field = _FIELD.match(line)
         if not field:

@@ -382,3 +382,10 @@ def test_no_digest_of_a_file_that_is_not_a_profile(host, tmp_path):
     for name, good in by_path(facts['profiles']).items():
         if good['error'] is None:
             assert len(good['sha256']) == 64, name
+
+
+def test_binary_is_what_its_version_output_says(tmp_path):
+    root = tmp_path / 'root'
+    stub(root, '/usr/sbin/runc', CRUN)  # called runc, says it is crun
+    runtime = by_path(gather(root)['runtimes'])['/usr/sbin/runc']
+    assert (runtime['name'], runtime['version']) == ('crun', '1.5.0')
