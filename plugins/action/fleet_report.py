@@ -103,6 +103,11 @@ def _summaries(task_vars, hosts, var):
     raw_get = getattr(hostvars, 'raw_get', None)
     out = {}
     for host in hosts:
+        if host not in hostvars and host == task_vars.get('inventory_hostname'):
+            # The host this task runs on: a playbook run without inventory targets the implicit
+            # localhost, which is in no inventory and so not in hostvars; its variables are ours.
+            out[host] = task_vars.get(var)
+            continue
         # A host that is not in the inventory has no variables (raw_get would return an undefined
         # marker that fails outside templating): it is reported as missing.
         if host not in hostvars:
