@@ -348,9 +348,11 @@ def _runc_findings(profile, runtime, names):
                             '%s predates SCMP_ACT_NOTIFY support (runc 1.1.0); containers using %s fail to '
                             'start: upgrade runc.' % (label, path)))
     elif 'write' in names:
-        out.append(_finding('notify-write-rejected', profile, runtime, ['write'], supported,
-                            '%s refuses SCMP_ACT_NOTIFY on write, so containers using %s fail to start; '
-                            'take write out of the NOTIFY rule.' % (label, path)))
+        # Every runc refuses it, whatever its version (it writes to its sync pipe after loading the filter).
+        out.append(_finding('notify-write-rejected', profile, runtime, ['write'], True,
+                            '%s refuses SCMP_ACT_NOTIFY on write, as every runc does (runc itself writes after '
+                            'loading the filter), so containers using %s fail to start; take write out of the '
+                            'NOTIFY rule.' % (label, path)))
     return out
 
 

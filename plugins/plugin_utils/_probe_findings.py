@@ -47,8 +47,8 @@ def version_prediction(hazard_id, result):
         fixed = version_at_least({'version': version}, CRUN_SENDMSG_FIXED)
         return 'unknown' if fixed == 'unknown' else not fixed
     if hazard_id == 'notify-write-rejected':
-        # runc >= 1.1.0 rejects NOTIFY on write; older runc rejects NOTIFY altogether.
-        return 'unknown' if not version else True
+        # Every runc refuses NOTIFY on write (runc before 1.1.0 refuses NOTIFY altogether).
+        return True
     return 'unknown'
 
 

@@ -206,8 +206,14 @@ def test_hung_runtime_binary_is_unknown_by_file_name():
 def test_write_rejected_and_runc_too_old():
     doc = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/a.sock',
            'syscalls': [{'names': ['write'], 'action': 'SCMP_ACT_NOTIFY'}]}
-    found = evaluate(facts([runtime('runc-1.1.13')], [profile(doc)]))
-    assert 'notify-write-rejected' in ids(found, 'high')
+    for fixture in ('runc-1.1.13', 'runc-1.2.0-rc.2', 'runc-1.3.6', 'debian12-runc-1.1.5'):
+        found = [f for f in evaluate(facts([runtime(fixture)], [profile(doc)])) if f['id'] == 'notify-write-rejected']
+        assert [(f['severity'], f['affected']) for f in found] == [('high', True)], fixture
+        assert 'refuses SCMP_ACT_NOTIFY on write, as every runc does' in found[0]['message']
+        assert '1.1.0' not in found[0]['message']
+    hung = {'name': None, 'version': None, 'path': '/usr/local/bin/runc', 'error': 'timed out after 10s', 'used_by': []}
+    found = [f for f in evaluate(facts([hung], [profile(doc)])) if f['id'] == 'notify-write-rejected']
+    assert [(f['severity'], f['affected']) for f in found] == [('high', True)]  # any runc: no version needed
     old = parse_runtime_version('runc version 1.0.3\ncommit: v1.0.3-0-gf46b6ba2\n')
     old.update({'path': '/usr/bin/runc', 'used_by': ['docker']})
     found = evaluate(facts([old], [profile(doc)]))

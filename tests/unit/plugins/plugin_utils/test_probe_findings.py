@@ -139,6 +139,7 @@ def test_bad_entries_are_ignored():
     ('crun-notify-sendmsg-hang', '1.5', False, True),
     ('crun-notify-sendmsg-hang', '1.6', False, False),
     ('notify-write-rejected', '1.1.5', False, True),
+    ('notify-write-rejected', None, False, True),  # every runc refuses it
 ])
 def test_version_prediction(hazard, version, dev, expected):
     assert version_prediction(hazard, {'version': version, 'dev': dev}) == expected
