@@ -9,13 +9,18 @@ __metaclass__ = type
 
 import json
 
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNSAFE_CHARS
+
 FORMAT = 'json'
 EXTENSION = 'json'
 DEFAULT = True
 
 
 def render(fleet):
-    return json.dumps(fleet, indent=2, sort_keys=True, ensure_ascii=False, default=str) + '\n'
+    text = json.dumps(fleet, indent=2, sort_keys=True, ensure_ascii=False, default=str) + '\n'
+    # json.dumps escapes C0 controls; C1 and bidi controls become \\uXXXX escapes too (they can only
+    # stand inside strings, and a JSON reader decodes them back to the same text)
+    return UNSAFE_CHARS.sub(lambda m: '\\u%04x' % ord(m.group()), text)
 
 
 def validate(text, fleet):

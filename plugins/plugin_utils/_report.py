@@ -33,6 +33,20 @@ HOST_STATES = ('ok', 'failed', 'unreachable', 'missing')
 UNAUDITED = ('failed', 'unreachable', 'missing')
 
 _NATURAL = re.compile(r'(\d+)')
+# C0 and C1 control characters, DEL, and the Unicode controls that reorder text on screen (bidi
+# embeddings, overrides, isolates and marks): host text carrying them could rewrite a terminal or
+# spoof right-to-left text, so every format shows them as visible escapes. \t \n \r are whitespace.
+UNSAFE_CHARS = re.compile(r'[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]')
+
+
+def _escape_char(match):
+    code = ord(match.group())
+    return '\\x%02x' % code if code < 0x100 else '\\u%04x' % code
+
+
+def visible(text):
+    """``text`` with every control and bidi character shown as an escape (``\\x1b``, ``\\u202e``)."""
+    return UNSAFE_CHARS.sub(_escape_char, text)
 
 
 def natural_key(value):
@@ -40,7 +54,7 @@ def natural_key(value):
 
 
 def one_line(value):
-    """One line of text for any JSON-ish value (lists joined, None -> '')."""
+    """One line of printable text for any JSON-ish value (lists joined, None -> '', controls escaped)."""
     if value is None:
         return ''
     if isinstance(value, bool):
@@ -48,8 +62,9 @@ def one_line(value):
     if isinstance(value, (list, tuple)):
         return ', '.join(one_line(v) for v in value)
     if isinstance(value, dict):
-        return ', '.join('%s=%s' % (k, one_line(v)) for k, v in sorted(value.items(), key=lambda kv: str(kv[0])))
-    return ' '.join(str(value).split())
+        return ', '.join('%s=%s' % (one_line(k), one_line(v))
+                         for k, v in sorted(value.items(), key=lambda kv: str(kv[0])))
+    return ' '.join(visible(str(value)).split())
 
 
 def origin_text(origin):
@@ -305,7 +320,7 @@ def verdict_line(fleet):
 
 
 def _some(names, limit):
-    shown = ', '.join(names[:limit])
+    shown = ', '.join(one_line(name) for name in names[:limit])
     return shown + (', ... (%d more)' % (len(names) - limit) if len(names) > limit else '')
 
 

@@ -180,6 +180,32 @@ def test_control_characters_do_not_break_xml():
     ElementTree.fromstring(_render_junit.render(_report.build_fleet({'h': summary})).encode())
 
 
+TERMINAL_ATTACK = '/etc/\x1b]0;owned\x07\x1b[2J\x00x\u202egnp.json\x9b31m\u2066'
+SHOWN = '/etc/\\x1b]0;owned\\x07\\x1b[2J\\x00x\\u202egnp.json\\x9b31m\\u2066'
+RAW = ('\x1b', '\x07', '\x00', '\u202e', '\x9b', '\u2066')
+
+
+def test_controls_and_bidi_overrides_are_escaped_in_every_format():
+    """ESC, BEL, NUL, CSI, U+202E from facts never reach a report raw: a terminal or an editor showing
+    the report can neither be driven nor fooled by right-to-left text."""
+    facts = {'runtimes': [runc('1.2.0-rc.2', error=None)],
+             'profiles': [profile(TERMINAL_ATTACK, ['fcntl'])],
+             'scan': {'errors': [{'path': TERMINAL_ATTACK, 'error': 'bad \x1b[31mred\u202e'}]}}
+    summaries = {'h\x1bost': _report.host_summary('h\x1bost', facts, evaluate(facts))}
+    fleet = _report.build_fleet(summaries, fail_on='high')
+    texts = _renderers.render(fleet, _renderers.FORMATS)
+    for fmt, text in texts.items():
+        assert not [c for c in RAW if c in text], fmt
+    for fmt in ('md', 'html', 'csv', 'junit'):
+        assert 'gnp.json' in texts[fmt] and '\\u202e' in texts[fmt] and '\\x1b' in texts[fmt], fmt
+    assert SHOWN in texts['csv'] and SHOWN in texts['junit']
+    data = json.loads(texts['json'])  # escapes in the file, the exact text once decoded
+    assert data['hosts'][0]['findings'][0]['profile'] == TERMINAL_ATTACK
+    assert '\\u202e' in texts['json'] and '\\u001b' in texts['json']
+    for line in _report.summary_table(fleet) + [_report.verdict_message(fleet)]:
+        assert not [c for c in RAW if c in line]
+
+
 def test_summary_table(fleet):
     lines = _report.summary_table(fleet)
     assert lines[0].split()[:3] == ['host', 'status', 'critical']
