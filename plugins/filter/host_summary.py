@@ -9,10 +9,13 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import HOST_STATES, host_summary as _summary
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import (
+    HOST_STATES, MAX_FINDINGS_PER_HOST, host_summary as _summary,
+)
 
 
-def host_summary(facts, host=None, findings=None, status='ok', message=None, errors=None, probe=None):
+def host_summary(facts, host=None, findings=None, status='ok', message=None, errors=None, probe=None,
+                 max_findings=MAX_FINDINGS_PER_HOST):
     if facts is not None and not isinstance(facts, dict):
         raise AnsibleFilterError('runcguard.seccomp.host_summary: input must be ansible_facts.runcguard (a dict), '
                                  'got %s' % type(facts).__name__)
@@ -31,7 +34,12 @@ def host_summary(facts, host=None, findings=None, status='ok', message=None, err
     if probe is not None and not isinstance(probe, list):
         raise AnsibleFilterError('runcguard.seccomp.host_summary: probe must be notify_probe results, got %s'
                                  % type(probe).__name__)
-    return _summary(host, facts, findings, status=status, message=message, errors=errors, probe=probe)
+    if max_findings is not None and (isinstance(max_findings, bool) or not isinstance(max_findings, int)
+                                     or max_findings < 0):
+        raise AnsibleFilterError('runcguard.seccomp.host_summary: max_findings must be a number of findings '
+                                 '(0 or more), got %r' % (max_findings,))
+    return _summary(host, facts, findings, status=status, message=message, errors=errors, probe=probe,
+                    max_findings=max_findings)
 
 
 class FilterModule(object):

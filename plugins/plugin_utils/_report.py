@@ -31,6 +31,9 @@ SEVERITY_ORDER = tuple(reversed(SEVERITIES))
 # missing = the host was in the play but left it before the audit ran (earlier failure/unreachable).
 HOST_STATES = ('ok', 'failed', 'unreachable', 'missing')
 UNAUDITED = ('failed', 'unreachable', 'missing')
+# Findings kept per host (audit_max_findings_per_host): one compromised host can send facts that
+# make tens of thousands of findings; the report stays bounded, the totals stay exact.
+MAX_FINDINGS_PER_HOST = 2000
 
 _NATURAL = re.compile(r'(\d+)')
 # C0 and C1 control characters, DEL, and the Unicode controls that reorder text on screen (bidi
@@ -129,16 +132,47 @@ def host_errors(facts):
     return sorted(errors, key=lambda e: (e['path'] or '', e['source'], e['error']))
 
 
-def host_summary(host, facts=None, findings=None, status='ok', message=None, errors=None, probe=None):
+def _cap(findings, limit):
+    """(kept, omitted) with at most ``limit`` kept: active before waived, most severe first."""
+    if limit is None or len(findings) <= limit:
+        return findings, []
+    ranked = sorted(findings, key=lambda f: (bool(f.get('waived')), finding_sort_key(f)))
+    return sorted(ranked[:limit], key=finding_sort_key), ranked[limit:]
+
+
+def _omitted_by_hazard(omitted):
+    """[{id, severity, title, findings, waived}] for the findings left out of a host's list."""
+    groups = {}
+    for finding in omitted:
+        key = (str(finding.get('id') or 'unknown'), finding.get('severity'))
+        entry = groups.setdefault(key, {'id': key[0], 'severity': key[1], 'title': finding.get('title'),
+                                        'findings': 0, 'waived': 0})
+        entry['waived' if finding.get('waived') else 'findings'] += 1
+    return sorted(groups.values(), key=lambda e: (-severity_rank(e['severity']), e['id']))
+
+
+def host_summary(host, facts=None, findings=None, status='ok', message=None, errors=None, probe=None,
+                 max_findings=MAX_FINDINGS_PER_HOST):
     """The per-host summary the audit role sets (``audit_host_summary``); findings already waived.
 
     ``errors``: extra error entries ({source, path, error}) found outside the facts (e.g. the probe).
     ``probe``: notify_probe ``results`` (observations), kept in a compact form.
+    ``max_findings``: findings kept in the summary (None: all); the rest are counted in ``omitted``
+    (per hazard and severity) so every total stays exact, and an error entry says how many.
     """
     if status not in HOST_STATES:
         raise ValueError('status must be one of %s, got %r' % (', '.join(HOST_STATES), status))
+    if max_findings is not None and (isinstance(max_findings, bool) or not isinstance(max_findings, int)
+                                     or max_findings < 0):
+        raise ValueError('max_findings must be a number of findings (0 or more), got %r' % (max_findings,))
     facts = facts if isinstance(facts, dict) else {}
-    findings = sorted((dict(f) for f in findings or [] if isinstance(f, dict)), key=finding_sort_key)
+    findings, omitted = _cap([dict(f) for f in findings or [] if isinstance(f, dict)], max_findings)
+    if omitted:
+        errors = list(errors or []) + [{
+            'source': 'audit', 'path': None,
+            'error': '%d of %d findings left out of this report (audit_max_findings_per_host=%d): the least '
+                     'severe; the counts include them all. So many findings usually means crafted or broken '
+                     'facts: look at this host' % (len(omitted), len(omitted) + len(findings), max_findings)}]
     runtimes = []
     for runtime in facts.get('runtimes') or []:
         if isinstance(runtime, dict):
@@ -155,6 +189,7 @@ def host_summary(host, facts=None, findings=None, status='ok', message=None, err
         'errors': _merge_errors(host_errors(facts), list(errors or []) + [
             {'source': 'waiver', 'path': f.get('profile'), 'error': f['waiver_error']}
             for f in findings if f.get('waiver_error')]),
+        'omitted': _omitted_by_hazard(omitted),
         'runtimes': runtimes,
         'profiles': len(profiles),
         'notify_profiles': len([p for p in profiles if p.get('notify_syscalls')]),
@@ -174,16 +209,23 @@ def _merge_errors(errors, extra):
     return sorted(errors, key=lambda e: (e['path'] or '', e['source'], e['error']))
 
 
+def _omitted(summary):
+    return [o for o in summary.get('omitted') or [] if isinstance(o, dict)]
+
+
 def _counts(summary):
+    """Severity counts of a host: its findings and the ones left out of its list (``omitted``)."""
     counts = dict((s, 0) for s in SEVERITY_ORDER)
     waived = 0
     top = None
-    for finding in summary.get('findings') or []:
-        if finding.get('waived'):
-            waived += 1
+    groups = [(f.get('severity'), 0 if f.get('waived') else 1, 1 if f.get('waived') else 0)
+              for f in summary.get('findings') or []]
+    groups += [(o.get('severity'), int(o.get('findings') or 0), int(o.get('waived') or 0)) for o in _omitted(summary)]
+    for severity, active, skipped in groups:
+        waived += skipped
+        if not active:
             continue
-        severity = finding.get('severity')
-        counts[severity] = counts.get(severity, 0) + 1
+        counts[severity] = counts.get(severity, 0) + active
         if top is None or severity_rank(severity) > severity_rank(top):
             top = severity
     return {'counts': counts, 'waived': waived, 'max_severity': top}
@@ -221,6 +263,7 @@ def build_fleet(summaries, hosts=None, fail_on='none', fail_on_unaudited=True, g
             summary.setdefault('status', 'ok')
             summary['findings'] = sorted(summary.get('findings') or [], key=finding_sort_key)
             summary.setdefault('errors', [])
+            summary.setdefault('omitted', [])
             summary.setdefault('runtimes', [])
             summary.update(_counts(summary))
         fleet_hosts.append(summary)
@@ -266,17 +309,33 @@ def build_fleet(summaries, hosts=None, fail_on='none', fail_on_unaudited=True, g
                 slot.setdefault('hosts', [])
                 if host['host'] not in slot['hosts']:
                     slot['hosts'].append(host['host'])
+        for group in _omitted(host):  # left out of the host's list, never out of the totals
+            hazard_id = str(group.get('id') or 'unknown')
+            entry = hazards.setdefault(hazard_id, {'id': hazard_id, 'title': group.get('title'),
+                                                   'severity': group.get('severity'),
+                                                   'findings': 0, 'waived': 0, 'hosts': 0})
+            active, skipped = int(group.get('findings') or 0), int(group.get('waived') or 0)
+            entry['findings'] += active
+            entry['waived'] += skipped
+            totals['findings'] += active
+            totals['waived'] += skipped
+            by_severity[group.get('severity')] = by_severity.get(group.get('severity'), 0) + active
+            if active and hazard_id not in seen_ids:
+                entry['hosts'] += 1
+                seen_ids.add(hazard_id)
 
     threshold = None if fail_on == 'none' else severity_rank(fail_on)
-    blocking = []
+    blocking, blocking_omitted = [], 0
     if threshold is not None:
         for host in fleet_hosts:
             for finding in host['findings']:
                 if not finding.get('waived') and severity_rank(finding.get('severity')) >= threshold:
                     blocking.append({'host': host['host'], 'id': finding.get('id'),
                                      'severity': finding.get('severity'), 'profile': finding.get('profile')})
+            blocking_omitted += sum(int(o.get('findings') or 0) for o in _omitted(host)
+                                    if severity_rank(o.get('severity')) >= threshold)
     unaudited = [h['host'] for h in fleet_hosts if h['status'] in UNAUDITED]
-    failed = bool(blocking) or bool(threshold is not None and fail_on_unaudited and unaudited)
+    failed = bool(blocking) or bool(blocking_omitted) or bool(threshold is not None and fail_on_unaudited and unaudited)
     top = None
     for host in fleet_hosts:
         if host['max_severity'] and (top is None or severity_rank(host['max_severity']) > severity_rank(top)):
@@ -290,7 +349,7 @@ def build_fleet(summaries, hosts=None, fail_on='none', fail_on_unaudited=True, g
         'by_severity': by_severity,
         'by_hazard': sorted(hazards.values(), key=lambda h: (-severity_rank(h['severity']), h['id'])),
         'verdict': {'fail_on': fail_on, 'fail_on_unaudited': bool(fail_on_unaudited), 'failed': failed,
-                    'blocking': blocking, 'unaudited': unaudited},
+                    'blocking': blocking, 'blocking_omitted': blocking_omitted, 'unaudited': unaudited},
         'waivers': list(waivers or []),
         'expired_waivers': sorted(expired.values(), key=lambda w: (str(w['expires']), str(w['id']))),
         'hosts': fleet_hosts,
@@ -315,7 +374,8 @@ def verdict_line(fleet):
         return 'Gate: none (the audit never fails the play).'
     if verdict['failed']:
         return 'Gate: FAILED (fail_on=%s): %d blocking finding(s), %d host(s) not audited.' % (
-            verdict['fail_on'], len(verdict['blocking']), len(verdict['unaudited']))
+            verdict['fail_on'], len(verdict['blocking']) + verdict.get('blocking_omitted', 0),
+            len(verdict['unaudited']))
     return 'Gate: passed (fail_on=%s).' % verdict['fail_on']
 
 
@@ -334,7 +394,7 @@ def verdict_message(fleet, report_path=None, limit=20):
     unaudited = verdict['unaudited']
     message = ('runcguard audit gate failed (audit_fail_on=%s): %d active finding(s) at or above %s%s, '
                '%d host(s) not audited%s.' % (
-                   verdict['fail_on'], len(verdict['blocking']), verdict['fail_on'],
+                   verdict['fail_on'], len(verdict['blocking']) + verdict.get('blocking_omitted', 0), verdict['fail_on'],
                    ' (%s)' % _some(blocking_hosts, limit) if blocking_hosts else '',
                    len(unaudited), ' (%s)' % _some(unaudited, limit) if unaudited else ''))
     if report_path:

@@ -306,3 +306,56 @@ def test_a_waiver_error_on_a_finding_becomes_a_host_error():
             'error': 'waiver #1 when: ... failed on finding x: type'} in summary['errors']
     assert {'source': 'probe', 'path': None, 'error': 'boom'} in summary['errors']
     assert summary['counts']['critical'] == 1
+
+
+def crafted_facts(profiles, runtimes):
+    """Facts a compromised host could send: many NOTIFY profiles times many affected runtimes."""
+    return {'runtimes': [runc('1.2.0-rc.2', path='/opt/r%d/runc' % i) for i in range(runtimes)],
+            'profiles': [profile('/p/%d.json' % i, ['fcntl', 'write', 'sendmsg']) for i in range(profiles)]}
+
+
+def test_findings_per_host_are_capped_and_totals_stay_exact():
+    facts = crafted_facts(40, 20)
+    findings = apply_waivers(evaluate(facts), [{'id': 'notify-write-refused', 'host': 'evil', 'profile': '/p/1*',
+                                                'reason': 'test', 'expires': '2030-01-01'}], 'evil', today='2026-06-01')
+    assert len(findings) > 1000
+    full = _report.build_fleet({'evil': _report.host_summary('evil', facts, findings, max_findings=None)},
+                               fail_on='critical')
+    capped = _report.build_fleet({'evil': _report.host_summary('evil', facts, findings, max_findings=100)},
+                                 fail_on='critical')
+    host, whole = capped['hosts'][0], full['hosts'][0]
+    assert len(host['findings']) == 100 and len(whole['findings']) == len(findings)
+    # exact: per host, per severity, per hazard, fleet totals, the gate
+    assert host['counts'] == whole['counts'] and host['waived'] == whole['waived']
+    assert host['max_severity'] == whole['max_severity']
+    for key in ('by_severity', 'by_hazard', 'totals'):
+        if key == 'totals':
+            assert dict(capped[key], errors=0) == dict(full[key], errors=0)
+        else:
+            assert capped[key] == full[key], key
+    assert capped['verdict']['failed'] and full['verdict']['failed']
+    assert (len(capped['verdict']['blocking']) + capped['verdict']['blocking_omitted']
+            == len(full['verdict']['blocking']))
+    # the kept ones are the most severe active ones; one error entry says how many are missing
+    rank = _report.severity_rank
+    assert min(rank(f['severity']) for f in host['findings'] if not f.get('waived')) >= \
+        max(rank(o['severity']) for o in host['omitted'] if o['findings'])
+    left_out = len(findings) - 100
+    assert [e['error'].split(' findings')[0] for e in host['errors'] if e['source'] == 'audit'] == \
+        ['%d of %d' % (left_out, len(findings))]
+    assert sum(o['findings'] + o['waived'] for o in host['omitted']) == left_out
+    assert '%d active finding(s)' % len(full['verdict']['blocking']) in _report.verdict_message(capped)
+    texts = _renderers.render(capped, _renderers.FORMATS)  # every format renders and validates
+    for fmt, text in texts.items():
+        _renderers.validate(fmt, text, capped)
+
+
+def test_the_default_cap_bounds_a_crafted_host():
+    facts = crafted_facts(60, 40)
+    findings = evaluate(facts)
+    summary = _report.host_summary('evil', facts, findings)
+    assert len(findings) > _report.MAX_FINDINGS_PER_HOST == 2000
+    assert len(summary['findings']) == 2000 and summary['omitted']
+    with pytest.raises(ValueError, match='max_findings'):
+        _report.host_summary('evil', facts, findings, max_findings=-1)
+    assert _report.host_summary('ok', facts, findings[:5])['omitted'] == []
