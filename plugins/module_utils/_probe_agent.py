@@ -30,7 +30,7 @@ class Agent(object):
         self.sizes = sizes or notif_sizes(self.arch)
         self.ioctls = notif_ioctls(self.arch)
         self.connected = False    # the seccomp fd arrived
-        self.contacted = False    # a runtime connected (the fd may still be on its way)
+        self._conn = None         # the connection being read
         self._taken = threading.Event()  # set when a connection has been read
         self.state = None
         self.notifications = 0
@@ -59,7 +59,6 @@ class Agent(object):
                     if fd == self._wake[0]:
                         return
                     if fd == self._sock.fileno():
-                        self.contacted = True
                         for new_fd in self._accept():
                             if self.answer:
                                 poller.register(new_fd, select.POLLIN)
@@ -71,18 +70,24 @@ class Agent(object):
         except Exception as exc:  # the thread must never die silently
             self.errors.append('seccomp agent failed: %s' % exc)
 
-    def reached(self):
-        """Whether a runtime has connected or is waiting in the listen backlog."""
-        if self.contacted or self.connected:
+    def fd_on_its_way(self):
+        """Whether the notify fd arrived or can arrive without the runtime doing anything more.
+
+        True when it was received, a connection waits in the listen backlog, or the connection
+        being read has unread data. False when a runtime connected but sent nothing yet: crun < 1.6
+        blocks right there, in its own sendmsg under NOTIFY.
+        """
+        if self.connected:
             return True
+        conn = self._conn
         try:
-            return bool(select.select([self._sock], [], [], 0)[0])
-        except (OSError, ValueError):  # closed meanwhile
+            return bool(select.select([self._sock] + ([conn] if conn is not None else []), [], [], 0)[0])
+        except (OSError, ValueError):  # closed meanwhile: it was being read
             return True
 
     def settle(self, limit=1.0):
         """Wait until a connection the runtime made is read: the runtime may exit before that."""
-        if not self.connected and self.reached():
+        if not self.connected and (self._conn is not None or self.fd_on_its_way()):
             self._taken.wait(limit)
 
     def _accept(self):
@@ -93,11 +98,13 @@ class Agent(object):
 
     def _take(self):
         conn, _addr = self._sock.accept()
+        self._conn = conn
         try:
             conn.settimeout(5)
             space = socket.CMSG_SPACE(16 * array.array('i').itemsize)
             data, ancdata, _flags, _addr = conn.recvmsg(1 << 20, space)
         finally:
+            self._conn = None
             conn.close()
         fds = array.array('i')
         for level, kind, payload in ancdata:

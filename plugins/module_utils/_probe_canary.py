@@ -31,8 +31,9 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_syscalls 
 
 MESSAGE_LIMIT = 2000
 POLL_SECONDS = 0.02
-# How long a deadlock must hold before it counts: a task waits for the agent, nobody has
-# reached the agent, and no thread of the runtime is runnable. Far longer than an fd in transit.
+# How long a deadlock must hold before it counts: a task waits for the agent, the notify fd is
+# neither at the agent nor on its way, and no thread of the runtime can run. Far longer than an
+# fd in transit.
 STUCK_SECONDS = 0.3
 SCAN_SECONDS = 0.25  # between process scans once the agent is serving
 
@@ -242,10 +243,11 @@ class Canary(object):
     def _deadlock(self, pids):
         """(message, syscall name) when the canary can never make progress, else None.
 
-        A task of the runtime waits in a seccomp notification, yet no runtime process has reached
-        the agent (so nobody can pass it the notify fd) and no thread of the runtime is runnable.
+        A task of the runtime waits in a seccomp notification, the notify fd has not reached the
+        agent and is not on its way (so nothing can ever answer), and no thread of the runtime can
+        run (so nothing will send it).
         """
-        if self.agent.reached():
+        if self.agent.fd_on_its_way():
             return None
         waiting, runnable = seccomp_waits(sorted(pids))
         if not waiting or runnable:

@@ -1,0 +1,175 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""notify_probe `sweep: true` on the real runc and crun builds (root; nothing mocked).
+
+Every syscall of this host's table goes under SCMP_ACT_NOTIFY with the real runtimes of
+`shared/runc-builds` and `shared/crun-builds` (skipped with the reason when they are absent):
+rc.1 and rc.2 hang on exactly fcntl, crun 1.5 on exactly sendmsg; every runc refuses write; the
+fixed builds need a few starts. Hangs are recognised by wchan, never waited out. Nothing is left
+behind, also when the sweep is interrupted in the middle of a hang.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import pytest
+
+import realruntimes
+from test_notify_probe import COLLECTIONS_DIR, _cmdlines, assert_nothing_left  # noqa: F401 (path set-up)
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe_cleanup, _probe_sweep, _probe_syscalls
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason='the sweep starts containers: root only'),
+    pytest.mark.skipif(not _probe_syscalls.syscall_names(), reason='no syscall table for %s' % os.uname()[4]),
+]
+
+# A timeout no sweep here may wait out: every hang below must be recognised by wchan.
+TIMEOUT = 60
+
+
+@pytest.fixture
+def tmp_parent():
+    path = tempfile.mkdtemp(prefix='rcg-sweep-test-')
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def wrapper_dir():
+    path = tempfile.mkdtemp(prefix='rcg-sweep-crun-')
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def sweep(runtime, tmp_parent, nnp_values=(True, False)):
+    results, sweeps, skipped = _probe_sweep.sweep_all([runtime], _probe_syscalls.syscall_names(), list(nnp_values),
+                                                      TIMEOUT, tmp_parent=tmp_parent)
+    assert skipped == []
+    assert [s['no_new_privileges'] for s in sweeps] == list(nnp_values)
+    for entry in sweeps:
+        assert entry['message'] == '' and entry['leftovers'] == [] and entry['untested'] == [], entry
+        assert entry['combined'] == [], entry
+        assert entry['tested'] == len(_probe_syscalls.syscall_names())
+    for result in results:
+        if result['outcome'] == 'hang':
+            assert result['detected_by'] == 'wchan', result  # recognised, not waited out
+    assert_nothing_left(tmp_parent, [r['container_id'] for r in results if r['container_id']])
+    return results, sweeps
+
+
+@pytest.mark.parametrize('build, hang', [
+    ('runc-v1.2.0-rc.1', ['fcntl']),
+    ('runc-v1.2.0-rc.2', ['fcntl']),
+    ('runc-v1.2.0', []),
+    ('runc-v1.1.13', []),
+])
+def test_real_runc_sweep(tmp_parent, build, hang):
+    results, sweeps = sweep(realruntimes.runc_build(build), tmp_parent)
+    for entry in sweeps:
+        assert entry['version'] == realruntimes.RUNC[build][0]
+        assert entry['hang'] == hang, entry
+        assert 'write' in entry['error'], entry
+        # few starts: the refusal names write, a hang names its syscall (about 3 healthy, 5 hung)
+        assert entry['starts'] <= (4 if not hang else 12), entry
+    by_name = dict(((r['syscall'], r['no_new_privileges']), r) for r in results)
+    for nnp in (True, False):
+        assert 'SCMP_ACT_NOTIFY cannot be used for the write syscall' in by_name[('write', nnp)]['message']
+        if hang:
+            assert by_name[('fcntl', nnp)]['outcome'] == 'hang'
+            assert by_name[('fcntl', nnp)]['blocked_syscall'] == 'fcntl'
+    # results keep the single-probe schema: one entry per syscall that is not ok
+    assert all(len(r['syscalls']) == 1 and r['outcome'] != 'ok' for r in results)
+
+
+@pytest.mark.parametrize('build, hang', [('crun-1.5', ['sendmsg']), ('crun-1.6', [])])
+def test_real_crun_sweep(tmp_parent, wrapper_dir, build, hang):
+    crun = realruntimes.crun_runner(realruntimes.crun_build(build), wrapper_dir)
+    _results, sweeps = sweep(crun, tmp_parent)
+    for entry in sweeps:
+        assert entry['name'] == 'crun' and entry['version'].startswith(realruntimes.CRUN[build])
+        # crun does not refuse write under NOTIFY
+        assert entry['hang'] == hang and entry['error'] == [], entry
+        assert entry['starts'] <= 4, entry
+
+
+def test_names_libseccomp_does_not_know_are_unsupported_without_a_start(tmp_parent):
+    runc = realruntimes.runc_build('runc-v1.2.0')
+    results, sweeps, _skipped = _probe_sweep.sweep_all([runc], ['fcntl', 'no_such_syscall'], [True], TIMEOUT,
+                                                       tmp_parent=tmp_parent)
+    (entry,) = sweeps
+    if entry['libseccomp'] is None:
+        pytest.skip('libseccomp cannot be loaded here')
+    assert entry['unsupported'] == ['no_such_syscall'] and entry['hang'] == entry['error'] == []
+    assert entry['starts'] == 1
+    assert [(r['syscall'], r['outcome'], r['container_id']) for r in results] == [('no_such_syscall', 'unsupported', None)]
+
+
+def test_the_module_sweeps_through_ansible(tmp_parent):
+    rc2 = realruntimes.runc_build('runc-v1.2.0-rc.2')
+    args = {'ANSIBLE_MODULE_ARGS': {'runtime': [rc2], 'sweep': True, 'no_new_privileges': [True],
+                                    'timeout': TIMEOUT}}
+    argfile = os.path.join(tmp_parent, 'args.json')
+    with open(argfile, 'w') as handle:
+        json.dump(args, handle)
+    env = dict(os.environ, PYTHONPATH=COLLECTIONS_DIR, TMPDIR=tmp_parent)
+    proc = subprocess.run([sys.executable, '-m', 'ansible_collections.runcguard.seccomp.plugins.modules.notify_probe',
+                           argfile], capture_output=True, text=True, timeout=300, env=env, check=False)
+    os.unlink(argfile)
+    out = json.loads(proc.stdout)
+    assert proc.returncode == 0 and not out.get('failed'), out
+    (entry,) = out['sweeps']
+    assert entry['hang'] == ['fcntl'] and 'write' in entry['error']
+    assert 'runc 1.2.0-rc.2 nnp=true hang [fcntl] error [write]' in out['msg']
+    assert out['summary']['hang'] == 1 and out['summary']['ok'] == 0
+    assert_nothing_left(tmp_parent, [r['container_id'] for r in out['results'] if r['container_id']])
+
+
+SWEEP_SCRIPT = textwrap.dedent('''\
+    import sys
+    sys.path.insert(0, %r)
+    from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe_cleanup, _probe_sweep
+    from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_syscalls import syscall_names
+    try:
+        with _probe_cleanup.interrupt_guard():
+            _probe_sweep.sweep_all([%r], syscall_names(), [True, False], 60, tmp_parent=%r)
+    except _probe_cleanup.ProbeInterrupted:
+        sys.exit(3)
+    ''')
+
+
+@pytest.mark.parametrize('signum, when', [(signal.SIGTERM, 'hang'), (signal.SIGINT, 'start')])
+def test_interrupted_mid_sweep_leaves_nothing(tmp_parent, signum, when):
+    # rc.2 hangs in the middle of its sweep: the signal comes while runc init is stuck in fcntl
+    # (its `runc run` ignores SIGTERM), or while a container is being started.
+    rc2 = realruntimes.runc_build('runc-v1.2.0-rc.2')
+    proc = subprocess.Popen([sys.executable, '-c', SWEEP_SCRIPT % (COLLECTIONS_DIR, rc2, tmp_parent)])
+    deadline = time.time() + 60
+    ids = []
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            ids = sorted(set(ids) | set(c.split()[-1] for c in _cmdlines().values()
+                                        if ' run --bundle ' in c and tmp_parent in c))
+            if when == 'start' and ids:
+                break
+            if when == 'hang' and _probe_cleanup.seccomp_waits(list(_probe_cleanup.descendants([proc.pid])))[0]:
+                break
+            time.sleep(0.01)
+        assert ids and proc.poll() is None, 'the sweep never got to a %s' % when
+        proc.send_signal(signum)
+        assert proc.wait(60) == 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert_nothing_left(tmp_parent, ids)
