@@ -74,7 +74,10 @@ def origin_text(origin):
     parts = []
     for item in origin or []:
         if isinstance(item, dict):
-            parts.append(': '.join(x for x in (one_line(item.get('engine')), one_line(item.get('setting'))) if x))
+            text = ': '.join(x for x in (one_line(item.get('engine')), one_line(item.get('setting'))) if x)
+            if item.get('reader'):  # a profile_paths item that names who reads it
+                text += ' (read by %s)' % one_line(item['reader'])
+            parts.append(text)
         else:
             parts.append(one_line(item))
     return '; '.join(p for p in parts if p)

@@ -359,3 +359,11 @@ def test_the_default_cap_bounds_a_crafted_host():
     with pytest.raises(ValueError, match='max_findings'):
         _report.host_summary('evil', facts, findings, max_findings=-1)
     assert _report.host_summary('ok', facts, findings[:5])['omitted'] == []
+
+
+def test_origin_text_names_the_reader_of_a_profile_given_by_path():
+    origin = [{'engine': 'docker', 'setting': 'daemon.json seccomp-profile'},
+              {'engine': 'user', 'setting': 'profile_paths', 'reader': 'containerd'}]
+    assert _report.origin_text(origin) == 'docker: daemon.json seccomp-profile; user: profile_paths (read by containerd)'
+    assert _report.origin_text([{'engine': 'user', 'setting': 'profile_paths', 'reader': 'a\nb'}]) == \
+        'user: profile_paths (read by a b)'
