@@ -445,3 +445,38 @@ def evaluate(facts):
             findings.extend(_libseccomp_findings(profile, runtime, facts.get('libseccomp'), names))
     unique = dict((f['key'], f) for f in findings)
     return sorted(unique.values(), key=_sort_key)
+
+
+# Hazards decided by the runtime build alone (the fleet report's runtime_inventory). The others
+# depend on a profile (listener, default action, syscall choice) or are observed by the probe.
+BUILD_HAZARDS = ('notify-fcntl-hang', 'notify-write-rejected', 'crun-notify-sendmsg-hang', 'notify-unsupported')
+
+
+def _negate(verdict):
+    return (not verdict) if isinstance(verdict, bool) else verdict
+
+
+def runtime_verdicts(runtime):
+    """hazard id -> True, False, 'unknown' or None for one runtime entry, over the whole catalogue.
+
+    True/False/'unknown': would this build hit the hazard when a profile triggers it, by the same
+    rules ``evaluate`` applies. None: the hazard does not depend on the build (a profile or the
+    probe decides). ``runtime`` is a facts entry (name, path, version, commit, dev, libseccomp, error).
+    """
+    kind = runtime_kind(runtime)
+    verdicts = dict((hazard_id, None) for hazard_id in CATALOGUE)
+    if kind is None:  # neither runc nor crun by its output or name: nothing can be said
+        verdicts.update((hazard_id, 'unknown') for hazard_id in BUILD_HAZARDS)
+        return verdicts
+    runc = kind == 'runc'
+    libseccomp = runtime.get('libseccomp')
+    old_lib = bool(libseccomp) and compare_versions(libseccomp, LIBSECCOMP_NOTIFY_SINCE) < 0
+    has_notify = version_at_least(runtime, RUNC_NOTIFY_SINCE) if runc else True
+    verdicts.update({
+        'notify-fcntl-hang': fcntl_hang_affected(runtime) if runc else False,
+        # runc refuses NOTIFY on write in every release (those without NOTIFY refuse it anyway).
+        'notify-write-rejected': runc,
+        'crun-notify-sendmsg-hang': False if runc else _negate(version_at_least(runtime, CRUN_SENDMSG_FIXED)),
+        'notify-unsupported': True if old_lib else _negate(has_notify),
+    })
+    return verdicts

@@ -10,12 +10,14 @@ import os
 import pytest
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import (
+    BUILD_HAZARDS,
     CATALOGUE,
     PROBE_SYSCALLS,
     SEVERITIES,
     evaluate,
     fcntl_hang_affected,
     fcntl_hang_verdict,
+    runtime_verdicts,
     severity_rank,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import describe_profile
@@ -370,3 +372,56 @@ def test_catalogue_is_complete():
         assert entry['title'] and isinstance(entry['remediation'], list)
     assert severity_rank('critical') > severity_rank('high') > severity_rank('info') > severity_rank('nope')
     assert 'fcntl' in PROBE_SYSCALLS and 'connect' in PROBE_SYSCALLS
+
+
+# --- runtime_verdicts (the fleet report's runtime_inventory) agrees with evaluate ---------------
+
+VERSIONS = sorted(name[:-4] for name in os.listdir(os.path.join(os.path.dirname(__file__), 'fixtures', 'versions')))
+# Every build hazard's trigger under NOTIFY, with a listener that exists.
+TRIGGERS = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/agent.sock',
+            'syscalls': [{'names': ['fcntl', 'write', 'sendmsg'], 'action': 'SCMP_ACT_NOTIFY'}]}
+
+
+def _finding_verdicts(entry, libseccomp='2.5.4'):
+    """What evaluate says about the build when a profile triggers every build hazard."""
+    found = evaluate(facts([entry], [profile(TRIGGERS)], libseccomp=libseccomp))
+    out = dict((hazard_id, False) for hazard_id in BUILD_HAZARDS)
+    for finding in found:
+        if finding['id'] in BUILD_HAZARDS and out[finding['id']] is not True:
+            out[finding['id']] = finding['affected']
+    return out
+
+
+@pytest.mark.parametrize('fixture', VERSIONS)
+def test_verdicts_match_the_findings(fixture):
+    path = '/usr/bin/crun' if fixture.startswith('crun') else '/usr/bin/runc'
+    entry = runtime(fixture, path=path)
+    verdicts = runtime_verdicts(entry)
+    assert set(verdicts) == set(CATALOGUE)
+    expected = _finding_verdicts(entry)
+    if entry.get('name') == 'runc' and expected['notify-unsupported'] is True:
+        expected['notify-write-rejected'] = True  # evaluate reports unsupported instead; both fail
+    assert dict((h, verdicts[h]) for h in BUILD_HAZARDS) == expected
+    assert all(verdicts[h] is None for h in set(CATALOGUE) - set(BUILD_HAZARDS))
+
+
+def test_known_builds():
+    rc2 = runtime_verdicts(runtime('runc-1.2.0-rc.2'))
+    assert rc2['notify-fcntl-hang'] is True and rc2['crun-notify-sendmsg-hang'] is False
+    assert runtime_verdicts(runtime('runc-1.2.0'))['notify-fcntl-hang'] is False
+    crun15 = runtime_verdicts(runtime('crun-1.5', path='/usr/bin/crun'))
+    assert (crun15['crun-notify-sendmsg-hang'], crun15['notify-fcntl-hang']) == (True, False)
+    assert runtime_verdicts(runtime('crun-1.8.1', path='/usr/bin/crun'))['crun-notify-sendmsg-hang'] is False
+
+
+def test_unreadable_or_unknown_builds_are_unknown():
+    silent = runtime_verdicts({'name': None, 'path': '/usr/bin/runc', 'version': None, 'error': 'timed out'})
+    assert silent['notify-fcntl-hang'] == 'unknown' and silent['notify-unsupported'] == 'unknown'
+    other = runtime_verdicts({'name': None, 'path': '/opt/bin/youki', 'version': '0.3'})
+    assert all(other[h] == 'unknown' for h in BUILD_HAZARDS)
+
+
+def test_old_libseccomp_makes_notify_unsupported():
+    entry = dict(runtime('runc-1.1.13'), libseccomp='2.4.4')
+    assert runtime_verdicts(entry)['notify-unsupported'] is True
+    assert _finding_verdicts(entry)['notify-unsupported'] is True
