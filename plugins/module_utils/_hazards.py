@@ -60,6 +60,10 @@ _SPEC_SECCOMP = 'https://github.com/opencontainers/runtime-spec/blob/main/config
 CATALOGUE = {
     'notify-fcntl-hang': {
         'title': 'runc hangs when fcntl is under SCMP_ACT_NOTIFY',
+        'description': ('runc 1.2.0-rc.1 and 1.2.0-rc.2 block forever in runc run / runc exec for a '
+                        'container whose seccomp profile puts fcntl under SCMP_ACT_NOTIFY: the runc '
+                        'init calls fcntl after loading the filter, before it has handed the '
+                        'notify fd to the agent.'),
         'severity': 'critical',
         'reference': 'https://github.com/opencontainers/runc/issues/4328',
         'sources': ['https://github.com/opencontainers/runc/pull/4337',
@@ -68,6 +72,9 @@ CATALOGUE = {
     },
     'notify-write-rejected': {
         'title': 'runc refuses SCMP_ACT_NOTIFY on write',
+        'description': ('runc refuses a profile with write under SCMP_ACT_NOTIFY (it writes to '
+                        'its sync pipe after loading the filter), so the container does not '
+                        'start.'),
         'severity': 'high',
         'reference': 'https://github.com/opencontainers/runc/pull/2682',
         'sources': [],
@@ -75,6 +82,8 @@ CATALOGUE = {
     },
     'notify-default-action': {
         'title': 'SCMP_ACT_NOTIFY as defaultAction is rejected',
+        'description': ('A profile whose defaultAction is SCMP_ACT_NOTIFY is rejected by runc; '
+                        'containers using it do not start.'),
         'severity': 'high',
         'reference': 'https://github.com/opencontainers/runc/pull/2682',
         'sources': [_SPEC_SECCOMP],
@@ -82,6 +91,9 @@ CATALOGUE = {
     },
     'crun-notify-sendmsg-hang': {
         'title': 'crun < 1.6 hangs when sendmsg is under SCMP_ACT_NOTIFY',
+        'description': ('crun older than 1.6 hangs starting a container whose profile puts '
+                        'sendmsg under SCMP_ACT_NOTIFY: it sends the notify fd with sendmsg after '
+                        'the filter is loaded.'),
         'severity': 'critical',
         'reference': 'https://github.com/containers/crun/issues/1002',
         'sources': ['https://github.com/containers/crun/pull/1004'],
@@ -89,6 +101,8 @@ CATALOGUE = {
     },
     'notify-no-listener-path': {
         'title': 'SCMP_ACT_NOTIFY rule without listenerPath',
+        'description': ('A profile with SCMP_ACT_NOTIFY rules but no listenerPath gives the '
+                        'runtime nowhere to send the notify fd; containers fail to start.'),
         'severity': 'high',
         'reference': _SPEC_SECCOMP,
         'sources': [],
@@ -96,6 +110,9 @@ CATALOGUE = {
     },
     'notify-listener-absent': {
         'title': 'listenerPath socket does not exist on the host',
+        'description': ('The socket named by the listenerPath of the profile does not exist on the '
+                        'host: the seccomp agent is not running and containers using the profile '
+                        'fail to start.'),
         'severity': 'medium',
         'reference': _SPEC_SECCOMP,
         'sources': [],
@@ -103,6 +120,8 @@ CATALOGUE = {
     },
     'notify-unsupported': {
         'title': 'SCMP_ACT_NOTIFY not supported by this runtime, libseccomp or kernel',
+        'description': ('SCMP_ACT_NOTIFY needs runc >= 1.1.0, libseccomp >= 2.5.0 and Linux >= '
+                        '5.7; with less, containers using the profile fail to start.'),
         'severity': 'high',
         'reference': 'https://github.com/opencontainers/runc/releases/tag/v1.1.0',
         'sources': ['https://man7.org/linux/man-pages/man2/seccomp_unotify.2.html'],
@@ -110,6 +129,9 @@ CATALOGUE = {
     },
     'notify-runtime-sensitive': {
         'title': 'SCMP_ACT_NOTIFY on a syscall the runtime itself uses',
+        'description': ('The profile puts a syscall the runtime itself makes around seccomp setup '
+                        'under SCMP_ACT_NOTIFY: safe with current runtimes, but fragile if a '
+                        'runtime calls it before handing over the notify fd.'),
         'severity': 'info',
         'reference': 'https://github.com/opencontainers/runc/issues/4328',
         'sources': [],
@@ -118,6 +140,9 @@ CATALOGUE = {
     # Observed by the notify_probe module (see _probe_findings).
     'notify-probe-hang': {
         'title': 'Runtime observed hanging with a syscall under SCMP_ACT_NOTIFY',
+        'description': ('A canary container run by runcguard.seccomp.notify_probe hung with the '
+                        'syscall under SCMP_ACT_NOTIFY: the runtime build really has the hang, '
+                        'whatever its version says.'),
         'severity': 'critical',
         'reference': 'https://github.com/opencontainers/runc/issues/4328',
         'sources': ['https://man7.org/linux/man-pages/man2/seccomp_unotify.2.html'],
@@ -125,11 +150,24 @@ CATALOGUE = {
     },
     'notify-probe-disagrees': {
         'title': 'Observed runtime behaviour disagrees with its version data',
+        'description': ('What the canary probe observed differs from what the version data of the '
+                        'runtime predicts (a patched, mislabelled or wrapped binary).'),
         'severity': 'medium',
         'reference': 'https://github.com/opencontainers/runc/issues/4328',
         'sources': [],
         'remediation': [],
     },
+}
+
+# What each remediation strategy means (docs/remediation.md has the details); SARIF help text.
+STRATEGIES = {
+    'upgrade_runc': 'Upgrade runc to a release without the problem (playbooks/remediate.yml, runc_pin_action=upgrade).',
+    'pin_runc': 'Pin runc to a known-good release such as 1.1.13 (runcguard.seccomp.runc_pin).',
+    'rewrite_profile': 'Take the syscall out of the SCMP_ACT_NOTIFY rule and keep it allowed '
+                       '(runcguard.seccomp.profile_fix / seccomp_profile).',
+    'edit_profile': 'Edit the profile by hand: an allow/errno defaultAction and explicit NOTIFY rules.',
+    'fix_listener': 'Set listenerPath to the seccomp agent socket and start the agent before containers.',
+    'upgrade_crun': 'Upgrade crun to 1.6 or later.',
 }
 
 # Engines a profile origin names -> engines whose runtimes run it.

@@ -16,6 +16,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import 
     SEVERITIES,
     evaluate,
     fcntl_hang_affected,
+    STRATEGIES,
     fcntl_hang_verdict,
     runtime_verdicts,
     severity_rank,
@@ -425,3 +426,9 @@ def test_old_libseccomp_makes_notify_unsupported():
     entry = dict(runtime('runc-1.1.13'), libseccomp='2.4.4')
     assert runtime_verdicts(entry)['notify-unsupported'] is True
     assert _finding_verdicts(entry)['notify-unsupported'] is True
+
+
+def test_every_hazard_is_described_with_known_strategies():
+    for hazard_id, entry in CATALOGUE.items():
+        assert len(entry['description']) > 40, hazard_id
+        assert set(entry['remediation']) <= set(STRATEGIES), hazard_id
