@@ -46,6 +46,7 @@ ARGUMENT_SPEC = {
     'mode': {'type': 'raw', 'default': '0644'},
     'table_rows': {'type': 'int', 'default': 25},
     'fail_query': {'type': 'str'},
+    'sarif_base': {'type': 'path'},
 }
 
 
@@ -142,6 +143,8 @@ class ActionModule(ActionBase):
         dest = args['dest']
         paths = dict((fmt, os.path.join(dest, '%s.%s' % (args['basename'], _renderers.EXTENSIONS[fmt])))
                      for fmt in formats)
+        # SARIF locations relative to sarif_base (a repository of profiles), absolute otherwise.
+        options = {'sarif': {'base': os.path.abspath(args['sarif_base']) if args['sarif_base'] else None}}
         started = time.time()
         summaries = _summaries(task_vars, args['hosts'], args['summary_var'])
         timings = {'collect': time.time() - started}
@@ -150,7 +153,7 @@ class ActionModule(ActionBase):
             fleet = _report.build_fleet(summaries, hosts=args['hosts'], fail_on=args['fail_on'],
                                         fail_on_unaudited=args['fail_on_unaudited'], generated_at=stamp,
                                         title=args['title'], waivers=args['waivers'])
-            return fleet, _renderers.render(fleet, formats)
+            return fleet, _renderers.render(fleet, formats, options)
 
         # Same results as the report on disk -> same bytes (its timestamp kept) -> nothing written.
         previous = _previous_timestamp(paths) if args['timestamp'] else None

@@ -10,7 +10,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: fleet_report
-short_description: Write the fleet audit report (json, md, html, junit, csv) on the controller
+short_description: Write the fleet audit report (json, md, html, junit, csv, sarif) on the controller
 version_added: 0.1.0
 author:
   - runcguard maintainers (@runcguard)
@@ -60,14 +60,16 @@ options:
     type: path
     required: true
   basename:
-    description: File name stem; files are C(<basename>.json), C(.md), C(.html), C(.junit.xml), C(.csv).
+    description: File name stem; files are C(<basename>.json), C(.md), C(.html), C(.junit.xml), C(.csv), C(.sarif).
     type: str
     default: runcguard-audit
   formats:
-    description: Formats to write.
+    description:
+      - Formats to write. V(sarif) is SARIF 2.1.0 for GitHub code scanning, GitLab and DefectDojo (one rule per
+        hazard, one result per finding, waived findings suppressed); it is written only when listed.
     type: list
     elements: str
-    choices: [csv, html, json, junit, md]
+    choices: [csv, html, json, junit, md, sarif]
     default: [csv, html, json, junit, md]
   fail_on:
     description:
@@ -115,6 +117,12 @@ options:
     description: Most host lines in RV(table).
     type: int
     default: 25
+  sarif_base:
+    description:
+      - Directory on the controller the SARIF result locations are relative to (with C(uriBaseId) C(%SRCROOT%)),
+        for example the checkout of a repository of profiles, so code scanning annotates its files.
+      - Profile paths outside it, and every path when it is not set, are absolute C(file://) URIs.
+    type: path
 notes:
   - The JSON layout is versioned (C(schema_version)) and documented in C(docs/report-schema.md).
   - Strings from hosts are treated as untrusted; HTML and Markdown escape them, CSV cells starting with

@@ -13,9 +13,11 @@ from html import escape as _html_escape
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import (
     SEVERITY_ORDER,
     UNAUDITED,
+    inventory_hazards,
     one_line,
     runtime_text,
     verdict_line,
+    verdict_text,
     waiver_text,
 )
 
@@ -49,6 +51,12 @@ def render(fleet):
                                totals['missing'], totals['findings'], totals['waived'], totals['errors']),
               '', md(verdict_line(fleet)), '', '## By severity', '']
     lines += _md_table(['severity', 'findings'], [[s, str(fleet['by_severity'].get(s, 0))] for s in SEVERITY_ORDER])
+    lines += ['', '## Runtime inventory', '']
+    hazards = inventory_hazards(fleet)
+    lines += _md_table(['runtime', 'version', 'commit', 'hosts', 'engines'] + [md(h) for h in hazards],
+                       [[md(b['name']), md(b['version']) or 'unknown', md(b['commit']), str(b['hosts']),
+                         md(', '.join(b['engines']))] + [verdict_text(b['verdicts'].get(h)) for h in hazards]
+                        for b in fleet['runtime_inventory']]) if fleet['runtime_inventory'] else ['No runtime found.']
     lines += ['', '## By hazard', '']
     lines += _md_table(['hazard', 'severity', 'hosts', 'findings', 'waived', 'title'],
                        [[md(h['id']), md(h['severity']), str(h['hosts']), str(h['findings']), str(h['waived']),

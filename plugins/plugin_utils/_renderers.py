@@ -9,7 +9,8 @@ Adding a format is one new file, ``_render_<format>.py``, with::
     FORMAT = 'sarif'              # the name users put in ``formats`` / ``audit_report_formats``
     EXTENSION = 'sarif'           # the file is <basename>.<EXTENSION>
     DEFAULT = True                # written when ``formats`` is not given
-    def render(fleet): ...        # fleet dict (``_report.build_fleet``) -> str
+    def render(fleet): ...        # fleet dict (``_report.build_fleet``) -> str; keyword
+                                  # arguments for format options (sarif: base)
     def validate(text, fleet): ... # raise ValueError when ``text`` is not a sound document
 
 ``validate`` runs before anything is written, so a renderer bug never replaces a good report.
@@ -54,9 +55,10 @@ def _renderer(fmt):
     return RENDERERS[fmt]
 
 
-def render(fleet, formats=DEFAULT_FORMATS):
-    """format -> text for each requested format."""
-    return dict((fmt, _renderer(fmt).render(fleet)) for fmt in formats)
+def render(fleet, formats=DEFAULT_FORMATS, options=None):
+    """format -> text for each requested format; ``options``: format -> keyword arguments."""
+    options = options or {}
+    return dict((fmt, _renderer(fmt).render(fleet, **options.get(fmt, {}))) for fmt in formats)
 
 
 def validate(fmt, text, fleet):

@@ -20,8 +20,11 @@ import re
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import (
     CATALOGUE,
     SEVERITIES,
+    runtime_kind,
+    runtime_verdicts,
     severity_rank,
 )
+from ansible_collections.runcguard.seccomp.plugins.module_utils._version import version_key
 
 SCHEMA_VERSION = 1
 FAIL_ON = ('none',) + SEVERITIES
@@ -180,7 +183,11 @@ def host_summary(host, facts=None, findings=None, status='ok', message=None, err
     for runtime in facts.get('runtimes') or []:
         if isinstance(runtime, dict):
             runtimes.append({'name': runtime.get('name'), 'path': runtime.get('path'),
-                             'version': runtime.get('version'), 'error': runtime.get('error')})
+                             'version': runtime.get('version'), 'error': runtime.get('error'),
+                             # what runtime_inventory groups and judges builds by
+                             'commit': runtime.get('commit'), 'dev': bool(runtime.get('dev')),
+                             'libseccomp': runtime.get('libseccomp'),
+                             'used_by': sorted(one_line(e) for e in runtime.get('used_by') or [] if e)})
     runtimes.sort(key=lambda r: (str(r['path'] or ''), str(r['name'] or '')))
     profiles = [p for p in facts.get('profiles') or [] if isinstance(p, dict)]
     summary = {
@@ -345,6 +352,7 @@ def build_fleet(summaries, hosts=None, fail_on='none', fail_on_unaudited=True, g
             top = host['max_severity']
     return {
         'schema_version': SCHEMA_VERSION,
+        'runtime_inventory': runtime_inventory(fleet_hosts),
         'title': one_line(title),
         'generated_at': generated_at,
         'totals': totals,
@@ -359,8 +367,85 @@ def build_fleet(summaries, hosts=None, fail_on='none', fail_on_unaudited=True, g
     }
 
 
+# Probe findings: an observation about the build that ran the canary.
+_OBSERVED = ('notify-probe-hang', 'notify-probe-disagrees')
+
+
+def _verdict_inputs(runtime):
+    """The fields runtime_verdicts reads, as a hashable key (one evaluation per distinct build)."""
+    return (runtime_kind(runtime), runtime.get('version'), runtime.get('commit'), bool(runtime.get('dev')),
+            runtime.get('libseccomp'), bool(runtime.get('error')))
+
+
+_UNSET = object()
+
+
+def _merge_verdict(old, new):
+    return new if old is _UNSET or old == new else 'mixed'
+
+
+def runtime_inventory(fleet_hosts):
+    """One entry per runtime build (name, version, commit) over the fleet: how many hosts run it,
+    which engines use it, and its verdict for every catalogued hazard (``runtime_verdicts``; the
+    probe hazards are true where a probe observed them on that build). Builds whose hosts differ
+    in what decides a verdict (libseccomp, ...) get ``mixed`` for it."""
+    judged, builds = {}, {}
+    for host in fleet_hosts:
+        by_path = {}
+        for runtime in host.get('runtimes') or []:
+            if not isinstance(runtime, dict):
+                continue
+            name = runtime.get('name') or runtime_kind(runtime)
+            key = (one_line(name), one_line(runtime.get('version')), one_line(runtime.get('commit')))
+            build = builds.setdefault(key, {'name': name, 'version': runtime.get('version'),
+                                            'commit': runtime.get('commit'), 'hosts': set(), 'engines': set(),
+                                            'observed': set(), 'verdicts': dict((h, _UNSET) for h in CATALOGUE)})
+            build['hosts'].add(host['host'])
+            build['engines'].update(one_line(e) for e in runtime.get('used_by') or [] if e)
+            inputs = _verdict_inputs(runtime)
+            if inputs not in judged:
+                judged[inputs] = runtime_verdicts(runtime)
+            for hazard_id, verdict in judged[inputs].items():
+                build['verdicts'][hazard_id] = _merge_verdict(build['verdicts'][hazard_id], verdict)
+            by_path[runtime.get('path')] = build
+        for finding in host.get('findings') or []:
+            runtime = finding.get('runtime') if isinstance(finding.get('runtime'), dict) else {}
+            build = by_path.get(runtime.get('path'))
+            if finding.get('id') in _OBSERVED and build is not None:
+                build['observed'].add(finding['id'])
+    inventory = []
+    for build in builds.values():
+        observed = build.pop('observed')
+        verdicts = dict((h, True if h in observed else None if v is _UNSET else v) for h, v in build['verdicts'].items())
+        inventory.append(dict(build, hosts=len(build['hosts']), engines=sorted(build['engines']), verdicts=verdicts))
+    return sorted(inventory, key=lambda b: (str(b['name'] or ''), version_key(b['version']), str(b['commit'] or '')))
+
+
 # ----------------------------------------------------------------------------------------------
 # text for renderers, the gate message and the console table
+
+VERDICT_TEXT = {True: 'affected', False: 'no', 'unknown': 'unknown', 'mixed': 'mixed', None: 'n/a'}
+
+
+def verdict_text(verdict):
+    """runtime_inventory verdict for people: affected, no, unknown, mixed, n/a."""
+    return VERDICT_TEXT.get(verdict, one_line(verdict)) if isinstance(verdict, (bool, str, type(None))) else one_line(verdict)
+
+
+def inventory_hazards(fleet):
+    """Hazard ids the runtime inventory has a verdict for (the build-decided ones, then observed)."""
+    ids = []
+    for hazard in fleet['by_hazard']:
+        if any(build['verdicts'].get(hazard['id']) is not None for build in fleet.get('runtime_inventory') or []):
+            ids.append(hazard['id'])
+    return ids
+
+
+def build_text(build):
+    return ' '.join(x for x in (one_line(build.get('name')) or 'runtime', one_line(build.get('version')) or
+                                '(version unknown)', ('commit %s' % one_line(build['commit'])) if build.get('commit')
+                                else '') if x)
+
 
 def waiver_text(finding):
     waiver = finding.get('waiver')

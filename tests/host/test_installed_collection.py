@@ -19,10 +19,12 @@ import subprocess
 import sys
 import tarfile
 
+import jsonschema
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROFILES = os.path.join(ROOT, 'tests', 'unit', 'plugins', 'module_utils', 'fixtures', 'profiles')
+SARIF_SCHEMA = os.path.join(ROOT, 'tests', 'unit', 'plugins', 'plugin_utils', 'fixtures', 'sarif-schema-2.1.0.json')
 MAX_TARBALL = 2 * 1024 * 1024
 # Path parts that must never ship: caches, virtual environments, test output, build leftovers.
 FORBIDDEN_PARTS = ('.venv', '.cache', '.ansible', '__pycache__', '.pytest_cache', '.hypothesis', '.git',
@@ -91,8 +93,10 @@ def test_only_the_installed_copy_is_visible(installed):
 def test_audit_playbook_runs_from_the_installed_copy(installed, tmp_path):
     _tarball, colls, env = installed
     reports = tmp_path / 'reports'
+    # the CI scan of a repository of profiles (docs/audit.md): no discovery, SARIF relative to the checkout
     extra = {'audit_discover': False, 'audit_profile_paths': [PROFILES], 'audit_report_dir': str(reports),
-             'audit_report_formats': ['json', 'md'], 'audit_report_timestamp': False}
+             'audit_report_formats': ['json', 'md', 'sarif'], 'audit_report_timestamp': False,
+             'audit_sarif_base': ROOT}
     proc = _run([_tool('ansible-playbook'), '-i', 'localhost,', '-c', 'local', 'runcguard.seccomp.audit',
                  '-e', json.dumps(extra)], env, str(tmp_path))
     assert 'runcguard.seccomp fleet audit' in proc.stdout or 'TOTAL' in proc.stdout, proc.stdout[-3000:]
@@ -105,3 +109,12 @@ def test_audit_playbook_runs_from_the_installed_copy(installed, tmp_path):
     assert ('notify-default-action', 'notify-default.json') in found, sorted(found)
     assert ('notify-listener-absent', 'bypass4netns-oci.json') in found, sorted(found)
     assert (reports / 'runcguard-audit.md').is_file()
+    with open(SARIF_SCHEMA) as handle:
+        validator = jsonschema.Draft4Validator(json.load(handle))
+    sarif = json.loads((reports / 'runcguard-audit.sarif').read_text())
+    errors = ['%s: %s' % (list(e.path), e.message) for e in validator.iter_errors(sarif)]
+    assert not errors, errors[:10]
+    results = sarif['runs'][0]['results']
+    assert len(results) == len(host['findings'])
+    uris = set(r['locations'][0]['physicalLocation']['artifactLocation']['uri'] for r in results)
+    assert 'tests/unit/plugins/module_utils/fixtures/profiles/notify-default.json' in uris, uris

@@ -1,0 +1,189 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Fleet report renderer: SARIF 2.1.0 (GitHub code scanning, GitLab, DefectDojo).
+
+One rule per hazard of the catalogue, one result per finding (waived ones carry a suppression).
+The location is the profile path: relative to ``base`` (``audit_sarif_base``) when it lies below
+it, so a repository of profiles gets annotations on its own files, else an absolute file URI.
+Hosts that could not be audited and error entries become tool execution notifications.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import hashlib
+import json
+import posixpath
+from urllib.parse import quote
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, STRATEGIES, severity_rank
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNAUDITED, one_line
+
+FORMAT = 'sarif'
+EXTENSION = 'sarif'
+DEFAULT = False
+
+SCHEMA_URI = 'https://json.schemastore.org/sarif-2.1.0.json'
+SRCROOT = '%SRCROOT%'
+# GitHub reads properties.security-severity (a number as a string): >= 9 critical, 7-8.9 high,
+# 4-6.9 medium, 0.1-3.9 low.
+SECURITY_SEVERITY = {'critical': '9.5', 'high': '8.0', 'medium': '5.5', 'low': '3.0', 'info': '0.0'}
+LEVELS = {'critical': 'error', 'high': 'error', 'medium': 'warning', 'low': 'warning', 'info': 'note'}
+# Tool notifications are for people: a fleet with thousands of broken hosts gets a bounded list.
+NOTIFICATION_LIMIT = 1000
+
+
+def _rule_name(hazard_id):
+    return ''.join(part.capitalize() for part in hazard_id.replace('_', '-').split('-') if part)
+
+
+def _rule(hazard_id, title, severity):
+    entry = CATALOGUE.get(hazard_id) or {}
+    severity = entry.get('severity') or severity or 'medium'
+    title = one_line(entry.get('title') or title or hazard_id)
+    strategies = entry.get('remediation') or []
+    steps = [STRATEGIES.get(s, s) for s in strategies] or ['Investigate the runtime build; no automatic fix.']
+    reference = entry.get('reference')
+    help_text = 'Remediation: %s%s' % (' '.join(steps), ' Reference: %s' % reference if reference else '')
+    help_md = '**Remediation**\n\n%s%s' % (''.join('- `%s`: %s\n' % (s, STRATEGIES.get(s, s)) for s in strategies)
+                                           or '- Investigate the runtime build; no automatic fix.\n',
+                                           '\nReference: <%s>' % reference if reference else '')
+    rule = {
+        'id': hazard_id,
+        'name': _rule_name(hazard_id),
+        'shortDescription': {'text': title},
+        'fullDescription': {'text': one_line(entry.get('description') or title)},
+        'help': {'text': help_text, 'markdown': help_md},
+        'defaultConfiguration': {'level': LEVELS.get(severity, 'warning')},
+        'properties': {'security-severity': SECURITY_SEVERITY.get(severity, '5.5'), 'precision': 'high',
+                       'tags': ['security', 'seccomp', 'containers'], 'severity': severity,
+                       'remediation': list(strategies)},
+    }
+    if reference:
+        rule['helpUri'] = reference
+    return rule
+
+
+def _uri(path, base):
+    """(uri, uriBaseId or None) for a host path; relative to ``base`` when it lies below it."""
+    path = one_line(path)
+    if base and path.startswith('/'):
+        rel = posixpath.relpath(posixpath.normpath(path), base)
+        if rel != '.' and not rel.startswith('../') and rel != '..':
+            return quote(rel), SRCROOT
+    if path.startswith('/'):
+        return 'file://' + quote(path), None
+    return quote(path), None
+
+
+def _location(finding, base):
+    runtime = finding.get('runtime') if isinstance(finding.get('runtime'), dict) else {}
+    path = finding.get('profile') or runtime.get('path')
+    if not path:
+        return None
+    uri, base_id = _uri(path, base)
+    artifact = {'uri': uri}
+    if base_id:
+        artifact['uriBaseId'] = base_id
+    return {'physicalLocation': {'artifactLocation': artifact}}
+
+
+def _fingerprint(host, finding):
+    key = '%s|%s' % (host, one_line(finding.get('key') or finding.get('id')))
+    return hashlib.sha256(key.encode('utf-8')).hexdigest()
+
+
+def _result(host, finding, rule_index, base):
+    severity = one_line(finding.get('severity')) or 'medium'
+    runtime = finding.get('runtime') if isinstance(finding.get('runtime'), dict) else None
+    result = {
+        'ruleId': one_line(finding.get('id')) or 'unknown',
+        'ruleIndex': rule_index,
+        'level': LEVELS.get(severity, 'warning'),
+        'message': {'text': one_line(finding.get('message')) or one_line(finding.get('title')) or 'finding'},
+        'partialFingerprints': {'runcguardFindingKey/v1': _fingerprint(host, finding)},
+        'properties': {
+            'host': host, 'severity': severity, 'affected': finding.get('affected'),
+            'syscalls': [one_line(s) for s in finding.get('syscalls') or []],
+            'profile': finding.get('profile'),
+            'runtime': dict((k, runtime.get(k)) for k in ('name', 'path', 'version')) if runtime else None,
+            'key': finding.get('key'),
+        },
+    }
+    location = _location(finding, base)
+    if location:
+        result['locations'] = [location]
+    waiver = finding.get('waiver') if isinstance(finding.get('waiver'), dict) else None
+    if finding.get('waived') and waiver:
+        result['suppressions'] = [{'kind': 'external', 'status': 'accepted',
+                                   'justification': one_line('%s (waiver until %s)' % (
+                                       waiver.get('reason'), waiver.get('expires')))}]
+    return result
+
+
+def _notifications(fleet):
+    out = []
+    for host in fleet['hosts']:
+        if host['status'] in UNAUDITED:
+            out.append({'level': 'error', 'message': {'text': 'host %s not audited (%s): %s' % (
+                one_line(host['host']), host['status'], one_line(host.get('message')))}})
+        for err in host.get('errors') or []:
+            out.append({'level': 'warning', 'message': {'text': 'host %s: %s %s: %s' % (
+                one_line(host['host']), one_line(err.get('source')), one_line(err.get('path')),
+                one_line(err.get('error')))}})
+    if len(out) > NOTIFICATION_LIMIT:
+        hidden = len(out) - NOTIFICATION_LIMIT
+        out = out[:NOTIFICATION_LIMIT] + [{'level': 'note', 'message': {
+            'text': '%d more notification(s): see the JSON report' % hidden}}]
+    return out
+
+
+def render(fleet, base=None):
+    """SARIF log text; ``base``: absolute directory profile paths are made relative to."""
+    base = posixpath.normpath(base) if base else None
+    ids = [hz['id'] for hz in fleet['by_hazard']]
+    ids += sorted(set(CATALOGUE) - set(ids))
+    seen = dict((hz['id'], hz) for hz in fleet['by_hazard'])
+    rules = [_rule(i, (seen.get(i) or {}).get('title'), (seen.get(i) or {}).get('severity')) for i in ids]
+    index = dict((rule['id'], n) for n, rule in enumerate(rules))
+    results = []
+    for host in fleet['hosts']:
+        for finding in host['findings']:
+            hazard_id = one_line(finding.get('id')) or 'unknown'
+            if hazard_id not in index:
+                index[hazard_id] = len(rules)
+                rules.append(_rule(hazard_id, finding.get('title'), finding.get('severity')))
+            results.append(_result(host['host'], finding, index[hazard_id], base))
+    results.sort(key=lambda r: (-severity_rank(r['properties']['severity']), r['ruleId'],
+                                r['properties']['host'], r['partialFingerprints']['runcguardFindingKey/v1']))
+    unaudited = [h['host'] for h in fleet['hosts'] if h['status'] in UNAUDITED]
+    run = {
+        'tool': {'driver': {'name': 'runcguard.seccomp', 'rules': rules}},
+        'automationDetails': {'id': 'runcguard.seccomp/audit/'},
+        'columnKind': 'unicodeCodePoints',
+        'invocations': [{'executionSuccessful': not unaudited, 'toolExecutionNotifications': _notifications(fleet)}],
+        'results': results,
+        'properties': {'title': fleet['title'], 'totals': fleet['totals'], 'max_severity': fleet['max_severity']},
+    }
+    if base:
+        run['originalUriBaseIds'] = {SRCROOT: {'uri': 'file://' + quote(base.rstrip('/') + '/')}}
+    log = {'$schema': SCHEMA_URI, 'version': '2.1.0', 'runs': [run]}
+    return json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + '\n'
+
+
+def validate(text, fleet):
+    """The parts the consumers rely on (the full schema check is in the tests: jsonschema is not a
+    controller requirement): version, one rule per hazard seen, one result per finding."""
+    log = json.loads(text)
+    if log.get('version') != '2.1.0' or len(log.get('runs') or []) != 1:
+        raise ValueError('not a SARIF 2.1.0 log with one run')
+    run = log['runs'][0]
+    rules = [r['id'] for r in run['tool']['driver']['rules']]
+    expected = sum(len(host['findings']) for host in fleet['hosts'])
+    if len(run['results']) != expected:
+        raise ValueError('expected %d results, got %d' % (expected, len(run['results'])))
+    for result in run['results']:
+        if rules[result['ruleIndex']] != result['ruleId']:
+            raise ValueError('result %s points at rule %s' % (result['ruleId'], rules[result['ruleIndex']]))

@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The SARIF 2.1.0 report: valid against the OASIS schema, one rule per hazard, one result per finding."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+import os
+
+import jsonschema
+import pytest
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, evaluate
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_sarif, _renderers, _report
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import apply_waivers
+
+SCHEMA_FILE = os.path.join(os.path.dirname(__file__), 'fixtures', 'sarif-schema-2.1.0.json')
+EVIL = '/srv/profiles/team a/<script>x</script>%20.json'
+
+
+def sarif_validator():
+    with open(SCHEMA_FILE) as handle:
+        schema = json.load(handle)
+    return jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def assert_valid(text):
+    errors = sorted(sarif_validator().iter_errors(json.loads(text)), key=lambda e: list(e.path))
+    assert not errors, ['%s: %s' % ('/'.join(str(p) for p in e.path), e.message) for e in errors[:10]]
+
+
+def _facts(path, notify, runc_version='1.2.0-rc.2'):
+    return {'runtimes': [{'name': 'runc', 'path': '/usr/bin/runc', 'version': runc_version, 'used_by': ['docker']}],
+            'profiles': [{'path': path, 'format': 'oci', 'origin': [{'engine': 'docker', 'setting': 'seccomp'}],
+                          'default_action': 'SCMP_ACT_ALLOW', 'listener_path': '/run/agent.sock',
+                          'listener_exists': True, 'notify_syscalls': sorted(notify), 'error': None}]}
+
+
+def fleet():
+    waivers = [{'id': 'notify-runtime-sensitive', 'host': '*', 'reason': 'agent handles close', 'expires': '2099-01-01'}]
+    summaries = {}
+    for host, facts in (('node1', _facts('/srv/profiles/agent.json', ['fcntl', 'close'])),
+                        ('node2', _facts(EVIL, ['write'], '1.1.13')),
+                        ('node3', _facts('/etc/docker/seccomp.json', ['fcntl', 'write'], '1.2.0'))):
+        findings = apply_waivers(evaluate(facts), waivers, host, today='2026-06-01')
+        summaries[host] = _report.host_summary(host, facts, findings)
+    summaries['down'] = _report.host_summary('down', status='unreachable', message='ssh: timed out')
+    return _report.build_fleet(summaries, fail_on='high', waivers=waivers)
+
+
+@pytest.fixture(scope='module')
+def report():
+    data = fleet()
+    text = _render_sarif.render(data, base='/srv/profiles/')
+    return data, text, json.loads(text)
+
+
+def test_schema_valid_with_and_without_base(report):
+    data, text, _log = report
+    assert_valid(text)
+    assert_valid(_render_sarif.render(data))
+    assert_valid(_render_sarif.render(_report.build_fleet({})))  # no hosts at all
+    _render_sarif.validate(text, data)
+
+
+def test_the_validator_catches_a_broken_log(report):
+    log = json.loads(report[1])
+    log['runs'][0]['results'][0]['level'] = 'fatal'
+    del log['runs'][0]['tool']['driver']['name']
+    assert len(list(sarif_validator().iter_errors(log))) == 2
+
+
+def test_one_rule_per_hazard(report):
+    rules = report[2]['runs'][0]['tool']['driver']['rules']
+    assert sorted(r['id'] for r in rules) == sorted(CATALOGUE)
+    fcntl = [r for r in rules if r['id'] == 'notify-fcntl-hang'][0]
+    assert fcntl['name'] == 'NotifyFcntlHang'
+    assert fcntl['shortDescription']['text'] == CATALOGUE['notify-fcntl-hang']['title']
+    assert 'runc 1.2.0-rc.1 and 1.2.0-rc.2' in fcntl['fullDescription']['text']
+    assert fcntl['helpUri'] == 'https://github.com/opencontainers/runc/issues/4328'
+    assert '`pin_runc`' in fcntl['help']['markdown'] and 'Upgrade runc' in fcntl['help']['text']
+    assert fcntl['properties']['security-severity'] == '9.5'
+    assert [r['properties']['security-severity'] for r in rules if r['id'] == 'notify-runtime-sensitive'] == ['0.0']
+
+
+def test_one_result_per_finding(report):
+    data, _text, log = report
+    run = log['runs'][0]
+    findings = [(h['host'], f) for h in data['hosts'] for f in h['findings']]
+    assert len(run['results']) == len(findings) == 4
+    by_rule = dict((r['ruleId'], r) for r in run['results'] if r['properties']['host'] == 'node1'
+                   and r['ruleId'] == 'notify-fcntl-hang')
+    hang = by_rule['notify-fcntl-hang']
+    assert hang['level'] == 'error' and 'hangs' in hang['message']['text']
+    assert run['tool']['driver']['rules'][hang['ruleIndex']]['id'] == 'notify-fcntl-hang'
+    assert hang['properties']['runtime'] == {'name': 'runc', 'path': '/usr/bin/runc', 'version': '1.2.0-rc.2'}
+    levels = [(r['properties']['host'], r['ruleId'], r['level']) for r in run['results']]
+    assert levels == [('node1', 'notify-fcntl-hang', 'error'), ('node2', 'notify-write-rejected', 'error'),
+                      ('node3', 'notify-write-rejected', 'error'), ('node1', 'notify-runtime-sensitive', 'note')]
+
+
+def test_locations_relative_to_the_base_and_escaped(report):
+    results = report[2]['runs'][0]['results']
+    locations = dict((r['properties']['host'], r['locations'][0]['physicalLocation']['artifactLocation'])
+                     for r in results if r['ruleId'] != 'notify-runtime-sensitive')
+    assert locations['node1'] == {'uri': 'agent.json', 'uriBaseId': '%SRCROOT%'}
+    assert locations['node2'] == {'uri': 'team%20a/%3Cscript%3Ex%3C/script%3E%2520.json', 'uriBaseId': '%SRCROOT%'}
+    assert locations['node3'] == {'uri': 'file:///etc/docker/seccomp.json'}  # outside the base: absolute
+    assert report[2]['runs'][0]['originalUriBaseIds'] == {'%SRCROOT%': {'uri': 'file:///srv/profiles/'}}
+    absolute = json.loads(_render_sarif.render(report[0]))['runs'][0]
+    assert 'originalUriBaseIds' not in absolute
+    assert all(r['locations'][0]['physicalLocation']['artifactLocation']['uri'].startswith('file:///')
+               for r in absolute['results'])
+
+
+def test_fingerprints_are_stable_and_per_host(report):
+    data, _text, log = report
+    prints = [r['partialFingerprints']['runcguardFindingKey/v1'] for r in log['runs'][0]['results']]
+    assert len(set(prints)) == len(prints)
+    again = json.loads(_render_sarif.render(fleet(), base='/srv/profiles'))
+    assert [r['partialFingerprints'] for r in again['runs'][0]['results']] == \
+        [r['partialFingerprints'] for r in log['runs'][0]['results']]
+
+
+def test_waived_findings_are_suppressed_and_unaudited_hosts_notified(report):
+    run = report[2]['runs'][0]
+    waived = [r for r in run['results'] if r.get('suppressions')]
+    assert [r['ruleId'] for r in waived] == ['notify-runtime-sensitive']
+    assert waived[0]['suppressions'][0]['justification'].startswith('agent handles close')
+    invocation = run['invocations'][0]
+    assert invocation['executionSuccessful'] is False
+    assert ['down' in n['message']['text'] for n in invocation['toolExecutionNotifications']] == [True]
+
+
+def test_validate_rejects_a_wrong_result_count(report):
+    data, text, _log = report
+    log = json.loads(text)
+    log['runs'][0]['results'].pop()
+    with pytest.raises(ValueError):
+        _render_sarif.validate(json.dumps(log), data)
+
+
+def test_sarif_is_opt_in_and_takes_its_base_through_render_options(report):
+    assert 'sarif' in _renderers.FORMATS and 'sarif' not in _renderers.DEFAULT_FORMATS
+    assert _renderers.EXTENSIONS['sarif'] == 'sarif'
+    texts = _renderers.render(report[0], ['sarif', 'json'], {'sarif': {'base': '/srv/profiles'}})
+    assert texts['sarif'] == report[1]

@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""runtime_inventory: one entry per runtime build over the fleet, with hosts, engines and verdicts."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import json
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, evaluate
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_json, _render_md, _report
+
+
+def rt(name, version, path=None, used_by=('docker',), commit=None, libseccomp=None, error=None):
+    return {'name': name, 'path': path or '/usr/bin/%s' % name, 'version': version, 'commit': commit,
+            'dev': bool(version and '+dev' in version), 'libseccomp': libseccomp, 'used_by': list(used_by),
+            'error': error}
+
+
+def summary(host, runtimes, findings=()):
+    return _report.host_summary(host, {'runtimes': runtimes, 'profiles': []}, list(findings))
+
+
+def inventory(summaries):
+    return _report.build_fleet(dict((s['host'], s) for s in summaries))['runtime_inventory']
+
+
+def by_build(entries):
+    return dict(((e['name'], e['version'], e['commit']), e) for e in entries)
+
+
+def test_one_entry_per_build_with_hosts_and_engines():
+    entries = inventory([
+        summary('n1', [rt('runc', '1.2.0-rc.2', used_by=['docker', 'containerd']), rt('crun', '1.5', used_by=['podman'])]),
+        summary('n2', [rt('runc', '1.2.0-rc.2', path='/usr/sbin/runc', used_by=['containerd'])]),
+        summary('n3', [rt('runc', '1.2.0-rc.2', commit='v1.2.0-rc.2-0-gf2d2ee5e'), rt('runc', '1.1.13')]),
+        _report.host_summary('down', status='unreachable', message='x'),
+    ])
+    assert [(e['name'], e['version'], e['commit'], e['hosts']) for e in entries] == [
+        ('crun', '1.5', None, 1), ('runc', '1.1.13', None, 1), ('runc', '1.2.0-rc.2', None, 2),
+        ('runc', '1.2.0-rc.2', 'v1.2.0-rc.2-0-gf2d2ee5e', 1)]
+    builds = by_build(entries)
+    rc2 = builds[('runc', '1.2.0-rc.2', None)]
+    assert rc2['engines'] == ['containerd', 'docker']
+    assert set(rc2['verdicts']) == set(CATALOGUE)
+    assert rc2['verdicts']['notify-fcntl-hang'] is True and rc2['verdicts']['notify-listener-absent'] is None
+    assert builds[('runc', '1.1.13', None)]['verdicts']['notify-fcntl-hang'] is False
+    crun = builds[('crun', '1.5', None)]['verdicts']
+    assert (crun['crun-notify-sendmsg-hang'], crun['notify-fcntl-hang'], crun['notify-write-rejected']) == (True, False, False)
+
+
+def test_unknown_versions_and_mixed_verdicts():
+    entries = by_build(inventory([
+        summary('a', [rt('runc', None, error='timed out after 10 s')]),
+        summary('b', [rt('runc', '1.1.13', libseccomp='2.4.4')]),
+        summary('c', [rt('runc', '1.1.13', libseccomp='2.5.4')]),
+    ]))
+    silent = entries[('runc', None, None)]['verdicts']
+    assert silent['notify-fcntl-hang'] == 'unknown'
+    assert entries[('runc', '1.1.13', None)]['verdicts']['notify-unsupported'] == 'mixed'  # old libseccomp on one host
+
+
+def test_probe_observations_mark_the_build():
+    hang = {'id': 'notify-probe-hang', 'severity': 'critical', 'key': 'k', 'profile': None,
+            'runtime': {'name': 'runc', 'path': '/opt/runc', 'version': '1.2.0'}, 'message': 'hung'}
+    entries = by_build(inventory([
+        summary('a', [rt('runc', '1.2.0', path='/opt/runc')], [hang]),
+        summary('b', [rt('runc', '1.2.0', path='/opt/runc')]),
+    ]))
+    verdicts = entries[('runc', '1.2.0', None)]['verdicts']
+    assert verdicts['notify-probe-hang'] is True and verdicts['notify-probe-disagrees'] is None
+    assert verdicts['notify-fcntl-hang'] is False  # the version says fine; the probe says otherwise
+
+
+def test_in_json_and_markdown():
+    facts = {'runtimes': [rt('runc', '1.2.0-rc.2')], 'profiles': []}
+    fleet = _report.build_fleet({'h1': _report.host_summary('h1', facts, evaluate(facts)),
+                                 'h2': _report.host_summary('h2', {'runtimes': [rt('crun', '1.8.1', used_by=['podman'])]})})
+    data = json.loads(_render_json.render(fleet))
+    assert [(e['name'], e['hosts']) for e in data['runtime_inventory']] == [('crun', 1), ('runc', 1)]
+    text = _render_md.render(fleet)
+    _render_md.validate(text, fleet)
+    section = text[text.index('## Runtime inventory'):text.index('## By hazard')]
+    assert '| runc | 1.2.0-rc.2 |  | 1 | docker |' in section
+    header = section.splitlines()[2]
+    assert 'notify-fcntl-hang' in header and 'notify-listener-absent' not in header
+    row = [line for line in section.splitlines() if line.startswith('| runc')][0]
+    cells = [c.strip() for c in row.strip('|').split('|')]
+    assert cells[5 + header.strip('|').split('|')[5:].index(' notify-fcntl-hang ')] == 'affected'
