@@ -2,20 +2,28 @@
 # Copyright (c) runcguard maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Fleet report renderer: self-contained HTML (sortable, filterable, no network, host text escaped)."""
+"""Fleet report renderer: self-contained HTML (sortable, filterable, no network, host text escaped).
+
+Usable at 10,000 hosts: findings are grouped by hazard, then host, in collapsible sections (closed
+when the fleet has many findings); the filter hides groups without a match and opens the rest when
+few rows match. Inline SVG bar charts (findings by severity, hosts per runtime build), no library.
+"""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from html import escape as _html_escape
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import severity_rank
+from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, severity_rank
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import (
     SEVERITY_ORDER,
     UNAUDITED,
+    build_text,
+    inventory_hazards,
     one_line,
     runtime_text,
     verdict_line,
+    verdict_text,
     waiver_text,
 )
 
@@ -35,43 +43,230 @@ th[data-sort]{cursor:pointer;background:#f3f3f3}th[data-sort]:after{content:" \\
 .sev-critical{background:#b00020;color:#fff}.sev-high{background:#e65100;color:#fff}.sev-medium{background:#f9a825}
 .sev-low{background:#c5e1a5}.sev-info{background:#e3f2fd}.cards span{display:inline-block;margin-right:.5em;padding:.4em .8em;border-radius:4px}
 .st-unreachable,.st-failed,.st-missing{color:#b00020;font-weight:bold}.waived{opacity:.6}
-code{font-size:90%}#controls{margin:.5em 0}
+code{font-size:90%}#controls{margin:.5em 0;position:sticky;top:0;background:#fff;padding:.3em 0;z-index:1}
+details.hazard,details.group{margin:.3em 0}details>summary{cursor:pointer;padding:.2em 0}
+tr.first-of-host td{border-top:2px solid #888}.charts{display:flex;flex-wrap:wrap;gap:2em}
+figure{margin:0}figcaption{font-size:90%;color:#555}.v-affected{background:#ffcdd2}.v-unknown,.v-mixed{background:#fff3c4}
 """
 
 # Sort and filter only: no data is built from strings into HTML (textContent only), no network.
+# Built for 10,000 hosts: each row's text is lowered once, rows are only touched when their state
+# changes, and a hazard group with no matching row is hidden (groups open when few rows match).
 _JS = """
 (function(){
-var table=document.getElementById('findings'); if(!table){return;}
-var body=table.tBodies[0], rows=Array.prototype.slice.call(body.rows);
+var rows=Array.prototype.slice.call(document.querySelectorAll('tr.finding'));
+var groups=Array.prototype.slice.call(document.querySelectorAll('details.hazard'));
+var hosts=Array.prototype.slice.call(document.querySelectorAll('details.host'));
 var q=document.getElementById('q'), sev=document.getElementById('sev'), shown=document.getElementById('shown');
+if(!q){return;}
+var texts=null, timer=null, OPEN_BELOW=300;
+function lowered(){ if(!texts){texts=rows.map(function(r){return r.textContent.toLowerCase();});} return texts; }
+function show(el,ok){ if(ok===!el.hasAttribute('hidden')){return;} if(ok){el.removeAttribute('hidden');}else{el.setAttribute('hidden','');} }
 function apply(){
-  var needle=q.value.toLowerCase(), want=sev.value, n=0;
-  rows.forEach(function(r){
-    var ok=(!want||r.getAttribute('data-severity')===want)&&(!needle||r.textContent.toLowerCase().indexOf(needle)>=0);
-    if(ok){r.removeAttribute('hidden');n++;}else{r.setAttribute('hidden','');}
+  var needle=q.value.toLowerCase(), want=sev.value, n=0, t=lowered();
+  var perGroup=new Map();
+  rows.forEach(function(r,i){
+    var ok=(!want||r.getAttribute('data-severity')===want)&&(!needle||t[i].indexOf(needle)>=0);
+    show(r,ok);
+    if(ok){n++; var g=r.closest('details.hazard'); perGroup.set(g,(perGroup.get(g)||0)+1);}
   });
+  var filtered=!!(needle||want);
+  groups.forEach(function(g){
+    var c=perGroup.get(g)||0, total=g.getAttribute('data-rows');
+    show(g,c>0||!filtered);
+    g.querySelector('.count').textContent=filtered?(c+' of '+total):total;
+    if(filtered&&c>0&&n<=OPEN_BELOW){g.open=true;}
+  });
+  hosts.forEach(function(h){ show(h,!needle||h.getAttribute('data-host').toLowerCase().indexOf(needle)>=0); });
   shown.textContent=n+' of '+rows.length+' findings shown';
 }
-function sortBy(col,numeric,th){
+function later(){ clearTimeout(timer); timer=setTimeout(apply,rows.length>5000?200:0); }
+function sortBy(table,col,numeric,th){
+  var body=table.tBodies[0], list=Array.prototype.slice.call(body.rows);
   var dir=th.getAttribute('data-dir')==='asc'?-1:1;
   Array.prototype.forEach.call(table.tHead.rows[0].cells,function(c){c.removeAttribute('data-dir');});
   th.setAttribute('data-dir',dir===1?'asc':'desc');
-  rows.sort(function(a,b){
-    var x=a.cells[col].getAttribute('data-key')||a.cells[col].textContent, y=b.cells[col].getAttribute('data-key')||b.cells[col].textContent;
-    if(numeric){x=parseFloat(x);y=parseFloat(y);}
-    return (x<y?-1:x>y?1:0)*dir;
-  });
-  rows.forEach(function(r){body.appendChild(r);});
+  var keyed=list.map(function(r,i){var c=r.cells[col], k=c.getAttribute('data-key')||c.textContent; return [numeric?parseFloat(k):k,i,r];});
+  keyed.sort(function(a,b){return (a[0]<b[0]?-1:a[0]>b[0]?1:a[1]-b[1])*(a[0]===b[0]?1:dir);});
+  var frag=document.createDocumentFragment();
+  keyed.forEach(function(k){frag.appendChild(k[2]);});
+  body.appendChild(frag);
 }
-Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th,i){
-  if(th.hasAttribute('data-sort')){th.addEventListener('click',function(){sortBy(i,th.getAttribute('data-sort')==='num',th);});}
+Array.prototype.forEach.call(document.querySelectorAll('table.findings'),function(table){
+  Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th,i){
+    if(th.hasAttribute('data-sort')){th.addEventListener('click',function(){sortBy(table,i,th.getAttribute('data-sort')==='num',th);});}
+  });
 });
-q.addEventListener('input',apply); sev.addEventListener('change',apply);
+function openAll(open){ groups.forEach(function(g){ if(!g.hasAttribute('hidden')){g.open=open;} }); }
+document.getElementById('expand').addEventListener('click',function(){openAll(true);});
+document.getElementById('collapse').addEventListener('click',function(){openAll(false);});
+q.addEventListener('input',later); sev.addEventListener('change',apply);
 var m=/[#&]q=([^&]*)/.exec(location.hash); if(m){q.value=decodeURIComponent(m[1]);}
 var s=/[#&]severity=([a-z]*)/.exec(location.hash); if(s){sev.value=s[1];}
 apply();
 })();
 """
+
+# Hazard groups start open when the whole report has at most this many findings.
+OPEN_GROUPS_UP_TO = 200
+# Bars per chart: the rest are summed in one line under it.
+CHART_BARS = 20
+_BAR_COLOURS = {'critical': '#b00020', 'high': '#e65100', 'medium': '#f9a825', 'low': '#9ccc65', 'info': '#90caf9'}
+_UNKNOWN_COLOUR, _CLEAN_COLOUR = '#f9a825', '#2e7d32'
+
+
+def svg_bars(chart_id, title, bars, unit):
+    """Inline SVG horizontal bar chart: ``bars`` = [(label, value, colour)]; no script, no network."""
+    shown, hidden = bars[:CHART_BARS], bars[CHART_BARS:]
+    top = max([value for _label, value, _colour in shown] + [1])
+    label_w, bar_w, text_w, row_h = 230, 320, 120, 22
+    height = row_h * len(shown) + 8
+    out = ['<figure id="%s"><svg role="img" aria-label="%s" width="%d" height="%d" viewBox="0 0 %d %d">' % (
+        chart_id, h(title), label_w + bar_w + text_w, height, label_w + bar_w + text_w, height)]
+    for n, (label, value, colour) in enumerate(shown):
+        y = 4 + n * row_h
+        width = int(round(bar_w * value / float(top)))
+        out.append('<g class="bar" data-value="%d"><text x="%d" y="%d" text-anchor="end" font-size="12">%s</text>'
+                   '<rect x="%d" y="%d" width="%d" height="%d" fill="%s"></rect>'
+                   '<text x="%d" y="%d" font-size="12">%d %s</text></g>' % (
+                       value, label_w - 6, y + 15, h(label[:40]), label_w, y + 3, width, row_h - 6, colour,
+                       label_w + width + 6, y + 15, value, h(unit)))
+    out.append('</svg><figcaption>%s%s</figcaption></figure>' % (
+        h(title), h(' (%d more not drawn: %d %s)' % (len(hidden), sum(v for _l, v, _c in hidden), unit))
+        if hidden else ''))
+    return ''.join(out)
+
+
+def _build_colour(build):
+    """The colour of the most severe hazard the build hits; amber when one is undecided; else green."""
+    hits = [hazard_id for hazard_id, verdict in build['verdicts'].items() if verdict is True]
+    if hits:
+        worst = max((CATALOGUE.get(x, {}).get('severity') for x in hits), key=severity_rank)
+        return _BAR_COLOURS.get(worst, _UNKNOWN_COLOUR)
+    if any(v in ('unknown', 'mixed') for v in build['verdicts'].values()):
+        return _UNKNOWN_COLOUR
+    return _CLEAN_COLOUR
+
+
+def _charts(fleet):
+    severity = svg_bars('chart-severity', 'Active findings by severity',
+                        [(s, fleet['by_severity'].get(s, 0), _BAR_COLOURS[s]) for s in SEVERITY_ORDER], 'findings')
+    builds = sorted(fleet['runtime_inventory'], key=lambda b: -b['hosts'])
+    runtimes = svg_bars('chart-runtimes', 'Hosts per runtime build, coloured by the most severe hazard it hits '
+                        '(amber: undecided, green: none)',
+                        [(build_text(b), b['hosts'], _build_colour(b)) for b in builds], 'hosts')
+    return '<div class="charts">%s%s</div>' % (severity, runtimes)
+
+
+def _inventory_table(fleet):
+    hazards = inventory_hazards(fleet)
+    out = ['<table id="runtime-inventory"><thead><tr><th>runtime</th><th>version</th><th>commit</th><th>hosts</th>'
+           '<th>engines</th>%s</tr></thead><tbody>' % ''.join('<th><code>%s</code></th>' % h(x) for x in hazards)]
+    for b in fleet['runtime_inventory']:
+        cells = []
+        for hazard_id in hazards:
+            text = verdict_text(b['verdicts'].get(hazard_id))
+            cells.append('<td class="v-%s">%s</td>' % (h(text), h(text)))
+        out.append('<tr><td>%s</td><td>%s</td><td><code>%s</code></td><td>%d</td><td>%s</td>%s</tr>' % (
+            h(b['name']), h(b['version']) or 'unknown', h(b['commit']), b['hosts'], h(', '.join(b['engines'])),
+            ''.join(cells)))
+    out.append('</tbody></table>')
+    return ''.join(out)
+
+
+def _finding_row(host, f, first):
+    sev = one_line(f.get('severity'))
+    return ('<tr class="finding%s%s" data-severity="%s" data-key="%s"><td>%s</td><td class="sev-%s" data-key="%d">'
+            '%s</td><td><code>%s</code></td><td><code>%s</code></td><td>%s</td><td>%s</td><td>%s</td>'
+            '<td>%s</td></tr>' % (
+                ' waived' if f.get('waived') else '', ' first-of-host' if first else '', h(sev), h(f.get('key') or ''),
+                h(host), h(sev), 9 - severity_rank(sev), h(sev), h(f.get('id')), h(f.get('profile')),
+                h(runtime_text(f.get('runtime'))), h(f.get('affected')), h(waiver_text(f)), h(f.get('message'))))
+
+
+def _findings(fleet):
+    """Findings grouped by hazard (most severe first), then host (natural order), one table per hazard."""
+    by_hazard = {}
+    for host in fleet['hosts']:
+        for f in host['findings']:
+            by_hazard.setdefault(one_line(f.get('id')), []).append((host['host'], f))
+    total = sum(len(v) for v in by_hazard.values())
+    order = [hz['id'] for hz in fleet['by_hazard'] if hz['id'] in by_hazard]
+    order += sorted(set(by_hazard) - set(order))
+    info = dict((hz['id'], hz) for hz in fleet['by_hazard'])
+    out = ['<div id="controls"><label>Filter <input id="q" type="search" placeholder="host, hazard, profile, text">'
+           '</label> <label>Severity <select id="sev"><option value="">all</option>%s</select></label> '
+           '<button id="expand" type="button">expand all</button> <button id="collapse" type="button">collapse all'
+           '</button> <span id="shown"></span></div><div id="findings">' % ''.join(
+               '<option value="%s">%s</option>' % (s, s) for s in SEVERITY_ORDER)]
+    for hazard_id in order:
+        items = by_hazard[hazard_id]
+        hz = info.get(hazard_id) or {}
+        hosts = len(set(host for host, _f in items))
+        out.append('<details class="hazard" data-hazard="%s" data-rows="%d"%s><summary><span class="sev-%s">%s</span> '
+                   '<code>%s</code> %s: <span class="count">%d</span> finding(s) on %d host(s)</summary>' % (
+                       h(hazard_id), len(items), ' open' if total <= OPEN_GROUPS_UP_TO else '', h(hz.get('severity')),
+                       h(hz.get('severity')), h(hazard_id), h(hz.get('title')), len(items), hosts))
+        out.append('<table class="findings"><thead><tr><th data-sort="text">host</th><th data-sort="num">severity</th>'
+                   '<th data-sort="text">hazard</th><th data-sort="text">profile</th><th data-sort="text">runtime</th>'
+                   '<th data-sort="text">affected</th><th data-sort="text">waiver</th><th>message</th></tr></thead>'
+                   '<tbody>')
+        previous = None
+        for host, f in items:
+            out.append(_finding_row(host, f, host != previous))
+            previous = host
+        out.append('</tbody></table></details>')
+    if not order:
+        out.append('<p>No findings.</p>')
+    out.append('</div>')
+    return out
+
+
+def _host_details(host):
+    out = ['<details class="host" data-host="%s" data-status="%s"%s><summary><b>%s</b> '
+           '<span class="st-%s">%s</span> %s</summary>' % (
+               h(host['host']), h(host['status']), ' open' if host['status'] in UNAUDITED else '',
+               h(host['host']), h(host['status']), h(host['status']),
+               h(', '.join('%s %d' % (s, host['counts'].get(s, 0)) for s in SEVERITY_ORDER
+                           if host['counts'].get(s))) or 'no active findings')]
+    if host.get('message'):
+        out.append('<p>%s</p>' % h(host['message']))
+    if host.get('runtimes'):
+        described = [runtime_text(r) + (' error: ' + one_line(r.get('error')) if r.get('error') else '')
+                     for r in host['runtimes']]
+        out.append('<p>Runtimes: %s</p>' % h('; '.join(described)))
+    if host.get('probe'):
+        out.append('<p>Probe: %s</p>' % h('; '.join('%s %s nnp=%s: %s' % (
+            one_line(p.get('runtime')), one_line(p.get('syscall')), one_line(p.get('no_new_privileges')),
+            one_line(p.get('outcome'))) for p in host['probe'])))
+    if host.get('errors'):
+        out.append('<ul class="errors">%s</ul>' % ''.join(
+            '<li>%s <code>%s</code>: %s</li>' % (h(e['source']), h(e['path']), h(e['error'])) for e in host['errors']))
+    if host['findings']:
+        out.append('<ul>%s</ul>' % ''.join(
+            '<li>%s <code>%s</code> %s%s</li>' % (h(f.get('severity')), h(f.get('id')), h(f.get('message')),
+                                                  (' [%s]' % h(waiver_text(f))) if f.get('waiver') else '')
+            for f in host['findings']))
+    out.append('</details>')
+    return ''.join(out)
+
+
+def _hosts(fleet):
+    """Hosts in three groups: not audited (open), with findings or errors, clean (names only)."""
+    unaudited = [x for x in fleet['hosts'] if x['status'] in UNAUDITED]
+    problems = [x for x in fleet['hosts'] if x['status'] not in UNAUDITED and (x['findings'] or x['errors'])]
+    clean = [x for x in fleet['hosts'] if x['status'] not in UNAUDITED and not (x['findings'] or x['errors'])]
+    out = ['<h2>Hosts</h2>']
+    for group_id, label, hosts, is_open in (('hosts-unaudited', 'Not audited', unaudited, True),
+                                            ('hosts-problems', 'With findings or errors', problems,
+                                             len(problems) <= OPEN_GROUPS_UP_TO)):
+        if hosts:
+            out.append('<details class="group" id="%s"%s><summary>%s: %d host(s)</summary>%s</details>' % (
+                group_id, ' open' if is_open else '', label, len(hosts), ''.join(_host_details(x) for x in hosts)))
+    if clean:
+        out.append('<details class="group" id="hosts-clean"><summary>No findings, no errors: %d host(s)</summary>'
+                   '<p>%s</p></details>' % (len(clean), h(', '.join(x['host'] for x in clean))))
+    return out
 
 
 def render(fleet):
@@ -91,56 +286,19 @@ def render(fleet):
     out.append('<h2>By severity</h2><p class="cards" id="by-severity">')
     for sev in SEVERITY_ORDER:
         out.append('<span class="sev-%s" data-severity="%s">%s: %d</span>' % (sev, sev, sev, fleet['by_severity'].get(sev, 0)))
-    out.append('</p><h2>By hazard</h2><table id="by-hazard"><thead><tr><th>hazard</th><th>severity</th><th>hosts</th>'
+    out.append('</p>')
+    out.append(_charts(fleet))
+    out.append('<h2>Runtime inventory</h2>')
+    out.append(_inventory_table(fleet) if fleet['runtime_inventory'] else '<p>No runtime found.</p>')
+    out.append('<h2>By hazard</h2><table id="by-hazard"><thead><tr><th>hazard</th><th>severity</th><th>hosts</th>'
                '<th>findings</th><th>waived</th><th>title</th></tr></thead><tbody>')
     for hz in fleet['by_hazard']:
         out.append('<tr><td><code>%s</code></td><td class="sev-%s">%s</td><td>%d</td><td>%d</td><td>%d</td><td>%s</td></tr>'
                    % (h(hz['id']), h(hz['severity']), h(hz['severity']), hz['hosts'], hz['findings'], hz['waived'],
                       h(hz['title'])))
-    out.append('</tbody></table><h2>Findings</h2><div id="controls"><label>Filter <input id="q" type="search" '
-               'placeholder="host, hazard, profile, text"></label> <label>Severity <select id="sev"><option value="">all'
-               '</option>%s</select></label> <span id="shown"></span></div>' % ''.join(
-                   '<option value="%s">%s</option>' % (s, s) for s in SEVERITY_ORDER))
-    out.append('<table id="findings"><thead><tr><th data-sort="text">host</th><th data-sort="num">severity</th>'
-               '<th data-sort="text">hazard</th><th data-sort="text">profile</th><th data-sort="text">runtime</th>'
-               '<th data-sort="text">affected</th><th data-sort="text">waiver</th><th>message</th></tr></thead><tbody>')
-    for host in fleet['hosts']:
-        for f in host['findings']:
-            sev = one_line(f.get('severity'))
-            out.append('<tr class="finding%s" data-severity="%s" data-key="%s"><td>%s</td><td class="sev-%s" data-key="%d">'
-                       '%s</td><td><code>%s</code></td><td><code>%s</code></td><td>%s</td><td>%s</td><td>%s</td>'
-                       '<td>%s</td></tr>' % (
-                           ' waived' if f.get('waived') else '', h(sev), h(f.get('key') or ''), h(host['host']),
-                           h(sev), 9 - severity_rank(sev), h(sev), h(f.get('id')), h(f.get('profile')),
-                           h(runtime_text(f.get('runtime'))), h(f.get('affected')), h(waiver_text(f)),
-                           h(f.get('message'))))
-    out.append('</tbody></table><h2>Hosts</h2>')
-    for host in fleet['hosts']:
-        out.append('<details class="host" data-host="%s" data-status="%s"%s><summary><b>%s</b> '
-                   '<span class="st-%s">%s</span> %s</summary>' % (
-                       h(host['host']), h(host['status']), ' open' if host['status'] in UNAUDITED else '',
-                       h(host['host']), h(host['status']), h(host['status']),
-                       h(', '.join('%s %d' % (s, host['counts'].get(s, 0)) for s in SEVERITY_ORDER
-                                   if host['counts'].get(s))) or 'no active findings'))
-        if host.get('message'):
-            out.append('<p>%s</p>' % h(host['message']))
-        if host.get('runtimes'):
-            described = [runtime_text(r) + (' error: ' + one_line(r.get('error')) if r.get('error') else '')
-                         for r in host['runtimes']]
-            out.append('<p>Runtimes: %s</p>' % h('; '.join(described)))
-        if host.get('probe'):
-            out.append('<p>Probe: %s</p>' % h('; '.join('%s %s nnp=%s: %s' % (
-                one_line(p.get('runtime')), one_line(p.get('syscall')), one_line(p.get('no_new_privileges')),
-                one_line(p.get('outcome'))) for p in host['probe'])))
-        if host.get('errors'):
-            out.append('<ul class="errors">%s</ul>' % ''.join(
-                '<li>%s <code>%s</code>: %s</li>' % (h(e['source']), h(e['path']), h(e['error'])) for e in host['errors']))
-        if host['findings']:
-            out.append('<ul>%s</ul>' % ''.join(
-                '<li>%s <code>%s</code> %s%s</li>' % (h(f.get('severity')), h(f.get('id')), h(f.get('message')),
-                                                      (' [%s]' % h(waiver_text(f))) if f.get('waiver') else '')
-                for f in host['findings']))
-        out.append('</details>')
+    out.append('</tbody></table><h2>Findings</h2>')
+    out.extend(_findings(fleet))
+    out.extend(_hosts(fleet))
     if fleet['expired_waivers']:
         out.append('<h2>Expired waivers (no longer applied)</h2><ul id="expired-waivers">')
         for w in fleet['expired_waivers']:

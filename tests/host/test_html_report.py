@@ -6,7 +6,9 @@ Renders a fleet (hostile paths and messages included) with plugin_utils._report,
 `chromium --headless --no-sandbox --disable-gpu --dump-dom` inside an empty network namespace when
 `unshare` is available, and checks the DOM after the page's script ran: every finding is a visible
 row, the script's own counter agrees, nothing from a host became markup, and the severity filter
-(from the URL fragment) hides exactly the other rows.
+(from the URL fragment) hides exactly the other rows. At 10,000 hosts the page still opens (a
+screenshot is taken), its hazard groups start collapsed, and a host filter narrows 20,000 rows to
+that host's and opens its groups.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -14,6 +16,7 @@ __metaclass__ = type
 
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 from html.parser import HTMLParser
@@ -49,11 +52,13 @@ def _fleet():
 
 
 class _Dom(HTMLParser):
-    """Finding rows (hidden flag, severity, cell texts), script count, page title, #shown text."""
+    """Finding rows (hidden flag, severity, cell texts), hazard groups, SVG bars, script count, page
+    title, #shown text."""
 
     def __init__(self):
         HTMLParser.__init__(self)
         self.rows, self.scripts, self.imgs, self.title, self.shown = [], 0, 0, '', ''
+        self.groups, self.bars = [], []
         self._row = self._cell = None
         self._in = None
 
@@ -61,6 +66,11 @@ class _Dom(HTMLParser):
         attrs = dict(attrs)
         if tag == 'tr' and 'finding' in (attrs.get('class') or '').split():
             self._row = {'hidden': 'hidden' in attrs, 'severity': attrs.get('data-severity'), 'cells': []}
+        elif tag == 'details' and 'hazard' in (attrs.get('class') or '').split():
+            self.groups.append({'hazard': attrs.get('data-hazard'), 'hidden': 'hidden' in attrs,
+                                'open': 'open' in attrs})
+        elif tag == 'g' and attrs.get('class') == 'bar':
+            self.bars.append(int(attrs.get('data-value')))
         elif tag == 'td' and self._row is not None:
             self._cell = []
         elif tag == 'script':
@@ -89,16 +99,17 @@ class _Dom(HTMLParser):
             self.shown += data
 
 
-def _browse(path, fragment=''):
+def _browse(path, fragment='', screenshot=None):
     profile = tempfile.mkdtemp(prefix='rcg-chromium-')
     try:
+        action = ['--screenshot=%s' % screenshot, '--window-size=1280,1600'] if screenshot else ['--dump-dom']
         argv = [CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
                 '--disable-background-networking', '--disable-dev-shm-usage', '--user-data-dir=' + profile,
-                '--virtual-time-budget=3000', '--dump-dom', 'file://%s%s' % (path, fragment)]
+                '--virtual-time-budget=3000'] + action + ['file://%s%s' % (path, fragment)]
         unshare = shutil.which('unshare')
         if unshare and os.geteuid() == 0:
             argv = [unshare, '--net', '--'] + argv  # an empty network namespace: no network at all
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, check=False,
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300, check=False,
                               env=dict(os.environ, LANG='C', LC_ALL='C', HOME=profile))
         assert proc.returncode == 0, proc.stderr.decode('utf-8', 'replace')[-2000:]
         dom = _Dom()
@@ -148,3 +159,72 @@ def test_text_filter_from_the_fragment(report):
     dom = _browse(report[1], '#q=node07')
     visible = [r['cells'][0] for r in dom.rows if not r['hidden']]
     assert visible == ['node07', 'node07']
+
+
+# --- 10,000 hosts ---------------------------------------------------------------------------------
+
+BIG = 10000
+BUILDS = [('runc', '1.2.0-rc.2'), ('runc', '1.1.13'), ('runc', '1.2.0'), ('crun', '1.5'), ('runc', None)]
+
+
+def _big_fleet():
+    summaries = {}
+    for n in range(1, BIG + 1):
+        host = 'node%05d' % n
+        name, version = BUILDS[n % len(BUILDS)]
+        runtime = {'name': name, 'path': '/usr/bin/' + name, 'version': version, 'used_by': ['containerd']}
+        findings = [
+            {'id': 'notify-fcntl-hang', 'key': 'k-%s-1' % host, 'severity': 'critical' if n % 7 else 'medium',
+             'profile': '/var/lib/kubelet/seccomp/profiles/agent.json', 'runtime': runtime, 'affected': True,
+             'message': 'runc may hang on %s' % host},
+            {'id': 'notify-runtime-sensitive', 'key': 'k-%s-2' % host, 'severity': 'info', 'profile': EVIL,
+             'runtime': None, 'affected': False, 'message': 'close under NOTIFY'},
+        ]
+        summaries[host] = _report.host_summary(host, {'runtimes': [runtime]}, findings)
+    return _report.build_fleet(summaries, generated_at='2026-06-01T00:00:00Z')
+
+
+@pytest.fixture(scope='module')
+def big_report(tmp_path_factory):
+    fleet = _big_fleet()
+    path = tmp_path_factory.mktemp('big') / 'runcguard-audit.html'
+    path.write_text(_render_html.render(fleet), encoding='utf-8')
+    return fleet, str(path)
+
+
+def _png_size(path):
+    with open(path, 'rb') as handle:
+        head = handle.read(24)
+    assert head[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
+    return struct.unpack('>II', head[16:24])
+
+
+def test_10000_hosts_screenshot(big_report, tmp_path):
+    shot = str(tmp_path / 'report.png')
+    _browse(big_report[1], screenshot=shot)
+    assert _png_size(shot) == (1280, 1600)
+    assert os.path.getsize(shot) > 20000  # a rendered page, not a blank one
+
+
+def test_10000_hosts_filter_narrows_the_rows(big_report):
+    dom = _browse(big_report[1], '#q=node04321')
+    visible = [r for r in dom.rows if not r['hidden']]
+    assert sorted((r['cells'][0], r['cells'][2]) for r in visible) == [
+        ('node04321', 'notify-fcntl-hang'), ('node04321', 'notify-runtime-sensitive')]
+    assert dom.shown == '2 of %d findings shown' % (2 * BIG)
+    assert all(g['open'] and not g['hidden'] for g in dom.groups)  # few matches: their groups open
+
+
+def test_10000_hosts_collapsed_groups_charts_and_severity_filter(big_report):
+    fleet, path = big_report
+    dom = _browse(path, '#severity=medium')
+    visible = [r for r in dom.rows if not r['hidden']]
+    assert len(dom.rows) == 2 * BIG
+    assert len(visible) == fleet['by_severity']['medium'] == BIG // 7
+    assert all(r['severity'] == 'medium' and r['cells'][2] == 'notify-fcntl-hang' for r in visible)
+    # too many matches to open their group; the group without a match is hidden
+    assert [(g['hazard'], g['open'], g['hidden']) for g in dom.groups] == [
+        ('notify-fcntl-hang', False, False), ('notify-runtime-sensitive', False, True)]
+    # charts: 5 severity bars, then one bar per runtime build with its host count
+    assert dom.bars[:5] == [fleet['by_severity'][s] for s in _report.SEVERITY_ORDER]
+    assert sorted(dom.bars[5:]) == sorted(b['hosts'] for b in fleet['runtime_inventory']) == [BIG // 5] * 5

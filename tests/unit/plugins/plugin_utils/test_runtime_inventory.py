@@ -5,9 +5,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, evaluate
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_json, _render_md, _report
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_html, _render_json, _render_md, _report
 
 
 def rt(name, version, path=None, used_by=('docker',), commit=None, libseccomp=None, error=None):
@@ -86,3 +87,32 @@ def test_in_json_and_markdown():
     row = [line for line in section.splitlines() if line.startswith('| runc')][0]
     cells = [c.strip() for c in row.strip('|').split('|')]
     assert cells[5 + header.strip('|').split('|')[5:].index(' notify-fcntl-hang ')] == 'affected'
+
+
+def test_html_groups_by_hazard_then_host_with_inventory_table_and_charts():
+    def finding(host, hazard_id, severity):
+        return {'id': hazard_id, 'severity': severity, 'key': '%s|%s' % (hazard_id, host), 'profile': '/p.json',
+                'message': 'm'}
+    fleet = _report.build_fleet({
+        'node10': summary('node10', [rt('runc', '1.2.0-rc.2')], [finding('node10', 'notify-fcntl-hang', 'critical'),
+                                                                  finding('node10', 'notify-runtime-sensitive', 'info')]),
+        'node9': summary('node9', [rt('runc', '1.2.0-rc.2')], [finding('node9', 'notify-fcntl-hang', 'critical')]),
+        'node2': summary('node2', [rt('crun', '1.8.1', used_by=['podman'])]),
+    })
+    text = _render_html.render(fleet)
+    _render_html.validate(text, fleet)
+    groups = re.findall(r'<details class="hazard" data-hazard="([^"]+)" data-rows="(\d+)" open>', text)
+    assert groups == [('notify-fcntl-hang', '2'), ('notify-runtime-sensitive', '1')]
+    fcntl = text[text.index('data-hazard="notify-fcntl-hang"'):text.index('data-hazard="notify-runtime-sensitive"')]
+    assert re.findall(r'<tr class="finding[^"]*"[^>]*><td>([^<]+)</td>', fcntl) == ['node9', 'node10']
+    inventory = text[text.index('<table id="runtime-inventory">'):]
+    inventory = inventory[:inventory.index('</table>')]
+    assert inventory.count('<tr>') == 1 + len(fleet['runtime_inventory']) == 3
+    assert '<td class="v-affected">affected</td>' in inventory
+    # two inline SVG charts: 5 severity bars, one bar per build (hosts), nothing fetched
+    assert text.count('<svg ') == 2 and 'http://' not in text and 'https://' not in text
+    assert re.findall(r'<g class="bar" data-value="(\d+)">', text) == ['2', '0', '0', '0', '1', '2', '1']
+    assert '#b00020"></rect>' in text  # rc.2 hits a critical hazard: drawn red
+    many = _report.build_fleet(dict(('h%d' % n, summary('h%d' % n, [], [finding('h%d' % n, 'notify-fcntl-hang', 'high')]))
+                                    for n in range(_render_html.OPEN_GROUPS_UP_TO + 1)))
+    assert '<details class="hazard" data-hazard="notify-fcntl-hang" data-rows="201">' in _render_html.render(many)
