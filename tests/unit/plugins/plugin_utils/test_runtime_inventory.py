@@ -94,8 +94,9 @@ def test_html_groups_by_hazard_then_host_with_inventory_table_and_charts():
         return {'id': hazard_id, 'severity': severity, 'key': '%s|%s' % (hazard_id, host), 'profile': '/p.json',
                 'message': 'm'}
     fleet = _report.build_fleet({
-        'node10': summary('node10', [rt('runc', '1.2.0-rc.2')], [finding('node10', 'notify-fcntl-hang', 'critical'),
-                                                                  finding('node10', 'notify-runtime-sensitive', 'info')]),
+        'node10': summary('node10', [rt('runc', '1.2.0-rc.2')],
+                          [finding('node10', 'notify-fcntl-hang', 'critical'),
+                           finding('node10', 'notify-runtime-sensitive', 'info')]),
         'node9': summary('node9', [rt('runc', '1.2.0-rc.2')], [finding('node9', 'notify-fcntl-hang', 'critical')]),
         'node2': summary('node2', [rt('crun', '1.8.1', used_by=['podman'])]),
     })
