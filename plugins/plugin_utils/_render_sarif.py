@@ -19,6 +19,7 @@ import posixpath
 from urllib.parse import quote
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, STRATEGIES, severity_rank
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_json
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNAUDITED, one_line
 
 FORMAT = 'sarif'
@@ -170,7 +171,8 @@ def render(fleet, base=None):
     if base:
         run['originalUriBaseIds'] = {SRCROOT: {'uri': 'file://' + quote(base.rstrip('/') + '/')}}
     log = {'$schema': SCHEMA_URI, 'version': '2.1.0', 'runs': [run]}
-    return json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + '\n'
+    # written exactly like the JSON report (sorted keys, control and bidi characters escaped)
+    return _render_json.render(log)
 
 
 def validate(text, fleet):
