@@ -6,7 +6,8 @@
 
 Synthetic but contract-shaped data: per host one or two profiles' worth of findings from the real
 hazard catalogue, some waived, some hosts with error entries, some unreachable. Prints a Markdown
-table (best of --repeat runs) for docs/benchmarks.md and exits 1 when the total exceeds --budget.
+table (best of --repeat runs) for docs/benchmarks.md and exits 1 when the total (build and the
+default formats; opt-in formats such as sarif are timed but not counted) exceeds --budget.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -61,7 +62,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--hosts', type=int, default=10000)
     parser.add_argument('--repeat', type=int, default=3)
-    parser.add_argument('--budget', type=float, default=5.0, help='seconds for build + all formats')
+    parser.add_argument('--budget', type=float, default=5.0, help='seconds for build + the default formats')
     args = parser.parse_args()
     summaries = synthetic_summaries(args.hosts)
     best = {}
@@ -76,7 +77,7 @@ def main():
             text = _renderers.RENDERERS[fmt].render(fleet)
             times[fmt] = time.perf_counter() - t0
             sizes[fmt] = len(text.encode('utf-8'))
-        times['total'] = sum(times.values())
+        times['total'] = times['build'] + sum(times[fmt] for fmt in _renderers.DEFAULT_FORMATS)
         for key, value in times.items():
             best[key] = min(best.get(key, value), value)
     findings = fleet['totals']['findings'] + fleet['totals']['waived']
@@ -87,7 +88,8 @@ def main():
     print('|---|---|---|')
     for key in ('build',) + _renderers.FORMATS + ('total',):
         size = '%.1f MB' % (sizes[key] / 1e6) if key in sizes else ''
-        print('| %s | %.2f | %s |' % (key, best[key], size))
+        label = key if key in _renderers.DEFAULT_FORMATS or key in ('build', 'total') else key + ' (opt-in, not in total)'
+        print('| %s | %.2f | %s |' % (label, best[key], size))
     if best['total'] > args.budget:
         print('\nover budget: %.2f s > %.2f s' % (best['total'], args.budget))
         return 1
