@@ -15,7 +15,6 @@ import stat
 import subprocess
 import sys
 
-import ansible
 import pytest
 
 from ansible_collections.runcguard.seccomp.plugins.modules import seccomp_profile
@@ -24,49 +23,14 @@ HERE = os.path.dirname(__file__)
 FIXTURES = os.path.join(HERE, '..', 'module_utils', 'fixtures', 'rewrite')
 
 
-def run(tmp_path, _python=None, _as=(), _env=None, _module=None, **args):
+def run(tmp_path, **args):
     args_file = tmp_path / ('args-%d.json' % len(list(tmp_path.glob('args-*.json'))))
     args_file.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
-    os.chmod(str(args_file), 0o644)
-    env = _env or dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), LANG='C', LC_ALL='C')
-    proc = subprocess.run(list(_as) + [_python or sys.executable, _module or seccomp_profile.__file__, str(args_file)],
-                          capture_output=True, env=env, timeout=60, check=False)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), LANG='C', LC_ALL='C')
+    proc = subprocess.run([sys.executable, seccomp_profile.__file__, str(args_file)], capture_output=True,
+                          env=env, timeout=60, check=False)
     out = proc.stdout.decode()
     return json.loads(out[out.index('{'):])
-
-
-def unprivileged(directory):
-    """(argv prefix, python, module path, env) that run the module as uid 65534, or None.
-
-    As Ansible runs it on a target: the module with ansible's and the collection's module_utils
-    copied to a directory every user can read (AnsiballZ does the same), run by a Python that user
-    can execute (sys.executable may sit below root's 0700 home, hence the system Python too).
-    Not root: the same, without switching user.
-    """
-    ansible_dir = os.path.dirname(os.path.abspath(ansible.__file__))
-    plugins = os.path.dirname(os.path.dirname(os.path.abspath(seccomp_profile.__file__)))
-    payload = os.path.join(directory, 'payload')
-    no_cache = shutil.ignore_patterns('__pycache__')
-    shutil.copytree(os.path.join(ansible_dir, 'module_utils'), os.path.join(payload, 'ansible', 'module_utils'),
-                    ignore=no_cache)
-    with open(os.path.join(payload, 'ansible', '__init__.py'), 'w') as handle:
-        handle.write('')  # AnsiballZ ships a stub too, not the controller's package
-    for sub in ('module_utils', 'modules'):
-        shutil.copytree(os.path.join(plugins, sub), os.path.join(payload, 'ansible_collections', 'runcguard',
-                                                                 'seccomp', 'plugins', sub), ignore=no_cache)
-    module = os.path.join(payload, 'ansible_collections', 'runcguard', 'seccomp', 'plugins', 'modules',
-                          'seccomp_profile.py')
-    prefix = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] if os.geteuid() == 0 else []
-    env = dict(os.environ, PYTHONPATH=payload, LANG='C', LC_ALL='C')
-    for python in (sys.executable, '/usr/bin/python3'):
-        try:
-            proc = subprocess.run(prefix + [python, '-c', 'import ansible.module_utils.basic'], env=env,
-                                  capture_output=True, timeout=60, check=False)
-        except OSError:
-            continue
-        if proc.returncode == 0:
-            return prefix, python, module, env
-    return None
 
 
 @pytest.fixture
@@ -151,19 +115,15 @@ def test_too_large_loop_and_missing(tmp_path, profile):
     assert res['failed'] and 'is a directory' in res['msg']
 
 
-def test_unreadable_as_unprivileged_user(open_tmp):
+def test_unreadable_as_unprivileged_user(open_tmp, run_unprivileged):
     tmp = pathlib.Path(open_tmp)
-    how = unprivileged(str(tmp))
-    if how is None:
-        pytest.skip('no Python interpreter that uid 65534 can run')
-    prefix, python, module, env = how
     readable, locked = tmp / 'readable.json', tmp / 'locked.json'
     for path, mode in ((readable, 0o644), (locked, 0)):
         shutil.copy(os.path.join(FIXTURES, 'oci-agent.json'), str(path))
         os.chmod(str(path), mode)
-    res = run(tmp, _python=python, _as=prefix, _env=env, _module=module, path=str(readable), _ansible_check_mode=True)
+    res = run_unprivileged('seccomp_profile', {'path': str(readable), '_ansible_check_mode': True})
     assert res['changed'] and not res.get('failed'), res  # the user reaches the directory and the file
-    res = run(tmp, _python=python, _as=prefix, _env=env, _module=module, path=str(locked))
+    res = run_unprivileged('seccomp_profile', {'path': str(locked)})
     assert res['failed'] and 'permission denied' in res['msg'], res
     assert not res.get('changed')
     os.chmod(str(locked), 0o644)
