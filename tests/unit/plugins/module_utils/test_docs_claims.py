@@ -5,9 +5,13 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import glob
 import os
+import re
 import shutil
 import subprocess
+
+import yaml
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _discovery
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
@@ -39,3 +43,65 @@ def test_readme_example_profile_on_debian_runc(tmp_path):
     assert [(r['name'], r['version']) for r in facts['runtimes']] == [('runc', '1.1.5')]
     findings = sorted((f['severity'], f['id']) for f in evaluate(facts))
     assert findings == [('info', 'notify-runtime-sensitive'), ('medium', 'notify-listener-absent')]
+
+
+def read(path):
+    with open(os.path.join(REPO, path)) as handle:
+        return handle.read()
+
+
+def render(value):
+    """A default as the docs write it: true, 10, [json, md], "" for the empty string."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    if isinstance(value, list):
+        return '[%s]' % ', '.join(render(v) for v in value)
+    if value == '':
+        return '""'
+    return str(value)
+
+
+def code_defaults():
+    """{name: {default, ...}} of every role variable, playbook variable, module and filter option."""
+    defaults = {}
+    for path in glob.glob(os.path.join(REPO, 'roles', '*', 'meta', 'argument_specs.yml')):
+        for entry in yaml.safe_load(read(path))['argument_specs'].values():
+            for name, spec in (entry.get('options') or {}).items():
+                if 'default' in spec:
+                    defaults.setdefault(name, set()).add(render(spec['default']))
+    for path in glob.glob(os.path.join(REPO, 'playbooks', '*.yml')):
+        for name, value in re.findall(r"\b([a-z]+_[a-z_]+) \| default\(('[^']*'|true|false|\d+)\)", read(path)):
+            defaults.setdefault(name, set()).add(render(yaml.safe_load(value)))
+    documents = [yaml.safe_load(read(path)) for path in glob.glob(os.path.join(REPO, 'plugins', 'filter', '*.yml'))]
+    for path in glob.glob(os.path.join(REPO, 'plugins', 'modules', '*.py')):
+        match = re.search(r"^DOCUMENTATION = r?'''(.*?)^'''", read(path), flags=re.MULTILINE | re.DOTALL)
+        if match:
+            documents.append(yaml.safe_load(match.group(1)))
+    for document in documents:
+        document = document.get('DOCUMENTATION', document)
+        for name, spec in (document.get('options') or {}).items():
+            if isinstance(spec, dict) and 'default' in spec:
+                defaults.setdefault(name, set()).add(render(spec['default']))
+    return defaults
+
+
+def doc_defaults():
+    """(file, name, value) for each default stated in README/docs: variable tables and prose."""
+    for path in ['README.md'] + sorted(os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, 'docs', '*.md'))):
+        text = read(path)
+        for names, values in re.findall(r'^\| *(`[^|]+) \| *(`[^|]*`)[^|]*\|', text, flags=re.MULTILINE):
+            for var, value in zip(re.findall(r'`([a-z]+_[a-z_]+)`', names), re.findall(r'`([^`]*)`', values)):
+                yield path, var, value
+        for var, value in re.findall(r'`([a-z]+_[a-z_]+)`[^`\n]{0,40}?\bdefault:? `?(\d[\d,]*)', text):
+            yield path, var, value.replace(',', '')
+
+
+def test_documented_defaults_are_the_real_ones():
+    """Every default the README and docs state for a variable or option is the one in the code."""
+    known = code_defaults()
+    checked = []
+    for path, var, value in doc_defaults():
+        if var in known:
+            assert value in known[var], '%s: %s default %s, the code says %s' % (path, var, value, sorted(known[var]))
+            checked.append(var)
+    assert len(checked) >= 20, checked
