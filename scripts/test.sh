@@ -17,6 +17,7 @@ if ! bash "$root/scripts/setup.sh"; then
   echo "0 passed, 1 failed"
   exit 1
 fi
+setup_seconds=$((SECONDS - t_start))
 # shellcheck source=scripts/env.sh
 source "$root/scripts/env.sh"
 cd "$RCG_ROOT" || exit 1
@@ -219,7 +220,7 @@ while IFS=$'\t' read -r name p f s secs note; do
   printf '%-12s %7s %7s %8s %8s  %s\n' "$name" "$p" "$f" "$s" "$secs" "$note"
   tp=$((tp + p)); tf=$((tf + f)); ts=$((ts + s))
 done <"$results"
-echo "total time: $((SECONDS - t_start)) s"
+echo "setup: ${setup_seconds} s, total time: $((SECONDS - t_start)) s"
 if [ "$tp" = 0 ] && [ "$tf" = 0 ]; then
   echo "no test ran"; tf=1
 fi
