@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -15,6 +16,8 @@ import yaml
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _discovery
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_sarif, _report
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import describe
 
 REPO = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..')
 VERSIONS = os.path.join(os.path.dirname(__file__), 'fixtures', 'versions')
@@ -105,3 +108,22 @@ def test_documented_defaults_are_the_real_ones():
             assert value in known[var], '%s: %s default %s, the code says %s' % (path, var, value, sorted(known[var]))
             checked.append(var)
     assert len(checked) >= 20, checked
+
+
+def test_gate_query_result_cut_after_2000_characters():
+    """docs/jmespath.md: the result is shown as compact JSON, cut after 2,000 characters."""
+    result = ['node%04d' % n for n in range(1000)]
+    full = json.dumps(result, separators=(', ', ': '))
+    assert describe(result) == full[:2000] + '... (%d characters in all)' % len(full)
+    assert describe(result[:10]) == json.dumps(result[:10], separators=(', ', ': '))
+
+
+def test_sarif_notifications_bounded_at_1000():
+    """docs/report-schema.md: hosts not audited and error entries are SARIF tool notifications, at
+    most 1000 of them, then one note counting the rest."""
+    hosts = ['node%04d' % n for n in range(1500)]
+    fleet = _report.build_fleet(dict((h, None) for h in hosts), hosts=hosts)
+    notes = json.loads(_render_sarif.render(fleet))['runs'][0]['invocations'][0]['toolExecutionNotifications']
+    assert len(notes) == 1001
+    assert all('node' in n['message']['text'] for n in notes[:1000])
+    assert notes[1000] == {'level': 'note', 'message': {'text': '500 more notification(s): see the JSON report'}}
