@@ -127,3 +127,29 @@ def test_sarif_notifications_bounded_at_1000():
     assert len(notes) == 1001
     assert all('node' in n['message']['text'] for n in notes[:1000])
     assert notes[1000] == {'level': 'note', 'message': {'text': '500 more notification(s): see the JSON report'}}
+
+
+def claims_table():
+    """(claim, refs) rows of the table in docs/testing.md that names what proves each claim."""
+    text = read(os.path.join('docs', 'testing.md'))
+    section = text.split('## Claims and the tests behind them', 1)[1].split('\n## ', 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip('|').split(' | ')]
+        if line.startswith('| ') and len(cells) == 3 and cells[0] not in ('claim', '---'):
+            rows.append((cells[0], [r for r in re.findall(r'`([^`]+)`', cells[2]) if '/' in r]))
+    return rows
+
+
+def test_claims_table_names_what_exists():
+    """Every test, Molecule task, benchmark or script the claims table names exists."""
+    rows = claims_table()
+    assert len(rows) >= 30
+    for claim, refs in rows:
+        assert refs, 'claim without a test: %s' % claim
+        for ref in refs:
+            path, dummy, name = ref.partition('::')
+            assert os.path.isfile(os.path.join(REPO, path)), '%s: %s does not exist' % (claim, path)
+            if name:
+                needle = ('def %s(' if path.endswith('.py') else 'name: %s') % name
+                assert needle in read(path), '%s: no %s in %s' % (claim, needle, path)
