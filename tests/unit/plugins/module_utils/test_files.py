@@ -9,6 +9,7 @@ import fcntl
 import os
 import socket
 import stat
+import struct
 
 import pytest
 
@@ -118,6 +119,29 @@ def test_backup_and_replacement_never_wider_than_the_original(tmp_path, monkeypa
     assert open(backup, 'rb').read() == b'old' and path.read_bytes() == b'new'
     assert backup.startswith(str(path) + '.') and backup.endswith('~')
     assert sorted(os.listdir(str(tmp_path))) == sorted(['p.json', os.path.basename(backup)])
+
+
+def _acl_entry(tag, perm, ident=0xffffffff):
+    return struct.pack('<HHI', tag, perm, ident)
+
+
+# user::rw- user:nobody:r-- group::--- mask::r-- other::--- (the kernel's xattr form of a POSIX ACL)
+ACL = struct.pack('<I', 2) + b''.join([_acl_entry(0x01, 6), _acl_entry(0x02, 4, 65534), _acl_entry(0x04, 0),
+                                       _acl_entry(0x10, 4), _acl_entry(0x20, 0)])
+
+
+def test_backup_keeps_a_posix_acl(tmp_path):
+    path = tmp_path / 'p.json'
+    path.write_bytes(b'old')
+    try:
+        os.setxattr(str(path), 'system.posix_acl_access', ACL)
+    except OSError as exc:
+        pytest.skip('no POSIX ACLs on this file system: %s' % exc)
+    backup = backup_copy(str(path), b'old')
+    replace_file(str(path), b'new')
+    for name in (backup, str(path)):
+        assert os.getxattr(name, 'system.posix_acl_access') == ACL
+        assert stat.S_IMODE(os.stat(name).st_mode) == stat.S_IMODE(os.stat(str(path)).st_mode)
 
 
 def test_lock_is_exclusive_bounded_and_removed(tmp_path):
