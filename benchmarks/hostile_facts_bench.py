@@ -71,7 +71,7 @@ def measure(modules, facts, max_findings):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--profiles', type=int, default=200)
     parser.add_argument('--runtimes', type=int, default=100)
     args = parser.parse_args()
