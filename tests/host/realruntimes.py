@@ -2,10 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Real runc and crun builds for the host tests (not part of the collection).
 
-The builds live in `shared/runc-builds/` and `shared/crun-builds/` beside the repository (CI puts
-`shared/` next to the clone; a git worktree looks beside its main checkout); a user's clone has none, so every test that needs one skips with
-that reason. `unpacked()` unpacks a folder once per test session (its own unpack.sh verifies the
-sha256 of every binary) into a temp dir removed at exit.
+`scripts/shared_builds.py` finds them (`shared/` beside the repository); a user's clone has none,
+so every test that needs one skips with that reason. `unpacked()` unpacks a folder once per test
+session (its own unpack.sh verifies the sha256 of every binary) into a temp dir removed at exit.
 
 crun refuses this machine kind's hybrid cgroups (cgroup v1 controllers plus a cgroup2 mount at
 /sys/fs/cgroup/unified). `crun_runner()` gives a wrapper that runs crun in a private mount
@@ -21,76 +20,42 @@ import atexit
 import os
 import shlex
 import shutil
-import subprocess
+import sys
 import tempfile
 
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, 'scripts'))
+import shared_builds  # noqa: E402  (scripts/: locating and unpacking, shared with Molecule)
 
-
-def shared_dir(root=REPO):
-    """<repo>/../shared, or beside the main checkout when <repo> is a git worktree."""
-    candidates = [os.path.join(os.path.dirname(root), 'shared')]
-    dot_git = os.path.join(root, '.git')
-    if os.path.isfile(dot_git):  # worktree: "gitdir: <main>/.git/worktrees/<name>"
-        with open(dot_git) as handle:
-            gitdir = handle.read().partition('gitdir:')[2].strip()
-        main = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(gitdir))))
-        candidates.append(os.path.join(os.path.dirname(main), 'shared'))
-    for candidate in candidates:
-        if os.path.isdir(candidate):
-            return candidate
-    return candidates[0]
-
-
-SHARED = shared_dir()
-RUNC_BUILDS = os.path.join(SHARED, 'runc-builds')
-CRUN_BUILDS = os.path.join(SHARED, 'crun-builds')
 UNIFIED = '/sys/fs/cgroup/unified'
 
-# `runc --version` first and commit lines of each real build (shared/runc-builds/README.md).
-RUNC = {
-    'runc-v1.2.0-rc.1': ('1.2.0-rc.1', 'commit: v1.2.0-rc.1-0-g275e6d85f'),
-    'runc-v1.2.0-rc.2': ('1.2.0-rc.2', 'commit: v1.2.0-rc.2-0-gf2d2ee5e4'),
-    'runc-v1.2.0': ('1.2.0', 'commit: v1.2.0-0-g0b9fa21be'),
-    'runc-v1.1.13': ('1.1.13', 'commit: v1.1.13-0-g58aa9203c'),
-}
-CRUN = {'crun-1.5': '1.5', 'crun-1.6': '1.6'}
+# The version each real runc build reports (shared/runc-builds/README.md).
+RUNC = {'runc-v1.2.0-rc.1': '1.2.0-rc.1', 'runc-v1.2.0-rc.2': '1.2.0-rc.2', 'runc-v1.2.0': '1.2.0',
+        'runc-v1.1.13': '1.1.13'}
 
 _UNPACKED = {}
 
 
-def _cleanup(path):
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def unpacked(folder):
-    """{binary name: path} of a builds folder, unpacked and sha256-verified; skips when absent."""
-    if folder in _UNPACKED:
-        return _UNPACKED[folder]
-    script = os.path.join(folder, 'unpack.sh')
-    if not os.path.isfile(script):
-        pytest.skip('real runtime builds not found at %s (shared/ beside the repository: CI has it, '
-                    'a clone of the collection does not)' % folder)
-    dest = tempfile.mkdtemp(prefix='rcg-real-%s-' % os.path.basename(folder))
-    atexit.register(_cleanup, dest)
-    proc = subprocess.run(['sh', script, dest], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          timeout=300, check=False)
-    assert proc.returncode == 0, 'unpack/sha256 check of %s failed: %s' % (folder, proc.stdout.decode()[-2000:])
-    found = dict((name, os.path.join(dest, name)) for name in os.listdir(dest)
-                 if os.access(os.path.join(dest, name), os.X_OK))
-    _UNPACKED[folder] = found
-    return found
+    """{binary name: path} of shared/<folder>, unpacked once and sha256-verified; skips when absent."""
+    if folder not in _UNPACKED:
+        if shared_builds.builds_dir(folder) is None:
+            pytest.skip(shared_builds.absent_reason(folder))
+        dest = tempfile.mkdtemp(prefix='rcg-real-%s-' % folder)
+        atexit.register(shutil.rmtree, dest, True)
+        _UNPACKED[folder] = shared_builds.unpack(folder, dest)
+    return _UNPACKED[folder]
 
 
 def runc_build(name):
     """Path of one real runc build, e.g. runc_build('runc-v1.2.0-rc.2')."""
-    return unpacked(RUNC_BUILDS)[name]
+    return unpacked('runc-builds')[name]
 
 
 def crun_build(name):
-    return unpacked(CRUN_BUILDS)[name]
+    return unpacked('crun-builds')[name]
 
 
 def _mounts():
