@@ -31,31 +31,42 @@ import shared_builds  # noqa: E402  (scripts/: locating and unpacking, shared wi
 
 UNIFIED = '/sys/fs/cgroup/unified'
 
-# The version each real runc build reports (shared/runc-builds/README.md).
-RUNC = {'runc-v1.2.0-rc.1': '1.2.0-rc.1', 'runc-v1.2.0-rc.2': '1.2.0-rc.2', 'runc-v1.2.0': '1.2.0',
-        'runc-v1.1.13': '1.1.13'}
+SHARED = shared_builds.shared_dir()
+RUNC_BUILDS = os.path.join(SHARED, 'runc-builds')
+CRUN_BUILDS = os.path.join(SHARED, 'crun-builds')
+
+# `runc --version` version and commit lines of each real build (shared/runc-builds/README.md).
+RUNC = {
+    'runc-v1.2.0-rc.1': ('1.2.0-rc.1', 'commit: v1.2.0-rc.1-0-g275e6d85f'),
+    'runc-v1.2.0-rc.2': ('1.2.0-rc.2', 'commit: v1.2.0-rc.2-0-gf2d2ee5e4'),
+    'runc-v1.2.0': ('1.2.0', 'commit: v1.2.0-0-g0b9fa21be'),
+    'runc-v1.1.13': ('1.1.13', 'commit: v1.1.13-0-g58aa9203c'),
+}
+CRUN = {'crun-1.5': '1.5', 'crun-1.6': '1.6'}
 
 _UNPACKED = {}
 
 
 def unpacked(folder):
-    """{binary name: path} of shared/<folder>, unpacked once and sha256-verified; skips when absent."""
-    if folder not in _UNPACKED:
-        if shared_builds.builds_dir(folder) is None:
-            pytest.skip(shared_builds.absent_reason(folder))
-        dest = tempfile.mkdtemp(prefix='rcg-real-%s-' % folder)
+    """{binary name: path} of a builds folder (RUNC_BUILDS, CRUN_BUILDS or its name), unpacked once
+    and sha256-verified; skips when absent."""
+    name = os.path.basename(folder.rstrip('/'))
+    if name not in _UNPACKED:
+        if shared_builds.builds_dir(name) is None:
+            pytest.skip(shared_builds.absent_reason(name))
+        dest = tempfile.mkdtemp(prefix='rcg-real-%s-' % name)
         atexit.register(shutil.rmtree, dest, True)
-        _UNPACKED[folder] = shared_builds.unpack(folder, dest)
-    return _UNPACKED[folder]
+        _UNPACKED[name] = shared_builds.unpack(name, dest)
+    return _UNPACKED[name]
 
 
 def runc_build(name):
     """Path of one real runc build, e.g. runc_build('runc-v1.2.0-rc.2')."""
-    return unpacked('runc-builds')[name]
+    return unpacked(RUNC_BUILDS)[name]
 
 
 def crun_build(name):
-    return unpacked('crun-builds')[name]
+    return unpacked(CRUN_BUILDS)[name]
 
 
 def _mounts():

@@ -240,7 +240,7 @@ def test_real_affected_runc_hangs_with_fcntl(tmp_parent, build):
     results = run(path, ['fcntl'], [True, False], tmp_parent, timeout=2)
     assert [(r['no_new_privileges'], r['outcome']) for r in results] == [(True, 'hang'), (False, 'hang')]
     for r in results:
-        assert r['version'] == realruntimes.RUNC[build] and r['name'] == 'runc'
+        assert r['version'] == realruntimes.RUNC[build][0] and r['name'] == 'runc'
         # runc:[2:INIT] blocks in its own fcntl before it can hand the fd to the agent
         assert r['agent_connected'] is False and r['exit_code'] is None
         assert r['leftovers'] == []
@@ -252,7 +252,7 @@ def test_real_fixed_runc_runs_with_fcntl(tmp_parent, build):
     results = run(realruntimes.runc_build(build), ['fcntl'], [True, False], tmp_parent)
     assert [(r['no_new_privileges'], r['outcome']) for r in results] == [(True, 'ok'), (False, 'ok')]
     for r in results:
-        assert r['version'] == realruntimes.RUNC[build]
+        assert r['version'] == realruntimes.RUNC[build][0]
         assert r['agent_connected'] is True and r['exit_code'] == 0 and r['leftovers'] == []
     assert_nothing_left(tmp_parent, [r['container_id'] for r in results])
 
