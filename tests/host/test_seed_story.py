@@ -21,7 +21,7 @@ import sys
 import pytest
 
 import realruntimes
-from test_notify_probe import COLLECTIONS_DIR, assert_nothing_left  # noqa: F401  (puts the collection on sys.path)
+from test_notify_probe import assert_nothing_left  # importing it also puts the collection on sys.path
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe_canary  # noqa: E402
 
