@@ -1,6 +1,9 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Untrusted facts of the wrong shape fail with the field's name, never with an AttributeError."""
+"""Untrusted facts of the wrong shape fail with the field's name, never with an AttributeError.
+
+In the filter tests because it also drives the notify_findings filter (controller code), which
+ansible-test does not let module_utils unit tests import."""
 
 from __future__ import absolute_import, division, print_function
 
