@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Claims of the README and docs that a unit test can prove."""
+"""Claims of the README and docs that a unit test can prove, and the claims table of docs/testing.md.
+
+With the controller tests: it reads reports and gate messages (plugin_utils)."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -20,7 +22,7 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_s
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import describe
 
 REPO = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..')
-VERSIONS = os.path.join(os.path.dirname(__file__), 'fixtures', 'versions')
+VERSIONS = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'versions')
 
 
 def real_run(argv):
