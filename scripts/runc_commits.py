@@ -20,6 +20,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from shared_builds import shared_dir  # noqa: E402  (one home for where shared/ is)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.path.join(ROOT, 'plugins', 'module_utils', '_runc_commits.py')
 PREFIX = 12
@@ -48,21 +51,6 @@ REGRESSION = '20b95f23'
 REVERT = 'e7848482'
 PREFIX = %d
 '''
-
-
-def shared_dir(root=ROOT):
-    """<repo>/../shared, or beside the main checkout when <repo> is a git worktree; None if absent."""
-    candidates = [os.path.join(os.path.dirname(root), 'shared')]
-    dot_git = os.path.join(root, '.git')
-    if os.path.isfile(dot_git):  # worktree: "gitdir: <main>/.git/worktrees/<name>"
-        with open(dot_git) as handle:
-            gitdir = handle.read().partition('gitdir:')[2].strip()
-        main = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(gitdir))))
-        candidates.append(os.path.join(os.path.dirname(main), 'shared'))
-    for candidate in candidates:
-        if os.path.isdir(candidate):
-            return candidate
-    return None
 
 
 def read_tsv(path):
@@ -98,7 +86,7 @@ def render(table):
 def main(argv):
     check = '--check' in argv
     args = [a for a in argv if a != '--check']
-    tsv = args[0] if args else os.path.join(shared_dir() or os.path.join(ROOT, '..', 'shared'), 'runc-dev-commits.tsv')
+    tsv = args[0] if args else os.path.join(shared_dir(), 'runc-dev-commits.tsv')
     if not os.path.isfile(tsv):
         sys.stderr.write('runc_commits: %s not found (pass the TSV path)\n' % tsv)
         return 2

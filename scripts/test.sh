@@ -62,6 +62,14 @@ stage_collection() {
     mkdir -p "$stage_root/ansible_collections/$(basename "$(dirname "$c")")"
     ln -sfn "$c" "$stage_root/ansible_collections/${c#"$RCG_CACHE"/collections/ansible_collections/}"
   done
+  # Tests look for shared/ beside the repository (real runtime builds, runc's commit table);
+  # the staged copy gets the same neighbour so unit tests check against it too.
+  local shared
+  if shared=$(cd "$RCG_ROOT/scripts" && python3 -c 'import os, shared_builds as s
+d = s.shared_dir()
+print(d) if os.path.isdir(d) else exit(3)' 2>/dev/null); then
+    ln -sfn "$shared" "$(dirname "$stage")/shared"
+  fi
 }
 
 # Sum tests/failures/errors/skipped over junit files: prints "passed failed skipped".
