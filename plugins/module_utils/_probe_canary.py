@@ -34,8 +34,9 @@ POLL_SECONDS = 0.02
 # How long a deadlock must hold before it counts: a task waits for the agent, the notify fd is
 # neither at the agent nor on its way, and no thread of the runtime can run. Far longer than an
 # fd in transit.
-STUCK_SECONDS = 0.3
+STUCK_SECONDS = 0.5
 SCAN_SECONDS = 0.25  # between process scans once the agent is serving
+SIGNAL_RETURNS = ('rt_sigreturn', 'sigreturn', 'restart_syscall')
 
 
 # --- outcome classification -----------------------------------------------------------------
@@ -186,7 +187,7 @@ class Canary(object):
             err.close()
         timed_out, rc, stuck, blocked = False, None, None, None
         deadline = started + self.timeout
-        stuck_since, last_scan = None, 0.0
+        stuck_since, stuck_key, last_scan = None, None, 0.0
         while True:
             try:
                 rc = self.proc.wait(POLL_SECONDS)
@@ -205,12 +206,11 @@ class Canary(object):
                     last_scan = now
                 continue
             deadlock = self._deadlock(self._snapshot())
-            if deadlock is None:
-                stuck_since = None
-            elif stuck_since is None:
-                stuck_since = now
-            elif now - stuck_since >= STUCK_SECONDS:
-                stuck, blocked = deadlock
+            key = deadlock[2] if deadlock else None
+            if key != stuck_key:  # a new wait, or progress: the window starts again
+                stuck_since, stuck_key = (now if deadlock else None), key
+            elif deadlock and now - stuck_since >= STUCK_SECONDS:
+                stuck, blocked = deadlock[:2]
                 break
         status = None
         if rc is not None:
@@ -241,23 +241,30 @@ class Canary(object):
         }
 
     def _deadlock(self, pids):
-        """(message, syscall name) when the canary can never make progress, else None.
+        """(message, syscall name, waits) when the canary cannot make progress now, else None.
 
         A task of the runtime waits in a seccomp notification, the notify fd has not reached the
-        agent and is not on its way (so nothing can ever answer), and no thread of the runtime can
-        run (so nothing will send it).
+        agent and is not on its way (nothing can ever answer), no other runtime process holds the
+        fd (nobody can pass it on) and no thread of the runtime can run. A wait in a signal
+        return alone proves nothing: a later signal can unwind it (seen with Go's preemption).
+        `waits` identifies the blocked threads and syscalls: the caller counts a deadlock only
+        when the very same waits hold for STUCK_SECONDS.
         """
         if self.agent.fd_on_its_way():
             return None
-        waiting, runnable = seccomp_waits(sorted(pids))
-        if not waiting or runnable:
+        groups = seccomp_waits(sorted(pids))
+        if any(group['runnable'] or (group['holds_fd'] and not group['waiting']) for group in groups):
             return None
-        pid, tid, number = waiting[0]
-        name = (syscall_table() or {}).get(number) if number is not None else None
-        label = name or ('syscall %s' % number if number is not None else 'an unknown syscall')
+        table = syscall_table() or {}
+        stuck = [(group['pid'], tid, table.get(number) or 'syscall %s' % number)
+                 for group in groups for tid, number in group['waiting'] if table.get(number) not in SIGNAL_RETURNS]
+        if not stuck:
+            return None
+        pid, tid, name = stuck[0]
         return ('%s: task %d (process %d) is blocked in %s under SCMP_ACT_NOTIFY (wchan %s) and the '
                 'runtime never passed the notify fd to the agent, so nothing can answer it'
-                % (self.kind, tid, pid, label, SECCOMP_WAIT), name)
+                % (self.kind, tid, pid, name, SECCOMP_WAIT), name if name in table.values() else None,
+                frozenset((waiter[1], waiter[2]) for waiter in stuck))
 
     def _status(self, limit):
         """Container status after `run` returned; polls until stopped or `limit` seconds pass."""

@@ -135,12 +135,28 @@ def _proc_text(path):
         return ''
 
 
-def seccomp_waits(pids):
-    """([(pid, tid, syscall nr or None)] blocked in a seccomp notification, any task able to progress).
+def _holds_notify_fd(pid):
+    try:
+        names = os.listdir('/proc/%d/fd' % pid)
+    except OSError:
+        return False
+    for name in names:
+        try:
+            if os.readlink('/proc/%d/fd/%s' % (pid, name)) == 'anon_inode:seccomp notify':
+                return True
+        except OSError:
+            continue
+    return False
 
-    Every thread counts: Go runtimes (runc) make the blocked syscall on any of their threads.
+
+def seccomp_waits(pids):
+    """Per thread group of `pids`: {pid, waiting: [(tid, syscall nr or None)], runnable, holds_fd}.
+
+    `waiting`: threads blocked in a seccomp notification (every thread counts: Go runtimes make
+    the blocked syscall on any of them); `runnable`: a thread is running, runnable or in I/O;
+    `holds_fd`: the group has a seccomp notify fd open.
     """
-    waiting, runnable, done = [], False, set()
+    groups, done = [], set()
     for pid in pids:
         if pid in done:
             continue  # a thread id (cgroup `tasks` lists threads): its group was read already
@@ -149,16 +165,18 @@ def seccomp_waits(pids):
         except (OSError, ValueError):
             continue
         done.update(tids)
+        group = {'pid': pid, 'waiting': [], 'runnable': False, 'holds_fd': _holds_notify_fd(pid)}
         for tid in tids:
             base = '/proc/%d/task/%d/' % (pid, tid)
             stat = _proc_text(base + 'stat')
-            if stat[stat.rfind(')') + 2:][:1] in ('R', 'D'):  # running, runnable or in I/O: may progress
-                runnable = True
+            if stat[stat.rfind(')') + 2:][:1] in ('R', 'D'):
+                group['runnable'] = True
             # The symbol may carry a compiler suffix (seccomp_do_user_notification.isra.0).
             if _proc_text(base + 'wchan').split('.')[0] == SECCOMP_WAIT:
                 number = _proc_text(base + 'syscall').split(' ')[0]
-                waiting.append((pid, tid, int(number) if number.isdigit() else None))
-    return waiting, runnable
+                group['waiting'].append((tid, int(number) if number.isdigit() else None))
+        groups.append(group)
+    return groups
 
 
 def run_bounded(argv, timeout, cwd=None):

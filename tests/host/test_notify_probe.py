@@ -289,7 +289,7 @@ def test_real_hung_runc_interrupted_leaves_nothing(tmp_parent):
         ids = [c.split()[-1] for c in _cmdlines().values() if ' run --bundle ' in c and tmp_parent in c]
         time.sleep(0.1)
     assert ids, 'runc run never started'
-    while not _probe_cleanup.seccomp_waits(list(_probe_cleanup.descendants([proc.pid])))[0] and time.time() < deadline:
+    while not any(g['waiting'] for g in _probe_cleanup.seccomp_waits(list(_probe_cleanup.descendants([proc.pid])))) and time.time() < deadline:
         time.sleep(0.02)  # until runc init is stuck in fcntl
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(20) == 3

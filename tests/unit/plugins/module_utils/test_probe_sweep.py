@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import threading
 
 import pytest
 
@@ -137,6 +138,17 @@ def test_sweep_entry_and_results_schema(monkeypatch):
     assert result['runtime'] == '/usr/bin/crun' and result['version'] == '1.5' and result['profile'] is None
 
 
+def test_signal_returns_are_swept_apart_from_the_rest(monkeypatch):
+    starts = FakeStarts(lambda group: ('error', 'SCMP_ACT_NOTIFY cannot be used for the write syscall')
+                        if 'write' in group else ('ok', ''))
+    monkeypatch.setattr(_probe_sweep, 'probe', starts)
+    entry, _results = _probe_sweep.sweep_runtime('/usr/sbin/runc', INFO, NAMES, True, 10)
+    assert starts.groups[0] == ['restart_syscall', 'rt_sigreturn']
+    assert starts.groups[1] == sorted(set(NAMES) - {'restart_syscall', 'rt_sigreturn'})
+    assert starts.groups[2:] == [['write'], sorted(set(NAMES) - {'restart_syscall', 'rt_sigreturn', 'write'})]
+    assert entry['error'] == ['write'] and entry['starts'] == 4
+
+
 def test_a_probe_that_cannot_run_stops_the_sweep_with_a_message(monkeypatch):
     def broken(*_args):
         raise OSError(28, 'No space left on device')
@@ -173,5 +185,6 @@ def test_libseccomp_knows_the_classics_not_made_up_names():
 
 
 def test_seccomp_waits_sees_no_wait_in_this_process():
-    waiting, runnable = _probe_cleanup.seccomp_waits([os.getpid(), 2 ** 22 + 1])
-    assert waiting == [] and runnable  # this very thread is running
+    (group,) = _probe_cleanup.seccomp_waits([os.getpid(), threading.get_native_id(), 2 ** 22 + 1])
+    assert group['pid'] == os.getpid() and group['waiting'] == [] and group['runnable']  # this thread runs
+    assert group['holds_fd'] is False
