@@ -76,7 +76,7 @@ def bench_runtime(label, path, names, rounds, tmp_parent):
             if skipped:
                 return {'label': label, 'skipped': skipped[0]['message']}
             (entry,) = sweeps
-            one, _ = _probe.run_all([path], [[_probe_sweep.CONTROL_SYSCALL]], [nnp], TIMEOUT, tmp_parent=tmp_parent)
+            one, _skipped = _probe.run_all([path], [[_probe_sweep.CONTROL_SYSCALL]], [nnp], TIMEOUT, tmp_parent=tmp_parent)
             mode = modes.setdefault(nnp, {'seconds': [], 'starts': [], 'one_start': [], 'outcomes': set(),
                                           'entry': entry})
             mode['seconds'].append(entry['seconds'])
@@ -89,7 +89,7 @@ def bench_runtime(label, path, names, rounds, tmp_parent):
     culprit = (first['hang'] or modes[False]['entry']['hang'] or [None])[0]
     if culprit:
         for _round in range(rounds):
-            results, _ = _probe.run_all([path], [[culprit]], [True, False], TIMEOUT, tmp_parent=tmp_parent)
+            results, _skipped = _probe.run_all([path], [[culprit]], [True, False], TIMEOUT, tmp_parent=tmp_parent)
             hang_probe.extend(results)
     return {'label': label, 'path': path, 'version': first['version'], 'name': first['name'],
             'modes': modes, 'culprit': culprit, 'hang_probe': hang_probe}
@@ -120,9 +120,9 @@ def report(measured, rounds):
     print('|---|---|---|---|---|')
     for item in measured:
         for result in item.get('hang_probe', ()):
-            print('| %s %s | `%s` | %s | %.2f | %s |' % (item['name'], item['version'], result['syscall'],
-                                                       str(result['no_new_privileges']).lower(), result['seconds'],
-                                                       result['detected_by'] or result['outcome']))
+            print('| %s %s | `%s` | %s | %.2f | %s |' % (
+                item['name'], item['version'], result['syscall'], str(result['no_new_privileges']).lower(),
+                result['seconds'], result['detected_by'] or result['outcome']))
     print('\n## Goals\n')
     for item in measured:
         if 'skipped' in item:
@@ -158,7 +158,7 @@ def hazards_table(measured):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('runtimes', nargs='*', help='runc/crun binaries to sweep')
     parser.add_argument('--shared', action='store_true', help='also sweep the shared test builds')
     parser.add_argument('--rounds', type=int, default=1)

@@ -38,7 +38,8 @@ description:
     hangs or errors is split (the syscall a task is blocked in, or the one the runtime's error names,
     alone and the rest together; otherwise two halves) and each part started again, down to single
     syscalls. Signal returns (C(rt_sigreturn), C(restart_syscall)) are tested in a group of their
-    own first. A healthy runc needs four starts per C(noNewPrivileges) value, runc 1.2.0-rc.2 six. C(sweeps) holds one entry per runtime and C(noNewPrivileges) value; C(results) one entry per
+    own first. A healthy runc needs four starts per C(noNewPrivileges) value, runc 1.2.0-rc.2 six.
+    C(sweeps) holds one entry per runtime and C(noNewPrivileges) value; C(results) one entry per
     syscall that is not C(ok).
   - Whatever happens (timeout, exception, SIGTERM/SIGINT/SIGHUP) every process the runtime started is
     killed with SIGKILL by PID (a hung runc ignores SIGTERM), the container is deleted with
