@@ -24,30 +24,14 @@ import time
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _renderers, _report
+from ansible_collections.runcguard.seccomp.plugins.modules import fleet_report as _doc
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _argspec, _renderers, _report
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, describe, optional_query, truthy
 
 RESULT_LIMIT = 100
 _TIMESTAMP = re.compile(r'Generated: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)')
 
-ARGUMENT_SPEC = {
-    'hosts': {'type': 'list', 'elements': 'str', 'required': True},
-    'summary_var': {'type': 'str', 'default': 'audit_host_summary'},
-    'dest': {'type': 'path', 'required': True},
-    'basename': {'type': 'str', 'default': 'runcguard-audit'},
-    'formats': {'type': 'list', 'elements': 'str', 'default': list(_renderers.DEFAULT_FORMATS),
-                'choices': list(_renderers.FORMATS)},
-    'fail_on': {'type': 'str', 'default': 'none', 'choices': list(_report.FAIL_ON)},
-    'fail_on_unaudited': {'type': 'bool', 'default': True},
-    'title': {'type': 'str', 'default': 'runcguard.seccomp fleet audit'},
-    'waivers': {'type': 'list', 'elements': 'dict', 'default': []},
-    'timestamp': {'type': 'bool', 'default': True},
-    'backup': {'type': 'bool', 'default': False},
-    'mode': {'type': 'raw', 'default': '0644'},
-    'table_rows': {'type': 'int', 'default': 25},
-    'fail_query': {'type': 'str'},
-    'sarif_base': {'type': 'path'},
-}
+ARGUMENT_SPEC = _argspec.argument_spec(_doc.DOCUMENTATION)
 
 
 def _read(path):

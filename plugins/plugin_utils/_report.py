@@ -37,6 +37,9 @@ UNAUDITED = ('failed', 'unreachable', 'missing')
 # Findings kept per host (audit_max_findings_per_host): one compromised host can send facts that
 # make tens of thousands of findings; the report stays bounded, the totals stay exact.
 MAX_FINDINGS_PER_HOST = 2000
+# What host_summary returns (counts, waived and max_severity are recomputed by build_fleet).
+SUMMARY_KEYS = ('host', 'status', 'message', 'findings', 'errors', 'omitted', 'runtimes', 'profiles',
+                'notify_profiles', 'probe')
 
 _NATURAL = re.compile(r'(\d+)')
 # C0 and C1 control characters, DEL, and the Unicode controls that reorder text on screen (bidi
@@ -267,10 +270,13 @@ def build_fleet(summaries, hosts=None, fail_on='none', fail_on_unaudited=True, g
         if not isinstance(summary, dict):
             summary = _placeholder(name, 'missing', 'the host left the play before the audit ran '
                                    '(unreachable or failed in an earlier task)')
+        elif summary.get('status') not in HOST_STATES:
+            # A registered task result, not a summary: the audit task failed before it made one.
+            summary = _placeholder(name, 'failed', summary.get('msg') or 'the audit task failed')
         else:
-            summary = dict(summary)
+            # Only the summary's own keys: a registered summary also holds the task's result keys.
+            summary = dict((key, summary[key]) for key in SUMMARY_KEYS if key in summary)
             summary['host'] = name
-            summary.setdefault('status', 'ok')
             summary['findings'] = sorted(summary.get('findings') or [], key=finding_sort_key)
             summary.setdefault('errors', [])
             summary.setdefault('omitted', [])

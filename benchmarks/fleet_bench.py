@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark: playbooks/audit.yml against a one-task ansible.builtin.ping playbook over N hosts.
+
+Goal (docs/benchmarks.md, issue 11): the fleet audit takes at most 1.5x the wall time of ping over
+the same hosts with runtime discovery off (``audit_discover=false``), at most 2x with it on.
+
+N inventory hosts with the local connection (all of them this machine, so every audit really runs
+runtime_facts: this machine's runc/crun, its profiles), the same Python interpreter for both
+playbooks (no interpreter discovery), the same forks. Rounds alternate ping / audit (discovery
+off) / audit (discovery on) so all see the same machine load; medians are printed, the ratios
+last. Run after `source scripts/env.sh`:
+
+    python3 benchmarks/fleet_bench.py --hosts 200 --rounds 3 --forks 20
+
+``--profile`` runs one audit round with ansible.posix.profile_tasks and prints where the time went.
+Everything it writes is in a temporary directory, removed at the end.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+PING = """- name: Ping every host
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Ping
+      ansible.builtin.ping:
+"""
+
+
+def write_inventory(path, hosts, python):
+    with open(path, 'w') as handle:
+        handle.write('[fleet]\n')
+        for index in range(hosts):
+            handle.write('bench%04d\n' % index)
+        handle.write('\n[fleet:vars]\nansible_connection=local\nansible_python_interpreter=%s\n' % python)
+
+
+def run(argv, env, log):
+    started = time.perf_counter()
+    proc = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    with open(log, 'a') as handle:
+        handle.write('$ %s\n%s\n' % (' '.join(argv), proc.stdout))
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-4000:])
+        raise SystemExit('%s failed with exit status %d (log: %s)' % (argv[1], proc.returncode, log))
+    return elapsed, proc.stdout
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--hosts', type=int, default=200)
+    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--forks', type=int, default=20)
+    parser.add_argument('--profile', action='store_true', help='one audit round with profile_tasks, no ratios')
+    parser.add_argument('--keep', action='store_true', help='keep the temporary directory (logs, reports)')
+    args = parser.parse_args()
+
+    work = tempfile.mkdtemp(prefix='rcg-fleet-bench-')
+    inventory = os.path.join(work, 'hosts.ini')
+    write_inventory(inventory, args.hosts, sys.executable)
+    ping = os.path.join(work, 'ping.yml')
+    with open(ping, 'w') as handle:
+        handle.write(PING)
+    log = os.path.join(work, 'bench.log')
+    env = dict(os.environ, ANSIBLE_FORKS=str(args.forks), ANSIBLE_HOST_KEY_CHECKING='False',
+               ANSIBLE_RETRY_FILES_ENABLED='False', ANSIBLE_NOCOLOR='1', ANSIBLE_STDOUT_CALLBACK='default')
+    playbook = os.environ.get('ANSIBLE_PLAYBOOK', 'ansible-playbook')
+    audit = [playbook, '-i', inventory, os.path.join(ROOT, 'playbooks', 'audit.yml'),
+             '-e', 'audit_report_dir=%s' % os.path.join(work, 'reports')]
+    runs = {
+        'ping': [playbook, '-i', inventory, ping],
+        'audit, discovery off': audit + ['-e', 'audit_discover=false'],
+        'audit, discovery on': audit + ['-e', 'audit_discover=true'],
+    }
+    try:
+        if args.profile:
+            env_profile = dict(env, ANSIBLE_CALLBACKS_ENABLED='ansible.posix.profile_tasks', PROFILE_TASKS_TASK_OUTPUT_LIMIT='30')
+            elapsed, out = run(runs['audit, discovery off'], env_profile, log)
+            print(out[out.rfind('PLAY RECAP'):])
+            print('audit, discovery off: %.1f s over %d hosts' % (elapsed, args.hosts))
+            return 0
+        times = dict((name, []) for name in runs)
+        for round_no in range(args.rounds):
+            for name, argv in runs.items():
+                elapsed, dummy = run(argv, env, log)
+                times[name].append(elapsed)
+                print('round %d  %-22s %7.1f s' % (round_no + 1, name, elapsed), flush=True)
+        medians = dict((name, statistics.median(values)) for name, values in times.items())
+        print('')
+        print('%d hosts, forks %d, %d rounds, Python %s, load average %.1f' % (
+            args.hosts, args.forks, args.rounds, sys.version.split()[0], os.getloadavg()[0]))
+        print('')
+        print('| playbook | median | ratio to ping |')
+        print('|---|---|---|')
+        for name, value in medians.items():
+            print('| %s | %.1f s | %.2f |' % (name, value, value / medians['ping']))
+        print('')
+        off = medians['audit, discovery off'] / medians['ping']
+        on = medians['audit, discovery on'] / medians['ping']
+        print('ratio audit/ping: discovery off %.2f (goal <= 1.5), discovery on %.2f (goal <= 2.0)' % (off, on))
+        return 0 if off <= 1.5 and on <= 2.0 else 1
+    finally:
+        if args.keep:
+            print('kept %s' % work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,127 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action: audit one host in one task (docs in plugins/modules/audit_host.py).
+
+One runtime_facts round trip (or none with cached facts), an optional notify_probe, then findings,
+probe findings and waivers evaluated here on the controller. The result is the host summary
+(plugin_utils._report.host_summary) so the audit role registers it as ``audit_host_summary``:
+one task per host instead of one per step.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import signal
+
+from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
+from ansible_collections.runcguard.seccomp.plugins.modules import audit_host as _doc
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _argspec
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._probe_findings import probe_findings
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, optional_query
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import host_summary
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import WaiverError, apply_waivers, normalize_waivers
+
+ARGUMENT_SPEC = _argspec.argument_spec(_doc.DOCUMENTATION)
+SCAN_OPTIONS = ('profile_paths', 'runtime_paths', 'discover', 'command_timeout', 'max_profile_size')
+
+
+class _Overdue(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_bound(seconds):
+    """Raise _Overdue when the body takes longer than ``seconds`` (SIGALRM: workers run tasks in
+    their main thread). The module left running on the host ends by its own command bounds."""
+    def overdue(signum, frame):
+        raise _Overdue()
+    previous = signal.signal(signal.SIGALRM, overdue)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    def _module(self, name, args, task_vars, seconds):
+        """(result, unreachable message or None) of one module run, bounded by ``seconds``."""
+        try:
+            with _time_bound(seconds):
+                result = self._execute_module(module_name=name, module_args=args, task_vars=task_vars)
+        except _Overdue:
+            return {'failed': True, 'msg': '%s did not finish within %d s (audit_timeout)' % (name, seconds)}, None
+        except AnsibleConnectionFailure as exc:
+            return {}, str(exc) or 'unreachable'
+        if result.get('unreachable'):
+            return result, result.get('msg') or 'unreachable'
+        return result, None
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        if args['timeout'] < 1:
+            raise AnsibleActionFail('runcguard.seccomp.audit_host: timeout must be at least 1 second')
+        host = task_vars.get('inventory_hostname')
+        try:  # configuration errors stop the task before the host is contacted
+            waivers = normalize_waivers(args['waivers'], 'waivers')
+            optional_query(args['fail_query'], 'fail_query')
+        except (QueryError, WaiverError) as exc:
+            raise AnsibleActionFail('runcguard.seccomp.audit_host: %s' % exc)
+        result['changed'] = False
+
+        facts = None
+        if args['facts_source'] == 'cached':
+            cached = (task_vars.get('ansible_facts') or {}).get('runcguard')
+            facts = cached if isinstance(cached, dict) else None
+        if facts is None:
+            scan = dict((name, args[name]) for name in SCAN_OPTIONS)
+            gathered, unreachable = self._module('runcguard.seccomp.runtime_facts', scan, task_vars, args['timeout'])
+            if unreachable:
+                result.update(host_summary(host, status='unreachable', message=unreachable),
+                              unreachable=True, msg=unreachable)
+                return result
+            facts = (gathered.get('ansible_facts') or {}).get('runcguard')
+            if gathered.get('failed') or not isinstance(facts, dict):
+                message = gathered.get('msg') or 'runtime_facts returned no facts'
+                result.update(host_summary(host, status='failed', message=message))
+                result['warnings'] = ['%s: not audited: %s' % (host, message)]
+                return result
+            result['ansible_facts'] = {'runcguard': facts}
+
+        findings = evaluate(facts)
+        probe, errors = None, []
+        if args['probe'] and facts.get('runtimes'):
+            probe, errors = self._probe(facts, args, task_vars)
+            findings = findings + probe_findings(probe, findings)
+        try:
+            findings = apply_waivers(findings, waivers, host, today=args['today'] or None, variable='waivers')
+        except WaiverError as exc:
+            raise AnsibleActionFail('runcguard.seccomp.audit_host: %s' % exc)
+        result.update(host_summary(host, facts, findings, errors=errors, probe=probe))
+        return result
+
+    def _probe(self, facts, args, task_vars):
+        """notify_probe observations of the runtimes the facts found: (results, error entries)."""
+        probe_args = {'runtime': [r.get('path') for r in facts['runtimes'] if isinstance(r, dict) and r.get('path')],
+                      'timeout': args['probe_timeout']}
+        if args['probe_syscalls']:
+            probe_args['syscalls'] = args['probe_syscalls']
+        observed, unreachable = self._module('runcguard.seccomp.notify_probe', probe_args, task_vars, args['timeout'])
+        message = unreachable or (observed.get('msg') or 'notify_probe failed' if observed.get('failed') else None)
+        if message:
+            return None, [{'source': 'probe', 'path': None, 'error': message}]
+        return observed.get('results') or [], []

@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# Private doc fragment: the host scan options runtime_facts takes and audit_host passes on to it.
+# Action plugins build their argument spec from their documentation (plugin_utils._argspec), so
+# this text is the one source of these options for audit_host.
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    # Use as `runcguard.seccomp._scan`.
+    DOCUMENTATION = r'''
+options:
+  profile_paths:
+    description:
+      - Extra seccomp profiles to describe, in addition to discovery.
+      - Each entry is a file, a directory (read recursively) or a glob pattern; C(~) and environment
+        variables are expanded.
+      - An entry is a path string (reader unknown), or a dict with keys C(path) and C(reader) that names
+        who reads the profile, one of V(docker), V(podman), V(cri-o), V(containerd), V(kubelet), V(oci).
+      - The reader decides how a Docker-format profile is read (Docker, podman and CRI-O honour the
+        singular C(name) key and C(includes)/C(excludes); containerd and other OCI readers ignore them)
+        and which runtimes it is checked against. Without a reader every reader's NOTIFY set is united.
+    type: list
+    elements: raw
+    default: []
+  runtime_paths:
+    description:
+      - Extra runtime binaries (paths or glob patterns) to probe, in addition to discovery.
+    type: list
+    elements: path
+    default: []
+  discover:
+    description:
+      - Search the standard locations and engine configuration.
+      - When V(false), only O(profile_paths) and O(runtime_paths) are examined.
+    type: bool
+    default: true
+  command_timeout:
+    description:
+      - Seconds one runtime binary may take to answer C(--version) (or a package query may take)
+        before it is reported as timed out.
+    type: int
+    default: 10
+  max_profile_size:
+    description:
+      - Profiles and bundle C(config.json) files larger than this many bytes are not read; they get
+        an C(error) entry instead.
+    type: int
+    default: 1048576
+'''
