@@ -96,22 +96,29 @@ class ActionModule(ActionBase):
                 return result
             facts = (gathered.get('ansible_facts') or {}).get('runcguard')
             if gathered.get('failed') or not isinstance(facts, dict):
-                message = gathered.get('msg') or 'runtime_facts returned no facts'
-                result.update(host_summary(host, status='failed', message=message))
-                result['warnings'] = ['%s: not audited: %s' % (host, message)]
-                return result
+                return self._not_audited(result, host, gathered.get('msg') or 'runtime_facts returned no facts')
             result['ansible_facts'] = {'runcguard': facts}
 
-        findings = evaluate(facts)
+        try:
+            findings = evaluate(facts)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:  # malformed (cached) facts
+            return self._not_audited(result, host, 'the facts could not be evaluated: %s' % exc)
         probe, errors = None, []
         if args['probe'] and facts.get('runtimes'):
             probe, errors = self._probe(facts, args, task_vars)
-            findings = findings + probe_findings(probe, findings)
+            if probe is not None:
+                findings = findings + probe_findings(probe, findings)
         try:
             findings = apply_waivers(findings, waivers, host, today=args['today'] or None, variable='waivers')
         except WaiverError as exc:
             raise AnsibleActionFail('runcguard.seccomp.audit_host: %s' % exc)
         result.update(host_summary(host, facts, findings, errors=errors, probe=probe))
+        return result
+
+    @staticmethod
+    def _not_audited(result, host, message):
+        result.update(host_summary(host, status='failed', message=message))
+        result['warnings'] = ['%s: not audited: %s' % (host, message)]
         return result
 
     def _probe(self, facts, args, task_vars):

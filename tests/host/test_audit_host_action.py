@@ -179,3 +179,32 @@ def test_invalid_waivers_fail_before_the_host_is_contacted(work):
     assert proc.returncode == 2, proc.stdout[-3000:]
     assert 'runcguard.seccomp.audit_host' in proc.stdout and 'expires' in proc.stdout
     assert 'unreachable=0' in proc.stdout and 'failed=1' in proc.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='notify_probe needs root')
+@pytest.mark.skipif(not os.path.exists('/usr/sbin/runc'), reason='Debian runc not installed at /usr/sbin/runc')
+def test_probe_observations_join_the_summary(work):
+    playbook = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - runcguard.seccomp.audit_host:
+        discover: false
+        runtime_paths: [/usr/sbin/runc]
+        probe: true
+        probe_syscalls: [fcntl, not-a-syscall!]
+        probe_timeout: 5
+      register: audit_host_summary
+    - ansible.builtin.copy:
+        content: "{{ audit_host_summary | to_json }}"
+        dest: "{{ work }}/summary.json"
+"""
+    inventory = 'probed ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable
+    proc = run(work, playbook, inventory)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    summary = json.loads((work / 'summary.json').read_text())
+    assert summary['status'] == 'ok'
+    # Debian's runc 1.1.x serves fcntl under NOTIFY: observed, no hang, nothing disagrees.
+    assert summary['probe'] and set(p['syscall'] for p in summary['probe']) == {'fcntl'}
+    assert all(p['runtime'] == '/usr/sbin/runc' and p['outcome'] for p in summary['probe'])
+    assert not [f for f in summary['findings'] if f['id'].startswith('notify-probe-')]
