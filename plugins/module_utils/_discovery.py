@@ -4,26 +4,29 @@
 
 """Host scan behind runcguard.seccomp.runtime_facts: runtimes, seccomp profiles, engines.
 
-Pure stdlib, Python 3.9+. `gather(options, run_command)` never raises for host trouble: every
-bad file, binary or config becomes an `error` entry naming the path, and the rest is returned.
-Commands run through the caller's `run_command(argv) -> (rc, stdout_bytes, stderr_bytes)`
-(the module passes AnsibleModule.run_command with LANG=C), bounded by coreutils `timeout`.
+Pure stdlib, Python 3.9+. `gather(...)` never raises for host trouble: every bad file, binary or
+config becomes an `error` entry naming the path, and the rest is returned. Commands run through
+`_command.run` (argv lists, LANG=C, the whole process group killed after `command_timeout`).
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import functools
 import glob
 import hashlib
 import json
 import os
 import re
-import sys
 import time
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._engines import SERVICE_PATH, Fs, read_all
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _command
+from ansible_collections.runcguard.seccomp.plugins.module_utils._engines import (
+    RUNTIME_DIRS, RUNTIME_GLOBS, RUNTIME_NAMES, read_all,
+)
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
-    FileProblem, describe_os_error, is_scratch, is_socket, printable, read_bounded, read_text, utf8_safe, walk_files,
+    FileProblem, Fs, describe_os_error, is_scratch, is_socket, printable, read_bounded, read_text, utf8_safe,
+    walk_files,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import ProfileError, describe_profile
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import (
@@ -31,18 +34,9 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._version import 
 )
 
 SCHEMA = 1
-OUTPUT_LIMIT = 64 * 1024  # bytes of command output kept for parsing
-RUNTIME_NAMES = ('runc', 'crun')
-RUNTIME_DIRS = ('/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin', '/sbin', '/bin',
-                '/usr/lib/cri-o-runc/sbin', '/usr/libexec/crio')
-# (glob, engine that owns binaries found there)
-RUNTIME_GLOBS = (
-    ('/var/lib/rancher/k3s/data/*/bin/%s', 'k3s'),
-    ('/var/lib/rancher/rke2/bin/%s', 'rke2'),
-    ('/var/lib/rancher/rke2/data/*/bin/%s', 'rke2'),
-    ('/snap/microk8s/current/bin/%s', 'microk8s'),
-    ('/var/lib/k0s/bin/%s', 'k0s'),
-)
+# Defaults of gather()'s options (runtime_facts uses them for its argument spec).
+COMMAND_TIMEOUT = 10
+MAX_PROFILE_SIZE = 1024 * 1024
 STANDARD_PROFILES = ('/usr/share/containers/seccomp.json', '/etc/containers/seccomp.json')
 KUBELET_SECCOMP = '/var/lib/kubelet/seccomp'
 # (glob of a running bundle's config.json, engine, index of namespace in path parts or None)
@@ -68,60 +62,8 @@ def _error(errors, path, message):
     return message
 
 
-# --- commands -----------------------------------------------------------------------------------
-# Used only where coreutils `timeout` is missing: the target's own Python bounds the command.
-_WATCHDOG = (
-    'import subprocess, sys\n'
-    'try:\n'
-    '    rc = subprocess.run(sys.argv[2:], stdin=subprocess.DEVNULL, timeout=float(sys.argv[1]),'
-    ' check=False).returncode\n'
-    'except subprocess.TimeoutExpired:\n'
-    '    sys.exit(124)\n'
-    'except OSError:\n'
-    '    sys.exit(127)\n'
-    'sys.exit(128 - rc if rc < 0 else rc)\n'
-)
-
-
-class Runner(object):
-    """Runs argv with a time bound: coreutils `timeout -k 2 N` when present, else a Python watchdog."""
-
-    def __init__(self, run_command, seconds):
-        self.run_command = run_command
-        self.seconds = max(1, int(seconds))
-        self.timeout = self.find('timeout')
-
-    def find(self, name):
-        return next((os.path.join(d, name) for d in SERVICE_PATH
-                     if os.access(os.path.join(d, name), os.X_OK)), None)
-
-    def run(self, argv):
-        """(rc, stdout bytes, stderr bytes, error text or None)."""
-        if self.timeout:
-            bound = [self.timeout, '-k', '2', str(self.seconds)]
-        else:
-            bound = [sys.executable, '-c', _WATCHDOG, str(self.seconds)]
-        rc, out, err = self.run_command(bound + list(argv))
-        out, err = _as_bytes(out)[:OUTPUT_LIMIT], _as_bytes(err)[:OUTPUT_LIMIT]
-        if rc in (124, 137):
-            return rc, out, err, 'timed out after %ds' % self.seconds
-        if rc == 126:
-            return rc, out, err, 'cannot be executed (permission or exec format error)'
-        if rc == 127:
-            return rc, out, err, 'not found or its interpreter is missing'
-        return rc, out, err, None
-
-
-def _as_bytes(value):
-    if value is None:
-        return b''
-    if isinstance(value, bytes):
-        return value
-    return value.encode('utf-8', 'surrogateescape')
-
-
 # --- runtimes -----------------------------------------------------------------------------------
-def _runtime_candidates(fs, engines, options, discover):
+def _runtime_candidates(fs, engines, runtime_paths, discover):
     """Ordered {host path: {'reason': text, 'must_exist': bool, 'used_by': set}}."""
     cands = {}
 
@@ -145,7 +87,7 @@ def _runtime_candidates(fs, engines, options, discover):
                     add(paths[0], '%s %s' % (engine, setting), must_exist=True, engine=engine)
                 elif named:  # the config names a binary that is not there: worth an error entry
                     add(named, '%s %s, not found on PATH' % (engine, setting), must_exist=True, engine=engine)
-    for pattern in options.get('runtime_paths') or ():
+    for pattern in runtime_paths:
         matches = fs.glob(pattern) if glob.has_magic(pattern) else [pattern]
         if not matches:
             add(pattern, 'runtime_paths (no match)', must_exist=True)
@@ -154,13 +96,13 @@ def _runtime_candidates(fs, engines, options, discover):
     return cands
 
 
-def _probe_runtime(fs, runner, entry):
+def _probe_runtime(fs, run, entry):
     """Fill version fields of one runtime entry by running `<binary> --version`."""
     real = fs.real(entry['realpath'])
     if not os.access(real, os.X_OK):
         entry['error'] = 'not executable'
         return
-    rc, out, err, problem = runner.run([real, '--version'])
+    rc, out, err, problem = run([real, '--version'])
     text = out.decode('utf-8', 'replace')
     if problem:
         entry['raw'] = text[:2048] or None
@@ -174,12 +116,12 @@ def _probe_runtime(fs, runner, entry):
     if parsed.get('name'):  # a binary called runc that says it is crun (or the reverse) is what it says
         entry['name'] = parsed['name']
     if entry['name'] == 'runc' and not entry['version'] and not (parsed.get('error') or '').startswith('unparsable'):
-        _features(runner, real, entry)
+        _features(run, real, entry)
 
 
-def _features(runner, real, entry):
+def _features(run, real, entry):
     """`runc features` (runc >= 1.1) as a second version source when --version gave none."""
-    rc, out, _err, problem = runner.run([real, 'features'])
+    rc, out, _err, problem = run([real, 'features'])
     if problem or rc != 0:
         return
     try:
@@ -192,9 +134,9 @@ def _features(runner, real, entry):
         entry['error'] = None
 
 
-def _packages(fs, runner, runtimes):
+def _packages(fs, run, runtimes):
     """Owning package per runtime: one dpkg-query -S (or rpm -qf) call per binary, argv only."""
-    dpkg, rpm = runner.find('dpkg-query'), runner.find('rpm')
+    dpkg, rpm = _command.find('dpkg-query'), _command.find('rpm')
     admin = [] if fs.root == '/' else ['--admindir=' + fs.real('/var/lib/dpkg')]
     owners = {}
     for rt in runtimes:
@@ -205,13 +147,13 @@ def _packages(fs, runner, runtimes):
             if p not in names:
                 names.append(p)
         if dpkg:
-            rc, out, _err, problem = runner.run([dpkg] + admin + ['-S'] + names)
+            rc, out, _err, problem = run([dpkg] + admin + ['-S'] + names)
             pkg = None if problem else _dpkg_owner(out.decode('utf-8', 'replace'), names)
             if pkg:
                 owners[rt['realpath']] = pkg
         elif rpm:
             root = [] if fs.root == '/' else ['--root', fs.root]
-            rc, out, _err, problem = runner.run([rpm] + root + ['-qf', '--qf', '%{NAME}\t%{VERSION}-%{RELEASE}\n',
+            rc, out, _err, problem = run([rpm] + root + ['-qf', '--qf', '%{NAME}\t%{VERSION}-%{RELEASE}\n',
                                                                 rt['realpath']])
             line = out.decode('utf-8', 'replace').strip().splitlines()
             if not problem and rc == 0 and line and '\t' in line[0]:
@@ -219,7 +161,7 @@ def _packages(fs, runner, runtimes):
                 rt['package'] = {'manager': 'rpm', 'name': name, 'version': version}
     if dpkg and owners:
         wanted = sorted(set(owners.values()))
-        rc, out, _err, problem = runner.run([dpkg] + admin + ['-W', '-f=${Package}\t${Version}\n'] + wanted)
+        rc, out, _err, problem = run([dpkg] + admin + ['-W', '-f=${Package}\t${Version}\n'] + wanted)
         versions = {}
         for line in out.decode('utf-8', 'replace').splitlines():
             if '\t' in line:
@@ -242,8 +184,8 @@ def _dpkg_owner(text, names):
     return None
 
 
-def _gather_runtimes(fs, runner, engines, options, discover, errors):
-    cands = _runtime_candidates(fs, engines, options, discover)
+def _gather_runtimes(fs, run, engines, runtime_paths, discover, errors):
+    cands = _runtime_candidates(fs, engines, runtime_paths, discover)
     by_real = {}
     order = []
     for path, info in cands.items():
@@ -278,10 +220,10 @@ def _gather_runtimes(fs, runner, engines, options, discover, errors):
         entry['used_by'].update(info['used_by'])
     for entry in order:
         if entry.get('realpath') and entry['error'] is None:
-            _probe_runtime(fs, runner, entry)
+            _probe_runtime(fs, run, entry)
             if entry['error']:
                 _error(errors, entry['path'], entry['error'])
-    _packages(fs, runner, [e for e in order if e.get('realpath')])
+    _packages(fs, run, [e for e in order if e.get('realpath')])
     for entry in order:
         for path in [entry['realpath']] + entry['paths']:
             for prefix, engine in (('/var/lib/rancher/k3s/', 'k3s'), ('/var/lib/rancher/rke2/', 'rke2'),
@@ -304,9 +246,9 @@ def _runtime_error(path, message, used_by, errors):
 # --- profiles -----------------------------------------------------------------------------------
 class _Profiles(object):
 
-    def __init__(self, fs, options, arch, kernel, errors, crio_present):
+    def __init__(self, fs, max_size, arch, kernel, errors, crio_present):
         self.fs = fs
-        self.max_size = int(options.get('max_profile_size') or (1 << 20))
+        self.max_size = max_size
         self.arch, self.kernel = arch, kernel
         self.errors = errors
         self.crio_present = crio_present
@@ -517,15 +459,18 @@ def host_libseccomp(fs):
     return '.'.join(str(x) for x in best) if best else None
 
 
-def gather(options, run_command, _root='/'):
-    """Scan the host. `_root` (private, tests only) reads a tree instead of '/'."""
+def gather(profile_paths=(), runtime_paths=(), discover=True, command_timeout=COMMAND_TIMEOUT,
+           max_profile_size=MAX_PROFILE_SIZE, _root='/'):
+    """Scan the host: the facts dict of runtime_facts (its options, same names and defaults).
+
+    `_root` (private, tests only) reads a tree instead of '/'; commands still run for real.
+    """
     started = time.time()
     fs = Fs(_root)
     errors = []
-    discover = options.get('discover', True)
     uname = os.uname()
     arch, kernel = uname.machine, uname.release
-    runner = Runner(run_command, options.get('command_timeout') or 10)
+    run = functools.partial(_command.run, timeout=max(1, int(command_timeout)))
 
     engines = []
     if discover:
@@ -542,9 +487,9 @@ def gather(options, run_command, _root='/'):
             _error(errors, path, message.split(': ', 1)[-1])
     names = set(engine_facts)
 
-    runtimes = _gather_runtimes(fs, runner, engines, options, discover, errors)
+    runtimes = _gather_runtimes(fs, run, engines, runtime_paths or (), discover, errors)
 
-    profiles = _Profiles(fs, options, arch, kernel, errors, 'cri-o' in names)
+    profiles = _Profiles(fs, max(1, int(max_profile_size)), arch, kernel, errors, 'cri-o' in names)
     if discover:
         for eng in engines:
             for path, setting in eng.profiles:
@@ -557,7 +502,7 @@ def gather(options, run_command, _root='/'):
         docker = engine_facts.get('docker')
         if docker:
             _docker_hostconfigs(fs, profiles, docker.get('data_root') or '/var/lib/docker', errors)
-    _user_profiles(fs, profiles, options.get('profile_paths'), errors)
+    _user_profiles(fs, profiles, profile_paths, errors)
     profile_list = profiles.finish()
 
     facts = {

@@ -13,64 +13,38 @@ All paths are host paths; `fs` maps them to where they are readable (a test root
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import glob
 import json
 import os
 
+from ansible_collections.runcguard.seccomp.plugins.module_utils._command import SEARCH_PATH
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
     FileProblem, list_dir, read_text,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._toml import TomlError, loads as toml_loads
 
 # PATH of a systemd service (dockerd, containerd, crio): where a bare runtime name is looked up.
-SERVICE_PATH = ('/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin')
+SERVICE_PATH = SEARCH_PATH
 CONFIG_LIMIT = 1 << 20  # engine config files larger than 1 MiB are refused
 
-# containers/common built-in runtime table (podman uses it unless containers.conf overrides a name).
-_PODMAN_DEFAULT_PATHS = {
-    'runc': ['/usr/bin/runc', '/usr/sbin/runc', '/usr/local/bin/runc', '/usr/local/sbin/runc',
-             '/sbin/runc', '/bin/runc', '/usr/lib/cri-o-runc/sbin/runc', '/run/current-system/sw/bin/runc'],
-    'crun': ['/usr/bin/crun', '/usr/sbin/crun', '/usr/local/bin/crun', '/usr/local/sbin/crun',
-             '/sbin/crun', '/bin/crun', '/run/current-system/sw/bin/crun'],
-}
+# The one list of runtime locations: discovery scans them, notify_probe finds runtimes there, and
+# podman's built-in table (containers/common) is the same directories in the same order.
+RUNTIME_NAMES = ('runc', 'crun')
+RUNTIME_DIRS = ('/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin', '/sbin', '/bin',
+                '/usr/lib/cri-o-runc/sbin', '/usr/libexec/crio', '/run/current-system/sw/bin')
+# (glob, engine that owns binaries found there)
+RUNTIME_GLOBS = (
+    ('/var/lib/rancher/k3s/data/*/bin/%s', 'k3s'),
+    ('/var/lib/rancher/rke2/bin/%s', 'rke2'),
+    ('/var/lib/rancher/rke2/data/*/bin/%s', 'rke2'),
+    ('/snap/microk8s/current/bin/%s', 'microk8s'),
+    ('/var/lib/k0s/bin/%s', 'k0s'),
+)
+_PODMAN_DEFAULT_PATHS = dict((name, [os.path.join(d, name) for d in RUNTIME_DIRS]) for name in RUNTIME_NAMES)
 
 # containerd CRI plugin key per config `version`.
 _CRI_PLUGIN = {1: ('cri', 'io.containerd.grpc.v1.cri'), 2: ('io.containerd.grpc.v1.cri',),
                3: ('io.containerd.cri.v1.runtime',)}
 _RUNC_SHIMS = ('io.containerd.runc.v2', 'io.containerd.runc.v1', 'io.containerd.runtime.v1.linux')
-
-
-class Fs(object):
-    """Maps host paths to readable paths under `root` ('/' on a real host)."""
-
-    def __init__(self, root='/'):
-        self.root = os.path.abspath(root or '/')
-
-    def real(self, path):
-        if self.root == '/':
-            return path
-        return os.path.join(self.root, path.lstrip('/'))
-
-    def host(self, real_path):
-        if self.root == '/':
-            return real_path
-        rel = os.path.relpath(real_path, self.root)
-        return '/' if rel == '.' else '/' + rel
-
-    def exists(self, path):
-        return os.path.lexists(self.real(path))
-
-    def glob(self, pattern):
-        return sorted(self.host(p) for p in glob.glob(self.real(pattern)))
-
-    def which(self, name, dirs=SERVICE_PATH):
-        """First executable `name` in dirs (host path), or None."""
-        for d in dirs:
-            cand = os.path.join(d, name)
-            real = self.real(cand)
-            if os.path.isfile(real) and os.access(real, os.X_OK):
-                return cand
-        return None
 
 
 class Engine(object):

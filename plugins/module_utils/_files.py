@@ -2,7 +2,8 @@
 # Copyright (c) runcguard maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Bounded, safe file reading and careful writing: one place that says why a file could not be read.
+"""Bounded, safe file reading and careful writing: one place that says why a file could not be read,
+and ``Fs``, the host paths a scan reads (``/`` on a real host, a test tree otherwise).
 
 Pure stdlib, Python 3.9+. Reading never blocks on a FIFO, never reads more than asked, never raises
 anything but FileProblem for ordinary file-system trouble. Writing (seccomp_profile) goes through
@@ -14,10 +15,13 @@ __metaclass__ = type
 
 import binascii
 import errno
+import glob
 import os
 import re
 import stat
 import time
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._command import SEARCH_PATH
 
 _ERRNO_TEXT = {
     errno.ENOENT: 'does not exist',
@@ -355,3 +359,36 @@ def replace_file(path, data):
         os.unlink(tmp)
         raise
     fsync_dir(path)
+
+
+class Fs(object):
+    """Maps host paths to readable paths under `root` ('/' on a real host)."""
+
+    def __init__(self, root='/'):
+        self.root = os.path.abspath(root or '/')
+
+    def real(self, path):
+        if self.root == '/':
+            return path
+        return os.path.join(self.root, path.lstrip('/'))
+
+    def host(self, real_path):
+        if self.root == '/':
+            return real_path
+        rel = os.path.relpath(real_path, self.root)
+        return '/' if rel == '.' else '/' + rel
+
+    def exists(self, path):
+        return os.path.lexists(self.real(path))
+
+    def glob(self, pattern):
+        return sorted(self.host(p) for p in glob.glob(self.real(pattern)))
+
+    def which(self, name, dirs=SEARCH_PATH):
+        """First executable `name` in dirs (host path), or None."""
+        for d in dirs:
+            cand = os.path.join(d, name)
+            real = self.real(cand)
+            if os.path.isfile(real) and os.access(real, os.X_OK):
+                return cand
+        return None

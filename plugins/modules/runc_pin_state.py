@@ -205,25 +205,25 @@ table:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _pins
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _command, _pins
+
+
+OUTPUT_LIMIT = 1024 * 1024  # apt-cache madison / dnf repoquery can list many versions
 
 
 class Host(object):
-    """Package-manager queries with argv lists, LANG=C and a time bound."""
+    """Package-manager queries through _command.run (argv lists, LANG=C, process group killed after
+    the module's timeout); text out. A query past its time bound fails the module."""
 
     def __init__(self, module):
         self.module = module
         self.timeout = module.params['timeout']
-        self.timeout_bin = module.get_bin_path('timeout')
 
     def run(self, argv):
-        if self.timeout_bin:
-            argv = [self.timeout_bin, '-k', '2', str(self.timeout)] + argv
-        rc, out, err = self.module.run_command(
-            argv, environ_update={'LANG': 'C', 'LC_ALL': 'C'}, check_rc=False)
-        if self.timeout_bin and rc == 124:
-            self.module.fail_json(msg='%s timed out after %ss' % (' '.join(argv[4:]), self.timeout), cmd=argv)
-        return rc, out, err
+        rc, out, err, error = _command.run(argv, self.timeout, limit=OUTPUT_LIMIT)
+        if error and error.startswith('timed out'):
+            self.module.fail_json(msg='%s %s' % (' '.join(argv), error), cmd=argv)
+        return rc, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace')
 
 
 def manager_of(module):

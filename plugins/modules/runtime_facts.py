@@ -36,8 +36,9 @@ attributes:
     platforms: posix
 options: {}
 notes:
-  - Commands run with an argument list (no shell), C(LANG=C) and a time bound (coreutils C(timeout),
-    else a Python watchdog). One C(--version) call per real binary, one package query per binary.
+  - Commands run with an argument list (no shell), C(LANG=C) and a time bound (O(command_timeout)); past it
+    the command and everything it started are killed. One C(--version) call per real binary, one package
+    query per binary.
   - Scanning a mounted image instead of C(/) is deliberately not offered, because it would run binaries
     taken from that image, as root, on the managed host.
 seealso:
@@ -268,7 +269,9 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._discovery import gather, profile_path_items
+from ansible_collections.runcguard.seccomp.plugins.module_utils._discovery import (
+    COMMAND_TIMEOUT, MAX_PROFILE_SIZE, gather, profile_path_items,
+)
 
 
 def main():
@@ -277,8 +280,8 @@ def main():
             profile_paths=dict(type='list', elements='raw', default=[]),
             runtime_paths=dict(type='list', elements='path', default=[]),
             discover=dict(type='bool', default=True),
-            command_timeout=dict(type='int', default=10),
-            max_profile_size=dict(type='int', default=1048576),
+            command_timeout=dict(type='int', default=COMMAND_TIMEOUT),
+            max_profile_size=dict(type='int', default=MAX_PROFILE_SIZE),
         ),
         supports_check_mode=True,
     )
@@ -291,13 +294,8 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=str(exc))
 
-    def run_command(argv):
-        # bytes out (encoding=None): a binary printing garbage must not break decoding
-        return module.run_command(argv, check_rc=False, encoding=None,
-                                  environ_update={'LANG': 'C', 'LC_ALL': 'C', 'LC_MESSAGES': 'C'})
-
     try:
-        facts = gather(module.params, run_command)
+        facts = gather(**module.params)
     except Exception as exc:  # last line of defence: a message, never a traceback
         module.fail_json(msg='runtime_facts: host scan failed unexpectedly: %s: %s' % (type(exc).__name__, exc))
     module.exit_json(changed=False, ansible_facts={'runcguard': facts})

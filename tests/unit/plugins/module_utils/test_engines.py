@@ -9,7 +9,7 @@ import json
 import os
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _engines
-from ansible_collections.runcguard.seccomp.plugins.module_utils._engines import Fs
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import Fs
 
 
 def put(root, path, content, mode=0o644):
