@@ -459,7 +459,7 @@ def host_libseccomp(fs):
     return '.'.join(str(x) for x in best) if best else None
 
 
-def gather(profile_paths=(), runtime_paths=(), discover=True, command_timeout=COMMAND_TIMEOUT,
+def gather(*, profile_paths=(), runtime_paths=(), discover=True, command_timeout=COMMAND_TIMEOUT,
            max_profile_size=MAX_PROFILE_SIZE, _root='/'):
     """Scan the host: the facts dict of runtime_facts (its options, same names and defaults).
 

@@ -8,7 +8,6 @@ __metaclass__ = type
 
 import json
 import os
-import subprocess
 
 import pytest
 
@@ -46,12 +45,6 @@ def test_unreadable_file_and_directory(open_tmp, as_nobody):
     assert walked == {os.path.join(open_tmp, 'dir'): 'permission denied', readable: None, locked: None}
 
 
-def real_run(argv):
-    proc = subprocess.run(argv, check=False, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, env=dict(os.environ, LANG='C', LC_ALL='C'))
-    return proc.returncode, proc.stdout, proc.stderr
-
-
 def test_discovery_reports_each_unreadable_item_and_reads_the_rest(open_tmp, as_nobody):
     kube = '/var/lib/kubelet/seccomp'
     put(open_tmp, kube + '/profiles/agent.json', NOTIFY_FCNTL)
@@ -62,7 +55,7 @@ def test_discovery_reports_each_unreadable_item_and_reads_the_rest(open_tmp, as_
     opts = {'profile_paths': [], 'runtime_paths': [], 'discover': True, 'command_timeout': 5,
             'max_profile_size': 4096}
     with as_nobody():
-        facts = _discovery.gather(opts, real_run, _root=open_tmp)
+        facts = _discovery.gather(_root=open_tmp, **opts)
     profiles = dict((p['path'], p) for p in facts['profiles'])
     assert profiles[kube + '/profiles/agent.json']['notify_syscalls'] == ['fcntl']
     assert profiles[kube + '/profiles/secret.json']['error'] == 'permission denied'

@@ -20,7 +20,7 @@ def test_options_of_the_doc_and_its_fragments():
     # the scan options come from the _scan fragment, with the defaults gather() uses
     assert spec['command_timeout'] == {'type': 'int', 'default': _discovery.COMMAND_TIMEOUT}
     assert spec['max_profile_size'] == {'type': 'int', 'default': _discovery.MAX_PROFILE_SIZE}
-    assert spec['profile_paths'] == {'type': 'list', 'elements': 'path', 'default': []}
+    assert spec['profile_paths'] == {'type': 'list', 'elements': 'raw', 'default': []}
     assert 'description' not in spec['discover']
 
 
