@@ -9,7 +9,6 @@ __metaclass__ = type
 import json
 import os
 import socket
-import subprocess
 import time
 
 import pytest
