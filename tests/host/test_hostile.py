@@ -94,6 +94,27 @@ def test_concurrent_rewrites_lose_nothing_and_a_late_one_gives_up(tmp_path):
     assert sorted(os.listdir(str(tmp_path))) == ['p.json']  # no lock or temporary file left
 
 
+def test_a_hung_runtime_leaves_nothing_running_after_the_task(tmp_path):
+    """runtime_facts through ansible: a runtime whose --version hangs, ignores SIGTERM and starts a child
+    is reported "timed out", `features` is never run on it, and nothing of it runs after the task."""
+    log, child = tmp_path / 'calls.log', tmp_path / 'child.pid'
+    stub = tmp_path / 'runc'
+    stub.write_text("#!/bin/sh\necho \"$*\" >> %s\ntrap '' TERM\nsleep 600 &\necho $! > %s\nwait\n" % (log, child))
+    stub.chmod(0o755)
+    res = adhoc_result(adhoc('runcguard.seccomp.runtime_facts', {'discover': False, 'runtime_paths': [str(stub)],
+                                                                 'command_timeout': 1}))
+    entry = res['ansible_facts']['runcguard']['runtimes'][0]
+    assert entry['error'] == 'timed out after 1s'
+    assert log.read_text() == '--version\n'
+    pid = int(child.read_text())
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            state = handle.read().rsplit(')', 1)[1].split()[0]
+    except (IOError, OSError):
+        state = 'gone'
+    assert state in ('gone', 'Z'), 'the runtime\'s child %d still runs' % pid
+
+
 PLAYBOOK = """
 - hosts: localhost
   gather_facts: false
@@ -201,3 +222,4 @@ def test_hostile_files_cost_one_entry_each_and_are_never_rewritten(tmp_path):
     warnings = json.dumps(res['leftovers'].get('warnings'))
     assert res['leftovers']['changed'] and 'interrupted run (pid 4242)' in warnings
     assert sorted(n for n in os.listdir(profiles) if n.startswith('.')) == []
+

@@ -370,3 +370,28 @@ def test_binary_is_what_its_version_output_says(tmp_path):
     stub(root, '/usr/sbin/runc', CRUN)  # called runc, says it is crun
     runtime = by_path(gather(root)['runtimes'])['/usr/sbin/runc']
     assert (runtime['name'], runtime['version']) == ('crun', '1.5.0')
+
+
+def alive(pid):
+    """True while pid runs (a zombie waiting for its parent to reap it does not count)."""
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except (IOError, OSError):
+        return False
+
+
+def test_a_runtime_ignoring_sigterm_is_timed_out_with_everything_it_started(host):
+    """--version hangs, ignores SIGTERM and leaves a child behind: the entry says "timed out" (not
+    rc=-9), `features` is never tried on it, and neither it nor its child outlives the scan."""
+    log = os.path.join(str(host), 'calls.log')
+    child = os.path.join(str(host), 'child.pid')
+    put(host, '/opt/stubborn/runc', "#!/bin/sh\necho \"$*\" >> %s\ntrap '' TERM\nsleep 600 &\necho $! > %s\nwait\n"
+        % (log, child), 0o755)
+    facts = gather(host, discover=False, command_timeout=1, runtime_paths=['/opt/stubborn/runc'])
+    entry = by_path(facts['runtimes'])['/opt/stubborn/runc']
+    assert entry['error'] == 'timed out after 1s' and entry['version'] is None
+    with open(log) as handle:
+        assert handle.read().split('\n') == ['--version', '']  # no `runc features` after a timeout
+    with open(child) as handle:
+        assert not alive(int(handle.read()))
