@@ -187,7 +187,7 @@ class Canary(object):
             err.close()
         timed_out, rc, stuck, blocked = False, None, None, None
         deadline = started + self.timeout
-        stuck_since, stuck_key, last_scan = None, None, 0.0
+        stuck_since, stuck_key, samples, busy, last_scan = None, None, 0, 0, 0.0
         while True:
             try:
                 rc = self.proc.wait(POLL_SECONDS)
@@ -208,10 +208,16 @@ class Canary(object):
             deadlock = self._deadlock(self._snapshot())
             key = deadlock[2] if deadlock else None
             if key != stuck_key:  # a new wait, or progress: the window starts again
-                stuck_since, stuck_key = (now if deadlock else None), key
-            elif deadlock and now - stuck_since >= STUCK_SECONDS:
-                stuck, blocked = deadlock[:2]
-                break
+                stuck_since, stuck_key, samples, busy = (now if deadlock else None), key, 0, 0
+            elif deadlock:
+                samples, busy = samples + 1, busy + deadlock[3]
+                if now - stuck_since >= STUCK_SECONDS:
+                    # A thread that could still pass the fd on is runnable in most samples, even
+                    # when starved of CPU; a deadlocked Go runtime only blips (its sysmon wakes).
+                    if busy * 2 < samples:
+                        stuck, blocked = deadlock[:2]
+                        break
+                    stuck_since, samples, busy = now, 0, 0
         status = None
         if rc is not None:
             self.agent.settle()
@@ -241,19 +247,19 @@ class Canary(object):
         }
 
     def _deadlock(self, pids):
-        """(message, syscall name, waits) when the canary cannot make progress now, else None.
+        """(message, syscall name, waits, runnable) when the canary looks stuck now, else None.
 
         A task of the runtime waits in a seccomp notification, the notify fd has not reached the
         agent and is not on its way (nothing can ever answer), no other runtime process holds the
-        fd (nobody can pass it on) and no thread of the runtime can run. A wait in a signal
-        return alone proves nothing: a later signal can unwind it (seen with Go's preemption).
-        `waits` identifies the blocked threads and syscalls: the caller counts a deadlock only
-        when the very same waits hold for STUCK_SECONDS.
+        fd (nobody can pass it on). A wait in a signal return alone proves nothing: a later signal
+        can unwind it (seen with Go's preemption). `waits` identifies the blocked threads and
+        syscalls, `runnable` whether a runtime thread can run: the caller counts a deadlock only
+        when the very same waits hold for STUCK_SECONDS with runtime threads mostly asleep.
         """
         if self.agent.fd_on_its_way():
             return None
         groups = seccomp_waits(sorted(pids))
-        if any(group['runnable'] or (group['holds_fd'] and not group['waiting']) for group in groups):
+        if any(group['holds_fd'] and not group['waiting'] for group in groups):
             return None
         table = syscall_table() or {}
         stuck = [(group['pid'], tid, table.get(number) or 'syscall %s' % number)
@@ -264,7 +270,7 @@ class Canary(object):
         return ('%s: task %d (process %d) is blocked in %s under SCMP_ACT_NOTIFY (wchan %s) and the '
                 'runtime never passed the notify fd to the agent, so nothing can answer it'
                 % (self.kind, tid, pid, name, SECCOMP_WAIT), name if name in table.values() else None,
-                frozenset((waiter[1], waiter[2]) for waiter in stuck))
+                frozenset((waiter[1], waiter[2]) for waiter in stuck), any(group['runnable'] for group in groups))
 
     def _status(self, limit):
         """Container status after `run` returned; polls until stopped or `limit` seconds pass."""
