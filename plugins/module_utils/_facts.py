@@ -45,34 +45,52 @@ def _kind_name(value):
     return _NAMES.get(type(value), 'a %s' % type(value).__name__)
 
 
-def _check(value, spec, where):
+def _where(path):
+    """Render a path built as nested (parent, key) pairs; only ever called for an error message."""
+    parts = []
+    while isinstance(path, tuple):
+        path, key = path
+        parts.append('[%d]' % key if isinstance(key, int) else '.' + key)
+    return path + ''.join(reversed(parts))
+
+
+def _check(value, spec, path):
+    # Called for every field of every host: the path is a cheap tuple and becomes text only when
+    # a field is wrong (formatting it for every field made the check cost more than the evaluation).
     if value is None:
         return
     if spec == _TEXT:
-        ok = isinstance(value, str)
+        if isinstance(value, str):
+            return
         wanted = 'a string'
     elif spec == _SCALAR:
-        ok = isinstance(value, (str, int, float)) and not isinstance(value, bool)
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return
         wanted = 'a string'
     elif isinstance(spec, type):
-        ok = isinstance(value, spec)
+        if isinstance(value, spec):
+            return
         wanted = _NAMES[spec]
     elif isinstance(spec, list):
         if not isinstance(value, list):
-            raise FactsError('%s must be a list, got %s' % (where, _kind_name(value)))
+            raise FactsError('%s must be a list, got %s' % (_where(path), _kind_name(value)))
+        item_spec = spec[0]
         for index, item in enumerate(value):
             if item is None:
-                raise FactsError('%s[%d] must not be null' % (where, index))
-            _check(item, spec[0], '%s[%d]' % (where, index))
+                raise FactsError('%s must not be null' % _where((path, index)))
+            if not (item_spec is _TEXT and isinstance(item, str)):
+                _check(item, item_spec, (path, index))
         return
     else:  # a dict spec: an object with these fields
         if not isinstance(value, dict):
-            raise FactsError('%s must be an object, got %s' % (where, _kind_name(value)))
+            raise FactsError('%s must be an object, got %s' % (_where(path), _kind_name(value)))
         for key, sub in spec.items():
-            _check(value.get(key), sub, '%s.%s' % (where, key))
+            field = value.get(key)
+            # most fields are null or plain strings: settle those without a call
+            if field is not None and not (sub is _TEXT and isinstance(field, str)):
+                _check(field, sub, (path, key))
         return
-    if not ok:
-        raise FactsError('%s must be %s or null, got %s' % (where, wanted, _kind_name(value)))
+    raise FactsError('%s must be %s or null, got %s' % (_where(path), wanted, _kind_name(value)))
 
 
 def check_facts(facts):
@@ -87,4 +105,4 @@ def check_facts(facts):
     for key, spec in (('runtimes', _RUNTIME), ('profiles', _PROFILE)):
         for index, entry in enumerate(facts.get(key) or ()):
             if isinstance(entry, dict):
-                _check(entry, spec, 'facts.%s[%d]' % (key, index))
+                _check(entry, spec, (('facts', key), index))
