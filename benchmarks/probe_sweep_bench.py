@@ -82,8 +82,11 @@ def bench_runtime(label, path, names, rounds, tmp_parent):
             mode['seconds'].append(entry['seconds'])
             mode['starts'].append(entry['starts'])
             mode['one_start'].append(one[0]['seconds'] if one[0]['outcome'] == 'ok' else float('nan'))
-            mode['outcomes'].add((tuple(entry['hang']), tuple(entry['error']), entry['message'],
-                                  tuple(tuple(c['syscalls']) for c in entry['combined'])))
+            mode['outcomes'].add('hang [%s] error [%s] together [%s]%s' % (
+                ','.join(entry['hang']), ','.join(entry['error']),
+                ' '.join('+'.join(c['syscalls']) if len(c['syscalls']) < 5 else '%d syscalls' % len(c['syscalls'])
+                         for c in entry['combined']),
+                ' (%s)' % entry['message'] if entry['message'] else ''))
     hang_probe = []
     first = modes[True]['entry']
     culprit = (first['hang'] or modes[False]['entry']['hang'] or [None])[0]
@@ -114,7 +117,7 @@ def report(measured, rounds):
             print('| %s %s | %s | %s | %.2f | %.2f | %.1f | %s | %s | %s |' % (
                 item['name'], item['version'], str(nnp).lower(), '/'.join(str(s) for s in mode['starts']),
                 sweep_s, one_s, sweep_s / one_s if one_s else float('nan'), fmt_list(entry['hang']),
-                fmt_list(entry['error']), 'yes' if len(mode['outcomes']) == 1 else 'NO: %s' % sorted(mode['outcomes'])))
+                fmt_list(entry['error']), 'yes' if len(mode['outcomes']) == 1 else 'NO: %s' % '; '.join(sorted(mode['outcomes']))))
     print('\n## Single-syscall probe of the hang, timeout %d s\n' % TIMEOUT)
     print('| runtime | syscall | nnp | seconds | detected_by |')
     print('|---|---|---|---|---|')

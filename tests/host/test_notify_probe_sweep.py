@@ -63,7 +63,8 @@ def sweep(runtime, tmp_parent, nnp_values=(True, False)):
     assert [s['no_new_privileges'] for s in sweeps] == list(nnp_values)
     for entry in sweeps:
         assert entry['message'] == '' and entry['leftovers'] == [] and entry['untested'] == [], entry
-        assert entry['combined'] == [], entry
+        # only the signal returns may fail together now and then (see SIGNAL_RETURNS)
+        assert all(set(group['syscalls']) <= SIGNAL_RETURNS for group in entry['combined']), entry
         assert entry['tested'] == len(_probe_syscalls.syscall_names())
     for result in results:
         if result['outcome'] == 'hang' and result['syscall'] not in SIGNAL_RETURNS:
