@@ -9,7 +9,7 @@
 #   RCG_MOLECULE_JOBS=2                   scenarios run at once (default 2)
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-suites=${RCG_SUITES:-docs sanity units units-2.19 host molecule}
+suites=${RCG_SUITES:-lint docs sanity units units-2.19 host molecule}
 t_start=$SECONDS
 
 if ! bash "$root/scripts/setup.sh"; then
