@@ -127,6 +127,8 @@ class ActionModule(ActionBase):
                       'timeout': args['probe_timeout']}
         if args['probe_syscalls']:
             probe_args['syscalls'] = args['probe_syscalls']
+        if args['probe_sweep']:
+            probe_args['sweep'] = True
         observed, unreachable = self._module('runcguard.seccomp.notify_probe', probe_args, task_vars, args['timeout'])
         message = unreachable or (observed.get('msg') or 'notify_probe failed' if observed.get('failed') else None)
         if message:

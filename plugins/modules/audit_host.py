@@ -82,6 +82,13 @@ options:
     type: list
     elements: str
     default: []
+  probe_sweep:
+    description:
+      - With O(probe=true), sweep every syscall of the host's table instead of a short list
+        (M(runcguard.seccomp.notify_probe) O(sweep=true), a few container starts per runtime and mode).
+        A syscall the runtime hangs on is a C(notify-probe-hang) finding naming it.
+    type: bool
+    default: false
   probe_timeout:
     description: Seconds one probe may take before it counts as a hang.
     type: int

@@ -179,3 +179,27 @@ def test_interrupted_mid_sweep_leaves_nothing(tmp_parent, signum, when):
             proc.kill()
             proc.wait()
     assert_nothing_left(tmp_parent, ids)
+
+
+def test_audit_with_probe_sweep_finds_the_fcntl_hang(tmp_path):
+    # One ansible-playbook run of the audit over localhost with rc.2 given by path: the sweep's
+    # observation becomes a notify-probe-hang finding naming fcntl (and only fcntl, or a signal return).
+    from test_audit_real_runtimes import ansible_playbook
+    rc2 = realruntimes.runc_build('runc-v1.2.0-rc.2')
+    extra = {'audit_probe': True, 'audit_probe_sweep': True, 'audit_discover': False, 'audit_runtime_paths': [rc2],
+             'audit_probe_timeout': TIMEOUT, 'audit_report_dir': str(tmp_path), 'audit_report_formats': ['json']}
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', LANG='C.UTF-8',
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    proc = subprocess.run([ansible_playbook(), '-i', 'localhost,', '-c', 'local', 'runcguard.seccomp.audit',
+                           '-e', json.dumps(extra)], capture_output=True, text=True, timeout=600, check=False, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    with open(os.path.join(str(tmp_path), 'runcguard-audit.json')) as handle:
+        host = json.load(handle)['hosts'][0]
+    assert host['status'] == 'ok', host
+    hangs = [f for f in host['findings'] if f['id'] == 'notify-probe-hang']
+    assert len(hangs) == 1 and 'fcntl' in hangs[0]['syscalls'], hangs
+    assert set(hangs[0]['syscalls']) - SIGNAL_RETURNS == {'fcntl'}
+    probed = [(p['syscall'], p['outcome']) for p in host['probe'] if p['outcome'] in ('hang', 'error')]
+    assert ('fcntl', 'hang') in probed and ('write', 'error') in probed
+    ps = subprocess.run(['ps', '-eo', 'args'], capture_output=True, text=True, check=True).stdout
+    assert [line for line in ps.splitlines() if rc2 in line] == []
