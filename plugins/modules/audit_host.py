@@ -85,7 +85,8 @@ options:
   probe_sweep:
     description:
       - With O(probe=true), sweep every syscall of the host's table instead of a short list
-        (M(runcguard.seccomp.notify_probe) O(sweep=true), a few container starts per runtime and mode).
+        (M(runcguard.seccomp.notify_probe) with O(runcguard.seccomp.notify_probe#module:sweep=true), a few
+        container starts per runtime and mode).
         A syscall the runtime hangs on is a C(notify-probe-hang) finding naming it.
     type: bool
     default: false
