@@ -75,6 +75,8 @@ class ActionModule(ActionBase):
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         if args['timeout'] < 1:
             raise AnsibleActionFail('runcguard.seccomp.audit_host: timeout must be at least 1 second')
+        if args['max_findings'] < 0:
+            raise AnsibleActionFail('runcguard.seccomp.audit_host: max_findings must be 0 or more')
         host = task_vars.get('inventory_hostname')
         try:  # configuration errors stop the task before the host is contacted
             waivers = normalize_waivers(args['waivers'], 'waivers')
@@ -112,7 +114,8 @@ class ActionModule(ActionBase):
             findings = apply_waivers(findings, waivers, host, today=args['today'] or None, variable='waivers')
         except WaiverError as exc:
             raise AnsibleActionFail('runcguard.seccomp.audit_host: %s' % exc)
-        result.update(host_summary(host, facts, findings, errors=errors, probe=probe))
+        result.update(host_summary(host, facts, findings, errors=errors, probe=probe,
+                                   max_findings=args['max_findings']))
         return result
 
     @staticmethod

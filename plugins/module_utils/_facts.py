@@ -42,7 +42,10 @@ def _kind_name(value):
         return 'a boolean'
     if isinstance(value, (int, float)):
         return 'a number'
-    return _NAMES.get(type(value), 'a %s' % type(value).__name__)
+    for kind in (str, dict, list):  # subclasses too (Ansible's tagged strings)
+        if isinstance(value, kind):
+            return _NAMES[kind]
+    return 'a %s' % type(value).__name__
 
 
 def _where(path):

@@ -94,6 +94,14 @@ options:
     description: Seconds one probe may take before it counts as a hang.
     type: int
     default: 10
+  max_findings:
+    description:
+      - Findings kept in the host's summary, active before waived, most severe first. The rest are counted per
+        hazard and severity in C(omitted), so severity counts, report totals and the gate stay exact, and the host
+        gets an error entry saying how many were left out. Keeps one host with crafted facts from exhausting the
+        controller and the reports.
+    type: int
+    default: 2000
 notes:
   - One task per host is the point of this action. On large fleets the controller's per-task cost, not the
     module, dominates the audit's wall time (docs/benchmarks.md).
@@ -134,7 +142,14 @@ message:
   returned: always
   type: str
 findings:
-  description: Findings (version and probe based), each with C(waived) and the matching C(waiver).
+  description: Findings (version and probe based), each with C(waived) and the matching C(waiver); at most
+    O(max_findings).
+  returned: always
+  type: list
+  elements: dict
+omitted:
+  description: Findings left out by O(max_findings), C({id, severity, title, findings, waived}) per hazard and
+    severity; every count includes them.
   returned: always
   type: list
   elements: dict

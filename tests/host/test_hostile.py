@@ -223,3 +223,63 @@ def test_hostile_files_cost_one_entry_each_and_are_never_rewritten(tmp_path):
     assert res['leftovers']['changed'] and 'interrupted run (pid 4242)' in warnings
     assert sorted(n for n in os.listdir(profiles) if n.startswith('.')) == []
 
+
+
+def crafted_facts(profiles, runtimes, name='/p/%d.json'):
+    """Facts a compromised host can send: many NOTIFY profiles times many affected runtimes."""
+    return {'schema': 1, 'arch': 'x86_64', 'kernel': '6.1.0', 'libseccomp': '2.5.4',
+            'runtimes': [{'name': 'runc', 'path': '/opt/r%d/runc' % i, 'version': '1.2.0-rc.2', 'used_by': [],
+                          'error': None} for i in range(runtimes)],
+            'profiles': [{'path': name % i, 'format': 'oci', 'origin': [{'engine': 'user', 'setting': 'x'}],
+                          'default_action': 'SCMP_ACT_ALLOW', 'listener_path': '/run/agent.sock',
+                          'listener_exists': True, 'notify_syscalls': ['fcntl', 'write'], 'error': None}
+                         for i in range(profiles)],
+            'engines': {}, 'scan': {'errors': []}}
+
+
+TERMINAL = '/etc/\x1b]0;owned\x07\x1b[2J\x00x\u202egnp.json\x9b31m'
+
+
+def test_crafted_facts_are_bounded_escaped_and_a_wrong_shape_fails_the_host(tmp_path):
+    """Through the audit playbook with a fact cache: a host with 40x30 crafted profiles x runtimes,
+    one whose profile names carry terminal escapes, one with a wrong nested type."""
+    hosts = {
+        'flood': crafted_facts(40, 30),
+        'escapes': crafted_facts(2, 1, name=TERMINAL + '%d'),
+        'wrong': dict(crafted_facts(1, 1), profiles=[dict(crafted_facts(1, 1)['profiles'][0], bundle='x')]),
+    }
+    (tmp_path / 'facts.json').write_text(json.dumps({'crafted': hosts}))
+    inventory = tmp_path / 'hosts.ini'
+    inventory.write_text('\n'.join('%s ansible_connection=local' % h for h in hosts) + '\n')
+    seed = tmp_path / 'seed.yml'  # the fact cache a compromised host (or a hand edit) leaves behind
+    seed.write_text('- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.set_fact:\n'
+                    '        runcguard: "{{ crafted[inventory_hostname] }}"\n        cacheable: true\n')
+    cached = dict(env(), ANSIBLE_CACHE_PLUGIN='jsonfile', ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / 'cache'),
+                  ANSIBLE_CACHE_PLUGIN_TIMEOUT='0')
+    proc = subprocess.run([tool('ansible-playbook'), '-i', str(inventory), str(seed), '-e',
+                           '@%s' % (tmp_path / 'facts.json')], capture_output=True, timeout=300, check=False, env=cached)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    reports = tmp_path / 'reports'
+    proc = subprocess.run(
+        [tool('ansible-playbook'), '-i', str(inventory), 'runcguard.seccomp.audit',
+         '-e', json.dumps({'audit_facts_source': 'cached', 'audit_report_dir': str(reports),
+                           'audit_report_timestamp': False, 'audit_max_findings_per_host': 500})],
+        capture_output=True, timeout=600, check=False, env=cached)
+    output = proc.stdout.decode('utf-8', 'replace') + proc.stderr.decode('utf-8', 'replace')
+    assert not [c for c in ('\x1b', '\x07', '\u202e', '\x9b') if c in output]  # nor on the console
+    data = json.loads((reports / 'runcguard-audit.json').read_text())
+    by_host = dict((h['host'], h) for h in data['hosts'])
+    flood = by_host['flood']
+    assert len(flood['findings']) == 500 and flood['omitted']
+    total = flood['counts']['critical'] + flood['counts']['high'] + flood['counts']['medium'] \
+        + flood['counts']['low'] + flood['counts']['info']
+    assert total > 500 and data['totals']['findings'] >= total  # exact, not the capped 500
+    assert [e for e in flood['errors'] if e['source'] == 'audit' and 'left out' in e['error']]
+    wrong = by_host['wrong']
+    assert wrong['status'] == 'failed', wrong
+    assert 'facts.profiles[0].bundle must be an object, got a string' in wrong['message']
+    for name in ('runcguard-audit.md', 'runcguard-audit.csv', 'runcguard-audit.html', 'runcguard-audit.junit.xml',
+                 'runcguard-audit.json'):
+        text = (reports / name).read_text(encoding='utf-8')
+        assert not [c for c in ('\x1b', '\x07', '\x00', '\u202e', '\x9b') if c in text], name
+    assert '\\u202egnp.json' in (reports / 'runcguard-audit.md').read_text()

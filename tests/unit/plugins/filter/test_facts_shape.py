@@ -69,3 +69,15 @@ def test_nulls_and_missing_fields_are_fine():
     check_facts({})
     with pytest.raises(FactsError, match='facts must be an object'):
         check_facts(None)
+
+
+class _TaggedStr(str):
+    """Like Ansible's tagged strings (ansible-core 2.19+): a str subclass."""
+
+
+def test_wrong_type_named_for_str_subclasses():
+    facts = copy.deepcopy(FACTS)
+    facts['profiles'][0]['bundle'] = _TaggedStr('x')
+    with pytest.raises(FactsError) as err:
+        check_facts(facts)
+    assert str(err.value) == 'facts.profiles[0].bundle must be an object, got a string'
