@@ -29,6 +29,7 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import 
 
 ARGUMENT_SPEC = _argspec.argument_spec(_doc.DOCUMENTATION)
 SCAN_OPTIONS = ('profile_paths', 'runtime_paths', 'discover', 'command_timeout', 'max_profile_size')
+SCAN_MARGIN = 5  # seconds: the module's own bound ends before the task's (module start-up, reading files)
 
 
 class _Overdue(Exception):
@@ -91,6 +92,8 @@ class ActionModule(ActionBase):
             facts = cached if isinstance(cached, dict) else None
         if facts is None:
             scan = dict((name, args[name]) for name in SCAN_OPTIONS)
+            # the module stops starting commands a little before this task gives up on it
+            scan['scan_timeout'] = max(1, args['timeout'] - SCAN_MARGIN)
             gathered, unreachable = self._module('runcguard.seccomp.runtime_facts', scan, task_vars, args['timeout'])
             if unreachable:
                 result.update(host_summary(host, status='unreachable', message=unreachable),

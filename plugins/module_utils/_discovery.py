@@ -16,6 +16,7 @@ import functools
 import glob
 import hashlib
 import json
+import math
 import os
 import re
 import time
@@ -459,8 +460,24 @@ def host_libseccomp(fs):
     return '.'.join(str(x) for x in best) if best else None
 
 
+def _bounded_runner(command_timeout, scan_timeout):
+    """_command.run bounded per command and, with ``scan_timeout``, by the whole scan: past it no command
+    starts (the caller, e.g. audit_host, has given up by then; nothing may keep running on the host)."""
+    per_command = max(1, int(command_timeout))
+    if not scan_timeout:
+        return functools.partial(_command.run, timeout=per_command)
+    deadline = time.monotonic() + int(scan_timeout)
+
+    def run(argv):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None, b'', b'', 'not run: the scan reached its time limit (scan_timeout=%ds)' % int(scan_timeout)
+        return _command.run(argv, timeout=min(per_command, max(1, int(math.ceil(left)))))
+    return run
+
+
 def gather(*, profile_paths=(), runtime_paths=(), discover=True, command_timeout=COMMAND_TIMEOUT,
-           max_profile_size=MAX_PROFILE_SIZE, _root='/'):
+           max_profile_size=MAX_PROFILE_SIZE, scan_timeout=0, _root='/'):
     """Scan the host: the facts dict of runtime_facts (its options, same names and defaults).
 
     `_root` (private, tests only) reads a tree instead of '/'; commands still run for real.
@@ -470,7 +487,7 @@ def gather(*, profile_paths=(), runtime_paths=(), discover=True, command_timeout
     errors = []
     uname = os.uname()
     arch, kernel = uname.machine, uname.release
-    run = functools.partial(_command.run, timeout=max(1, int(command_timeout)))
+    run = _bounded_runner(command_timeout, scan_timeout)
 
     engines = []
     if discover:

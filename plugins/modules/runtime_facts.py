@@ -34,7 +34,17 @@ attributes:
   platform:
     support: full
     platforms: posix
-options: {}
+options:
+  scan_timeout:
+    description:
+      - Seconds the whole scan may spend running commands; V(0) means no limit. Past it no further command is
+        started and the runtimes not yet examined get C(error) V(not run: the scan reached its time limit), so the
+        module ends within about this time however many binaries hang.
+      - M(runcguard.seccomp.audit_host) sets it a little below its own
+        O(runcguard.seccomp.audit_host#module:timeout), so nothing of the scan keeps running on the host after the
+        audit gave up on it.
+    type: int
+    default: 0
 notes:
   - Commands run with an argument list (no shell), C(LANG=C) and a time bound (O(command_timeout)); past it
     the command and everything it started are killed. One C(--version) call per real binary, one package
@@ -282,11 +292,14 @@ def main():
             discover=dict(type='bool', default=True),
             command_timeout=dict(type='int', default=COMMAND_TIMEOUT),
             max_profile_size=dict(type='int', default=MAX_PROFILE_SIZE),
+            scan_timeout=dict(type='int', default=0),
         ),
         supports_check_mode=True,
     )
     if module.params['command_timeout'] < 1:
         module.fail_json(msg='command_timeout must be at least 1 second')
+    if module.params['scan_timeout'] < 0:
+        module.fail_json(msg='scan_timeout must be 0 (no limit) or more seconds')
     if module.params['max_profile_size'] < 1:
         module.fail_json(msg='max_profile_size must be a positive number of bytes')
     try:

@@ -395,3 +395,14 @@ def test_a_runtime_ignoring_sigterm_is_timed_out_with_everything_it_started(host
         assert handle.read().split('\n') == ['--version', '']  # no `runc features` after a timeout
     with open(child) as handle:
         assert not alive(int(handle.read()))
+
+
+def test_scan_timeout_bounds_the_whole_scan(host):
+    """However many binaries hang, no command starts after scan_timeout: the module ends in time."""
+    for name in ('a', 'b', 'c'):
+        put(host, '/opt/hang/%s/runc' % name, '#!/bin/sh\nexec sleep 600\n', 0o755)
+    facts = gather(host, discover=False, command_timeout=30, scan_timeout=1,
+                   runtime_paths=['/opt/hang/a/runc', '/opt/hang/b/runc', '/opt/hang/c/runc'])
+    errors = [r['error'] for r in sorted(facts['runtimes'], key=lambda r: r['path'])]
+    assert errors[0] == 'timed out after 1s'  # min(command_timeout, what is left of the scan)
+    assert errors[1:] == ['not run: the scan reached its time limit (scan_timeout=1s)'] * 2
