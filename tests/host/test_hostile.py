@@ -224,7 +224,6 @@ def test_hostile_files_cost_one_entry_each_and_are_never_rewritten(tmp_path):
     assert sorted(n for n in os.listdir(profiles) if n.startswith('.')) == []
 
 
-
 def crafted_facts(profiles, runtimes, name='/p/%d.json'):
     """Facts a compromised host can send: many NOTIFY profiles times many affected runtimes."""
     return {'schema': 1, 'arch': 'x86_64', 'kernel': '6.1.0', 'libseccomp': '2.5.4',
