@@ -38,7 +38,7 @@ options:
   scan_timeout:
     description:
       - Seconds the whole scan may spend running commands; V(0) means no limit. Past it no further command is
-        started and the runtimes not yet examined get C(error) V(not run: the scan reached its time limit), so the
+        started and the runtimes not yet examined get an C(error) saying the scan reached its time limit, so the
         module ends within about this time however many binaries hang.
       - M(runcguard.seccomp.audit_host) sets it a little below its own
         O(runcguard.seccomp.audit_host#module:timeout), so nothing of the scan keeps running on the host after the
