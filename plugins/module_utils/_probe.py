@@ -21,12 +21,12 @@ import os
 import re
 import time
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._discovery import RUNTIME_DIRS, RUNTIME_GLOBS
+from ansible_collections.runcguard.seccomp.plugins.module_utils._command import run
+from ansible_collections.runcguard.seccomp.plugins.module_utils._engines import RUNTIME_DIRS, RUNTIME_GLOBS
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, read_bounded
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import PROBE_SYSCALLS
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_abi import host_support
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_canary import probe
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_cleanup import run_bounded
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
     ProfileError, decode_profile, notify_analysis, seccomp_section)
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import parse_runtime_version
@@ -39,12 +39,9 @@ def runtime_identity(path, timeout=10):
     """(parsed version dict, refusal message or None) for a runtime binary."""
     if not os.path.isfile(path) or not os.access(path, os.X_OK):
         return None, '%s is not an executable file' % path
-    try:
-        rc, out, err, timed_out = run_bounded([path, '--version'], timeout)
-    except OSError as exc:
-        return None, 'cannot run %s --version: %s' % (path, exc.strerror)
-    if timed_out:
-        return None, '%s --version did not return within %ss' % (path, timeout)
+    rc, out, err, error = run([path, '--version'], timeout)
+    if error:
+        return None, '%s --version: %s' % (path, error)
     info = parse_runtime_version(out)
     if info.get('name') not in RUNTIME_KINDS:
         first = (out or err or b'').decode('utf-8', 'replace').strip().splitlines()

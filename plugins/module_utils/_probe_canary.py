@@ -22,11 +22,12 @@ import subprocess
 import tempfile
 import time
 
+from ansible_collections.runcguard.seccomp.plugins.module_utils._command import ENV, run
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_agent import Agent
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_bundle import canary_config, rootfs_layout
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_cleanup import (
-    ENV, cgroup_dirs, cgroup_pids, deferred_interrupts, descendants, detach_mount, kill_exact, mounts_under,
-    SECCOMP_WAIT, proc_stat, run_bounded, seccomp_waits)
+    SECCOMP_WAIT, cgroup_dirs, cgroup_pids, deferred_interrupts, descendants, detach_mount, kill_exact,
+    mounts_under, proc_stat, seccomp_waits)
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_syscalls import syscall_table
 
 MESSAGE_LIMIT = 2000
@@ -277,7 +278,7 @@ class Canary(object):
         deadline = time.time() + limit
         status = 'unknown'
         while True:
-            rc, out, _err, _t = run_bounded(self._runtime('state', self.id), max(1, int(deadline - time.time()) + 1))
+            rc, out, _err, _error = run(self._runtime('state', self.id), max(1, int(deadline - time.time()) + 1))
             if rc == 0:
                 try:
                     status = json.loads(out.decode('utf-8')).get('status') or 'unknown'
@@ -316,12 +317,9 @@ class Canary(object):
                     kill_exact(pid, start)
                 time.sleep(0.1)
             if os.path.isdir(self.state_root):
-                try:
-                    rc, _out, err, timed_out = run_bounded(self._runtime('delete', '--force', self.id), 10)
-                    if timed_out:
-                        problems.append('%s delete did not return' % self.runtime)
-                except OSError as exc:
-                    problems.append('%s delete: %s' % (self.runtime, exc))
+                error = run(self._runtime('delete', '--force', self.id), 10)[3]
+                if error:
+                    problems.append('%s delete: %s' % (self.runtime, error))
         if self.agent is not None:
             self.agent.stop()
         # Killed processes are reaped by their new parent: give them a moment to vanish.

@@ -15,13 +15,9 @@ __metaclass__ = type
 import os
 import re
 import signal
-import subprocess
 import threading
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_abi import libc
-
-ENV = {'LANG': 'C', 'LC_ALL': 'C', 'PATH': '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'}
-
 
 def proc_stat(pid):
     """(ppid, session id, start time) of a live, non-zombie process, or None."""
@@ -177,27 +173,6 @@ def seccomp_waits(pids):
                 group['waiting'].append((tid, int(number) if number.isdigit() else None))
         groups.append(group)
     return groups
-
-
-def run_bounded(argv, timeout, cwd=None):
-    """Run argv (no shell) with LANG=C; SIGKILL it by PID after `timeout`. (rc, out, err, timed_out)."""
-    # Not AnsibleModule.run_command: a runtime that ignores SIGTERM must be killed by PID, with
-    # everything it spawned, and module_utils here also serve code that has no AnsibleModule.
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,  # pylint: disable=ansible-bad-function
-                            stderr=subprocess.PIPE, env=ENV, cwd=cwd, close_fds=True, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-        return proc.returncode, out, err, False
-    except subprocess.TimeoutExpired:
-        for pid, start in descendants([proc.pid], session=proc.pid).items():
-            kill_exact(pid, start)
-        proc.kill()
-        out, err = proc.communicate()
-        return None, out, err, True
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 # --- interrupts -----------------------------------------------------------------------------

@@ -235,9 +235,12 @@ def test_runtime_identity_refuses_other_binaries(tmp_path):
     assert _probe.runtime_identity(str(tmp_path / 'none'))[1].endswith('is not an executable file')
 
 
-def test_run_bounded_kills_on_timeout():
-    rc, _out, _err, timed_out = _probe_cleanup.run_bounded(['sleep', '30'], 0.3)
-    assert timed_out and rc is None
+def test_runtime_identity_bounds_a_hanging_version(tmp_path):
+    stuck = tmp_path / 'runc'
+    stuck.write_text('#!/bin/sh\nsleep 30\n')
+    stuck.chmod(0o755)
+    info, refusal = _probe.runtime_identity(str(stuck), timeout=1)
+    assert info is None and refusal == '%s --version: timed out after 1s' % stuck
 
 
 def test_find_runtimes_one_path_per_real_file(tmp_path):
