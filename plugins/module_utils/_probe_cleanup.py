@@ -19,6 +19,7 @@ import threading
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_abi import libc
 
+
 def proc_stat(pid):
     """(ppid, session id, start time) of a live, non-zombie process, or None."""
     try:
