@@ -26,11 +26,13 @@ description:
     seccomp notification fd over C(SCM_RIGHTS) and answers every notification with
     C(SECCOMP_USER_NOTIF_FLAG_CONTINUE), so the syscall runs as if there were no filter.
   - C(ok) means the container process ran and exited 0, the container reached C(stopped) (runc) and
-    the runtime passed the fd to the agent. C(hang) means the runtime can never finish, because a
-    task of the runtime waits in a seccomp notification (C(/proc/PID/wchan) is
-    C(seccomp_do_user_notification)) while the agent has not received the notify fd, no fd is on
-    its way and no runtime thread can run (reported at once, C(detected_by=wchan)); or the runtime did not return within O(timeout) (C(detected_by=timeout));
-    or it reported success while the container never reached C(stopped) (C(detected_by=state)).
+    the runtime passed the fd to the agent. C(hang) means the runtime can never finish, because a task of
+    the runtime has waited 0.5 s in a seccomp notification (C(/proc/PID/wchan) is
+    C(seccomp_do_user_notification), not in a signal return) while the agent has not received the
+    notify fd, no fd is on its way, no other runtime process holds it and the runtime's threads
+    sleep (reported at once, C(detected_by=wchan)); or the runtime did not return within
+    O(timeout) (C(detected_by=timeout)); or it reported success while the container never reached
+    C(stopped) (C(detected_by=state)).
     C(error) means the runtime failed; C(message) holds its own words. C(unsupported) means the
     kernel or libseccomp lacks C(SCMP_ACT_NOTIFY), or (sweep) libseccomp does not know the syscall.
   - With O(sweep=true) every syscall name of the host architecture's table (x86_64, aarch64) is
