@@ -51,6 +51,9 @@ def _time_bound(seconds):
         signal.signal(signal.SIGALRM, previous)
 
 
+WAIVERS_LABEL = 'waivers (audit_waivers)'
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _supports_check_mode = True
@@ -80,8 +83,9 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('runcguard.seccomp.audit_host: max_findings must be 0 or more')
         host = task_vars.get('inventory_hostname')
         try:  # configuration errors stop the task before the host is contacted
-            waivers = normalize_waivers(args['waivers'], 'waivers')
-            optional_query(args['fail_query'], 'fail_query')
+            # labels name the option and the audit role's variable that sets it
+            waivers = normalize_waivers(args['waivers'], WAIVERS_LABEL)
+            optional_query(args['fail_query'], 'fail_query (audit_fail_query)')
         except (QueryError, WaiverError) as exc:
             raise AnsibleActionFail('runcguard.seccomp.audit_host: %s' % exc)
         result['changed'] = False
@@ -114,7 +118,7 @@ class ActionModule(ActionBase):
             if probe is not None:
                 findings = findings + probe_findings(probe, findings)
         try:
-            findings = apply_waivers(findings, waivers, host, today=args['today'] or None, variable='waivers')
+            findings = apply_waivers(findings, waivers, host, today=args['today'] or None, variable=WAIVERS_LABEL)
         except WaiverError as exc:
             raise AnsibleActionFail('runcguard.seccomp.audit_host: %s' % exc)
         result.update(host_summary(host, facts, findings, errors=errors, probe=probe,

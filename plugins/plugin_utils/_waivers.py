@@ -25,6 +25,7 @@ __metaclass__ = type
 import datetime
 import fnmatch
 
+from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, compile_query
 
 WAIVER_KEYS = ('id', 'host', 'profile', 'when', 'reason', 'expires')
@@ -84,6 +85,10 @@ def _prepare(waivers, variable=None):
             'reason': str(waiver['reason']),
             'expires': day.isoformat(),
         }
+        # A mistyped id would silently waive nothing: refuse it before any host is audited.
+        if not any(fnmatch.fnmatchcase(hazard, clean['id']) for hazard in CATALOGUE):
+            raise WaiverError('%s: id %r matches no hazard id (known: %s)'
+                              % (where, clean['id'], ', '.join(sorted(CATALOGUE))))
         query = None
         if waiver.get('when') not in (None, ''):
             label = '%s when' % where if variable is None else '%s: %s when' % (variable, where)

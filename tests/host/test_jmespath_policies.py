@@ -103,12 +103,12 @@ def test_a_query_with_an_empty_result_passes(workdir):
 
 @pytest.mark.parametrize('extra, text', [
     ({'audit_waivers': [waiver("runtime.version == '1.2.0-rc.2' &&")]},
-     'waiver #1 when: invalid JMESPath expression \\"runtime.version == \'1.2.0-rc.2\' &&\\": '
+     'waivers (audit_waivers): waiver #1 when: invalid JMESPath expression \\"runtime.version == \'1.2.0-rc.2\' &&\\": '
      'the expression ends too early at position 34'),
     ({'audit_fail_query': 'length(hosts[?status==`unreachable`] > `5`'},
-     'fail_query: invalid JMESPath expression \\"length(hosts[?status==`unreachable`] > `5`\\": '),
+     'fail_query (audit_fail_query): invalid JMESPath expression \\"length(hosts[?status==`unreachable`] > `5`\\": '),
     ({'audit_fail_query': "lenght(hosts[?status=='unreachable']) > `5`"},
-     'fail_query: invalid JMESPath expression \\"lenght(hosts[?status==\'unreachable\']) > `5`\\": '
+     'fail_query (audit_fail_query): invalid JMESPath expression \\"lenght(hosts[?status==\'unreachable\']) > `5`\\": '
      'unknown function lenght() at position 0'),
 ])
 def test_invalid_expressions_stop_the_play_before_any_host_is_touched(workdir, extra, text):

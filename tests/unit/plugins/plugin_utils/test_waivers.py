@@ -104,9 +104,16 @@ def test_when_narrows_a_glob_match_to_findings_where_the_expression_is_truthy():
 
 def test_when_is_only_asked_once_the_globs_match():
     # This expression fails on every finding (contains() of null); the id glob keeps it from running.
-    ws = [waiver(id='no-such-hazard', when="contains(nothing, 'x')")]
+    ws = [waiver(id='notify-write-rejected', when="contains(nothing, 'x')")]
     out = apply_waivers([KUBELET_RC2], ws, 'h', today='2026-06-01')
     assert out[0]['waived'] is False and 'waiver_error' not in out[0]
+
+
+def test_an_id_matching_no_hazard_is_refused():
+    # a typo would otherwise waive nothing, silently
+    with pytest.raises(WaiverError, match="id 'notify-fcntl-hangs' matches no hazard id"):
+        apply_waivers([KUBELET_RC2], [waiver(id='notify-fcntl-hangs')], 'h', today='2026-06-01')
+    assert apply_waivers([KUBELET_RC2], [waiver(id='notify-*')], 'h', today='2026-06-01')[0]['waived'] is True
 
 
 @pytest.mark.parametrize('result_expression, waived', [
