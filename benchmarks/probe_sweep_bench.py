@@ -27,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -172,7 +173,14 @@ def main():
     names = _probe_syscalls.syscall_names()
     if not names:
         sys.exit('no syscall table for %s' % os.uname()[4])
-    workdir = tempfile.mkdtemp(prefix='rcg-sweep-bench-')
+    workdir = tempfile.mkdtemp(prefix='rcg-sweep-bench-')  # crun wrappers
+    try:
+        sweep_and_report(args, names, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def sweep_and_report(args, names, workdir):
     runtimes = [(os.path.basename(p), p) for p in args.runtimes]
     if args.shared:
         runtimes += shared_runtimes(workdir)
