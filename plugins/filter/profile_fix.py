@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) runcguard maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters: profile_fix_plan and profile_fix_remaining (thin wrappers over plugin_utils._profile_fix)."""
+"""Filters: profile_fix_plan, profile_fix_remaining and profile_fix_changes (thin wrappers over plugin_utils._profile_fix)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -40,6 +40,14 @@ def profile_fix_remaining(facts, findings=None, targets=None, notify_remove=None
                                   _names(name, 'failed', failed or []))
 
 
+def profile_fix_changes(result, notify_removed=None, check_mode=False):
+    name = 'runcguard.seccomp.profile_fix_changes'
+    if not isinstance(result, dict):
+        raise AnsibleFilterError('%s: input must be profile_fix_result (a dict), got %s' % (name, type(result).__name__))
+    return _profile_fix.changes(result, _names(name, 'notify_removed', notify_removed or []), bool(check_mode))
+
+
 class FilterModule(object):
     def filters(self):
-        return {'profile_fix_plan': profile_fix_plan, 'profile_fix_remaining': profile_fix_remaining}
+        return {'profile_fix_plan': profile_fix_plan, 'profile_fix_remaining': profile_fix_remaining,
+                'profile_fix_changes': profile_fix_changes}

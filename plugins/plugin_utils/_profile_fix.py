@@ -66,3 +66,16 @@ def remaining(facts, findings, targets, notify_remove, failed=None):
             if left:
                 out.append('%s still notifies %s' % (profile.get('path'), ', '.join(left)))
     return out
+
+
+def changes(result, notify_removed, check_mode=False):
+    """The change records of one profile_fix run (its ``profile_fix_result``), for rollback and the
+    report: ``{path, backup, notify_removed}`` per rewritten file with its backup; in check mode the
+    files that would change, with no backup."""
+    result = result if isinstance(result, dict) else {}
+    out = [{'path': entry.get('path'), 'backup': entry.get('backup'), 'notify_removed': list(notify_removed)}
+           for entry in result.get('backup_files') or () if isinstance(entry, dict)]
+    if check_mode:
+        out += [{'path': path, 'backup': None, 'notify_removed': list(notify_removed)}
+                for path in result.get('changed') or ()]
+    return out

@@ -10,7 +10,11 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.runcguard.seccomp.plugins.filter.profile_fix import profile_fix_plan, profile_fix_remaining
+from ansible_collections.runcguard.seccomp.plugins.filter.profile_fix import (
+    profile_fix_changes,
+    profile_fix_plan,
+    profile_fix_remaining,
+)
 
 RC2 = {'name': 'runc', 'path': '/usr/bin/runc', 'version': '1.2.0-rc.2', 'used_by': ['docker', 'containerd'],
        'error': None}
@@ -70,3 +74,20 @@ def test_clean_re_audit_and_bad_input():
         profile_fix_plan(['not', 'facts'], notify_remove=['fcntl'])
     with pytest.raises(AnsibleFilterError, match='notify_remove'):
         profile_fix_plan(BEFORE, notify_remove='fcntl')
+
+
+def test_changes_record_backups_and_check_mode_targets():
+    result = {'changed': ['/etc/docker/agent.json', '/etc/docker/b.json'],
+              'backup_files': [{'path': '/etc/docker/agent.json', 'backup': '/etc/docker/agent.json.1.bak'}]}
+    assert profile_fix_changes(result, notify_removed=['fcntl']) == [
+        {'path': '/etc/docker/agent.json', 'backup': '/etc/docker/agent.json.1.bak', 'notify_removed': ['fcntl']}]
+    # check mode: nothing was written, so the files that would change are recorded without a backup
+    dry = {'changed': result['changed'], 'backup_files': []}
+    assert profile_fix_changes(dry, notify_removed=['fcntl'], check_mode=True) == [
+        {'path': '/etc/docker/agent.json', 'backup': None, 'notify_removed': ['fcntl']},
+        {'path': '/etc/docker/b.json', 'backup': None, 'notify_removed': ['fcntl']}]
+    assert profile_fix_changes({}, notify_removed=['fcntl'], check_mode=True) == []
+    with pytest.raises(AnsibleFilterError, match='profile_fix_result'):
+        profile_fix_changes(None, notify_removed=['fcntl'])
+    with pytest.raises(AnsibleFilterError, match='notify_removed'):
+        profile_fix_changes(result, notify_removed='fcntl')
