@@ -24,6 +24,13 @@ import time
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
+    SCRATCH_MARK,
+    FileLock,
+    FileProblem,
+    is_scratch,
+    remove_stale_scratch,
+)
 from ansible_collections.runcguard.seccomp.plugins.modules import fleet_report as _doc
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _argspec, _renderers, _report
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, describe, optional_query, truthy
@@ -68,7 +75,8 @@ def _write_atomic(path, data, mode, backup):
     if backup and os.path.exists(path):
         backup_file = '%s.%s~' % (path, datetime.datetime.now().strftime('%Y-%m-%d@%H:%M:%S'))
         shutil.copy2(path, backup_file)
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
+    # a scratch name (SCRATCH_MARK) that a later run recognises and removes if this one is killed
+    fd, tmp = tempfile.mkstemp(prefix='.%s%s' % (os.path.basename(path), SCRATCH_MARK), suffix='.tmp', dir=directory)
     try:
         with os.fdopen(fd, 'wb') as handle:
             handle.write(data)
@@ -81,6 +89,15 @@ def _write_atomic(path, data, mode, backup):
             os.unlink(tmp)
         raise
     return backup_file
+
+
+def _leftovers_in(dest, basename):
+    """Does ``dest`` hold scratch files of this report set (a killed run's)?"""
+    try:
+        names = os.listdir(dest)
+    except OSError:
+        return False
+    return any(name.startswith('.' + basename) and is_scratch(name) for name in names)
 
 
 def _summaries(task_vars, hosts, var):
@@ -102,6 +119,10 @@ def _summaries(task_vars, hosts, var):
         values = raw_get(host) if raw_get else hostvars[host]
         out[host] = values.get(var) if isinstance(values, Mapping) else None
     return out
+
+
+# Seconds a report run waits for another one writing the same report set.
+LOCK_TIMEOUT = 60
 
 
 class ActionModule(ActionBase):
@@ -159,17 +180,12 @@ class ActionModule(ActionBase):
                                         % (fmt, exc))
 
         backups = {}
-        if changed_formats and not self._task.check_mode:
-            try:
-                if not os.path.isdir(dest):
-                    os.makedirs(dest, 0o755)
-                for fmt in changed_formats:
-                    backup_file = _write_atomic(paths[fmt], texts[fmt].encode('utf-8'), mode, args['backup'])
-                    if backup_file:
-                        backups[fmt] = backup_file
-            except (IOError, OSError) as exc:
-                raise AnsibleActionFail('runcguard.seccomp.fleet_report: cannot write the report in %s: %s'
-                                        % (dest, exc))
+        if (changed_formats or _leftovers_in(dest, args['basename'])) and not self._task.check_mode:
+            changed_formats, backups, leftovers = self._write(dest, args['basename'], paths, formats, texts, mode,
+                                                              args['backup'])
+            if leftovers:
+                result.setdefault('warnings', []).append(
+                    'removed what an interrupted report run left in %s: %s' % (dest, ', '.join(leftovers)))
         timings['write'] = time.time() - started
         if self._task.diff:
             result['diff'] = [{'before_header': paths[fmt], 'after_header': paths[fmt],
@@ -200,6 +216,35 @@ class ActionModule(ActionBase):
             'timings': dict((k, round(v, 3)) for k, v in timings.items()),
         })
         return result
+
+    @staticmethod
+    def _write(dest, basename, paths, formats, texts, mode, backup):
+        """Write the changed formats under one lock, so two runs never leave a mixed set of files.
+
+        Returns (formats written, backups, leftovers of a killed run that were removed).
+        """
+        try:
+            if not os.path.isdir(dest):
+                os.makedirs(dest, 0o755)
+            lock = FileLock(os.path.join(dest, basename), LOCK_TIMEOUT).acquire()
+            try:
+                leftovers = [name for fmt in formats for name in remove_stale_scratch(paths[fmt])]
+                if lock.stale_pid:
+                    leftovers.append('%s (pid %s)' % (os.path.basename(lock.path), lock.stale_pid))
+                # compared again under the lock: another run may have written since we looked
+                changed = [fmt for fmt in formats if _read(paths[fmt]) != texts[fmt].encode('utf-8')]
+                backups = {}
+                for fmt in changed:
+                    backup_file = _write_atomic(paths[fmt], texts[fmt].encode('utf-8'), mode, backup)
+                    if backup_file:
+                        backups[fmt] = backup_file
+            finally:
+                lock.release()
+        except FileProblem as exc:
+            raise AnsibleActionFail('runcguard.seccomp.fleet_report: %s' % exc.message)
+        except (IOError, OSError) as exc:
+            raise AnsibleActionFail('runcguard.seccomp.fleet_report: cannot write the report in %s: %s' % (dest, exc))
+        return changed, backups, leftovers
 
     @staticmethod
     def _query(gate, json_text, report_path):

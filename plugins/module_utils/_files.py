@@ -234,6 +234,10 @@ class FileLock(object):
         import fcntl  # POSIX only; imported here so the readers above stay importable anywhere
         deadline = time.time() + self.timeout
         while True:
+            try:  # a file that is there before we open it and is still the one we lock was never released
+                before = os.lstat(self.path)
+            except OSError:
+                before = None
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0), 0o600)
             except OSError as exc:
@@ -262,7 +266,8 @@ class FileLock(object):
                 os.close(fd)
                 continue
             left = os.read(fd, 32).decode('ascii', 'replace').strip()
-            self.stale_pid = left or None
+            # killed before it wrote its pid: stale all the same, holder unknown
+            self.stale_pid = left or ('?' if before is not None and os.path.samestat(before, os.fstat(fd)) else None)
             os.lseek(fd, 0, os.SEEK_SET)
             os.ftruncate(fd, 0)
             os.write(fd, ('%d\n' % os.getpid()).encode('ascii'))

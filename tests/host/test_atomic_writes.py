@@ -195,6 +195,16 @@ def test_fleet_report_readers_and_killed_writer_see_old_or_new(tmp_path):
         assert after[path] in (old[path], new[path]), 'torn %s left by a killed writer' % path
     json.loads((dest / 'runcguard-audit.json').read_text())
 
+    # What a killed writer leaves (its lock, a temporary file; the kill above may land before or after
+    # them, so one of each is planted too) is removed by the next run, which says so.
+    (dest / '.runcguard-audit.runcguard-lock').write_text('999999\n')
+    (dest / '.runcguard-audit.json.runcguard-0a1b2c3d.tmp').write_text('{"torn')
+    proc = subprocess.run(report_argv(tmp_path, dest, new_vars), env=report_env(), capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert 'removed what an interrupted report run left' in proc.stdout + proc.stderr, proc.stdout[-2000:]
+    assert not [p.name for p in dest.iterdir() if p.name.startswith('.')]
+
 
 # --- seccomp_profile -----------------------------------------------------------------------------
 

@@ -168,6 +168,15 @@ def test_lock_left_by_a_killed_run_is_taken_and_reported(tmp_path):
     lock.release()
 
 
+def test_empty_lock_left_by_a_run_killed_before_it_wrote_its_pid_is_stale(tmp_path):
+    path = str(tmp_path / 'p.json')
+    open(str(tmp_path / '.p.json.runcguard-lock'), 'w').close()
+    lock = FileLock(path, 0).acquire()
+    assert lock.stale_pid == '?'
+    lock.release()
+    assert FileLock(path, 0).acquire().stale_pid is None  # a fresh lock file is not stale
+
+
 def test_lock_deleted_while_waiting_is_not_shared(tmp_path, monkeypatch):
     """A waiter whose lock file was deleted by the holder must lock the new file, not the deleted inode."""
     path = str(tmp_path / 'p.json')
