@@ -125,7 +125,7 @@ run_units() {  # $1 suite name, $2 venv dir, $3 python version
   if [ ! -x "$venv/bin/ansible-test" ]; then
     record "$name" 0 1 0 0 "missing $venv"; return
   fi
-  if ! find "$stage/tests/unit" -name 'test_*.py' 2>/dev/null | grep -q .; then
+  if ! find "$stage/tests/unit" -name 'test_*.py' -print -quit 2>/dev/null | grep -q .; then
     record "$name" 0 0 0 0 "no unit tests"; return
   fi
   say "$name (ansible-test units --python $py, log: ${log#"$RCG_ROOT"/})"
@@ -142,7 +142,7 @@ run_units() {  # $1 suite name, $2 venv dir, $3 python version
 # --- host tests: plain pytest on this machine (root, namespaces, runc, chromium) --------------
 run_host() {
   local t0=$SECONDS log=$out/host.log xml=$out/host-junit.xml rc
-  if ! find "$RCG_ROOT/tests/host" -name 'test_*.py' 2>/dev/null | grep -q .; then
+  if ! find "$RCG_ROOT/tests/host" -name 'test_*.py' -print -quit 2>/dev/null | grep -q .; then
     record host 0 0 0 0 "no host tests"; return
   fi
   say "host (pytest tests/host, log: ${log#"$RCG_ROOT"/})"
