@@ -19,6 +19,7 @@ import signal
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import OUT_OF_TIME
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
 from ansible_collections.runcguard.seccomp.plugins.modules import audit_host as _doc
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _argspec
@@ -139,8 +140,16 @@ class ActionModule(ActionBase):
             probe_args['syscalls'] = args['probe_syscalls']
         if args['probe_sweep']:
             probe_args['sweep'] = True
+        # the module stops starting probes before this task gives up on it: nothing of it outlives the task
+        probe_args['total_timeout'] = max(1, args['timeout'] - SCAN_MARGIN)
         observed, unreachable = self._module('runcguard.seccomp.notify_probe', probe_args, task_vars, args['timeout'])
         message = unreachable or (observed.get('msg') or 'notify_probe failed' if observed.get('failed') else None)
         if message:
             return None, [{'source': 'probe', 'path': None, 'error': message}]
-        return observed.get('results') or [], []
+        # probes left out at the time limit: the observation is incomplete, and the report says so
+        errors = [{'source': 'probe', 'path': s.get('runtime'), 'error': s.get('message')}
+                  for s in observed.get('not_probed') or () if isinstance(s, dict)
+                  and str(s.get('message', '')).startswith(OUT_OF_TIME)]
+        errors.extend({'source': 'probe', 'path': s.get('runtime'), 'error': s.get('message')}
+                      for s in observed.get('sweeps') or () if isinstance(s, dict) and s.get('untested'))
+        return observed.get('results') or [], errors

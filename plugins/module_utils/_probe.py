@@ -32,6 +32,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import parse_runtime_version
 
 OUTCOMES = ('ok', 'hang', 'error', 'unsupported')
+OUT_OF_TIME = 'not probed: the total time limit (total_timeout) left less than one probe timeout'
 RUNTIME_KINDS = ('runc', 'crun')
 
 
@@ -127,12 +128,21 @@ def base_result(path, info, syscalls, nnp, profile=None):
     }
 
 
-def run_all(runtimes, syscall_sets, nnp_values, timeout, profile=None, tmp_parent=None):
+def out_of_time(deadline, timeout):
+    """True when a probe that may take ``timeout`` s could not end before ``deadline`` (epoch s or None).
+
+    Probes are not started then, rather than cut short: a shortened timeout would call a slow start a hang.
+    """
+    return deadline is not None and time.time() + timeout > deadline
+
+
+def run_all(runtimes, syscall_sets, nnp_values, timeout, profile=None, tmp_parent=None, deadline=None):
     """Probe every runtime x syscall set x no_new_privileges value, one at a time.
 
     Returns (results, skipped): skipped holds {runtime, message} for binaries that are not
     runc/crun or cannot be run. A probe that raises becomes an `error` result; an interrupt
-    (ProbeInterrupted, KeyboardInterrupt) propagates after that probe's cleanup.
+    (ProbeInterrupted, KeyboardInterrupt) propagates after that probe's cleanup. Past ``deadline``
+    no probe starts; each one left out is listed in skipped.
     """
     results = []
     targets, skipped = identify(runtimes)
@@ -140,6 +150,10 @@ def run_all(runtimes, syscall_sets, nnp_values, timeout, profile=None, tmp_paren
     for path, info in targets:
         for syscalls in syscall_sets:
             for nnp in nnp_values:
+                if out_of_time(deadline, timeout):
+                    skipped.append({'runtime': path, 'message': '%s (%s, no_new_privileges=%s)'
+                                    % (OUT_OF_TIME, ','.join(syscalls), str(bool(nnp)).lower())})
+                    continue
                 result = base_result(path, info, syscalls, nnp, profile)
                 if unsupported:
                     result.update(outcome='unsupported', message=unsupported)

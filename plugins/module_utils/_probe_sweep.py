@@ -23,7 +23,7 @@ __metaclass__ = type
 import re
 import time
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import base_result, identify
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import base_result, identify, out_of_time
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_abi import host_support
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_canary import SIGNAL_RETURNS, probe
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_syscalls import libseccomp_unknown
@@ -61,9 +61,10 @@ def split(result, group):
 class GroupTest(object):
     """Adaptive group testing with `start(group) -> result` (a dict with `outcome`)."""
 
-    def __init__(self, start, max_starts=MAX_STARTS):
+    def __init__(self, start, max_starts=MAX_STARTS, deadline=None, timeout=0):
         self.start = start
         self.max_starts = max_starts
+        self.deadline, self.timeout = deadline, timeout  # no start that could end past the deadline
         self.starts = 0
         self.failures = []   # (group, result): one syscall, or several that fail only together
         self.untested = []   # groups left when max_starts ran out
@@ -75,7 +76,7 @@ class GroupTest(object):
 
     def _search(self, group):
         """True when `group` failed (and its culprits are recorded)."""
-        if self.starts >= self.max_starts:
+        if self.starts >= self.max_starts or out_of_time(self.deadline, self.timeout):
             self.untested.append(group)
             return False
         self.starts += 1
@@ -139,7 +140,7 @@ def sweep_entry(path, info, nnp, names, unknown=(), libseccomp=None):
     }
 
 
-def sweep_runtime(path, info, names, nnp, timeout, tmp_parent=None, unknown=(), libseccomp=None):
+def sweep_runtime(path, info, names, nnp, timeout, tmp_parent=None, unknown=(), libseccomp=None, deadline=None):
     """(sweep entry, results that are not ok) for one runtime and one no_new_privileges value."""
     started = time.time()
     entry = sweep_entry(path, info, nnp, names, unknown, libseccomp)
@@ -150,7 +151,7 @@ def sweep_runtime(path, info, names, nnp, timeout, tmp_parent=None, unknown=(), 
                                                      'out of the filter: not tested' % (libseccomp, name, info['name']))
         results.append(result)
     starter = Starter(path, info, nnp, timeout, tmp_parent)
-    search = GroupTest(starter)
+    search = GroupTest(starter, deadline=deadline, timeout=timeout)
     testable = set(names) - set(unknown)
     try:
         # Signal returns go in a group of their own: under NOTIFY a signal handler (Go's preemption)
@@ -173,11 +174,12 @@ def sweep_runtime(path, info, names, nnp, timeout, tmp_parent=None, unknown=(), 
     entry.update(untested=sorted(n for g in search.untested for n in g), starts=starter.starts,
                  leftovers=starter.leftovers, seconds=round(time.time() - started, 3))
     if search.untested and not entry['message']:
-        entry['message'] = 'gave up after %d starts: %d syscalls not tested' % (starter.starts, len(entry['untested']))
+        why = 'reached the time limit (total_timeout)' if out_of_time(deadline, timeout) else 'gave up'
+        entry['message'] = '%s after %d starts: %d syscalls not tested' % (why, starter.starts, len(entry['untested']))
     return entry, results
 
 
-def sweep_all(runtimes, names, nnp_values, timeout, tmp_parent=None):
+def sweep_all(runtimes, names, nnp_values, timeout, tmp_parent=None, deadline=None):
     """Sweep every runtime x no_new_privileges value over `names`. (results, sweeps, skipped)."""
     results, sweeps = [], []
     targets, skipped = identify(runtimes)
@@ -193,7 +195,7 @@ def sweep_all(runtimes, names, nnp_values, timeout, tmp_parent=None):
                 sweeps.append(entry)
                 results.append(result)
                 continue
-            entry, found = sweep_runtime(path, info, names, nnp, timeout, tmp_parent, unknown, libseccomp)
+            entry, found = sweep_runtime(path, info, names, nnp, timeout, tmp_parent, unknown, libseccomp, deadline)
             sweeps.append(entry)
             results.extend(found)
     return results, sweeps, skipped

@@ -49,7 +49,7 @@ description:
     could not be removed is listed in C(leftovers).
   - Probes run one at a time; a hang that is not recognised at once costs O(timeout) seconds.
   - Only runc and crun are driven. A binary whose C(--version) says something else is refused and
-    listed in C(skipped); the other runtimes are still probed.
+    listed in C(not_probed); the other runtimes are still probed.
   - Never changes host configuration, engines or their containers.
 author:
   - runcguard maintainers (@runcguard)
@@ -114,6 +114,15 @@ options:
       - Seconds one probe (one container start) may take before it counts as C(hang).
     type: int
     default: 10
+  total_timeout:
+    description:
+      - Seconds the whole module may take; 0 means no limit. A probe (or a sweep start) is only
+        started when it can end, O(timeout) included, before this limit; the ones left out are listed
+        in C(not_probed) (a sweep lists its syscalls in C(untested)), so nothing of the module keeps
+        running after whoever called it has given up.
+      - The audit (M(runcguard.seccomp.audit_host)) sets it a little below its own timeout.
+    type: int
+    default: 0
   no_new_privileges:
     description:
       - C(process.noNewPrivileges) values to probe; runc installs the seccomp filter at a different
@@ -323,8 +332,12 @@ sweeps:
   sample: [{runtime: /usr/sbin/runc, name: runc, version: 1.2.0-rc.2, no_new_privileges: true, tested: 382,
             hang: [fcntl], error: [write], unsupported: [mseal], combined: [], untested: [], starts: 5,
             seconds: 2.1, message: "", libseccomp: 2.5.4, leftovers: []}]
-skipped:
-  description: Runtimes that were not probed, with the reason (not runc/crun, not executable, no answer).
+not_probed:
+  description:
+    - Runtimes and probes that were not run, with the reason (not runc/crun, not executable, no answer,
+      not a syscall name, the O(total_timeout) reached).
+    - Called C(skipped) before 0.2.0; Ansible reserves that key for a skipped task and turned the list
+      into a boolean.
   returned: always
   type: list
   elements: dict
@@ -333,7 +346,7 @@ skipped:
       description: Path as given.
       type: str
     message:
-      description: Why it was skipped.
+      description: Why it was not probed.
       type: str
   sample: [{runtime: /usr/bin/youki, message: "/usr/bin/youki is not runc or crun (...): notify_probe drives only runc and crun"}]
 summary:
@@ -344,6 +357,7 @@ summary:
 '''
 
 import os
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -361,6 +375,7 @@ def main():
             profile=dict(type='path'),
             sweep=dict(type='bool', default=False),
             timeout=dict(type='int', default=10),
+            total_timeout=dict(type='int', default=0),
             no_new_privileges=dict(type='list', elements='bool', default=[True, False]),
         ),
         mutually_exclusive=[('syscalls', 'profile'), ('sweep', 'profile')],
@@ -372,6 +387,9 @@ def main():
                              'containers with runc/crun and serves their seccomp notifications')
     if params['timeout'] < 1 or params['timeout'] > 600:
         module.fail_json(msg='timeout must be between 1 and 600 seconds, got %d' % params['timeout'])
+    if params['total_timeout'] < 0:
+        module.fail_json(msg='total_timeout must be 0 (no limit) or more seconds, got %d' % params['total_timeout'])
+    deadline = time.time() + params['total_timeout'] if params['total_timeout'] else None
     if not params['no_new_privileges']:
         module.fail_json(msg='no_new_privileges must name at least one value')
     nnp_values = []
@@ -379,7 +397,7 @@ def main():
         if value not in nnp_values:
             nnp_values.append(value)
 
-    skipped = []
+    not_probed = []
     if params['profile']:
         try:
             syscall_sets = [_probe.profile_notify_set(params['profile'])]
@@ -395,11 +413,11 @@ def main():
                                      'are); name the syscalls to sweep with syscalls' % os.uname()[4])
         for name in names or _probe.default_syscalls():
             if not _probe.SYSCALL_NAME.match(name):
-                skipped.append({'runtime': None, 'message': 'syscall %r is not a syscall name: not probed' % name})
+                not_probed.append({'runtime': None, 'message': 'syscall %r is not a syscall name: not probed' % name})
             elif [name] not in syscall_sets:
                 syscall_sets.append([name])
         if not syscall_sets:
-            module.fail_json(msg='no valid syscall to probe', skipped=skipped)
+            module.fail_json(msg='no valid syscall to probe', not_probed=not_probed)
 
     runtimes = params['runtime'] if params['runtime'] is not None else _probe.find_runtimes()
     if not runtimes:
@@ -410,16 +428,16 @@ def main():
         with interrupt_guard():
             if params['sweep']:
                 results, sweeps, refused = sweep_all(runtimes, [s[0] for s in syscall_sets], nnp_values,
-                                                     params['timeout'])
+                                                     params['timeout'], deadline=deadline)
             else:
                 results, refused = _probe.run_all(runtimes, syscall_sets, nnp_values, params['timeout'],
-                                                  profile=params['profile'])
+                                                  profile=params['profile'], deadline=deadline)
     except (ProbeInterrupted, KeyboardInterrupt) as exc:
         module.fail_json(msg='notify_probe interrupted (%s); the probe in progress was cleaned up' % exc)
-    skipped.extend(refused)
+    not_probed.extend(refused)
     if not results and not sweeps:
-        module.fail_json(msg='no runtime could be probed: %s' % '; '.join(s['message'] for s in skipped),
-                         results=results, sweeps=sweeps, skipped=skipped)
+        module.fail_json(msg='no runtime could be probed: %s' % '; '.join(s['message'] for s in not_probed),
+                         results=results, sweeps=sweeps, not_probed=not_probed)
     counts = _probe.summary(results)
     if sweeps:
         msg = '%d sweeps, %d starts: %s' % (len(sweeps), sum(s['starts'] for s in sweeps), '; '.join(
@@ -427,7 +445,7 @@ def main():
                                                    ','.join(s['hang']), ','.join(s['error'])) for s in sweeps))
     else:
         msg = '%d probes: %s' % (len(results), ', '.join('%s %d' % kv for kv in sorted(counts.items())))
-    module.exit_json(changed=False, results=results, sweeps=sweeps, skipped=skipped, summary=counts, msg=msg)
+    module.exit_json(changed=False, results=results, sweeps=sweeps, not_probed=not_probed, summary=counts, msg=msg)
 
 
 if __name__ == '__main__':

@@ -402,3 +402,16 @@ def test_module_probes_a_profile_notify_set(tmp_parent):
     assert all(r['leftovers'] == [] for r in out['results'])
     os.unlink(profile)
     assert_nothing_left(tmp_parent, [r['container_id'] for r in out['results']])
+
+
+def test_module_starts_no_probe_that_could_outlive_total_timeout(tmp_parent, hang_runtime):
+    # The first probe hangs for its whole timeout (3 s); a second could then not end within the
+    # 5 s the caller gave the module, so it is not started but listed in not_probed.
+    path, markers = hang_runtime
+    out = _module({'runtime': [path], 'syscalls': ['fcntl', 'connect'], 'no_new_privileges': [True],
+                   'timeout': 3, 'total_timeout': 5})
+    assert 'failed' not in out, out
+    assert [(r['syscall'], r['outcome']) for r in out['results']] == [('fcntl', 'hang')]
+    assert [s['message'] for s in out['not_probed']] == [
+        '%s (connect, no_new_privileges=true)' % _probe.OUT_OF_TIME]
+    assert_nothing_left(tmp_parent, [out['results'][0]['container_id']], markers)

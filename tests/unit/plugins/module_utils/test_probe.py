@@ -264,3 +264,28 @@ def test_interrupt_is_deferred_during_cleanup():
     assert held
     with pytest.raises(_probe_cleanup.ProbeInterrupted):
         _probe_cleanup._raise_interrupted(2, None)
+
+
+def test_no_probe_starts_that_could_end_past_the_total_time_limit(tmp_path, monkeypatch):
+    runc = tmp_path / 'runc'
+    runc.write_text('#!/bin/sh\necho "runc version 1.1.13"\necho "commit: v1.1.13-0-g58aa9203"\n')
+    runc.chmod(0o755)
+    started = []
+
+    def fake_probe(path, name, syscalls, nnp, timeout, tmp_parent):
+        started.append((list(syscalls), nnp))
+        clock[0] += 4  # each start takes 4 of the 10 seconds the module was given
+        return {'outcome': 'ok'}
+
+    clock = [1000.0]
+    monkeypatch.setattr(_probe, 'probe', fake_probe)
+    monkeypatch.setattr(_probe, 'host_support', lambda: None)
+    monkeypatch.setattr(_probe.time, 'time', lambda: clock[0])
+    results, skipped = _probe.run_all([str(runc)], [['fcntl'], ['write']], [True, False], 3, deadline=1010.0)
+    assert started == [(['fcntl'], True), (['fcntl'], False)]  # a third would end at 1011 > 1010
+    assert [r['outcome'] for r in results] == ['ok', 'ok']
+    assert [s['message'] for s in skipped] == [
+        '%s (write, no_new_privileges=%s)' % (_probe.OUT_OF_TIME, nnp) for nnp in ('true', 'false')
+    ]
+    assert all(s['runtime'] == str(runc) for s in skipped)
+    assert _probe.run_all([str(runc)], [['fcntl']], [True], 3, deadline=None)[0][0]['outcome'] == 'ok'

@@ -188,3 +188,19 @@ def test_seccomp_waits_sees_no_wait_in_this_process():
     (group,) = _probe_cleanup.seccomp_waits([os.getpid(), threading.get_native_id(), 2 ** 22 + 1])
     assert group['pid'] == os.getpid() and group['waiting'] == [] and group['runnable']  # this thread runs
     assert group['holds_fd'] is False
+
+
+def test_sweep_starts_nothing_that_could_end_past_the_deadline(monkeypatch):
+    clock = [0.0]
+    runtime = FakeRuntime(hang=['fcntl'], error=['write'])
+
+    def slow(group):
+        clock[0] += 10  # every start takes the whole probe timeout
+        return runtime(group)
+
+    monkeypatch.setattr(_probe_sweep, 'out_of_time', lambda deadline, timeout: clock[0] + timeout > deadline)
+    search = _probe_sweep.GroupTest(slow, deadline=35, timeout=10).run(NAMES)
+    assert search.starts == 3  # the fourth would end at 40 > 35
+    tested = set(n for group in runtime.groups for n in group)
+    assert tested and sorted(n for g in search.untested for n in g)  # what was left is listed, not lost
+    assert set(NAMES) <= tested | set(n for g in search.untested for n in g)
