@@ -289,3 +289,30 @@ def test_no_probe_starts_that_could_end_past_the_total_time_limit(tmp_path, monk
     ]
     assert all(s['runtime'] == str(runc) for s in skipped)
     assert _probe.run_all([str(runc)], [['fcntl']], [True], 3, deadline=None)[0][0]['outcome'] == 'ok'
+
+
+@pytest.mark.parametrize('first, starts, outcome', [
+    ('runc run failed: unable to start container process: unable to start init: fork/exec /proc/self/fd/7: '
+     'permission denied', 2, 'ok'),                              # runc#4294: tried again
+    ('SCMP_ACT_NOTIFY cannot be used for the write syscall', 1, 'error'),  # a real answer: kept
+])
+def test_only_runcs_transient_init_race_is_started_again(monkeypatch, first, starts, outcome):
+    runs = []
+
+    class FakeCanary(object):
+        def __init__(self, *args):
+            self.args = args
+
+        def run(self):
+            runs.append(self.args)
+            if len(runs) == 1:
+                return {'outcome': 'error', 'message': first}
+            return {'outcome': 'ok', 'message': ''}
+
+        def cleanup(self):
+            return ['leftover-%d' % len(runs)]
+
+    monkeypatch.setattr(_probe_canary, 'Canary', FakeCanary)
+    result = _probe_canary.probe('/usr/sbin/runc', 'runc', ['write'], True, 5)
+    assert len(runs) == starts and result['outcome'] == outcome
+    assert result['leftovers'] == ['leftover-%d' % n for n in range(1, starts + 1)]  # none forgotten
