@@ -360,6 +360,11 @@ class Canary(object):
 _TRANSIENT_START = re.compile(r'unable to start init: fork/exec /proc/self/fd/\d+: permission denied')
 
 
+def transient_start_failure(result):
+    """Did this start fail with runc's transient init race (worth one more start)?"""
+    return result.get('outcome') == 'error' and bool(_TRANSIENT_START.search(result.get('message') or ''))
+
+
 def probe(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent=None, answer=True):
     """Run one canary; always cleans up. Returns the result dict with `leftovers`.
 
@@ -374,6 +379,6 @@ def probe(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent=None, 
         finally:
             leftovers.extend(canary.cleanup())
         result['leftovers'] = list(leftovers)
-        if attempt == 2 or result.get('outcome') != 'error' or not _TRANSIENT_START.search(result.get('message') or ''):
+        if attempt == 2 or not transient_start_failure(result):
             return result
     return result

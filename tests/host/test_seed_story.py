@@ -85,13 +85,16 @@ def test_remediate_makes_a_hanging_container_start_under_rc2(tmp_path):
             self.socket = socket_path
 
     def start_once(timeout):
-        container = AtFixedSocket(rc2, str(profile), timeout, str(runs))
-        try:
-            result = container.run()
-        finally:
-            leftovers = container.cleanup()
-        assert leftovers == [] and not os.path.exists(socket_path)
-        ids.append(container.id)
+        for dummy in range(2):  # a second start only after runc's transient init race (runc#4294)
+            container = AtFixedSocket(rc2, str(profile), timeout, str(runs))
+            try:
+                result = container.run()
+            finally:
+                leftovers = container.cleanup()
+            assert leftovers == [] and not os.path.exists(socket_path)
+            ids.append(container.id)
+            if not _probe_canary.transient_start_failure(result):
+                break
         return result
 
     ids = []
@@ -122,7 +125,7 @@ def test_remediate_makes_a_hanging_container_start_under_rc2(tmp_path):
     assert len(backups) == 1 and json.loads((profile_dir / backups[0]).read_text()) == original
 
     after = start_once(10)
-    assert after['outcome'] == 'ok' and after['exit_code'] == 0, after
+    assert after['outcome'] == 'ok' and after['exit_code'] == 0, (after['outcome'], after['message'])
     # the agent still gets the fd and serves the syscalls left under NOTIFY
     assert after['agent_connected'] is True and after['notifications'] >= 1
     assert_nothing_left(str(runs), ids)
