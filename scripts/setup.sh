@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent setup for development, CI and audits. Safe to re-run; fast when nothing changed.
 #   bash scripts/setup.sh            apt packages, venvs, collections, podman config, test images
-#   bash scripts/setup.sh --minimal  venv + collections only (what scripts/audit.sh needs)
+#   bash scripts/setup.sh --minimal  ansible-core, jmespath and collections only (scripts/audit.sh)
 set -euo pipefail
 minimal=0
 case "${1:-}" in
@@ -22,7 +22,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # Molecule its podman connection; community.general has dnf_versionlock (runc_pin on RedHat).
 COLLECTIONS=(containers/podman community/general)
 ANSIBLE_WHEEL_SPEC='ansible>=14,<15'
-APT_PACKAGES=(podman runc crun debootstrap uidmap chromium)
+APT_PACKAGES=(podman runc crun debootstrap uidmap chromium shellcheck)
 
 # A stamp records the inputs a step was done with; the step is skipped while they are unchanged.
 stamp_ok() { [ -f "$RCG_CACHE/stamps/$1" ] && [ "$(cat "$RCG_CACHE/stamps/$1")" = "$2" ]; }
@@ -76,26 +76,42 @@ OLD_PY=$RCG_CACHE/bin/python3.11
 [ -x "$OLD_PY" ] || OLD_PY=""
 
 # --- virtual environments -----------------------------------------------------------------
-make_venv() {  # $1 dir, $2 python, $3 requirements file
-  local dir=$1 py=$2 req=$3 key
-  key="$("$py" -VV | head -1) $(sha256sum "$req" | cut -c1-16)"
-  if [ -x "$dir/bin/python" ] && [ "$(cat "$dir/.rcg-stamp" 2>/dev/null)" = "$key" ]; then return; fi
-  log "creating $dir with $("$py" -V) from $req"
-  rm -rf "$dir"
-  "$(readlink -f "$py")" -m venv "$dir"  # the real interpreter, so the venv outlives .cache/bin
+# A venv is kept while its interpreter is unchanged; requirement files are installed over it as
+# layers, each with its own stamp: what auditing needs (requirements-audit.txt, all that --minimal
+# installs) and, for the tests, requirements-dev.txt on top. A layer is reinstalled when its files
+# change (a package dropped from a file stays installed until the venv is removed).
+pip_into() {  # $1 venv dir, $2 log name, rest: pip install arguments
+  local dir=$1 log=$RCG_CACHE/logs/pip-$2.log; shift 2
   mkdir -p "$RCG_CACHE/logs"
-  if ! { "$dir/bin/python" -m pip install --upgrade pip &&
-         "$dir/bin/python" -m pip install -r "$req"; } >"$RCG_CACHE/logs/pip-${dir#.}.log" 2>&1; then
-    tail -30 "$RCG_CACHE/logs/pip-${dir#.}.log" >&2
-    log "pip install into $dir failed (log: .cache/logs/pip-${dir#.}.log)"
+  if ! "$dir/bin/python" -m pip install "$@" >"$log" 2>&1; then
+    tail -30 "$log" >&2
+    log "pip install into $dir failed (log: ${log#"$RCG_ROOT"/})"
     exit 1
   fi
-  printf '%s' "$key" >"$dir/.rcg-stamp"
 }
-make_venv .venv "$MAIN_PY" requirements-dev.txt
+make_venv() {  # $1 dir, $2 python
+  local dir=$1 py=$2
+  if [ -x "$dir/bin/python" ] && [ "$("$dir/bin/python" -VV 2>/dev/null)" = "$("$py" -VV)" ]; then return; fi
+  log "creating $dir with $("$py" -V)"
+  rm -rf "$dir"
+  "$(readlink -f "$py")" -m venv "$dir"  # the real interpreter, so the venv outlives .cache/bin
+  pip_into "$dir" "${dir#.}" --upgrade pip
+}
+add_layer() {  # $1 venv dir, $2 requirements file, rest: files it includes with -r
+  local dir=$1 req=$2 key
+  key=$(cat "${@:2}" | sha256sum | cut -c1-16)
+  [ "$(cat "$dir/.rcg-stamp-${req%.txt}" 2>/dev/null)" = "$key" ] && return
+  log "installing $req into $dir"
+  pip_into "$dir" "${dir#.}-${req%.txt}" -r "$req"
+  printf '%s' "$key" >"$dir/.rcg-stamp-${req%.txt}"
+}
+make_venv .venv "$MAIN_PY"
+add_layer .venv requirements-audit.txt
 if [ "$minimal" = 0 ]; then
+  add_layer .venv requirements-dev.txt requirements-audit.txt
   if [ -n "$OLD_PY" ]; then
-    make_venv .venv-2.19 "$OLD_PY" requirements-2.19.txt
+    make_venv .venv-2.19 "$OLD_PY"
+    add_layer .venv-2.19 requirements-2.19.txt
   else
     log "WARNING: no python3.11 found; skipping .venv-2.19 (ansible-core 2.19 units)"
   fi
@@ -106,12 +122,13 @@ coll_root=$RCG_CACHE/collections/ansible_collections
 coll_key="$ANSIBLE_WHEEL_SPEC ${COLLECTIONS[*]}"
 if ! stamp_ok collections "$coll_key"; then
   mkdir -p "$RCG_CACHE/wheels"
-  wheel=$(ls "$RCG_CACHE"/wheels/ansible-14.*.whl 2>/dev/null | sort -V | tail -1 || true)
-  if [ -z "$wheel" ]; then
+  newest_wheel() { printf '%s\n' "$RCG_CACHE"/wheels/ansible-14.*.whl | sort -V | tail -1; }
+  wheel=$(newest_wheel)
+  if [ ! -f "$wheel" ]; then
     log "downloading $ANSIBLE_WHEEL_SPEC (collections source)"
     .venv/bin/python -m pip download -q --no-deps -d "$RCG_CACHE/wheels" "$ANSIBLE_WHEEL_SPEC" 2>&1 |
       grep -v "^WARNING: Location" >&2 || true
-    wheel=$(ls "$RCG_CACHE"/wheels/ansible-14.*.whl | sort -V | tail -1)
+    wheel=$(newest_wheel)
   fi
   log "extracting ${COLLECTIONS[*]} from $(basename "$wheel")"
   # Unpack beside the old tree and swap, so a run using the old one is not left without it.
@@ -164,7 +181,7 @@ for pip_cache in "$HOME/.ansible/test/cache" "$RCG_CACHE/ansible-test-home/.ansi
   mkdir -p "$pip_cache"
   for reqpy in .venv*/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py; do
     [ -f "$reqpy" ] || continue
-    for ver in $(grep -oE "pip='[0-9.]+'" "$reqpy" | grep -oE '[0-9.]+' | sort -u); do
+    while read -r ver; do
       stub=$pip_cache/get_pip_${ver//./_}.py
       [ -f "$stub" ] && continue  # ours from an earlier run, or a real get-pip
       cat >"$stub" <<'PY'

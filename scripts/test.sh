@@ -9,12 +9,12 @@
 #   RCG_MOLECULE_JOBS=2                   scenarios run at once (default 2)
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-suites=${RCG_SUITES:-lint docs sanity units units-2.19 host molecule}
+suites=${RCG_SUITES:-shellcheck lint docs sanity units units-2.19 host molecule}
 t_start=$SECONDS
 
 if ! bash "$root/scripts/setup.sh"; then
   echo "setup failed: no test ran"
-  echo "0 passed, 1 failed"
+  echo "0 passed, 1 failed, 0 skipped"
   exit 1
 fi
 setup_seconds=$((SECONDS - t_start))
@@ -181,15 +181,18 @@ run_one_scenario() {  # runs in a subshell; writes <name>.rc
 }
 run_molecule() {
   local t0=$SECONDS jobs=${RCG_MOLECULE_JOBS:-2} s scenarios=() p=0 f=0 skipped=0 rc secs folder missing
-  for s in ${RCG_SCENARIOS:-$(cd "$RCG_ROOT/molecule" 2>/dev/null && ls -d -- */ 2>/dev/null | tr -d /)}; do
+  local all=() d
+  for d in "$RCG_ROOT"/molecule/*/; do d=${d%/}; all+=("${d##*/}"); done
+  for s in ${RCG_SCENARIOS:-${all[*]}}; do
     [ "$s" = _shared ] && continue
     [ -f "$RCG_ROOT/molecule/$s/molecule.yml" ] || continue
     # `# requires-shared: runc-builds ...` in molecule.yml: real builds from shared/ (CI has them,
     # a user's clone does not): skipped with that reason when absent, never failed.
     missing=""
-    for folder in $(sed -n 's/^# requires-shared: *//p' "$RCG_ROOT/molecule/$s/molecule.yml"); do
-      python3 "$RCG_ROOT/scripts/shared_builds.py" path "$folder" >/dev/null 2>&1 || missing="$missing $folder"
-    done
+    while read -r folder; do
+      [ -z "$folder" ] || python3 "$RCG_ROOT/scripts/shared_builds.py" path "$folder" >/dev/null 2>&1 ||
+        missing="$missing $folder"
+    done < <(sed -n 's/^# requires-shared: *//p' "$RCG_ROOT/molecule/$s/molecule.yml" | tr ' ' '\n')
     if [ -n "$missing" ]; then
       skipped=$((skipped + 1))
       printf '    %-28s skipped (no shared/%s beside the repository)\n' "$s" "${missing# }"
@@ -228,6 +231,9 @@ for suite in $suites; do
     host) run_host ;;
     docs) run_linter docs antsibull-docs lint-collection-docs --plugin-docs . ;;
     lint) run_linter lint ansible-lint --offline --profile production --nocolor ;;
+    # Every shell script we ship or run: scripts/, .ci/run and the Molecule helpers.
+    shellcheck) mapfile -t shell_files < <(cd "$RCG_ROOT" && { echo .ci/run; git ls-files '*.sh'; } | sort -u)
+                run_linter shellcheck shellcheck -x "${shell_files[@]}" ;;
     molecule) run_molecule ;;
     *) echo "unknown suite: $suite"; record "$suite" 0 1 0 0 unknown ;;
   esac

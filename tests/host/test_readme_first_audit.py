@@ -75,3 +75,19 @@ def test_profile_paths_name_their_reader(tmp_path):
     assert sorted(hangs) == ['docker.json', 'unknown.json'], host['findings']
     assert all(f['severity'] == 'critical' and f['runtime']['version'] == '1.2.0-rc.2' for f in hangs.values())
     assert {'engine': 'user', 'setting': 'profile_paths', 'reader': 'docker'} in hangs['docker.json']['origin']
+
+
+def test_readme_audit_command_prints_no_warning():
+    """The README's first command, ``bash scripts/audit.sh``, exactly as a newcomer pastes it: it
+    ends well and prints no warning (Ansible's ``[WARNING]``, a Python deprecation warning) that a
+    user would read as trouble but could not act on."""
+    root = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
+    env = dict((k, v) for k, v in os.environ.items()
+               if not k.startswith(('ANSIBLE_', 'PYTHONWARNINGS', 'RCG_')))
+    proc = subprocess.run(['bash', 'scripts/audit.sh'], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=600, check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-3000:]
+    assert 'PLAY RECAP' in proc.stdout
+    noise = [line for line in output.splitlines() if 'WARNING' in line or 'Warning:' in line]
+    assert noise == [], noise
