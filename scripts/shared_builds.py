@@ -6,6 +6,8 @@ The builds live in `shared/runc-builds/` and `shared/crun-builds/` beside the re
 `shared/` next to its clone; a git worktree looks beside its main checkout. A user's clone of the
 collection has none, and the tests that need them skip (host tests) or are skipped by
 scripts/test.sh (Molecule scenarios whose molecule.yml says `# requires-shared: <folder>`).
+With RCG_REQUIRE_SHARED=1 (`.ci/run` sets it) an absent shared/ or build is a failure instead, in
+every suite: `required()` says so.
 
   python scripts/shared_builds.py path FOLDER         print shared/FOLDER (exit 3 and why when absent)
   python scripts/shared_builds.py unpack FOLDER DEST  unpack every build of FOLDER into DEST, sha256
@@ -20,6 +22,9 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ABSENT = 3
+# ansible-test passes no environment through to unit tests: scripts/test.sh leaves this file beside
+# its staged copy (where shared/ is linked too) when RCG_REQUIRE_SHARED=1.
+REQUIRE_MARKER = '.rcg-require-shared'
 
 
 def shared_dir(root=ROOT):
@@ -35,6 +40,12 @@ def shared_dir(root=ROOT):
         if os.path.isdir(candidate):
             return candidate
     return candidates[0]
+
+
+def required(root=ROOT):
+    """True when an absent shared/ or build must fail a test, not skip it (CI)."""
+    return (os.environ.get('RCG_REQUIRE_SHARED') == '1'
+            or os.path.isfile(os.path.join(os.path.dirname(root), REQUIRE_MARKER)))
 
 
 def builds_dir(folder):

@@ -7,6 +7,8 @@
 #   RCG_SUITES="sanity units" bash scripts/test.sh    a subset: docs sanity units units-2.19 host molecule lint
 #   RCG_SCENARIOS="clean" bash scripts/test.sh        only these Molecule scenarios
 #   RCG_MOLECULE_JOBS=2                   scenarios run at once (default 2)
+#   RCG_REQUIRE_SHARED=1                  (.ci/run) no shared/ or a missing build fails, never skips
+# A name in RCG_SUITES or RCG_SCENARIOS that does not exist is a failure.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 suites=${RCG_SUITES:-shellcheck lint docs sanity units units-2.19 host molecule}
@@ -70,6 +72,8 @@ d = s.shared_dir()
 print(d) if os.path.isdir(d) else exit(3)' 2>/dev/null); then
     ln -sfn "$shared" "$(dirname "$stage")/shared"
   fi
+  # ansible-test passes no environment to unit tests: the marker tells them (shared_builds.required).
+  if [ "${RCG_REQUIRE_SHARED:-}" = 1 ]; then : >"$(dirname "$stage")/.rcg-require-shared"; fi
 }
 
 # Sum tests/failures/errors/skipped over junit files: prints "passed failed skipped".
@@ -181,26 +185,35 @@ run_one_scenario() {  # runs in a subshell; writes <name>.rc
 }
 run_molecule() {
   local t0=$SECONDS jobs=${RCG_MOLECULE_JOBS:-2} s scenarios=() p=0 f=0 skipped=0 rc secs folder missing
-  local all=() d
+  local all=() d named=${RCG_SCENARIOS:-}
   for d in "$RCG_ROOT"/molecule/*/; do d=${d%/}; all+=("${d##*/}"); done
-  for s in ${RCG_SCENARIOS:-${all[*]}}; do
-    [ "$s" = _shared ] && continue
-    [ -f "$RCG_ROOT/molecule/$s/molecule.yml" ] || continue
+  for s in ${named:-${all[*]}}; do
+    if [ "$s" = _shared ] || [ ! -f "$RCG_ROOT/molecule/$s/molecule.yml" ]; then
+      # Listing the directory: not a scenario. Named in RCG_SCENARIOS: a typo must not pass.
+      [ -n "$named" ] || continue
+      f=$((f + 1)); printf '    %-28s FAILED  (no scenario molecule/%s/molecule.yml)\n' "$s" "$s"
+      continue
+    fi
     # `# requires-shared: runc-builds ...` in molecule.yml: real builds from shared/ (CI has them,
-    # a user's clone does not): skipped with that reason when absent, never failed.
+    # a user's clone does not): skipped with that reason when absent; failed under RCG_REQUIRE_SHARED=1.
     missing=""
     while read -r folder; do
       [ -z "$folder" ] || python3 "$RCG_ROOT/scripts/shared_builds.py" path "$folder" >/dev/null 2>&1 ||
         missing="$missing $folder"
     done < <(sed -n 's/^# requires-shared: *//p' "$RCG_ROOT/molecule/$s/molecule.yml" | tr ' ' '\n')
     if [ -n "$missing" ]; then
-      skipped=$((skipped + 1))
-      printf '    %-28s skipped (no shared/%s beside the repository)\n' "$s" "${missing# }"
+      if [ "${RCG_REQUIRE_SHARED:-}" = 1 ]; then
+        f=$((f + 1))
+        printf '    %-28s FAILED  (RCG_REQUIRE_SHARED=1: no shared/%s beside the repository)\n' "$s" "${missing# }"
+      else
+        skipped=$((skipped + 1))
+        printf '    %-28s skipped (no shared/%s beside the repository)\n' "$s" "${missing# }"
+      fi
       continue
     fi
     scenarios+=("$s")
   done
-  if [ ${#scenarios[@]} = 0 ]; then record molecule 0 0 "$skipped" 0 "no scenarios run"; return; fi
+  if [ ${#scenarios[@]} = 0 ]; then record molecule 0 "$f" "$skipped" 0 "no scenarios run"; return; fi
   say "molecule: ${scenarios[*]} ($jobs at a time, logs: ${out#"$RCG_ROOT"/}/molecule-*.log)"
   for s in "${scenarios[@]}"; do
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done

@@ -3,7 +3,8 @@
 """Real runc and crun builds for the host tests (not part of the collection).
 
 `scripts/shared_builds.py` finds them (`shared/` beside the repository); a user's clone has none,
-so every test that needs one skips with that reason. `unpacked()` unpacks a folder once per test
+so every test that needs one skips with that reason (fails with it under RCG_REQUIRE_SHARED=1, as
+in CI: `shared_builds.required()`). `unpacked()` unpacks a folder once per test
 session (its own unpack.sh verifies the sha256 of every binary) into a temp dir removed at exit.
 
 crun refuses this machine kind's hybrid cgroups (cgroup v1 controllers plus a cgroup2 mount at
@@ -49,10 +50,12 @@ _UNPACKED = {}
 
 def unpacked(folder):
     """{binary name: path} of a builds folder (RUNC_BUILDS, CRUN_BUILDS or its name), unpacked once
-    and sha256-verified; skips when absent."""
+    and sha256-verified; skips when absent (fails when shared/ is required)."""
     name = os.path.basename(folder.rstrip('/'))
     if name not in _UNPACKED:
         if shared_builds.builds_dir(name) is None:
+            if shared_builds.required():
+                pytest.fail('RCG_REQUIRE_SHARED=1: %s' % shared_builds.absent_reason(name), pytrace=False)
             pytest.skip(shared_builds.absent_reason(name))
         dest = tempfile.mkdtemp(prefix='rcg-real-%s-' % name)
         atexit.register(shutil.rmtree, dest, True)
@@ -60,13 +63,23 @@ def unpacked(folder):
     return _UNPACKED[name]
 
 
+def _build(folder, name):
+    builds = unpacked(folder)
+    if name not in builds:  # a folder without this build is as absent as no folder at all
+        reason = '%s has no build %s (has: %s)' % (folder, name, ', '.join(sorted(builds)))
+        if shared_builds.required():
+            pytest.fail('RCG_REQUIRE_SHARED=1: %s' % reason, pytrace=False)
+        pytest.skip(reason)
+    return builds[name]
+
+
 def runc_build(name):
     """Path of one real runc build, e.g. runc_build('runc-v1.2.0-rc.2')."""
-    return unpacked(RUNC_BUILDS)[name]
+    return _build(RUNC_BUILDS, name)
 
 
 def crun_build(name):
-    return unpacked(CRUN_BUILDS)[name]
+    return _build(CRUN_BUILDS, name)
 
 
 def _mounts():
