@@ -218,15 +218,20 @@ def fcntl_hang_verdict(runtime):
     commit (7+ hex digits, one match) is in the table of runc's history; a ``-dirty`` build of a
     safe commit stays unknown (its local changes are not known). Without a readable commit a
     1.2.0-rc.1+dev build is affected (every such commit is), other dev builds of the affected era
-    are unknown.
+    are unknown. A build without a version number (Go build info ``(devel)``: version None, dev,
+    commit from ``vcs.revision``) is decided by its commit alone.
     """
     version = runtime.get('version')
-    if not version or runtime.get('error'):
+    if runtime.get('error'):
         return 'unknown', 'has no readable version'
-    version, dev = normalise_version(version)
-    dev = dev or bool(runtime.get('dev'))
-    if not version:
-        return 'unknown', 'has no readable version'
+    # A Go "(devel)" build read from its build information has no number, only vcs.revision.
+    unnumbered = not version and bool(runtime.get('dev')) and bool(runtime.get('commit'))
+    dev = True
+    if not unnumbered:
+        version, dev = normalise_version(version) if version else (None, False)
+        dev = dev or bool(runtime.get('dev'))
+        if not version:
+            return 'unknown', 'has no readable version'
     if not dev:
         if version in FCNTL_HANG_RELEASES:
             return True, 'is release %s, which %s' % (version, _HAS_BUG)
@@ -241,6 +246,12 @@ def fcntl_hang_verdict(runtime):
             return 'unknown', ('is a development build of commit %s, which %s, but it was built -dirty (with local '
                                'changes)' % (commit, _NO_BUG))
         return False, 'is a development build of commit %s, which %s' % (commit, _NO_BUG)
+    if unnumbered:
+        if len(matches) > 1:
+            return 'unknown', ('is a development build of commit %s, which is too short to name one runc commit '
+                               '(%d match)' % (commit, len(matches)))
+        return 'unknown', ('is a development build (no version number) of commit %s, which is not in runc\'s '
+                           'history of the fcntl-hang era as this collection knows it' % commit)
     if version not in FCNTL_HANG_DEV_BASES:
         return False, ('is a development build of %s, outside the 1.1.0+dev .. 1.2.0-rc.2+dev line that carried '
                        'the regression' % version)

@@ -186,3 +186,96 @@ def parse_features_json(data):
         if isinstance(value, str) and value:
             out[field] = value
     return out
+
+
+# --- Go build information (``_scan.buildinfo.read_build_info``) -> the same record ----------------
+RUNC_MODULE = 'github.com/opencontainers/runc'
+# Go pseudo-versions (go.dev/ref/mod#pseudo-versions): vX.0.0-TS-HASH (no tag before it),
+# vX.Y.Z-pre.0.TS-HASH (after tag vX.Y.Z-pre), vX.Y.(Z+1)-0.TS-HASH (after release vX.Y.Z).
+_PSEUDO = re.compile(r'^v(\d+)\.(\d+)\.(\d+)(?:-(.+?)\.0\.|-0\.|-)(\d{14})-([0-9a-f]{12})$')
+_SEMVER_TAG = re.compile(r'^v\d+\.\d+\.\d+(?:-rc\.?\d+)?$')
+
+
+def _pseudo_base(major, minor, patch, pre):
+    """The tag a pseudo-version was built after, or None (vX.0.0-TS-HASH has none)."""
+    if pre is not None:
+        return normalise_version('v%s.%s.%s-%s' % (major, minor, patch, pre))[0]
+    if int(patch) > 0:
+        return '%s.%s.%d' % (major, minor, int(patch) - 1)
+    return None
+
+
+def _module_version(version):
+    """(version, dev, pseudo hash or None, dirty) from a Go main-module version string."""
+    token = (version or '').strip()
+    dirty = token.endswith('+dirty')
+    token = token[:-len('+dirty')] if dirty else token
+    token = token[:-len('+incompatible')] if token.endswith('+incompatible') else token
+    if not token or token == '(devel)':
+        return None, True, None, dirty
+    if _SEMVER_TAG.match(token):
+        return normalise_version(token)[0], False, None, dirty
+    pseudo = _PSEUDO.match(token)
+    if pseudo:
+        major, minor, patch, pre, _stamp, short = pseudo.groups()
+        timestamped_zero = pre is None and not re.match(r'^v\d+\.\d+\.\d+-0\.', token)
+        base = None if timestamped_zero else _pseudo_base(major, minor, patch, pre)
+        return base, True, short, dirty
+    found, dev = normalise_version(token)
+    return found, True if found is None else dev, None, dirty
+
+
+def version_from_build_info(info):
+    """The runtime record parse_runtime_version gives, from Go build information (never raises).
+
+    ``info`` is ``_scan.buildinfo.read_build_info``'s result. The version comes from the main
+    module's version (the ``mod`` line, stamped by ``go build`` since Go 1.24 and by ``go install``):
+    a release tag is a release; a pseudo-version is a development build of the tag before it; a
+    ``(devel)`` build (older toolchains) has no version and is a development build. ``commit`` is
+    ``vcs.revision`` (``-dirty`` when ``vcs.modified`` is true), so a development build is decided by
+    its commit as one from ``--version`` is. ``version_source`` is ``buildinfo``.
+    """
+    result = _empty(None)
+    if not isinstance(info, dict):
+        result['error'] = 'no build information'
+        return result
+    status = info.get('status')
+    if status != 'found':
+        result['error'] = 'build information: %s' % (info.get('reason') or 'not found')
+        return result
+    main = info.get('main') or {}
+    settings = info.get('settings') if isinstance(info.get('settings'), dict) else {}
+    module_path = main.get('path') or info.get('path') or ''
+    go = info.get('go') or None
+    revision = settings.get('vcs.revision') or None
+    modified = settings.get('vcs.modified') == 'true'
+    raw = ['%s' % (go or 'go?'), 'path %s' % (info.get('path') or '')]
+    if main:
+        raw.append('mod %s %s' % (main.get('path') or '', main.get('version') or ''))
+    raw.extend('build %s=%s' % (key, settings[key]) for key in ('vcs.revision', 'vcs.modified') if key in settings)
+    result['raw'] = '\n'.join(raw)[:RAW_LIMIT]
+    result['go'] = go[2:] if go and go.startswith('go') else go
+    if module_path == RUNC_MODULE or module_path.rsplit('/', 1)[-1] == 'runc':
+        result['name'] = 'runc'
+    else:
+        result['error'] = 'Go build information names %s, not runc' % (module_path[:120] or 'no module')
+        return result
+    for dep in info.get('deps') or ():
+        if isinstance(dep, dict) and dep.get('path') == 'github.com/opencontainers/runtime-spec':
+            spec = (dep.get('replace') or {}).get('version') or dep.get('version') or ''
+            if _SEMVER_TAG.match(spec):
+                result['spec'] = spec[1:]
+    version, dev, short, dirty = _module_version(main.get('version'))
+    dirty = dirty or modified
+    hash_ = revision.lower() if revision and re.match(r'^[0-9a-fA-F]{7,40}$', revision) else short
+    if hash_:
+        result['commit'] = hash_ + ('-dirty' if dirty else '')
+    if version is None and not hash_:
+        # Distribution builds (Debian's runc) are built outside module mode: no mod line, no VCS.
+        result['error'] = ('Go build information has no module version and no vcs.revision (built without '
+                           'version stamping)')
+        return result
+    result['version'] = version
+    result['dev'] = dev
+    result['version_source'] = 'buildinfo'
+    return result

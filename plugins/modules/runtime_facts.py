@@ -134,7 +134,7 @@ ansible_facts:
               type: str
               sample: 1.2.0-rc.2
             version_source:
-              description: Where the version came from (V(first_line), V(commit), V(features)).
+              description: Where the version came from (V(first_line), V(commit), V(features), V(buildinfo)).
               type: str
             dev:
               description: Whether the binary is a development build past its tag.
