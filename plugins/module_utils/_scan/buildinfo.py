@@ -154,8 +154,8 @@ class _Elf(object):
             if self.bits == 64:
                 p_type, p_flags, p_offset, p_vaddr, _paddr, p_filesz = struct.unpack(self.end + 'IIQQQQ', raw[:40])
             else:
-                p_type, p_offset, p_vaddr, _paddr, p_filesz, _memsz, p_flags = struct.unpack(self.end + 'IIIIIII',
-                                                                                          raw[:28])
+                fields = struct.unpack(self.end + 'IIIIIII', raw[:28])
+                p_type, p_offset, p_vaddr, _paddr, p_filesz, _memsz, p_flags = fields
             if p_type == _PT_LOAD:
                 out.append((p_vaddr, p_offset, p_filesz, p_flags))
         return out
