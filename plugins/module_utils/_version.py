@@ -53,23 +53,57 @@ def normalise_version(text):
     return version, dev
 
 
-@lru_cache(maxsize=512)
+# Go pseudo-versions (https://go.dev/ref/mod#pseudo-versions) as the Go vulnerability database writes
+# them: vX.Y.Z-0.TIME-HASH (a commit after the release before X.Y.Z) and vX.Y.Z-PRE.0.TIME-HASH (a
+# commit after the pre-release PRE).
+_PSEUDO_KEY = re.compile(r'^v?(\d+)\.(\d+)\.(\d+)-(?:rc\.?(\d+)\.|)0\.(\d{14})-([0-9a-f]{12})$')
+FINAL = 1 << 30  # the pre-release slot of a final release: above every rc number
+_BEFORE_RC = -1  # the pre-release slot of a vX.Y.Z-0.TIME pseudo-version: before every rc of X.Y.Z
+
+
+@lru_cache(maxsize=1024)
 def version_key(version):
-    """Sortable key. A release candidate sorts before its final release. None sorts first."""
+    """Sortable key (major, minor, patch, pre-release slot, after-tag) in runc's real release order.
+
+    A release candidate sorts before its final release and rc numbers compare as numbers
+    (``1.0.0-rc10`` after ``rc9``, before ``rc90``/``rc91``: the order runc tagged them, not
+    SemVer's, which puts ``rc10`` before ``rc2``). A Go pseudo-version sorts just after the
+    release it is based on (``1.0.0-rc9.0.20200122160610-2fc03cc11c77`` after ``rc9``, before
+    ``rc10``; ``1.0.1-0.2021...`` after 1.0.0, before 1.0.1 and its candidates), ordered by its
+    commit time. A ``+dev`` build sorts just after its tag. Key[3] == FINAL means a final release
+    (dev or not); None or text that is no version sorts first.
+    """
     if not version:
-        return (-1, -1, -1, -1)
-    match = _CORE.match(version)
+        return (-1, -1, -1, -1, -1)
+    token = str(version).strip()
+    pseudo = _PSEUDO_KEY.match(token)
+    if pseudo:
+        major, minor, patch, rc, stamp = pseudo.group(1, 2, 3, 4, 5)
+        return (int(major), int(minor), int(patch), int(rc) if rc is not None else _BEFORE_RC, int(stamp))
+    match = _CORE.match(token)
     if not match:
-        return (-1, -1, -1, -1)
+        return (-1, -1, -1, -1, -1)
     major, minor, patch, rc = match.groups()
-    # final release -> rc slot larger than any real rc number
-    return (int(major), int(minor), int(patch or 0), int(rc) if rc is not None else 1 << 30)
+    dev = bool(re.search(r'(?:^|[+~.-])dev\b', token[match.end():]))
+    return (int(major), int(minor), int(patch or 0), int(rc) if rc is not None else FINAL, 1 if dev else 0)
 
 
 def compare_versions(left, right):
     """-1, 0 or 1, like cmp() on version_key."""
     a, b = version_key(left), version_key(right)
     return (a > b) - (a < b)
+
+
+def is_final(version):
+    """A final release (not a candidate, not a pseudo-version); a +dev build of one counts as final."""
+    key = version_key(version)
+    return key[0] >= 0 and key[3] == FINAL
+
+
+def release_line(version):
+    """'1.2' for 1.2.0-rc.1, 1.2.9, 1.2.0+dev; None when there is no version."""
+    key = version_key(version)
+    return '%d.%d' % key[:2] if key[0] >= 0 else None
 
 
 def describe_commit(commit):

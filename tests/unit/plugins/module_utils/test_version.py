@@ -16,6 +16,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._version import 
     normalise_version,
     parse_features_json,
     parse_runtime_version,
+    version_key,
 )
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'versions')
@@ -176,3 +177,29 @@ def test_features_json():
     assert parse_features_json(data) == {'version': '1.2.0', 'commit': 'v1.2.0-0-g0b9fa21be', 'libseccomp': '2.5.4'}
     assert parse_features_json([]) == {}
     assert parse_features_json({'annotations': 'x'}) == {}
+
+
+# runc's tags in the order it made them (git log), the Go database's pseudo-versions where their
+# commits fall (cad42f6e0932 is in rc9, 2fc03cc11c77 in rc10, 9c444070ec7b after 1.0.0 on main),
+# and development builds just after their tag.
+RUNC_ORDER = [
+    '0.0.9', '0.1.0', '0.1.1', '1.0.0-rc1', '1.0.0-rc2', '1.0.0-rc8',
+    '1.0.0-rc8.0.20190930145003-cad42f6e0932', '1.0.0-rc9', '1.0.0-rc9.0.20200122160610-2fc03cc11c77',
+    '1.0.0-rc10', '1.0.0-rc90', '1.0.0-rc91', '1.0.0-rc95', '1.0.0', '1.0.1-0.20211012131345-9c444070ec7b',
+    '1.0.1', '1.0.3', '1.1.0-rc.1', '1.1.0', '1.1.0+dev', '1.1.13', '1.2.0-rc.1', '1.2.0-rc.1+dev', '1.2.0~rc2+ds1',
+    '1.2.0-rc.10', '1.2.0', '1.3.6', '1.10.0',
+]
+
+
+def test_runc_release_order():
+    shuffled = list(reversed(RUNC_ORDER))
+    assert sorted(shuffled, key=version_key) == RUNC_ORDER
+    for low, high in zip(RUNC_ORDER, RUNC_ORDER[1:]):
+        assert compare_versions(low, high) == -1, (low, high)
+
+
+def test_final_and_line():
+    assert _version.is_final('1.3.6') and _version.is_final('1.1.5+ds1')
+    assert not _version.is_final('1.2.0-rc.3') and not _version.is_final('1.0.1-0.20211012131345-9c444070ec7b')
+    assert not _version.is_final(None) and not _version.is_final('banana')
+    assert _version.release_line('1.2.0-rc.1+dev') == '1.2' and _version.release_line('') is None
