@@ -235,12 +235,14 @@ def test_interrupt_during_a_hang_cleans_up(tmp_parent, hang_runtime):
 @pytest.mark.parametrize('build', ['runc-v1.2.0-rc.1', 'runc-v1.2.0-rc.2'])
 def test_real_affected_runc_hangs_with_fcntl(tmp_parent, build):
     path = realruntimes.runc_build(build)
-    # A hang is found by the bound, never waited out: 2 s per probe is plenty for a start that
-    # takes ~0.1 s (see the fixed builds below).
-    results = run(path, ['fcntl'], [True, False], tmp_parent, timeout=2)
+    # With a 60 s bound the hang must be recognised, not waited out: runc:[2:INIT] waits in a
+    # seccomp notification (wchan) that nothing can answer, seen within STUCK_SECONDS (0.5 s).
+    results = run(path, ['fcntl'], [True, False], tmp_parent, timeout=60)
     assert [(r['no_new_privileges'], r['outcome']) for r in results] == [(True, 'hang'), (False, 'hang')]
     for r in results:
         assert r['version'] == realruntimes.RUNC[build][0] and r['name'] == 'runc'
+        assert r['detected_by'] == 'wchan' and r['blocked_syscall'] == 'fcntl', r
+        assert r['seconds'] < 1.5, r
         # runc:[2:INIT] blocks in its own fcntl before it can hand the fd to the agent
         assert r['agent_connected'] is False and r['exit_code'] is None
         assert r['leftovers'] == []
@@ -249,11 +251,12 @@ def test_real_affected_runc_hangs_with_fcntl(tmp_parent, build):
 
 @pytest.mark.parametrize('build', ['runc-v1.2.0', 'runc-v1.1.13'])
 def test_real_fixed_runc_runs_with_fcntl(tmp_parent, build):
-    results = run(realruntimes.runc_build(build), ['fcntl'], [True, False], tmp_parent)
+    results = run(realruntimes.runc_build(build), ['fcntl'], [True, False], tmp_parent, timeout=60)
     assert [(r['no_new_privileges'], r['outcome']) for r in results] == [(True, 'ok'), (False, 'ok')]
     for r in results:
         assert r['version'] == realruntimes.RUNC[build][0]
         assert r['agent_connected'] is True and r['exit_code'] == 0 and r['leftovers'] == []
+        assert r['detected_by'] is None and r['seconds'] < 5, r  # a healthy start takes ~0.1 s
     assert_nothing_left(tmp_parent, [r['container_id'] for r in results])
 
 
@@ -324,19 +327,24 @@ def test_debian_crun_runs_fcntl_sendmsg_and_write(tmp_parent, wrapper_dir):
 
 def test_real_crun_1_5_hangs_with_sendmsg_only(tmp_parent, wrapper_dir):
     crun = realruntimes.crun_runner(realruntimes.crun_build('crun-1.5'), wrapper_dir)
-    hung = run(crun, ['sendmsg'], [True, False], tmp_parent, timeout=2)
+    hung = run(crun, ['sendmsg'], [True, False], tmp_parent, timeout=60)
     assert [(r['no_new_privileges'], r['outcome']) for r in hung] == [(True, 'hang'), (False, 'hang')], hung
     assert all(r['agent_connected'] is False and r['leftovers'] == [] for r in hung)
-    fine = run(crun, ['fcntl'], [True, False], tmp_parent) + run(crun, ['write'], [True, False], tmp_parent)
+    # crun blocks in the very sendmsg that would pass the notify fd: recognised by wchan, not waited out
+    for r in hung:
+        assert r['detected_by'] == 'wchan' and r['blocked_syscall'] == 'sendmsg' and r['seconds'] < 1.5, r
+    fine = run(crun, ['fcntl'], [True, False], tmp_parent, timeout=60) + run(crun, ['write'], [True, False], tmp_parent, timeout=60)
     assert [r['outcome'] for r in fine] == ['ok'] * 4, fine
+    assert all(r['seconds'] < 5 for r in fine), fine
     assert all(r['name'] == 'crun' and r['version'].startswith('1.5') for r in hung + fine)
     assert_nothing_left(tmp_parent, [r['container_id'] for r in hung + fine])
 
 
 def test_real_crun_1_6_runs_sendmsg(tmp_parent, wrapper_dir):
     crun = realruntimes.crun_runner(realruntimes.crun_build('crun-1.6'), wrapper_dir)
-    results = run(crun, ['sendmsg', 'fcntl'], [True, False], tmp_parent)
+    results = run(crun, ['sendmsg', 'fcntl'], [True, False], tmp_parent, timeout=60)
     assert [r['outcome'] for r in results] == ['ok', 'ok'], results
+    assert all(r['seconds'] < 5 for r in results), results
     assert all(r['version'].startswith('1.6') and r['agent_connected'] for r in results)
     assert_nothing_left(tmp_parent, [r['container_id'] for r in results])
 
