@@ -39,10 +39,10 @@ TIMEOUT = 60
 
 def _import():
     try:
-        from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe, _probe_sweep, _probe_syscalls
+        from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import probe as _probe, sweep as _probe_sweep, syscalls as _probe_syscalls
     except ImportError:
         sys.path.insert(0, os.path.join(ROOT, '.cache', 'collections'))
-        from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe, _probe_sweep, _probe_syscalls
+        from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import probe as _probe, sweep as _probe_sweep, syscalls as _probe_syscalls
     return _probe, _probe_sweep, _probe_syscalls
 
 

@@ -361,10 +361,10 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_cleanup import ProbeInterrupted, interrupt_guard
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_sweep import sweep_all
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_syscalls import syscall_names
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import probe as _probe
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.cleanup import ProbeInterrupted, interrupt_guard
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.sweep import sweep_all
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.syscalls import syscall_names
 
 
 def main():

@@ -53,7 +53,8 @@ def _collection_path():
 COLLECTIONS_DIR = _collection_path()
 sys.path.insert(0, COLLECTIONS_DIR)
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe, _probe_canary, _probe_cleanup  # noqa: E402
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import (  # noqa: E402
+    canary as _probe_canary, cleanup as _probe_cleanup, probe as _probe)
 
 RUNC = '/usr/sbin/runc'
 CRUN = '/usr/bin/crun'
@@ -213,7 +214,7 @@ def test_interrupt_during_a_hang_cleans_up(tmp_parent, hang_runtime):
     script = textwrap.dedent('''\
         import sys
         sys.path.insert(0, %r)
-        from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe, _probe_cleanup
+        from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import probe as _probe, cleanup as _probe_cleanup
         try:
             with _probe_cleanup.interrupt_guard():
                 _probe.run_all([%r], [['fcntl']], [True], 60, tmp_parent=%r)
@@ -278,7 +279,7 @@ def test_real_hung_runc_interrupted_leaves_nothing(tmp_parent):
     script = textwrap.dedent('''\
         import sys
         sys.path.insert(0, %r)
-        from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe, _probe_cleanup
+        from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import probe as _probe, cleanup as _probe_cleanup
         try:
             with _probe_cleanup.interrupt_guard():
                 _probe.run_all([%r], [['fcntl']] * 30, [False], 60, tmp_parent=%r)

@@ -27,7 +27,7 @@ import pytest
 import realruntimes
 from test_notify_probe import COLLECTIONS_DIR, _cmdlines, assert_nothing_left  # noqa: F401 (path set-up)
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe_cleanup, _probe_sweep, _probe_syscalls
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import cleanup as _probe_cleanup, sweep as _probe_sweep, syscalls as _probe_syscalls
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason='the sweep starts containers: root only'),
@@ -144,8 +144,8 @@ def test_the_module_sweeps_through_ansible(tmp_parent):
 SWEEP_SCRIPT = textwrap.dedent('''\
     import sys
     sys.path.insert(0, %r)
-    from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe_cleanup, _probe_sweep
-    from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_syscalls import syscall_names
+    from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import cleanup as _probe_cleanup, sweep as _probe_sweep
+    from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.syscalls import syscall_names
     try:
         with _probe_cleanup.interrupt_guard():
             _probe_sweep.sweep_all([%r], syscall_names(), [True, False], 60, tmp_parent=%r)

@@ -23,7 +23,7 @@ import pytest
 import realruntimes
 from test_notify_probe import assert_nothing_left  # importing it also puts the collection on sys.path
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe_canary  # noqa: E402
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import canary as _probe_canary  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='starts real containers: root only')
 

@@ -11,7 +11,8 @@ import struct
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe, _probe_abi, _probe_bundle, _probe_canary, _probe_cleanup
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import (
+    abi as _probe_abi, bundle as _probe_bundle, canary as _probe_canary, cleanup as _probe_cleanup, probe as _probe)
 
 
 # Values from include/uapi/linux/seccomp.h as compiled on each arch (strace / kernel headers).

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _probe_cleanup, _probe_sweep, _probe_syscalls
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import cleanup as _probe_cleanup, sweep as _probe_sweep, syscalls as _probe_syscalls
 
 
 class FakeRuntime(object):

@@ -23,12 +23,12 @@ import tempfile
 import time
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._command import ENV, run
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_agent import Agent
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_bundle import canary_config, rootfs_layout
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_cleanup import (
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.agent import Agent
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.bundle import canary_config, rootfs_layout
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.cleanup import (
     SECCOMP_WAIT, cgroup_dirs, cgroup_pids, deferred_interrupts, descendants, detach_mount, kill_exact,
     mounts_under, proc_stat, seccomp_waits)
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_syscalls import syscall_table
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.syscalls import syscall_table
 
 MESSAGE_LIMIT = 2000
 POLL_SECONDS = 0.02

@@ -25,8 +25,8 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._command import 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._engines import RUNTIME_DIRS, RUNTIME_GLOBS
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, read_bounded
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import PROBE_SYSCALLS
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_abi import host_support
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_canary import probe
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.abi import host_support
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.canary import probe
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
     ProfileError, decode_profile, notify_analysis, seccomp_section)
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import parse_runtime_version

@@ -16,7 +16,7 @@ import select
 import socket
 import threading
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_abi import (
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.abi import (
     SECCOMP_NOTIF_RESP_SIZE, SECCOMP_NOTIF_SIZE, notif_ioctls, notif_sizes, pack_continue, unpack_notif)
 
 

@@ -17,7 +17,7 @@ import re
 import signal
 import threading
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_abi import libc
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.abi import libc
 
 
 def proc_stat(pid):

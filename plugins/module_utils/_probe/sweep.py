@@ -23,10 +23,10 @@ __metaclass__ = type
 import re
 import time
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import base_result, identify, out_of_time
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_abi import host_support
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_canary import SIGNAL_RETURNS, probe
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe_syscalls import libseccomp_unknown
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.probe import base_result, identify, out_of_time
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.abi import host_support
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.canary import SIGNAL_RETURNS, probe
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.syscalls import libseccomp_unknown
 
 # A syscall neither runtime nor `true` ever makes: a start with only this under NOTIFY tells an
 # environment that cannot run any canary (crun on hybrid cgroups, ...) from a syscall problem.
