@@ -17,7 +17,7 @@ import re
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import (
     compare_versions, normalise_version, version_key,
 )
-from ansible_collections.runcguard.seccomp.plugins.module_utils._toml import TomlError, loads as toml_loads
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.toml import TomlError, loads as toml_loads
 
 _PKG = 'https://github.com/docker/containerd-packaging/pull/'
 

@@ -279,9 +279,10 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._discovery import (
-    COMMAND_TIMEOUT, MAX_PROFILE_SIZE, gather, profile_path_items,
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.discovery import (
+    COMMAND_TIMEOUT, MAX_PROFILE_SIZE, gather,
 )
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.profiles import profile_path_items
 
 
 def main():

@@ -22,7 +22,7 @@ import re
 import time
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._command import run
-from ansible_collections.runcguard.seccomp.plugins.module_utils._engines import RUNTIME_DIRS, RUNTIME_GLOBS
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import RUNTIME_DIRS, RUNTIME_GLOBS
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, read_bounded
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import PROBE_SYSCALLS
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.abi import host_support

@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _discovery
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import discovery as _discovery, packages as _packages
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import profiles as _profiles
 from ansible_collections.runcguard.seccomp.plugins.module_utils._facts import check_facts
 
 RC2 = '''runc version 1.2.0-rc.2
@@ -288,22 +289,22 @@ def test_profile_paths_readers(host):
 ])
 def test_profile_paths_bad_items(items, message):
     with pytest.raises(ValueError) as err:
-        _discovery.profile_path_items(items)
+        _profiles.profile_path_items(items)
     assert message in str(err.value)
 
 
 def test_profile_paths_expand_like_path_options(monkeypatch):
     monkeypatch.setenv('RCG_PROFILES', '/etc/agent')
     monkeypatch.setenv('HOME', '/home/ops')
-    assert _discovery.profile_path_items(['$RCG_PROFILES/p.json', {'path': '~/p.json', 'reader': 'podman'}]) == \
+    assert _profiles.profile_path_items(['$RCG_PROFILES/p.json', {'path': '~/p.json', 'reader': 'podman'}]) == \
         [('/etc/agent/p.json', None), ('/home/ops/p.json', 'podman')]
 
 
 def test_dpkg_owner_lines():
     text = ('diversion by foo from: /usr/sbin/runc\n'
             'libfoo:amd64, runc: /usr/sbin/runc\n')
-    assert _discovery._dpkg_owner(text, ['/usr/sbin/runc']) == 'libfoo'
-    assert _discovery._dpkg_owner('runc: /usr/sbin/runc\n', ['/usr/bin/runc']) is None
+    assert _packages._dpkg_owner(text, ['/usr/sbin/runc']) == 'libfoo'
+    assert _packages._dpkg_owner('runc: /usr/sbin/runc\n', ['/usr/bin/runc']) is None
 
 
 def test_real_host_runc_package_when_installed():

@@ -8,7 +8,7 @@ __metaclass__ = type
 import json
 import os
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _engines
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import engines as _engines
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import Fs
 
 

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _discovery
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import discovery as _discovery
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
     FileProblem, list_dir, read_bounded, walk_files,
 )

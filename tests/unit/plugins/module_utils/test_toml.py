@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._toml import TomlError, loads, loads_fallback
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.toml import TomlError, loads, loads_fallback
 
 try:
     import tomllib

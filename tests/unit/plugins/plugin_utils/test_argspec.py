@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _discovery
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import discovery as _discovery
 from ansible_collections.runcguard.seccomp.plugins.modules import audit_host, fleet_report
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._argspec import argument_spec
 

@@ -20,7 +20,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._command import 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
     FileProblem, list_dir, read_text,
 )
-from ansible_collections.runcguard.seccomp.plugins.module_utils._toml import TomlError, loads as toml_loads
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.toml import TomlError, loads as toml_loads
 
 # PATH of a systemd service (dockerd, containerd, crio): where a bare runtime name is looked up.
 SERVICE_PATH = SEARCH_PATH

@@ -1,0 +1,241 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Seccomp profiles for the runtime_facts scan: engine settings, the standard files, kubelet's
+profile root, running bundles, Docker's inline per-container profiles and the user's paths.
+
+Pure stdlib, Python 3.9+; every bad file becomes an error entry and the rest is read."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import glob
+import hashlib
+import json
+import os
+import re
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
+    FileProblem, is_scratch, is_socket, printable, read_bounded, read_text, walk_files,
+)
+from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import ProfileError, describe_profile
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.host import add_error as _error
+
+STANDARD_PROFILES = ('/usr/share/containers/seccomp.json', '/etc/containers/seccomp.json')
+KUBELET_SECCOMP = '/var/lib/kubelet/seccomp'
+# (glob of a running bundle's config.json, engine, index of namespace in path parts or None)
+BUNDLE_GLOBS = (
+    ('/run/containerd/io.containerd.runtime.v2.task/*/*/config.json', 'containerd'),
+    ('/run/containerd/io.containerd.runtime.v1.linux/*/*/config.json', 'containerd'),
+    ('/run/docker/containerd/daemon/io.containerd.runtime.v2.task/*/*/config.json', 'docker'),
+    ('/run/k3s/containerd/io.containerd.runtime.v2.task/*/*/config.json', 'k3s'),
+    ('/var/lib/containers/storage/overlay-containers/*/userdata/config.json', 'podman'),
+    ('/run/containers/storage/overlay-containers/*/userdata/config.json', 'cri-o'),
+)
+_EXPANDING = ('docker', 'podman', 'cri-o')
+# Who may read a profile given by path (profile_paths item {path, reader}): Docker, podman and CRI-O
+# expand Docker keys, containerd and plain OCI readers do not, kubelet does as its CRI runtime does.
+PROFILE_READERS = ('docker', 'podman', 'cri-o', 'containerd', 'kubelet', 'oci')
+
+
+class Profiles(object):
+
+    def __init__(self, fs, max_size, arch, kernel, errors, crio_present):
+        self.fs = fs
+        self.max_size = max_size
+        self.arch, self.kernel = arch, kernel
+        self.errors = errors
+        self.crio_present = crio_present
+        self.entries = {}  # key -> entry (key: realpath, or path#inline for Docker hostconfig)
+        self.order = []
+        self.files_seen = 0
+
+    def _entry(self, key, path, real, origin, bundle):
+        entry = self.entries.get(key)
+        if entry is None:
+            entry = self.entries[key] = {
+                'path': path, 'realpath': real, 'sha256': None, 'size': None, 'format': None,
+                'origin': [], 'default_action': None, 'listener_path': None, 'listener_exists': None,
+                'architectures': [], 'notify': [], 'notify_syscalls': [], 'bundle': bundle, 'error': None,
+                'duplicate_keys': [], 'warning': None, '_data': None,
+            }
+            self.order.append(entry)
+        if origin not in entry['origin']:
+            entry['origin'].append(origin)
+        return entry
+
+    def add_file(self, path, engine, setting, must_exist=False, bundle=None, reader=None):
+        origin = {'engine': engine, 'setting': setting}
+        if reader:
+            origin['reader'] = reader
+        if printable(path) != path:
+            # no engine setting, pod spec or JSON config can name it, and it cannot be reported as is
+            shown = printable(path)
+            self._entry(shown, shown, None, origin, bundle)['error'] = _error(
+                self.errors, shown, 'file name is not valid UTF-8 (shown escaped): no engine can name this '
+                'file; rename it')
+            return
+        real = self.fs.real(path)
+        if not os.path.lexists(real):
+            if must_exist:
+                self._entry(path, path, None, origin, bundle)['error'] = \
+                    _error(self.errors, path, 'does not exist (named by %s %s)' % (engine, setting))
+            return
+        self.files_seen += 1
+        try:
+            resolved = self.fs.host(os.path.realpath(real))
+        except (OSError, ValueError):
+            resolved = path
+        known = resolved in self.entries
+        entry = self._entry(resolved, path, resolved, origin, bundle)
+        if known:
+            return
+        try:
+            entry['_data'] = read_bounded(real, self.max_size)
+        except FileProblem as exc:
+            entry['error'] = _error(self.errors, path, exc.message)
+
+    def add_inline(self, path, key, data, engine, setting, bundle):
+        entry = self._entry(key, path, self.fs.host(os.path.realpath(self.fs.real(path))),
+                            {'engine': engine, 'setting': setting}, bundle)
+        entry['_data'] = data
+
+    def finish(self):
+        out = []
+        for entry in self.order:
+            data = entry.pop('_data')
+            if data is not None:
+                if not self._describe(entry, data):
+                    continue  # a bundle that runs without seccomp is not a profile
+                if entry['error'] is None:  # never a digest of a file that is not a profile (/etc/shadow)
+                    entry['size'] = len(data)
+                    entry['sha256'] = hashlib.sha256(data).hexdigest()
+            out.append(entry)
+        return out
+
+    def _consumer(self, entry):
+        kinds = set()
+        for origin in entry['origin']:
+            engine = origin.get('reader') or origin['engine']
+            if engine in _EXPANDING:
+                kinds.add(engine)
+            elif engine == 'kubelet':
+                kinds.add(None if self.crio_present else 'kubelet')
+            elif engine in ('bundle', 'containerd', 'k3s', 'rke2', 'oci'):
+                kinds.add(engine)
+            else:
+                kinds.add(None)
+        return kinds.pop() if len(kinds) == 1 else None
+
+    def _describe(self, entry, data):
+        try:
+            info = describe_profile(data, arch=self.arch, kernel=self.kernel, consumer=self._consumer(entry))
+        except ProfileError as exc:
+            entry['error'] = _error(self.errors, entry['path'], str(exc))
+            return True
+        except Exception as exc:  # a parser bug must not cost the host its facts
+            entry['error'] = _error(self.errors, entry['path'], 'profile could not be analysed: %s: %s'
+                                    % (type(exc).__name__, exc))
+            return True
+        if info is None:
+            return False
+        entry.update(info)
+        if entry['duplicate_keys']:
+            entry['warning'] = ('duplicate JSON keys (%s): read as the runtimes read them, the last of each wins '
+                                '(objects merge)' % ', '.join(entry['duplicate_keys'][:10]))
+        listener = entry.get('listener_path')
+        entry['listener_exists'] = is_socket(self.fs.real(listener)) if listener else None
+        return True
+
+
+def docker_hostconfigs(fs, profiles, data_root, errors):
+    """Per-container profiles Docker stores inline: hostconfig.json SecurityOpt "seccomp=<json>"."""
+    for path in fs.glob(os.path.join(data_root, 'containers', '*', 'hostconfig.json')):
+        profiles.files_seen += 1
+        try:
+            doc = json.loads(read_text(fs.real(path), profiles.max_size))
+        except FileProblem as exc:
+            _error(errors, path, exc.message)
+            continue
+        except ValueError as exc:
+            _error(errors, path, 'invalid JSON: %s' % exc)
+            continue
+        opts = doc.get('SecurityOpt') if isinstance(doc, dict) else None
+        for opt in opts if isinstance(opts, list) else ():
+            if not isinstance(opt, str) or not re.match(r'seccomp[=:]', opt):
+                continue
+            value = opt[len('seccomp='):]
+            if value.strip() in ('unconfined', 'builtin', ''):
+                continue
+            cid = os.path.basename(os.path.dirname(path))
+            profiles.add_inline(path, path + '#SecurityOpt', value.encode('utf-8', 'surrogatepass'),
+                                'docker', 'hostconfig.json SecurityOpt seccomp',
+                                {'id': cid, 'namespace': None, 'engine': 'docker'})
+
+
+def bundles(fs, profiles, engine_names):
+    for pattern, engine in BUNDLE_GLOBS:
+        if engine == 'k3s' and 'rke2' in engine_names and 'k3s' not in engine_names:
+            engine = 'rke2'  # RKE2 shares k3s' /run/k3s/containerd state directory
+        for path in fs.glob(pattern):
+            parts = path.split('/')
+            if 'overlay-containers' in parts:
+                bundle = {'id': parts[-3], 'namespace': None, 'engine': engine}
+            else:
+                ns = parts[-3]
+                eng = 'docker' if ns == 'moby' else engine
+                bundle = {'id': parts[-2], 'namespace': ns, 'engine': eng}
+            profiles.add_file(path, 'bundle', '%s bundle config.json' % bundle['engine'], bundle=bundle)
+
+
+def profile_path_items(items):
+    """[(path, reader or None)] from ``profile_paths``: each item a path string (reader unknown) or a
+    dict ``{path, reader}``. ``~`` and ``$VARS`` are expanded as for a ``path`` option.
+
+    Raises ValueError naming the bad item.
+    """
+    out = []
+    for index, item in enumerate(items or ()):
+        reader = None
+        if isinstance(item, dict):
+            unknown = sorted(set(item) - {'path', 'reader'})
+            if unknown:
+                raise ValueError('profile_paths[%d]: unknown key(s) %s; an item is a path or {path, reader}'
+                                 % (index, ', '.join(unknown)))
+            reader = item.get('reader')
+            if reader is not None and reader not in PROFILE_READERS:
+                raise ValueError('profile_paths[%d]: reader must be one of %s, got %r'
+                                 % (index, ', '.join(PROFILE_READERS), reader))
+            item = item.get('path')
+        if not isinstance(item, str) or not item.strip():
+            raise ValueError('profile_paths[%d]: path must be a non-empty string' % index)
+        out.append((os.path.expanduser(os.path.expandvars(item)), reader))
+    return out
+
+
+def user_profiles(fs, profiles, items, errors):
+    for pattern, reader in profile_path_items(items):
+        matches = fs.glob(pattern) if glob.has_magic(pattern) else [pattern]
+        if not matches:
+            _error(errors, pattern, 'profile_paths entry matched nothing')
+        for path in matches:
+            if os.path.isdir(fs.real(path)):
+                walk(fs, profiles, path, 'user', 'profile_paths (directory %s)' % path, errors, reader=reader)
+            else:
+                profiles.add_file(path, 'user', 'profile_paths', must_exist=True, reader=reader)
+
+
+def walk(fs, profiles, top, engine, setting, errors, sub_settings=None, reader=None):
+    for real, problem in walk_files(fs.real(top)):
+        path = fs.host(real)
+        if problem:
+            _error(errors, path, problem)
+            continue
+        if path.endswith('~') or is_scratch(os.path.basename(path)):
+            continue  # backups, temporary and lock files (seccomp_profile's, editors'): no engine reads them
+        use = setting
+        for prefix, name in (sub_settings or {}).items():
+            if path.startswith(prefix):
+                use = name
+        profiles.add_file(path, engine, use, reader=reader)

@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Runtime binaries for the runtime_facts scan: where they are, what `--version` says, which
+package owns them. Pure stdlib, Python 3.9+; every bad binary becomes an error entry."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import glob
+import json
+import os
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import describe_os_error
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import RUNTIME_DIRS, RUNTIME_GLOBS, RUNTIME_NAMES
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.host import add_error as _error
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.packages import package_owners
+from ansible_collections.runcguard.seccomp.plugins.module_utils._version import parse_features_json, parse_runtime_version
+
+
+def _runtime_candidates(fs, engines, runtime_paths, discover):
+    """Ordered {host path: {'reason': text, 'must_exist': bool, 'used_by': set}}."""
+    cands = {}
+
+    def add(path, reason, must_exist=False, engine=None):
+        entry = cands.setdefault(path, {'reason': reason, 'must_exist': False, 'used_by': set()})
+        entry['must_exist'] = entry['must_exist'] or must_exist
+        if engine:
+            entry['used_by'].add(engine)
+
+    if discover:
+        for d in RUNTIME_DIRS:
+            for name in RUNTIME_NAMES:
+                add(os.path.join(d, name), 'standard location')
+        for pattern, engine in RUNTIME_GLOBS:
+            for name in RUNTIME_NAMES:
+                for path in fs.glob(pattern % name):
+                    add(path, '%s bundled runtime' % engine, engine=engine)
+        for eng in engines:
+            for engine, setting, paths, named in eng.uses:
+                if paths:
+                    add(paths[0], '%s %s' % (engine, setting), must_exist=True, engine=engine)
+                elif named:  # the config names a binary that is not there: worth an error entry
+                    add(named, '%s %s, not found on PATH' % (engine, setting), must_exist=True, engine=engine)
+    for pattern in runtime_paths:
+        matches = fs.glob(pattern) if glob.has_magic(pattern) else [pattern]
+        if not matches:
+            add(pattern, 'runtime_paths (no match)', must_exist=True)
+        for path in matches:
+            add(path, 'runtime_paths', must_exist=True)
+    return cands
+
+
+def _probe_runtime(fs, run, entry):
+    """Fill version fields of one runtime entry by running `<binary> --version`."""
+    real = fs.real(entry['realpath'])
+    if not os.access(real, os.X_OK):
+        entry['error'] = 'not executable'
+        return
+    rc, out, err, problem = run([real, '--version'])
+    text = out.decode('utf-8', 'replace')
+    if problem:
+        entry['raw'] = text[:2048] or None
+        entry['error'] = problem
+        return
+    parsed = parse_runtime_version(text)
+    if rc != 0 and not parsed.get('version'):
+        parsed['error'] = 'exited with rc=%d: %s' % (rc, err.decode('utf-8', 'replace').strip()[:200])
+    for key in ('version', 'version_source', 'dev', 'commit', 'spec', 'go', 'libseccomp', 'raw', 'error'):
+        entry[key] = parsed.get(key)
+    if parsed.get('name'):  # a binary called runc that says it is crun (or the reverse) is what it says
+        entry['name'] = parsed['name']
+    if entry['name'] == 'runc' and not entry['version'] and not (parsed.get('error') or '').startswith('unparsable'):
+        _features(run, real, entry)
+
+
+def _features(run, real, entry):
+    """`runc features` (runc >= 1.1) as a second version source when --version gave none."""
+    rc, out, _err, problem = run([real, 'features'])
+    if problem or rc != 0:
+        return
+    try:
+        found = parse_features_json(json.loads(out.decode('utf-8', 'replace')))
+    except ValueError:
+        return
+    if found.get('version'):
+        entry.update(found)
+        entry['version_source'] = 'features'
+        entry['error'] = None
+
+
+def gather_runtimes(fs, run, engines, runtime_paths, discover, errors):
+    cands = _runtime_candidates(fs, engines, runtime_paths, discover)
+    by_real = {}
+    order = []
+    for path, info in cands.items():
+        real = fs.real(path)
+        if not path.startswith('/') or not os.path.lexists(real):  # bare names never resolve against cwd
+            if info['must_exist']:
+                order.append(_runtime_error(path, 'does not exist (named by %s)' % info['reason'],
+                                            info['used_by'], errors))
+            continue
+        try:
+            st = os.stat(real)
+        except OSError as exc:
+            order.append(_runtime_error(path, describe_os_error(exc), info['used_by'], errors))
+            continue
+        if not os.path.isfile(real):
+            order.append(_runtime_error(path, 'not a regular file', info['used_by'], errors))
+            continue
+        key = (st.st_dev, st.st_ino)  # symlinks and hard links fold into one binary
+        entry = by_real.get(key)
+        if entry is None:
+            resolved = fs.host(os.path.realpath(real))
+            base = os.path.basename(resolved)
+            name = base if base in RUNTIME_NAMES else os.path.basename(path)
+            entry = by_real[key] = {
+                'name': name, 'path': path, 'paths': [], 'realpath': resolved,
+                'version': None, 'version_source': None, 'dev': False, 'commit': None, 'spec': None,
+                'go': None, 'libseccomp': None, 'raw': None, 'package': None, 'used_by': set(),
+                'error': None,
+            }
+            order.append(entry)
+        entry['paths'].append(path)
+        entry['used_by'].update(info['used_by'])
+    for entry in order:
+        if entry.get('realpath') and entry['error'] is None:
+            _probe_runtime(fs, run, entry)
+            if entry['error']:
+                _error(errors, entry['path'], entry['error'])
+    package_owners(fs, run, [e for e in order if e.get('realpath')])
+    for entry in order:
+        for path in [entry['realpath']] + entry['paths']:
+            for prefix, engine in (('/var/lib/rancher/k3s/', 'k3s'), ('/var/lib/rancher/rke2/', 'rke2'),
+                                   ('/snap/microk8s/', 'microk8s'), ('/var/lib/k0s/', 'k0s')):
+                if path and path.startswith(prefix):
+                    entry['used_by'].add(engine)
+        entry['used_by'] = sorted(entry['used_by'])
+        entry['paths'] = sorted(set(entry['paths']))
+    return order
+
+
+def _runtime_error(path, message, used_by, errors):
+    _error(errors, path, message)
+    name = os.path.basename(path)
+    return {'name': name if name in RUNTIME_NAMES else None, 'path': path, 'paths': [path], 'realpath': None,
+            'version': None, 'version_source': None, 'dev': False, 'commit': None, 'spec': None, 'go': None,
+            'libseccomp': None, 'raw': None, 'package': None, 'used_by': set(used_by), 'error': message}
