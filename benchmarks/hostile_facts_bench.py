@@ -25,11 +25,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def _import():
     try:
-        from ansible_collections.runcguard.seccomp.plugins.module_utils import _hazards
+        from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _hazards
         from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _renderers, _report
     except ImportError:
         sys.path.insert(0, os.path.join(os.path.dirname(HERE), '.cache', 'collections'))
-        from ansible_collections.runcguard.seccomp.plugins.module_utils import _hazards
+        from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _hazards
         from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _renderers, _report
     return _hazards, _renderers, _report
 

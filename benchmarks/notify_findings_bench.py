@@ -24,11 +24,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def _import():
     try:
-        from ansible_collections.runcguard.seccomp.plugins.module_utils import _hazards, _profile, _version
+        from ansible_collections.runcguard.seccomp.plugins.module_utils import _profile, _version
+        from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _hazards
     except ImportError:
         root = os.path.dirname(HERE)
         sys.path.insert(0, os.path.join(root, '.cache', 'collections'))
-        from ansible_collections.runcguard.seccomp.plugins.module_utils import _hazards, _profile, _version
+        from ansible_collections.runcguard.seccomp.plugins.module_utils import _profile, _version
+        from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _hazards
     return _hazards, _profile, _version
 
 

@@ -18,7 +18,7 @@ import sys
 import time
 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _renderers, _report
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import apply_waivers
 
 WAIVERS = [{'id': 'notify-runtime-sensitive', 'host': 'node-1*', 'reason': 'agent intercepts close',

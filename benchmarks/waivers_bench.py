@@ -21,7 +21,7 @@ import platform
 import sys
 import time
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import evaluate
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _query
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import apply_waivers
 

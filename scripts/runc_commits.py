@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Generate plugins/module_utils/_runc_commits.py from runc-dev-commits.tsv.
+"""Generate plugins/plugin_utils/_runc_commits.py from runc-dev-commits.tsv.
 
     python scripts/runc_commits.py [TSV]          # rewrite the table
     python scripts/runc_commits.py --check [TSV]  # exit 1 when the table is out of date
@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from shared_builds import shared_dir  # noqa: E402  (one home for where shared/ is)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TARGET = os.path.join(ROOT, 'plugins', 'module_utils', '_runc_commits.py')
+TARGET = os.path.join(ROOT, 'plugins', 'plugin_utils', '_runc_commits.py')
 PREFIX = 12
 PER_LINE = 8  # prefixes per source line: 96 characters + quotes stays under 160
 VERDICTS = {'affected': 'AFFECTED', 'not-affected': 'NOT_AFFECTED'}

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) runcguard.seccomp contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filter: findings for one host's runtime_facts (thin wrapper over module_utils._hazards)."""
+"""Filter: findings for one host's runtime_facts (thin wrapper over plugin_utils._hazards)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,8 +10,8 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_string
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._facts import FactsError
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._facts import FactsError
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import evaluate
 
 
 def notify_findings(facts):

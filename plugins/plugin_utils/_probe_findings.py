@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import (
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import (
     CRUN_SENDMSG_FIXED,
     fcntl_hang_affected,
     make_finding,

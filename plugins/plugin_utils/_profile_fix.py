@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import evaluate
 
 # Engines that read their seccomp profile only when they start.
 RESTART_ENGINES = ('docker', 'cri-o')

@@ -15,7 +15,7 @@ __metaclass__ = type
 import hashlib
 import json
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import (
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import (
     CATALOGUE,
     SEVERITIES,
     runtime_kind,

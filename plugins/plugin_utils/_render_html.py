@@ -14,7 +14,7 @@ __metaclass__ = type
 
 from html import escape as _html_escape
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, severity_rank
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, severity_rank
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import (
     SEVERITY_ORDER,
     UNAUDITED,

@@ -11,7 +11,7 @@ import re
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape as _xml_escape, quoteattr as _xml_attr
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, severity_rank
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, severity_rank
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import (
     UNAUDITED,
     one_line,

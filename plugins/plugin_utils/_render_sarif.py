@@ -18,7 +18,7 @@ import json
 import posixpath
 from urllib.parse import quote
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, STRATEGIES, severity_rank
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, STRATEGIES, severity_rank
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_json
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNAUDITED, one_line
 

@@ -25,7 +25,7 @@ __metaclass__ = type
 import datetime
 import fnmatch
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, compile_query
 
 WAIVER_KEYS = ('id', 'host', 'profile', 'when', 'reason', 'expires')

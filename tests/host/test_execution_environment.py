@@ -116,7 +116,7 @@ def test_context_holds_this_collection(built):
     galaxy = _load(os.path.join(ROOT, 'galaxy.yml'))
     assert (info['namespace'], info['name'], info['version']) == ('runcguard', 'seccomp', galaxy['version'])
     for rel in ('meta/execution-environment.yml', 'requirements.txt', 'meta/ee-bindep.txt',
-                'meta/runtime.yml', 'plugins/module_utils/_hazards.py'):
+                'meta/runtime.yml', 'plugins/plugin_utils/_hazards.py'):
         assert rel in names, '%s missing from the built collection' % rel
     assert not any(n.startswith(('molecule/', 'scripts/', '.venv')) for n in names), 'dev-only files shipped'
 

@@ -24,7 +24,6 @@ import time
 from ansible_collections.runcguard.seccomp.plugins.module_utils._command import run
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import RUNTIME_DIRS, RUNTIME_GLOBS
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, read_bounded
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import PROBE_SYSCALLS
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.abi import host_support
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.canary import probe
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
@@ -75,10 +74,12 @@ def find_runtimes(paths=None):
 # --- a whole run ----------------------------------------------------------------------------
 
 SYSCALL_NAME = re.compile(r'^[a-z_][a-z0-9_]{0,63}$')
+# What notify_probe tries by default: each hazard's trigger plus a control (connect).
+PROBE_SYSCALLS = ('fcntl', 'sendmsg', 'write', 'close', 'read', 'openat', 'execve', 'connect')
 
 
 def default_syscalls():
-    """The hazard catalogue's probe list."""
+    """The default probe list (PROBE_SYSCALLS)."""
     return tuple(PROBE_SYSCALLS)
 
 

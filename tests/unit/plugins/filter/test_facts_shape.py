@@ -10,14 +10,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import os
 
 import pytest
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.runcguard.seccomp.plugins.filter.notify_findings import notify_findings
-from ansible_collections.runcguard.seccomp.plugins.module_utils._facts import FactsError, check_facts
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.discovery import gather
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._facts import FactsError, check_facts
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import evaluate
 
 FACTS = {
     'schema': 1, 'arch': 'x86_64', 'kernel': '6.1.0', 'libseccomp': '2.5.4',
@@ -81,3 +83,25 @@ def test_wrong_type_named_for_str_subclasses():
     with pytest.raises(FactsError) as err:
         check_facts(facts)
     assert str(err.value) == 'facts.profiles[0].bundle must be an object, got a string'
+
+
+def test_a_scan_of_hostile_files_has_the_shape_the_controller_checks(tmp_path):
+    """What runtime_facts sends (here: a bad file name, duplicate keys, an unreadable runtime, an
+    inline Docker profile with a lone surrogate) passes the controller's shape check as is."""
+    root = tmp_path / 'root'
+    kube = root / 'var' / 'lib' / 'kubelet' / 'seccomp'
+    kube.mkdir(parents=True)
+    notify = b'{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["fcntl"], "action": "SCMP_ACT_NOTIFY"}]}'
+    with open(os.path.join(str(kube).encode(), b'bad\xffname.json'), 'wb') as handle:
+        handle.write(notify)
+    (kube / 'dup.json').write_bytes(b'{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [], "syscalls": []}')
+    hostconfig = root / 'var' / 'lib' / 'docker' / 'containers' / 'd1' / 'hostconfig.json'
+    hostconfig.parent.mkdir(parents=True)
+    hostconfig.write_bytes(b'{"SecurityOpt": ["seccomp={\\"defaultAction\\": \\"\\ud800\\"}"]}')
+    (root / 'etc' / 'docker').mkdir(parents=True)
+    (root / 'etc' / 'docker' / 'daemon.json').write_text('{}')  # Docker present: its containers are read
+    facts = gather(profile_paths=['/var/lib/kubelet/seccomp'], runtime_paths=['/usr/bin/nothing-here'],
+                   command_timeout=5, _root=str(root))
+    assert len(facts['profiles']) == 3 and len(facts['scan']['errors']) == 4
+    check_facts(facts)
+    evaluate(facts)

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, evaluate
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, evaluate
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._remediate import (
     AUTOMATED,
     DEFAULT_POLICY,

@@ -16,7 +16,7 @@ import shutil
 import yaml
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import discovery as _discovery
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import evaluate
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_sarif, _report
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import describe
 

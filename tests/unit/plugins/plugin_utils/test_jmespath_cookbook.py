@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import evaluate
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _renderers, _report
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import compile_query
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._remediate import DEFAULT_POLICY, plan

@@ -10,7 +10,7 @@ import os
 import jsonschema
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, evaluate
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, evaluate
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_sarif, _renderers, _report
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import apply_waivers
 

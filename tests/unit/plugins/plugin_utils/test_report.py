@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 import pytest
 import yaml
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, evaluate
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, evaluate
 from ansible_collections.runcguard.seccomp.plugins.modules import fleet_report
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import (
     _render_csv,

@@ -7,7 +7,7 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, evaluate
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, evaluate
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_html, _render_json, _render_md, _report
 
 

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import CATALOGUE, SEVERITIES, evaluate
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, SEVERITIES, evaluate
 
 DOC = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'docs', 'hazards.md')
 

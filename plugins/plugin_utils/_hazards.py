@@ -16,8 +16,8 @@ __metaclass__ = type
 from bisect import bisect_left
 from functools import lru_cache
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _runc_commits
-from ansible_collections.runcguard.seccomp.plugins.module_utils._facts import check_facts
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _runc_commits
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._facts import check_facts
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
     EXPANDING_CONSUMERS,
     LITERAL_CONSUMERS,
@@ -53,8 +53,6 @@ RUNTIME_SENSITIVE = frozenset((
     'pipe2', 'recvmsg', 'sendto', 'prctl', 'seccomp', 'setns', 'clone', 'clone3', 'wait4', 'waitid',
     'epoll_wait', 'epoll_pwait', 'nanosleep', 'getpid', 'sched_yield',
 ))
-# What the notify_probe module tries by default: each hazard's trigger plus a control (connect).
-PROBE_SYSCALLS = ('fcntl', 'sendmsg', 'write', 'close', 'read', 'openat', 'execve', 'connect')
 
 _SPEC_SECCOMP = 'https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#seccomp'
 CATALOGUE = {

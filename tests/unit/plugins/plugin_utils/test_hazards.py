@@ -9,10 +9,9 @@ import os
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import (
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import (
     BUILD_HAZARDS,
     CATALOGUE,
-    PROBE_SYSCALLS,
     SEVERITIES,
     STRATEGIES,
     evaluate,
@@ -21,14 +20,15 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import 
     runtime_verdicts,
     severity_rank,
 )
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.probe import PROBE_SYSCALLS
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import describe_profile
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import parse_runtime_version
 
-HERE = os.path.dirname(__file__)
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures')  # shared with the host-code tests
 
 
 def version_output(name):
-    with open(os.path.join(HERE, 'fixtures', 'versions', name + '.txt')) as handle:
+    with open(os.path.join(FIXTURES, 'versions', name + '.txt')) as handle:
         return handle.read()
 
 
@@ -43,7 +43,7 @@ def profile(name_or_doc, path='/etc/docker/seccomp.json', origin=(('docker', 'da
     if isinstance(name_or_doc, dict):
         data = json.dumps(name_or_doc).encode()
     else:
-        with open(os.path.join(HERE, 'fixtures', 'profiles', name_or_doc), 'rb') as handle:
+        with open(os.path.join(FIXTURES, 'profiles', name_or_doc), 'rb') as handle:
             data = handle.read()
     entry = describe_profile(data, arch='x86_64')
     entry.update({'path': path, 'origin': [{'engine': e, 'setting': s} for e, s in origin],
@@ -170,7 +170,7 @@ def test_dev_version_from_runc_features_is_still_a_dev_build():
 
 
 def test_ambiguous_prefix_decides_nothing(monkeypatch):
-    from ansible_collections.runcguard.seccomp.plugins.module_utils import _hazards, _runc_commits
+    from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _hazards, _runc_commits
     monkeypatch.setattr(_runc_commits, 'AFFECTED', '1234567aaaaa')
     monkeypatch.setattr(_runc_commits, 'NOT_AFFECTED', '1234567bbbbb')
     _hazards._commit_table.cache_clear()
@@ -346,7 +346,7 @@ def test_docker_profile_read_by_docker_vs_containerd():
     # fcntl NOTIFY only for arm64 in Docker format: Docker on amd64 ignores it, containerd does not
     rc2 = runtime('runc-1.2.0-rc.2', used_by=['docker', 'containerd'])
     by_docker = profile('docker-arch-notify.json', origin=[('docker', 'daemon.json seccomp-profile')])
-    by_docker.update(describe_profile(open(os.path.join(HERE, 'fixtures', 'profiles', 'docker-arch-notify.json'),
+    by_docker.update(describe_profile(open(os.path.join(FIXTURES, 'profiles', 'docker-arch-notify.json'),
                                            'rb').read(), arch='x86_64'))
     assert 'notify-fcntl-hang' not in ids(evaluate(facts([rc2], [by_docker])))
     by_ctrd = dict(by_docker, origin=[{'engine': 'containerd', 'setting': 'x'}])
@@ -377,7 +377,7 @@ def test_catalogue_is_complete():
 
 # --- runtime_verdicts (the fleet report's runtime_inventory) agrees with evaluate ---------------
 
-VERSIONS = sorted(name[:-4] for name in os.listdir(os.path.join(os.path.dirname(__file__), 'fixtures', 'versions')))
+VERSIONS = sorted(name[:-4] for name in os.listdir(os.path.join(FIXTURES, 'versions')))
 # Every build hazard's trigger under NOTIFY, with a listener that exists.
 TRIGGERS = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/agent.sock',
             'syscalls': [{'names': ['fcntl', 'write', 'sendmsg'], 'action': 'SCMP_ACT_NOTIFY'}]}

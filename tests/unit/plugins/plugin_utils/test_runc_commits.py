@@ -11,15 +11,15 @@ import re
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _runc_commits
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import (
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _runc_commits
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import (
     fcntl_hang_affected,
     runc_commit_matches,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import parse_runtime_version
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
-TABLE_PATH = os.path.join(REPO, 'plugins', 'module_utils', '_runc_commits.py')
+TABLE_PATH = os.path.join(REPO, 'plugins', 'plugin_utils', '_runc_commits.py')
 
 
 def _generator():
