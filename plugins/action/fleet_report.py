@@ -32,7 +32,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
     remove_stale_scratch,
 )
 from ansible_collections.runcguard.seccomp.plugins.modules import fleet_report as _doc
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _argspec, _renderers, _report
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _argspec, _renderers, _report, _report_text
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, describe, optional_query, truthy
 
 RESULT_LIMIT = 100
@@ -210,9 +210,9 @@ class ActionModule(ActionBase):
                             blocking_count=len(fleet['verdict']['blocking']),
                             unaudited=fleet['verdict']['unaudited'][:RESULT_LIMIT],
                             unaudited_count=len(fleet['verdict']['unaudited']),
-                            message=_report.verdict_message(fleet, report_path)),
+                            message=_report_text.verdict_message(fleet, report_path)),
             'expired_waivers': fleet['expired_waivers'][:RESULT_LIMIT],
-            'table': _report.summary_table(fleet, args['table_rows']),
+            'table': _report_text.summary_table(fleet, args['table_rows']),
             'timings': dict((k, round(v, 3)) for k, v in timings.items()),
         })
         return result

@@ -10,11 +10,8 @@ __metaclass__ = type
 import csv
 import io
 
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import (
-    UNAUDITED,
-    one_line,
-    origin_text,
-)
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNAUDITED
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import one_line, origin_text
 
 FORMAT = 'csv'
 EXTENSION = 'csv'

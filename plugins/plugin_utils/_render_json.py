@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNSAFE_CHARS
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import UNSAFE_CHARS
 
 FORMAT = 'json'
 EXTENSION = 'json'

@@ -12,11 +12,8 @@ from xml.etree import ElementTree
 from xml.sax.saxutils import escape as _xml_escape, quoteattr as _xml_attr
 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, severity_rank
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import (
-    UNAUDITED,
-    one_line,
-    waiver_text,
-)
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNAUDITED
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import one_line, waiver_text
 
 FORMAT = 'junit'
 EXTENSION = 'junit.xml'

@@ -10,16 +10,16 @@ __metaclass__ = type
 import re
 from html import escape as _html_escape
 
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import (
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNAUDITED
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import (
     SEVERITY_ORDER,
-    UNAUDITED,
-    inventory_hazards,
     one_line,
     runtime_text,
     verdict_line,
     verdict_text,
     waiver_text,
 )
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_inventory import inventory_hazards
 
 FORMAT = 'md'
 EXTENSION = 'md'

@@ -20,7 +20,8 @@ from urllib.parse import quote
 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, STRATEGIES, severity_rank
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_json
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNAUDITED, one_line
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNAUDITED
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import one_line
 
 FORMAT = 'sarif'
 EXTENSION = 'sarif'

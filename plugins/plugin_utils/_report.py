@@ -2,11 +2,12 @@
 # Copyright (c) runcguard maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Fleet audit report model: per-host summaries, the fleet data, the verdict and the console table.
+"""Fleet audit report model: per-host summaries, the fleet data and its verdict.
 
-Pure stdlib, no I/O (the ``fleet_report`` action plugin writes the files). The file formats are
-rendered by the ``_render_<format>.py`` modules beside this one (found by ``_renderers``); they
-use the text helpers here. Everything that comes from a host (paths, messages, versions) is
+Pure stdlib, no I/O (the ``fleet_report`` action plugin writes the files). The runtime inventory
+is ``_report_inventory``, the text helpers (escaping, verdict words, gate message, console table)
+are ``_report_text``; the file formats are rendered by the ``_render_<format>.py`` modules beside
+this one (found by ``_renderers``). Everything that comes from a host (paths, messages, versions) is
 untrusted: every renderer escapes it for its format. Output is deterministic: hosts in natural
 order, findings by severity then id/profile/runtime. The JSON layout is documented in
 docs/report-schema.md (``schema_version``).
@@ -15,21 +16,20 @@ docs/report-schema.md (``schema_version``).
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import re
-
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import (
     CATALOGUE,
     SEVERITIES,
-    runtime_kind,
-    runtime_verdicts,
     severity_rank,
 )
-from ansible_collections.runcguard.seccomp.plugins.module_utils._version import version_key
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_inventory import runtime_inventory
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import (
+    SEVERITY_ORDER,
+    natural_key,
+    one_line,
+)
 
 SCHEMA_VERSION = 1
 FAIL_ON = ('none',) + SEVERITIES
-# Highest first, for every table a person reads.
-SEVERITY_ORDER = tuple(reversed(SEVERITIES))
 # Host states: ok = audited; failed = the audit task failed; unreachable = no connection;
 # missing = the host was in the play but left it before the audit ran (earlier failure/unreachable).
 HOST_STATES = ('ok', 'failed', 'unreachable', 'missing')
@@ -40,60 +40,6 @@ MAX_FINDINGS_PER_HOST = 2000
 # What host_summary returns (counts, waived and max_severity are recomputed by build_fleet).
 SUMMARY_KEYS = ('host', 'status', 'message', 'findings', 'errors', 'omitted', 'runtimes', 'profiles',
                 'notify_profiles', 'probe')
-
-_NATURAL = re.compile(r'(\d+)')
-# C0 and C1 control characters, DEL, and the Unicode controls that reorder text on screen (bidi
-# embeddings, overrides, isolates and marks): host text carrying them could rewrite a terminal or
-# spoof right-to-left text, so every format shows them as visible escapes. \t \n \r are whitespace.
-UNSAFE_CHARS = re.compile(r'[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]')
-
-
-def _escape_char(match):
-    code = ord(match.group())
-    return '\\x%02x' % code if code < 0x100 else '\\u%04x' % code
-
-
-def visible(text):
-    """``text`` with every control and bidi character shown as an escape (``\\x1b``, ``\\u202e``)."""
-    return UNSAFE_CHARS.sub(_escape_char, text)
-
-
-def natural_key(value):
-    return [(0, int(part), '') if part.isdigit() else (1, 0, part) for part in _NATURAL.split(str(value))]
-
-
-def one_line(value):
-    """One line of printable text for any JSON-ish value (lists joined, None -> '', controls escaped)."""
-    if value is None:
-        return ''
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    if isinstance(value, (list, tuple)):
-        return ', '.join(one_line(v) for v in value)
-    if isinstance(value, dict):
-        return ', '.join('%s=%s' % (one_line(k), one_line(v))
-                         for k, v in sorted(value.items(), key=lambda kv: str(kv[0])))
-    return ' '.join(visible(str(value)).split())
-
-
-def origin_text(origin):
-    parts = []
-    for item in origin or []:
-        if isinstance(item, dict):
-            text = ': '.join(x for x in (one_line(item.get('engine')), one_line(item.get('setting'))) if x)
-            if item.get('reader'):  # a profile_paths item that names who reads it
-                text += ' (read by %s)' % one_line(item['reader'])
-            parts.append(text)
-        else:
-            parts.append(one_line(item))
-    return '; '.join(p for p in parts if p)
-
-
-def runtime_text(runtime):
-    if not isinstance(runtime, dict):
-        return ''
-    return '%s %s (%s)' % (runtime.get('name') or 'runtime', runtime.get('version') or 'unknown',
-                           runtime.get('path') or '?')
 
 
 def finding_sort_key(finding):
@@ -371,153 +317,3 @@ def build_fleet(summaries, hosts=None, fail_on='none', fail_on_unaudited=True, g
         'expired_waivers': sorted(expired.values(), key=lambda w: (str(w['expires']), str(w['id']))),
         'hosts': fleet_hosts,
     }
-
-
-# Probe findings: an observation about the build that ran the canary.
-_OBSERVED = ('notify-probe-hang', 'notify-probe-disagrees')
-
-
-def _verdict_inputs(runtime):
-    """The fields runtime_verdicts reads, as a hashable key (one evaluation per distinct build)."""
-    return (runtime_kind(runtime), runtime.get('version'), runtime.get('commit'), bool(runtime.get('dev')),
-            runtime.get('libseccomp'), bool(runtime.get('error')))
-
-
-_UNSET = object()
-
-
-def _merge_verdict(old, new):
-    return new if old is _UNSET or old == new else 'mixed'
-
-
-def runtime_inventory(fleet_hosts):
-    """One entry per runtime build (name, version, commit) over the fleet: how many hosts run it,
-    which engines use it, and its verdict for every catalogued hazard (``runtime_verdicts``; the
-    probe hazards are true where a probe observed them on that build). Builds whose hosts differ
-    in what decides a verdict (libseccomp, ...) get ``mixed`` for it."""
-    judged, builds = {}, {}
-    for host in fleet_hosts:
-        by_path = {}
-        for runtime in host.get('runtimes') or []:
-            if not isinstance(runtime, dict):
-                continue
-            name = runtime.get('name') or runtime_kind(runtime)
-            key = (one_line(name), one_line(runtime.get('version')), one_line(runtime.get('commit')))
-            build = builds.setdefault(key, {'name': name, 'version': runtime.get('version'),
-                                            'commit': runtime.get('commit'), 'hosts': set(), 'engines': set(),
-                                            'observed': set(), 'verdicts': dict((h, _UNSET) for h in CATALOGUE)})
-            build['hosts'].add(host['host'])
-            build['engines'].update(one_line(e) for e in runtime.get('used_by') or [] if e)
-            inputs = _verdict_inputs(runtime)
-            if inputs not in judged:
-                judged[inputs] = runtime_verdicts(runtime)
-            for hazard_id, verdict in judged[inputs].items():
-                build['verdicts'][hazard_id] = _merge_verdict(build['verdicts'][hazard_id], verdict)
-            by_path[runtime.get('path')] = build
-        for finding in host.get('findings') or []:
-            runtime = finding.get('runtime') if isinstance(finding.get('runtime'), dict) else {}
-            build = by_path.get(runtime.get('path'))
-            if finding.get('id') in _OBSERVED and build is not None:
-                build['observed'].add(finding['id'])
-    inventory = []
-    for build in builds.values():
-        observed = build.pop('observed')
-        verdicts = dict((h, True if h in observed else None if v is _UNSET else v) for h, v in build['verdicts'].items())
-        inventory.append(dict(build, hosts=len(build['hosts']), engines=sorted(build['engines']), verdicts=verdicts))
-    return sorted(inventory, key=lambda b: (str(b['name'] or ''), version_key(b['version']), str(b['commit'] or '')))
-
-
-# ----------------------------------------------------------------------------------------------
-# text for renderers, the gate message and the console table
-
-VERDICT_TEXT = {True: 'affected', False: 'no', 'unknown': 'unknown', 'mixed': 'mixed', None: 'n/a'}
-
-
-def verdict_text(verdict):
-    """runtime_inventory verdict for people: affected, no, unknown, mixed, n/a."""
-    return VERDICT_TEXT.get(verdict, one_line(verdict)) if isinstance(verdict, (bool, str, type(None))) else one_line(verdict)
-
-
-def inventory_hazards(fleet):
-    """Hazard ids the runtime inventory has a verdict for (the build-decided ones, then observed)."""
-    ids = []
-    for hazard in fleet['by_hazard']:
-        if any(build['verdicts'].get(hazard['id']) is not None for build in fleet.get('runtime_inventory') or []):
-            ids.append(hazard['id'])
-    return ids
-
-
-def build_text(build):
-    return ' '.join(x for x in (one_line(build.get('name')) or 'runtime', one_line(build.get('version')) or
-                                '(version unknown)', ('commit %s' % one_line(build['commit'])) if build.get('commit')
-                                else '') if x)
-
-
-def waiver_text(finding):
-    waiver = finding.get('waiver')
-    if not isinstance(waiver, dict):
-        return ''
-    if waiver.get('expired'):
-        return 'EXPIRED %s (%s)' % (waiver.get('expires'), waiver.get('reason'))
-    return 'waived until %s: %s' % (waiver.get('expires'), waiver.get('reason'))
-
-
-def verdict_line(fleet):
-    verdict = fleet['verdict']
-    if verdict['fail_on'] == 'none':
-        return 'Gate: none (the audit never fails the play).'
-    if verdict['failed']:
-        return 'Gate: FAILED (fail_on=%s): %d blocking finding(s), %d host(s) not audited.' % (
-            verdict['fail_on'], len(verdict['blocking']) + verdict.get('blocking_omitted', 0),
-            len(verdict['unaudited']))
-    return 'Gate: passed (fail_on=%s).' % verdict['fail_on']
-
-
-def _some(names, limit):
-    shown = ', '.join(one_line(name) for name in names[:limit])
-    return shown + (', ... (%d more)' % (len(names) - limit) if len(names) > limit else '')
-
-
-def verdict_message(fleet, report_path=None, limit=20):
-    """The gate's one-line message (the role fails the play with it): at most ``limit`` host names."""
-    verdict = fleet['verdict']
-    if not verdict['failed']:
-        return 'runcguard audit gate %s (audit_fail_on=%s).' % (
-            'not applied' if verdict['fail_on'] == 'none' else 'passed', verdict['fail_on'])
-    blocking_hosts = list(dict.fromkeys(item['host'] for item in verdict['blocking']))
-    unaudited = verdict['unaudited']
-    message = ('runcguard audit gate failed (audit_fail_on=%s): %d active finding(s) at or above %s%s, '
-               '%d host(s) not audited%s.' % (
-                   verdict['fail_on'], len(verdict['blocking']) + verdict.get('blocking_omitted', 0), verdict['fail_on'],
-                   ' (%s)' % _some(blocking_hosts, limit) if blocking_hosts else '',
-                   len(unaudited), ' (%s)' % _some(unaudited, limit) if unaudited else ''))
-    if report_path:
-        message += ' See %s.' % report_path
-    return message
-
-
-def summary_table(fleet, max_rows=25):
-    """Short fixed-width table for the end of the play: one line per host with problems."""
-    cols = ['host', 'status'] + list(SEVERITY_ORDER) + ['errors']
-    rows = []
-    for host in fleet['hosts']:
-        if host['status'] == 'ok' and not host['max_severity'] and not host['errors']:
-            continue
-        rows.append([one_line(host['host'])[:40], host['status']] + [str(host['counts'].get(s, 0)) for s in SEVERITY_ORDER]
-                    + [str(len(host['errors']))])
-    total = (['TOTAL (%d hosts)' % fleet['totals']['hosts'], '']
-             + [str(fleet['by_severity'].get(s, 0)) for s in SEVERITY_ORDER] + [str(fleet['totals']['errors'])])
-    hidden = max(0, len(rows) - max_rows)
-    rows = rows[:max_rows]
-    widths = [max(len(str(r[i])) for r in [cols, total] + rows) for i in range(len(cols))]
-    fmt = '  '.join('%%-%ds' % w for w in widths)
-    lines = [fmt % tuple(cols)]
-    lines += [fmt % tuple(r) for r in rows]
-    if hidden:
-        lines.append('... %d more host(s) with findings or errors: see the report' % hidden)
-    clean = fleet['totals']['hosts'] - len(rows) - hidden
-    if clean:
-        lines.append('%d host(s) with no findings and no errors' % clean)
-    lines.append(fmt % tuple(total))
-    lines.append(verdict_line(fleet))
-    return lines

@@ -23,7 +23,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_html, _report
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_html, _report, _report_text
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get('CI'),
@@ -226,7 +226,7 @@ def test_10000_hosts_collapsed_groups_charts_and_severity_filter(big_report):
     assert [(g['hazard'], g['open'], g['hidden']) for g in dom.groups] == [
         ('notify-fcntl-hang', False, False), ('notify-runtime-sensitive', False, True)]
     # charts: 5 severity bars, then one bar per runtime build with its host count
-    assert dom.bars[:5] == [fleet['by_severity'][s] for s in _report.SEVERITY_ORDER]
+    assert dom.bars[:5] == [fleet['by_severity'][s] for s in _report_text.SEVERITY_ORDER]
     assert sorted(dom.bars[5:]) == sorted(b['hosts'] for b in fleet['runtime_inventory']) == [BIG // 5] * 5
 
 

@@ -23,6 +23,7 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils import (
     _render_md,
     _renderers,
     _report,
+    _report_text,
 )
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import apply_waivers
 
@@ -202,16 +203,16 @@ def test_controls_and_bidi_overrides_are_escaped_in_every_format():
     data = json.loads(texts['json'])  # escapes in the file, the exact text once decoded
     assert data['hosts'][0]['findings'][0]['profile'] == TERMINAL_ATTACK
     assert '\\u202e' in texts['json'] and '\\u001b' in texts['json']
-    for line in _report.summary_table(fleet) + [_report.verdict_message(fleet)]:
+    for line in _report_text.summary_table(fleet) + [_report_text.verdict_message(fleet)]:
         assert not [c for c in RAW if c in line]
 
 
 def test_summary_table(fleet):
-    lines = _report.summary_table(fleet)
+    lines = _report_text.summary_table(fleet)
     assert lines[0].split()[:3] == ['host', 'status', 'critical']
     assert any(line.startswith('gone') and 'unreachable' in line for line in lines)
     assert lines[-1].startswith('Gate: FAILED (fail_on=high)')
-    short = _report.summary_table(fleet, max_rows=1)
+    short = _report_text.summary_table(fleet, max_rows=1)
     assert short[2].startswith('... ') and 'more host(s)' in short[2]
     clean = [line for line in short if 'with no findings and no errors' in line]
     assert len(clean) == 1 and len(short) == 6
@@ -269,17 +270,17 @@ def test_md_validator_accepts_escaped_pipes(fleet):
 
 
 def test_verdict_message_names_hosts_and_report(fleet):
-    message = _report.verdict_message(fleet, 'reports/runcguard-audit.json')
+    message = _report_text.verdict_message(fleet, 'reports/runcguard-audit.json')
     assert message == ('runcguard audit gate failed (audit_fail_on=high): 1 active finding(s) at or above high '
                        '(web10), 2 host(s) not audited (gone, never-ran). See reports/runcguard-audit.json.')
     passed = _report.build_fleet({'a': _report.host_summary('a', {}, [])}, fail_on='high')
-    assert _report.verdict_message(passed) == 'runcguard audit gate passed (audit_fail_on=high).'
-    assert 'not applied' in _report.verdict_message(_report.build_fleet({}, fail_on='none'))
+    assert _report_text.verdict_message(passed) == 'runcguard audit gate passed (audit_fail_on=high).'
+    assert 'not applied' in _report_text.verdict_message(_report.build_fleet({}, fail_on='none'))
 
 
 def test_verdict_message_is_bounded():
     many = dict(('h%d' % i, _report.host_summary('h%d' % i, status='unreachable', message='x')) for i in range(50))
-    message = _report.verdict_message(_report.build_fleet(many, fail_on='high'), limit=3)
+    message = _report_text.verdict_message(_report.build_fleet(many, fail_on='high'), limit=3)
     assert '50 host(s) not audited (h0, h1, h2, ... (47 more)).' in message
 
 
@@ -345,7 +346,7 @@ def test_findings_per_host_are_capped_and_totals_stay_exact():
     assert [e['error'].split(' findings')[0] for e in host['errors'] if e['source'] == 'audit'] == \
         ['%d of %d' % (left_out, len(findings))]
     assert sum(o['findings'] + o['waived'] for o in host['omitted']) == left_out
-    assert '%d active finding(s)' % len(full['verdict']['blocking']) in _report.verdict_message(capped)
+    assert '%d active finding(s)' % len(full['verdict']['blocking']) in _report_text.verdict_message(capped)
     texts = _renderers.render(capped, _renderers.FORMATS)  # every format renders and validates
     for fmt, text in texts.items():
         _renderers.validate(fmt, text, capped)
@@ -365,6 +366,6 @@ def test_the_default_cap_bounds_a_crafted_host():
 def test_origin_text_names_the_reader_of_a_profile_given_by_path():
     origin = [{'engine': 'docker', 'setting': 'daemon.json seccomp-profile'},
               {'engine': 'user', 'setting': 'profile_paths', 'reader': 'containerd'}]
-    assert _report.origin_text(origin) == 'docker: daemon.json seccomp-profile; user: profile_paths (read by containerd)'
-    assert _report.origin_text([{'engine': 'user', 'setting': 'profile_paths', 'reader': 'a\nb'}]) == \
+    assert _report_text.origin_text(origin) == 'docker: daemon.json seccomp-profile; user: profile_paths (read by containerd)'
+    assert _report_text.origin_text([{'engine': 'user', 'setting': 'profile_paths', 'reader': 'a\nb'}]) == \
         'user: profile_paths (read by a b)'

@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The fleet report's runtime inventory: one entry per runtime build with its verdict for every
+catalogued hazard. Pure stdlib, no I/O."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, runtime_kind, runtime_verdicts
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import one_line
+from ansible_collections.runcguard.seccomp.plugins.module_utils._version import version_key
+
+
+# Probe findings: an observation about the build that ran the canary.
+_OBSERVED = ('notify-probe-hang', 'notify-probe-disagrees')
+
+
+def _verdict_inputs(runtime):
+    """The fields runtime_verdicts reads, as a hashable key (one evaluation per distinct build)."""
+    return (runtime_kind(runtime), runtime.get('version'), runtime.get('commit'), bool(runtime.get('dev')),
+            runtime.get('libseccomp'), bool(runtime.get('error')))
+
+
+_UNSET = object()
+
+
+def _merge_verdict(old, new):
+    return new if old is _UNSET or old == new else 'mixed'
+
+
+def runtime_inventory(fleet_hosts):
+    """One entry per runtime build (name, version, commit) over the fleet: how many hosts run it,
+    which engines use it, and its verdict for every catalogued hazard (``runtime_verdicts``; the
+    probe hazards are true where a probe observed them on that build). Builds whose hosts differ
+    in what decides a verdict (libseccomp, ...) get ``mixed`` for it."""
+    judged, builds = {}, {}
+    for host in fleet_hosts:
+        by_path = {}
+        for runtime in host.get('runtimes') or []:
+            if not isinstance(runtime, dict):
+                continue
+            name = runtime.get('name') or runtime_kind(runtime)
+            key = (one_line(name), one_line(runtime.get('version')), one_line(runtime.get('commit')))
+            build = builds.setdefault(key, {'name': name, 'version': runtime.get('version'),
+                                            'commit': runtime.get('commit'), 'hosts': set(), 'engines': set(),
+                                            'observed': set(), 'verdicts': dict((h, _UNSET) for h in CATALOGUE)})
+            build['hosts'].add(host['host'])
+            build['engines'].update(one_line(e) for e in runtime.get('used_by') or [] if e)
+            inputs = _verdict_inputs(runtime)
+            if inputs not in judged:
+                judged[inputs] = runtime_verdicts(runtime)
+            for hazard_id, verdict in judged[inputs].items():
+                build['verdicts'][hazard_id] = _merge_verdict(build['verdicts'][hazard_id], verdict)
+            by_path[runtime.get('path')] = build
+        for finding in host.get('findings') or []:
+            runtime = finding.get('runtime') if isinstance(finding.get('runtime'), dict) else {}
+            build = by_path.get(runtime.get('path'))
+            if finding.get('id') in _OBSERVED and build is not None:
+                build['observed'].add(finding['id'])
+    inventory = []
+    for build in builds.values():
+        observed = build.pop('observed')
+        verdicts = dict((h, True if h in observed else None if v is _UNSET else v) for h, v in build['verdicts'].items())
+        inventory.append(dict(build, hosts=len(build['hosts']), engines=sorted(build['engines']), verdicts=verdicts))
+    return sorted(inventory, key=lambda b: (str(b['name'] or ''), version_key(b['version']), str(b['commit'] or '')))
+
+
+def inventory_hazards(fleet):
+    """Hazard ids the runtime inventory has a verdict for (the build-decided ones, then observed)."""
+    ids = []
+    for hazard in fleet['by_hazard']:
+        if any(build['verdicts'].get(hazard['id']) is not None for build in fleet.get('runtime_inventory') or []):
+            ids.append(hazard['id'])
+    return ids
