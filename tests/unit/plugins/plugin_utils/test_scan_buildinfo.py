@@ -14,16 +14,16 @@ import tempfile
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import fcntl_hang_verdict
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import buildinfo
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.buildinfo import read_build_info
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import (
     parse_runtime_version,
     version_from_build_info,
 )
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import fcntl_hang_verdict
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
-FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'versions')
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'versions')
 sys.path.insert(0, os.path.join(REPO, 'scripts'))
 import shared_builds  # noqa: E402  (scripts/: finds and sha256-verifies ../shared builds)
 
