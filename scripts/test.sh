@@ -4,14 +4,14 @@
 # (sums over all suites; a Molecule scenario counts as one test). Exit status is non-zero when
 # anything failed or when no test ran at all.
 #   bash scripts/test.sh                 everything (runs scripts/setup.sh first)
-#   RCG_SUITES="sanity units" bash scripts/test.sh    a subset: docs sanity units units-2.19 host molecule lint
+#   RCG_SUITES="sanity units" bash scripts/test.sh    a subset: shellcheck lint docs sanity units units-2.19 host molecule claims (last: needs the others)
 #   RCG_SCENARIOS="clean" bash scripts/test.sh        only these Molecule scenarios
 #   RCG_MOLECULE_JOBS=2                   scenarios run at once (default 2)
 #   RCG_REQUIRE_SHARED=1                  (.ci/run) no shared/ or a missing build fails, never skips
 # A name in RCG_SUITES or RCG_SCENARIOS that does not exist is a failure.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-suites=${RCG_SUITES:-shellcheck lint docs sanity units units-2.19 host molecule}
+suites=${RCG_SUITES:-shellcheck lint docs sanity units units-2.19 host molecule claims}
 t_start=$SECONDS
 
 if ! bash "$root/scripts/setup.sh"; then
@@ -138,6 +138,7 @@ run_units() {  # $1 suite name, $2 venv dir, $3 python version
   rc=$?
   local p f s
   read -r p f s < <(junit_counts "$stage"/tests/output/junit/*units*.xml)
+  mkdir -p "$out/$name-junit" && cp "$stage"/tests/output/junit/*units*.xml "$out/$name-junit/" 2>/dev/null
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
   record "$name" "$p" "$f" "$s" $((SECONDS - t0)) "rc=$rc"
   [ "$rc" = 0 ] || show_failure "$name" "$log"
@@ -160,6 +161,19 @@ run_host() {
   [ "$rc" = 0 ] || show_failure host "$log"
 }
 
+# --- claims: every claim of docs/testing.md backed by tests that passed in this very run --------
+run_claims() {
+  local t0=$SECONDS log=$out/claims.log xml=$out/claims-junit.xml rc
+  say "claims (scripts/claims.py over this run's JUnit files, log: ${log#"$RCG_ROOT"/})"
+  python3 "$RCG_ROOT/scripts/claims.py" "$out" --junit "$xml" >"$log" 2>&1
+  rc=$?
+  local p f s
+  read -r p f s < <(junit_counts "$xml")
+  if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+  record claims "$p" "$f" "$s" $((SECONDS - t0)) "rc=$rc"
+  [ "$rc" = 0 ] || { echo "--- claims not backed by this run (full log: ${log#"$RCG_ROOT"/})"; head -60 "$log"; }
+}
+
 # --- linters: one test each, run on the repository (they list files with git) ------------------
 run_linter() {  # $1 suite name, rest: the command
   local name=$1 t0=$SECONDS log=$out/$1.log rc; shift
@@ -178,7 +192,10 @@ run_linter() {  # $1 suite name, rest: the command
 run_one_scenario() {  # runs in a subshell; writes <name>.rc
   local s=$1 t0=$SECONDS rc
   # Own ephemeral dir and container names: a hand-run `molecule test -s $s` cannot collide.
+  # Ansible's junit callback: one test case per host and task, for the claims check.
   MOLECULE_EPHEMERAL_DIRECTORY=$out/molecule-$s.d RCG_MOLECULE_RUN_ID=t$$ \
+    ANSIBLE_CALLBACKS_ENABLED=ansible.builtin.junit JUNIT_OUTPUT_DIR=$out/molecule-$s-junit JUNIT_TASK_CLASS=true \
+    JUNIT_TASK_RELATIVE_PATH=$RCG_ROOT JUNIT_HIDE_TASK_ARGUMENTS=true \
     timeout -k 30 1500 molecule test -s "$s" >"$out/molecule-$s.log" 2>&1
   rc=$?
   printf '%s %s\n' "$rc" $((SECONDS - t0)) >"$out/molecule-$s.rc"
@@ -248,6 +265,7 @@ for suite in $suites; do
     shellcheck) mapfile -t shell_files < <(cd "$RCG_ROOT" && { echo .ci/run; git ls-files '*.sh'; } | sort -u)
                 run_linter shellcheck shellcheck -x "${shell_files[@]}" ;;
     molecule) run_molecule ;;
+    claims) run_claims ;;
     *) echo "unknown suite: $suite"; record "$suite" 0 1 0 0 unknown ;;
   esac
 done

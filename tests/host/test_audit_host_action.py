@@ -165,6 +165,37 @@ def test_one_task_per_host_and_every_host_summarised(work):
     assert all('ansible_facts' not in h and 'changed' not in h for h in report['hosts'])
 
 
+AUDIT_PLAYBOOK = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                              'playbooks', 'audit.yml')
+
+
+def test_the_real_audit_playbook_runs_one_task_per_host(work):
+    """playbooks/audit.yml as users run it: its audit play has one task, run once on each host;
+    the report play runs on one host only."""
+    hosts = ['h%d' % n for n in range(1, 7)]
+    write(work / 'hosts.ini', '\n'.join(['[local]'] + hosts + [
+        '[local:vars]', 'ansible_connection=local', 'ansible_python_interpreter=%s' % sys.executable]) + '\n')
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', LANG='C.UTF-8')
+    extra = {'audit_discover': False, 'audit_runtime_paths': [str(work / 'bin' / 'runc')],
+             'audit_profile_paths': [str(work / 'agent.json')], 'audit_report_dir': str(work / 'reports'),
+             'audit_report_formats': ['json']}
+    proc = subprocess.run([ansible_playbook(), '-i', str(work / 'hosts.ini'), AUDIT_PLAYBOOK, '-e', json.dumps(extra)],
+                          capture_output=True, text=True, timeout=300, check=False, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    audit_play = proc.stdout.split('PLAY [Audit hosts for seccomp NOTIFY hazards]', 1)[1].split('PLAY [', 1)[0]
+    tasks = [line for line in audit_play.splitlines() if line.startswith('TASK [')]
+    assert len(tasks) == 1, tasks
+    assert sorted(line.split('[', 1)[1].split(']', 1)[0] for line in audit_play.splitlines()
+                  if line.startswith('ok: [')) == hosts
+    recap = dict((line.split(':')[0].strip(), line.split(':', 1)[1].split()) for line in proc.stdout.splitlines()
+                 if ' : ok=' in line)
+    assert sorted(recap) == hosts
+    # every host but the one the report's run_once tasks ran on: exactly the one audit task
+    assert sorted(h for h in hosts if recap[h][0] != 'ok=1') == ['h1'], recap
+    report = json.loads((work / 'reports' / 'runcguard-audit.json').read_text())
+    assert [h['host'] for h in report['hosts']] == hosts and all(h['status'] == 'ok' for h in report['hosts'])
+
+
 def test_invalid_waivers_fail_before_the_host_is_contacted(work):
     playbook = """
 - hosts: all

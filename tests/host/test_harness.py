@@ -97,3 +97,84 @@ def test_the_marker_beside_the_staged_copy_requires_shared(tmp_path, monkeypatch
     assert shared_builds.required(str(root))
     monkeypatch.setenv('RCG_REQUIRE_SHARED', '1')
     assert shared_builds.required(str(tmp_path / 'elsewhere'))
+
+
+# --- scripts/claims.py: a claim counts only if its tests ran and passed in the same run --------
+
+import json  # noqa: E402
+
+import claims  # noqa: E402  (scripts/)
+
+TABLE = '''# Testing
+
+## Claims and the tests behind them
+
+| claim | where | proven by |
+|---|---|---|
+| passes | README | `tests/host/test_a.py::test_ok` |
+| skipped | README | `tests/host/test_a.py::test_skipped` |
+| absent | README | `tests/host/test_a.py::test_gone` |
+| one parameter failed | README | `tests/host/test_a.py::test_param` |
+| unit file all passed | README | `tests/unit/plugins/test_u.py` |
+| task passed on every host | README | `molecule/audit/verify.yml::Hosts agree` |
+| task failed on one host | README | `molecule/audit/verify.yml::Hosts differ` |
+| benchmark without its JSON | README | `benchmarks/fast_bench.py` |
+| benchmark met its goals | README | `benchmarks/fast_bench.py` → `benchmarks/results/fast_bench.json` |
+| benchmark missed a goal | README | `benchmarks/slow_bench.py` → `benchmarks/results/slow_bench.json` |
+| suites ran | README | `scripts/test.sh` suites `sanity` and `units-2.19` |
+| suite absent | README | `scripts/test.sh` suite `units` |
+| docs only | README | https://docs.github.com/x |
+
+## Next
+'''
+
+HOST_JUNIT = '''<?xml version="1.0"?><testsuites><testsuite name="pytest">
+<testcase classname="tests.host.test_a" name="test_ok"/>
+<testcase classname="tests.host.test_a" name="test_skipped"><skipped message="no shared/"/></testcase>
+<testcase classname="tests.host.test_a" name="test_param[1]"/>
+<testcase classname="tests.host.test_a" name="test_param[2]"><failure message="boom"/></testcase>
+</testsuite></testsuites>
+'''
+UNITS_JUNIT = '''<?xml version="1.0"?><testsuites><testsuite name="pytest">
+<testcase classname="tests.unit.plugins.test_u" name="test_one"/>
+<testcase classname="tests.unit.plugins.test_u" name="test_two"/>
+</testsuite></testsuites>
+'''
+MOLECULE_JUNIT = '''<?xml version="1.0"?><testsuites><testsuite name="verify">
+<testcase classname="molecule/audit/verify" name="[h1] Verify: Hosts agree"/>
+<testcase classname="molecule/audit/verify" name="[h2] Verify: Hosts agree"/>
+<testcase classname="molecule/audit/verify" name="[h1] Verify: Hosts differ"/>
+<testcase classname="molecule/audit/verify" name="[h2] Verify: Hosts differ"><failure message="no"/></testcase>
+</testsuite></testsuites>
+'''
+
+
+def test_claims_are_backed_only_by_tests_that_passed_in_this_run(tmp_path):
+    out, root = tmp_path / 'out', tmp_path / 'repo'
+    (out / 'units-junit').mkdir(parents=True)
+    (out / 'molecule-audit-junit').mkdir()
+    (out / 'host-junit.xml').write_text(HOST_JUNIT)
+    (out / 'units-junit' / 'python3.13-units.xml').write_text(UNITS_JUNIT)
+    (out / 'molecule-audit-junit' / 'verify-1.xml').write_text(MOLECULE_JUNIT)
+    (out / 'results.tsv').write_text('sanity\t30\t0\t4\t70\trc=0\nunits-2.19\t500\t0\t2\t40\trc=0\n')
+    (root / 'benchmarks' / 'results').mkdir(parents=True)
+    for name, met in (('fast_bench', True), ('slow_bench', False)):
+        (root / 'benchmarks' / 'results' / ('%s.json' % name)).write_text(json.dumps(
+            {'benchmark': name, 'goals': [{'name': 'ratio <= 2', 'met': met}]}))
+    (tmp_path / 'testing.md').write_text(TABLE)
+
+    verdicts = dict(claims.check(str(out), root=str(root), table=str(tmp_path / 'testing.md')))
+    backed = sorted(claim for claim, problems in verdicts.items() if not problems)
+    assert backed == ['benchmark met its goals', 'docs only', 'passes', 'suites ran', 'task passed on every host',
+                      'unit file all passed']
+    assert verdicts['skipped'] == ['tests/host/test_a.py::test_skipped: 1 of 1 skipped']
+    assert verdicts['absent'] == ['tests/host/test_a.py::test_gone did not run']
+    assert verdicts['one parameter failed'] == ['tests/host/test_a.py::test_param: 1 of 2 failed']
+    assert verdicts['task failed on one host'] == ['molecule/audit/verify.yml::Hosts differ: 1 of 2 failed']
+    assert verdicts['benchmark without its JSON'] == [
+        'benchmarks/fast_bench.py: the claim does not name its JSON result benchmarks/results/fast_bench.json']
+    assert verdicts['benchmark missed a goal'] == ['benchmarks/results/slow_bench.json: goal not met: ratio <= 2']
+    assert verdicts['suite absent'] == ['suite units did not run']
+
+    # The harness's form: a JUnit file with one case per claim, exit 1 when one is not backed.
+    assert claims.main([str(out), '--junit', str(out / 'claims.xml')]) == 1  # the real table, this fake run
