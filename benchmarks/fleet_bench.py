@@ -8,8 +8,9 @@ the same hosts with runtime discovery off (``audit_discover=false``), at most 2x
 N inventory hosts with the local connection (all of them this machine, so every audit really runs
 runtime_facts: this machine's runc/crun, its profiles), the same Python interpreter for both
 playbooks (no interpreter discovery), the same forks. Rounds alternate ping / audit (discovery
-off) / audit (discovery on) so all see the same machine load; medians are printed, the ratios
-last. Run after `source scripts/env.sh`:
+off) / audit (discovery on) so all see the same machine load; medians go to
+benchmarks/results/fleet_bench.json (exit 1 on a missed goal, or when the report does not list
+every host as audited). Run after `source scripts/env.sh`:
 
     python3 benchmarks/fleet_bench.py --hosts 200 --rounds 3 --forks 20
 
@@ -22,9 +23,9 @@ Everything it writes is in a temporary directory, removed at the end.
 from __future__ import absolute_import, division, print_function
 
 import argparse
+import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import _bench  # noqa: E402
 
 PING = """- name: Ping every host
   hosts: all
@@ -65,7 +68,7 @@ def run(argv, env, log):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--hosts', type=int, default=200)
-    parser.add_argument('--rounds', type=int, default=3)
+    _bench.add_arguments(parser, 'fleet_bench', rounds=3)
     parser.add_argument('--forks', type=int, default=20)
     parser.add_argument('--profile', action='store_true', help='one audit round, its recap, no ratios')
     parser.add_argument('--keep', action='store_true', help='keep the temporary directory (logs, reports)')
@@ -94,26 +97,24 @@ def main():
             print(out[out.rfind('PLAY RECAP'):])
             print('audit, discovery off: %.1f s over %d hosts' % (elapsed, args.hosts))
             return 0
+        result = _bench.Result('fleet_bench', {'hosts': args.hosts, 'rounds': args.rounds, 'forks': args.forks})
         times = dict((name, []) for name in runs)
         for round_no in range(args.rounds):
             for name, argv in runs.items():
                 elapsed, dummy = run(argv, env, log)
                 times[name].append(elapsed)
                 print('round %d  %-22s %7.1f s' % (round_no + 1, name, elapsed), flush=True)
-        medians = dict((name, statistics.median(values)) for name, values in times.items())
-        print('')
-        print('%d hosts, forks %d, %d rounds, Python %s, load average %.1f' % (
-            args.hosts, args.forks, args.rounds, sys.version.split()[0], os.getloadavg()[0]))
-        print('')
-        print('| playbook | median | ratio to ping |')
-        print('|---|---|---|')
-        for name, value in medians.items():
-            print('| %s | %.1f s | %.2f |' % (name, value, value / medians['ping']))
-        print('')
-        off = medians['audit, discovery off'] / medians['ping']
-        on = medians['audit, discovery on'] / medians['ping']
-        print('ratio audit/ping: discovery off %.2f (goal <= 1.5), discovery on %.2f (goal <= 2.0)' % (off, on))
-        return 0 if off <= 1.5 and on <= 2.0 else 1
+                if round_no == 0 and name != 'ping':  # the audit really covered every host
+                    with open(os.path.join(work, 'reports', 'runcguard-audit.json')) as handle:
+                        statuses = [h['status'] for h in json.load(handle)['hosts']]
+                    result.count('%s: hosts audited ok' % name, statuses.count('ok'), args.hosts)
+        medians = dict((name, result.measure(name, values)) for name, values in times.items())
+        result.table('%d hosts, forks %d, medians of %d rounds' % (args.hosts, args.forks, args.rounds),
+                     ['playbook', 'median s', 'ratio to ping'],
+                     [[name, round(value, 1), round(value / medians['ping'], 2)] for name, value in medians.items()])
+        result.goal('audit / ping, discovery off <= 1.5', medians['audit, discovery off'] / medians['ping'], '<=', 1.5)
+        result.goal('audit / ping, discovery on <= 2.0', medians['audit, discovery on'] / medians['ping'], '<=', 2.0)
+        return result.finish(args.json)
     finally:
         if args.keep:
             print('kept %s' % work)

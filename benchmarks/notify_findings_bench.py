@@ -5,10 +5,11 @@
 Goal (docs/benchmarks.md): >= 20,000 hosts/s. Run from a directory where the collection is
 importable as ansible_collections.runcguard.seccomp (scripts/env.sh sets that up), e.g.
 
-    python benchmarks/notify_findings_bench.py --hosts 10000 --repeat 5
+    python benchmarks/notify_findings_bench.py --hosts 10000 --rounds 5
 
-Prints hosts/s for the filter and, side by side in the same run, for a baseline that only walks
-the same facts (json round trip of each host's facts), so the ratio is stable across machines.
+Medians of --rounds: hosts/s for the filter and, side by side in the same run, for a baseline that
+only walks the same facts (json round trip of each host's facts), so the ratio is stable across
+machines. Result in benchmarks/results/notify_findings_bench.json; exit 1 below the goal.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,17 +21,17 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import _bench  # noqa: E402
 
 
 def _import():
     try:
-        from ansible_collections.runcguard.seccomp.plugins.module_utils import _profile, _version
-        from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _hazards
+        import ansible_collections.runcguard.seccomp.plugins  # noqa: F401
     except ImportError:
-        root = os.path.dirname(HERE)
-        sys.path.insert(0, os.path.join(root, '.cache', 'collections'))
-        from ansible_collections.runcguard.seccomp.plugins.module_utils import _profile, _version
-        from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _hazards
+        sys.path.insert(0, os.path.join(os.path.dirname(HERE), '.cache', 'collections'))
+    from ansible_collections.runcguard.seccomp.plugins.module_utils import _profile, _version
+    from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _hazards
     return _hazards, _profile, _version
 
 
@@ -70,33 +71,41 @@ def synthetic_fleet(count, _profile, _version):
     return fleet
 
 
-def timed(func, fleet, repeat):
-    best = None
-    for dummy in range(repeat):
+def timed(func, fleet, rounds):
+    """Seconds of each round over the whole fleet."""
+    times = []
+    for dummy in range(rounds):
         start = time.perf_counter()
         for facts in fleet:
             func(facts)
-        elapsed = time.perf_counter() - start
-        best = elapsed if best is None else min(best, elapsed)
-    return best
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--hosts', type=int, default=10000)
-    parser.add_argument('--repeat', type=int, default=5)
+    parser.add_argument('--min-rate', type=float, default=20000, help='goal: hosts/s at least')
+    _bench.add_arguments(parser, 'notify_findings_bench', rounds=5)
     args = parser.parse_args()
     _hazards, _profile, _version = _import()
     fleet = synthetic_fleet(args.hosts, _profile, _version)
+    result = _bench.Result('notify_findings_bench', {'hosts': args.hosts, 'rounds': args.rounds,
+                                                    'min_rate': args.min_rate})
     findings = sum(len(_hazards.evaluate(f)) for f in fleet)
-    evaluate_s = timed(_hazards.evaluate, fleet, args.repeat)
-    baseline_s = timed(lambda f: json.loads(json.dumps(f)), fleet, args.repeat)
-    print('hosts: %d, findings: %d' % (args.hosts, findings))
-    print('notify_findings: %.3f s best of %d -> %.0f hosts/s (goal >= 20000)'
-          % (evaluate_s, args.repeat, args.hosts / evaluate_s))
-    print('baseline json round trip of the same facts: %.3f s -> ratio notify_findings/baseline = %.2f'
-          % (baseline_s, evaluate_s / baseline_s))
-    return 0 if args.hosts / evaluate_s >= 20000 else 1
+    # Every host's facts give the same findings per runtime mix (4 mixes): the work per host is real.
+    result.count('hosts evaluated', len(fleet), args.hosts)
+    result.data['params']['findings'] = findings
+    evaluate_s = result.measure('evaluate', timed(_hazards.evaluate, fleet, args.rounds))
+    baseline_s = result.measure('baseline', timed(lambda f: json.loads(json.dumps(f)), fleet, args.rounds))
+    rate = args.hosts / evaluate_s
+    result.table('%d hosts, %d findings, medians of %d rounds, one core' % (args.hosts, findings, args.rounds),
+                 ['measurement', 'seconds', 'hosts/s'],
+                 [['notify_findings (evaluate)', round(evaluate_s, 3), int(rate)],
+                  ['baseline: json round trip of the same facts', round(baseline_s, 3), int(args.hosts / baseline_s)],
+                  ['ratio notify_findings / baseline', round(evaluate_s / baseline_s, 2), '']])
+    result.goal('hosts/s >= %d' % args.min_rate, rate, '>=', args.min_rate)
+    return result.finish(args.json)
 
 
 if __name__ == '__main__':

@@ -17,6 +17,9 @@ syscall alone with timeout 60 and reports how long recognising the hang took.
     sudo -E PYTHONPATH=$RCG_CACHE/collections python3 benchmarks/probe_sweep_bench.py --shared --rounds 3
     ... python3 benchmarks/probe_sweep_bench.py /usr/sbin/runc /opt/runc-1.2.0-rc.2 --hazards-table
 
+Medians of --rounds go to benchmarks/results/probe_sweep_bench.json; the exit status is 1 when a
+goal is missed, a sweep did not test every name, or a canary left something behind.
+
 `--shared` unpacks the test builds of `shared/runc-builds` and `shared/crun-builds` (sha256-verified
 by their unpack.sh) with the host-test helper `tests/host/realruntimes.py`, which also wraps crun for
 this machine kind's hybrid cgroups. `--hazards-table` prints the measured-sweeps table of
@@ -28,21 +31,24 @@ from __future__ import absolute_import, division, print_function
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 TIMEOUT = 60
+sys.path.insert(0, HERE)
+import _bench  # noqa: E402
 
 
 def _import():
     try:
-        from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import probe as _probe, sweep as _probe_sweep, syscalls as _probe_syscalls
+        import ansible_collections.runcguard.seccomp.plugins  # noqa: F401
     except ImportError:
         sys.path.insert(0, os.path.join(ROOT, '.cache', 'collections'))
-        from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import probe as _probe, sweep as _probe_sweep, syscalls as _probe_syscalls
+    from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import probe as _probe
+    from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import sweep as _probe_sweep
+    from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import syscalls as _probe_syscalls
     return _probe, _probe_sweep, _probe_syscalls
 
 
@@ -64,8 +70,7 @@ def shared_runtimes(workdir):
     return found
 
 
-def median(values):
-    return statistics.median(values) if values else float('nan')
+median = _bench.median
 
 
 def bench_runtime(label, path, names, rounds, tmp_parent):
@@ -103,70 +108,71 @@ def fmt_list(names):
     return ', '.join('`%s`' % n for n in names) if names else '—'
 
 
-def report(measured, rounds):
-    print('\n## Sweep per runtime and mode (%d round(s), medians)\n' % rounds)
-    print('| runtime | nnp | starts | sweep s | one start s | sweep / one start | hang | error | stable |')
-    print('|---|---|---|---|---|---|---|---|---|')
+def report(measured, rounds, result, names):
+    """Tables, counts and goals of the measured runtimes into result."""
+    rows = []
     for item in measured:
         if 'skipped' in item:
-            print('| %s | skipped: %s |' % (item['label'], item['skipped']))
+            rows.append([item['label'], 'skipped: %s' % item['skipped'], '', '', '', '', '', '', ''])
             continue
         for nnp in (True, False):
             mode = item['modes'][nnp]
             sweep_s, one_s = median(mode['seconds']), median(mode['one_start'])
             entry = mode['entry']
-            print('| %s %s | %s | %s | %.2f | %.2f | %.1f | %s | %s | %s |' % (
-                item['name'], item['version'], str(nnp).lower(), '/'.join(str(s) for s in mode['starts']),
-                sweep_s, one_s, sweep_s / one_s if one_s else float('nan'), fmt_list(entry['hang']),
-                fmt_list(entry['error']), 'yes' if len(mode['outcomes']) == 1 else 'NO: %s' % '; '.join(sorted(mode['outcomes']))))
-    print('\n## Single-syscall probe of the hang, timeout %d s\n' % TIMEOUT)
-    print('| runtime | syscall | nnp | seconds | detected_by |')
-    print('|---|---|---|---|---|')
-    for item in measured:
-        for result in item.get('hang_probe', ()):
-            print('| %s %s | `%s` | %s | %.2f | %s |' % (
-                item['name'], item['version'], result['syscall'], str(result['no_new_privileges']).lower(),
-                result['seconds'], result['detected_by'] or result['outcome']))
-    print('\n## Goals\n')
+            result.count('%s nnp=%s: names tested' % (item['label'], str(nnp).lower()), entry['tested'], len(names))
+            result.count('%s nnp=%s: leftovers' % (item['label'], str(nnp).lower()), entry['leftovers'], [])
+            result.measure('%s nnp=%s sweep' % (item['label'], str(nnp).lower()), mode['seconds'])
+            rows.append(['%s %s' % (item['name'], item['version']), str(nnp).lower(),
+                         '/'.join(str(n) for n in mode['starts']), round(sweep_s, 2), round(one_s, 2),
+                         round(sweep_s / one_s, 1) if one_s else '', fmt_list(entry['hang']), fmt_list(entry['error']),
+                         'yes' if len(mode['outcomes']) == 1 else 'NO: %s' % '; '.join(sorted(mode['outcomes']))])
+    result.table('Sweep per runtime and mode (%d round(s), medians)' % rounds,
+                 ['runtime', 'nnp', 'starts', 'sweep s', 'one start s', 'sweep / one start', 'hang', 'error', 'stable'],
+                 rows)
+    result.table('Single-syscall probe of the hang, timeout %d s' % TIMEOUT,
+                 ['runtime', 'syscall', 'nnp', 'seconds', 'detected_by'],
+                 [['%s %s' % (item['name'], item['version']), '`%s`' % r['syscall'], str(r['no_new_privileges']).lower(),
+                   round(r['seconds'], 2), r['detected_by'] or r['outcome']]
+                  for item in measured for r in item.get('hang_probe', ())])
     for item in measured:
         if 'skipped' in item:
+            result.count('%s swept' % item['label'], False, True)
             continue
         modes = item['modes']
         total = sum(median(m['seconds']) for m in modes.values())
         if not any(m['entry']['hang'] for m in modes.values()):
-            worst_s = max(median(m['seconds']) for m in modes.values())
-            worst_starts = max(max(m['starts']) for m in modes.values())
-            print('- %s %s (healthy): slowest mode %.2f s (goal <= 2 s), most starts %d (goal <= 4): %s' % (
-                item['name'], item['version'], worst_s, worst_starts,
-                'met' if worst_s <= 2 and worst_starts <= 4 else 'NOT met'))
+            result.goal('%s (healthy): slowest mode s <= 2' % item['label'],
+                        max(median(m['seconds']) for m in modes.values()), '<=', 2.0)
+            result.goal('%s (healthy): most starts per mode <= 4' % item['label'],
+                        max(max(m['starts']) for m in modes.values()), '<=', 4)
         else:
-            print('- %s %s (hangs): both modes %.2f s (goal for runc 1.2.0-rc.2: <= 30 s): %s' % (
-                item['name'], item['version'], total, 'met' if total <= 30 else 'NOT met'))
-            slowest = max(r['seconds'] for r in item['hang_probe'])
-            print('- %s %s single-syscall probe of `%s` with timeout %d: hang reported within %.2f s '
-                  '(goal <= 2 s): %s' % (item['name'], item['version'], item['culprit'], TIMEOUT, slowest,
-                                         'met' if slowest <= 2 else 'NOT met'))
+            if item['version'] == '1.2.0-rc.2':
+                result.goal('%s (hangs): both modes s <= 30' % item['label'], total, '<=', 30.0)
+            result.goal('%s: single-syscall probe of %s (timeout %d) reports the hang within s' % (
+                item['label'], item['culprit'], TIMEOUT), max(r['seconds'] for r in item['hang_probe']), '<=', 2.0)
+            result.count('%s: single-syscall probes detected by wchan' % item['label'],
+                         sorted(set(r['detected_by'] for r in item['hang_probe'])), ['wchan'])
 
 
-def hazards_table(measured):
-    print('\n| runtime build | version | hang (nnp true) | hang (nnp false) | error (both modes) | starts (true/false) |')
-    print('|---|---|---|---|---|---|')
+def hazards_table(measured, result):
+    rows = []
     for item in measured:
         if 'skipped' in item:
             continue
         on, off = item['modes'][True]['entry'], item['modes'][False]['entry']
         errors = sorted(set(on['error']) | set(off['error']))
-        print('| %s | %s %s | %s | %s | %s | %d / %d |' % (
-            item['label'], item['name'], item['version'], fmt_list(on['hang']), fmt_list(off['hang']),
-            fmt_list(errors), on['starts'], off['starts']))
+        rows.append([item['label'], '%s %s' % (item['name'], item['version']), fmt_list(on['hang']), fmt_list(off['hang']),
+                     fmt_list(errors), '%d / %d' % (on['starts'], off['starts'])])
+    result.table('Measured sweeps (docs/hazards.md)', ['runtime build', 'version', 'hang (nnp true)', 'hang (nnp false)',
+                                                      'error (both modes)', 'starts (true/false)'], rows)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('runtimes', nargs='*', help='runc/crun binaries to sweep')
     parser.add_argument('--shared', action='store_true', help='also sweep the shared test builds')
-    parser.add_argument('--rounds', type=int, default=1)
-    parser.add_argument('--hazards-table', action='store_true', help='print the docs/hazards.md table too')
+    parser.add_argument('--hazards-table', action='store_true', help='the docs/hazards.md table too')
+    _bench.add_arguments(parser, 'probe_sweep_bench', rounds=1)
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit('the sweep starts containers: run as root')
@@ -175,7 +181,7 @@ def main():
         sys.exit('no syscall table for %s' % os.uname()[4])
     workdir = tempfile.mkdtemp(prefix='rcg-sweep-bench-')  # crun wrappers
     try:
-        sweep_and_report(args, names, workdir)
+        return sweep_and_report(args, names, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -187,19 +193,22 @@ def sweep_and_report(args, names, workdir):
     if not runtimes:
         sys.exit('name runtimes to sweep, or --shared')
     tmp_parent = tempfile.mkdtemp(prefix='rcg-sweep-bench-tmp-')
-    print('%s: %d syscall names (%s), %d runtime(s), timeout %d s per start' % (
-        os.uname()[4], len(names), 'libseccomp %s' % (_probe_syscalls.libseccomp_unknown([])[0]),
-        len(runtimes), TIMEOUT))
+    result = _bench.Result('probe_sweep_bench', {'rounds': args.rounds, 'timeout': TIMEOUT, 'arch': os.uname()[4],
+                                                'names': len(names), 'runtimes': [label for label, _p in runtimes],
+                                                'libseccomp': _probe_syscalls.libseccomp_unknown([])[0]})
     measured = []
     for label, path in runtimes:
         print('sweeping %s ...' % label, file=sys.stderr)
         measured.append(bench_runtime(label, path, names, args.rounds, tmp_parent))
-    report(measured, args.rounds)
+    report(measured, args.rounds, result, names)
     if args.hazards_table:
-        hazards_table(measured)
+        hazards_table(measured, result)
     left = os.listdir(tmp_parent)
-    os.rmdir(tmp_parent) if not left else print('LEFT BEHIND in %s: %s' % (tmp_parent, left))
+    result.count('canary files left behind', left, [])
+    if not left:
+        os.rmdir(tmp_parent)
+    return result.finish(args.json)
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

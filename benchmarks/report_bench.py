@@ -2,20 +2,24 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark fleet report generation (build + every format) on N synthetic hosts.
 
-    PYTHONPATH=.cache/collections python3 benchmarks/report_bench.py [--hosts 10000] [--repeat 3]
+    PYTHONPATH=.cache/collections python3 benchmarks/report_bench.py [--hosts 10000] [--rounds 5]
 
 Synthetic but contract-shaped data: per host one or two profiles' worth of findings from the real
-hazard catalogue, some waived, some hosts with error entries, some unreachable. Prints a Markdown
-table (best of --repeat runs) for docs/benchmarks.md and exits 1 when the total (build and the
-default formats; opt-in formats such as sarif are timed but not counted) exceeds --budget.
+hazard catalogue, some waived, some hosts with error entries, some unreachable. Medians of --rounds
+runs go to benchmarks/results/report_bench.json (docs/benchmarks.md is made from it); exits 1 when
+the median total (build and the default formats; opt-in formats such as sarif are timed but not
+counted) exceeds --budget, or when a host was dropped.
 """
 from __future__ import absolute_import, division, print_function
 
 import argparse
-import platform
+import os
 import random
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _bench  # noqa: E402
 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _renderers, _report
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE
@@ -61,39 +65,38 @@ def synthetic_summaries(count, seed=42):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--hosts', type=int, default=10000)
-    parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--budget', type=float, default=5.0, help='seconds for build + the default formats')
+    _bench.add_arguments(parser, 'report_bench')
     args = parser.parse_args()
     summaries = synthetic_summaries(args.hosts)
-    best = {}
-    sizes = {}
-    for dummy in range(args.repeat):
+    result = _bench.Result('report_bench', {'hosts': args.hosts, 'rounds': args.rounds, 'budget_s': args.budget})
+    times, sizes, fleet = {}, {}, None
+    for dummy in range(args.rounds):
         t0 = time.perf_counter()
         fleet = _report.build_fleet(summaries, hosts=sorted(summaries), fail_on='high',
                                     generated_at='2026-06-01T00:00:00Z', waivers=WAIVERS)
-        times = {'build': time.perf_counter() - t0}
+        step = {'build': time.perf_counter() - t0}
         for fmt in _renderers.FORMATS:
             t0 = time.perf_counter()
             text = _renderers.RENDERERS[fmt].render(fleet)
-            times[fmt] = time.perf_counter() - t0
+            step[fmt] = time.perf_counter() - t0
             sizes[fmt] = len(text.encode('utf-8'))
-        times['total'] = times['build'] + sum(times[fmt] for fmt in _renderers.DEFAULT_FORMATS)
-        for key, value in times.items():
-            best[key] = min(best.get(key, value), value)
-    findings = fleet['totals']['findings'] + fleet['totals']['waived']
-    print('Python %s on %s, %d hosts, %d findings, best of %d runs' % (
-        platform.python_version(), platform.machine(), args.hosts, findings, args.repeat))
-    print('')
-    print('| step | seconds | output size |')
-    print('|---|---|---|')
+        step['total'] = step['build'] + sum(step[fmt] for fmt in _renderers.DEFAULT_FORMATS)
+        for key, value in step.items():
+            times.setdefault(key, []).append(value)
+    for key, values in times.items():
+        result.measure(key, values)
+    result.count('hosts in the report', len(fleet['hosts']), args.hosts)
+    result.data['params']['findings'] = fleet['totals']['findings'] + fleet['totals']['waived']
+    rows = []
     for key in ('build',) + _renderers.FORMATS + ('total',):
         size = '%.1f MB' % (sizes[key] / 1e6) if key in sizes else ''
         label = key if key in _renderers.DEFAULT_FORMATS or key in ('build', 'total') else key + ' (opt-in, not in total)'
-        print('| %s | %.2f | %s |' % (label, best[key], size))
-    if best['total'] > args.budget:
-        print('\nover budget: %.2f s > %.2f s' % (best['total'], args.budget))
-        return 1
-    return 0
+        rows.append([label, round(result.median_of(key), 2), size])
+    result.table('%d hosts, %d findings, median of %d rounds' % (args.hosts, result.data['params']['findings'], args.rounds),
+                 ['step', 'seconds', 'output size'], rows)
+    result.goal('total (build + default formats) <= %.1f s' % args.budget, result.median_of('total'), '<=', args.budget)
+    return result.finish(args.json)
 
 
 if __name__ == '__main__':

@@ -11,8 +11,10 @@ module really runs `runc --version` and `dpkg-query`. Run after `source scripts/
 
     python3 benchmarks/runtime_facts_bench.py --rounds 5
 
-Rounds alternate ping / runtime_facts so both see the same machine load; medians are reported.
-The container (name bench-runtime-facts-<pid>) is removed at the end.
+Rounds alternate ping / runtime_facts so both see the same machine load; medians go to
+benchmarks/results/runtime_facts_bench.json. The run fails (exit 1) when the module did not
+describe every profile and bundle (1,050 by default) without error, or when the ratio misses the
+goal. The container (name rcg-bench-runtime-facts-<pid>) is removed at the end.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,13 +23,14 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import _bench  # noqa: E402
 
 # A realistic OCI profile body (runtime/default-like allow list) so parsing does real work.
 ALLOW = ('accept accept4 access bind brk capget capset chdir chmod chown clock_gettime clone clone3 close '
@@ -92,7 +95,8 @@ def timed(argv, env):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
-    parser.add_argument('--rounds', type=int, default=5)
+    _bench.add_arguments(parser, 'runtime_facts_bench', rounds=5)
+    parser.add_argument('--max-ratio', type=float, default=2.0, help='goal: runtime_facts at most this many times ping')
     parser.add_argument('--profiles', type=int, default=1000)
     parser.add_argument('--bundles', type=int, default=50)
     parser.add_argument('--image', default=os.environ.get('RCG_IMAGE', 'localhost/runcguard-debian:12'))
@@ -102,7 +106,7 @@ def main():
         if not shutil.which(tool):
             sys.exit('%s not found on PATH (source scripts/env.sh first)' % tool)
 
-    name = 'bench-runtime-facts-%d' % os.getpid()
+    name = 'rcg-bench-runtime-facts-%d' % os.getpid()
     work = tempfile.mkdtemp(prefix='rcg-bench-')
     volumes = ['-v', '%s:/usr/sbin/runc:ro' % args.runc] if os.path.exists(args.runc) else []
     try:
@@ -132,25 +136,27 @@ def main():
         check = {'profiles': len(facts_seen['profiles']), 'errors': len(facts_seen['scan']['errors']),
                  'runtimes': [r['version'] for r in facts_seen['runtimes']],
                  'scan_ms': facts_seen['scan']['duration_ms']}
+        result = _bench.Result('runtime_facts_bench', {'profiles': args.profiles, 'bundles': args.bundles,
+                                                       'rounds': args.rounds, 'image': args.image,
+                                                       'max_ratio': args.max_ratio})
+        # What the ratio means rests on these: every file described, none failed, the runtime run.
+        result.count('profiles and bundles described', check['profiles'], args.profiles + args.bundles)
+        result.count('scan errors', check['errors'], 0)
+        result.count('runtimes found', len(check['runtimes']), 1 if volumes else len(check['runtimes']))
+        result.measure('scan_ms', [check['scan_ms']], unit='ms')
         times = {'ping': [], 'facts': []}
         for _round in range(args.rounds):
             for play in ('ping', 'facts'):
                 elapsed, _out = timed(['ansible-playbook', os.path.join(work, play + '.yml')], env)
                 times[play].append(elapsed)
-        ping, facts = statistics.median(times['ping']), statistics.median(times['facts'])
-        print('host: podman container %s (%s), %d kubelet profiles, %d bundles'
-              % (name, args.image, args.profiles, args.bundles))
-        print('module check: %d profiles described, runtimes %s, %d errors, scan %d ms'
-              % (check['profiles'], check['runtimes'], check['errors'], check['scan_ms']))
-        print('| playbook | median s | runs (s) |')
-        print('|---|---|---|')
-        for play in ('ping', 'facts'):
-            label = 'ansible.builtin.ping' if play == 'ping' else 'runcguard.seccomp.runtime_facts'
-            runs = ', '.join('%.2f' % t for t in times[play])
-            print('| %s | %.2f | %s |' % (label, statistics.median(times[play]), runs))
-        ratio = facts / ping
-        print('ratio runtime_facts / ping = %.2f (target <= 2.00): %s' % (ratio, 'PASS' if ratio <= 2 else 'FAIL'))
-        return 0 if ratio <= 2 else 1
+        ping, facts = result.measure('ping', times['ping']), result.measure('facts', times['facts'])
+        result.table('%d kubelet profiles + %d bundles, podman container (%s), medians of %d rounds; '
+                     'module scan %d ms' % (args.profiles, args.bundles, args.image, args.rounds, check['scan_ms']),
+                     ['playbook', 'median s', 'runs (s)'],
+                     [[label, round(result.median_of(play), 2), ', '.join('%.2f' % t for t in times[play])]
+                      for play, label in (('ping', 'ansible.builtin.ping'), ('facts', 'runcguard.seccomp.runtime_facts'))])
+        result.goal('runtime_facts / ping <= %.1f' % args.max_ratio, facts / ping, '<=', args.max_ratio)
+        return result.finish(args.json)
     finally:
         subprocess.run(['podman', 'rm', '-f', '-t', '0', name], check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(work, ignore_errors=True)

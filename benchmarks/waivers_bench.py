@@ -5,25 +5,28 @@
 Goal (docs/benchmarks.md): over 10,000 hosts, ``when:`` waivers cost at most 2x glob-only ones.
 
     source scripts/env.sh
-    PYTHONPATH=$RCG_CACHE/collections python benchmarks/waivers_bench.py --hosts 10000 --repeat 5
+    PYTHONPATH=$RCG_CACHE/collections python benchmarks/waivers_bench.py --hosts 10000 --rounds 5
 
 Findings come from the real hazard evaluation (``_hazards.evaluate``) of a few host shapes (runc
 1.2.0-rc.2 / 1.1.13 / unknown, crun 1.5; kubelet, docker and bypass4netns-style profiles). Both
 variants call ``apply_waivers`` once per host, as the audit does, with the same six waivers; the
-``when:`` variant adds a condition to each. The two run alternately in one process, best of
---repeat; the script prints a Markdown table and exits 1 when the ratio exceeds --max-ratio.
+``when:`` variant adds a condition to each. The two run alternately in one process, medians of
+--rounds, into benchmarks/results/waivers_bench.json; exits 1 when the ratio exceeds --max-ratio.
 """
 
 from __future__ import absolute_import, division, print_function
 
 import argparse
-import platform
+import os
 import sys
 import time
 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import evaluate
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _query
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import apply_waivers
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _bench  # noqa: E402
 
 GLOBS = [
     {'id': 'notify-fcntl-hang', 'host': 'node-0*', 'profile': '/var/lib/kubelet/seccomp/*'},
@@ -96,8 +99,8 @@ def run(hosts, shapes, the_waivers):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--hosts', type=int, default=10000)
-    parser.add_argument('--repeat', type=int, default=5)
     parser.add_argument('--max-ratio', type=float, default=2.0)
+    _bench.add_arguments(parser, 'waivers_bench', rounds=5)
     args = parser.parse_args()
     shapes = host_shapes()
     hosts = ['node-%05d.example.internal' % n for n in range(args.hosts)]
@@ -117,24 +120,24 @@ def main():
     _query.Query.search = search
     dummy, waived_globs = run(hosts, shapes, variants['globs only'])
 
-    best = {}
-    for dummy in range(args.repeat):
+    result = _bench.Result('waivers_bench', {'hosts': args.hosts, 'rounds': args.rounds, 'findings': findings,
+                                            'waivers': 6, 'when_evaluations': calls[0], 'max_ratio': args.max_ratio})
+    # The when: variant must really evaluate its conditions, and both sides see the same findings.
+    result.count('when: conditions evaluated (at least one per host)', calls[0] >= args.hosts, True)
+    times = dict((name, []) for name in variants)
+    for dummy in range(args.rounds):
         for name, the_waivers in variants.items():  # alternate, so load changes hit both alike
             seconds, dummy = run(hosts, shapes, the_waivers)
-            best[name] = min(best.get(name, seconds), seconds)
-    ratio = best['globs + when'] / best['globs only']
-    print('Python %s on %s, %d hosts, %d findings, 6 waivers, %d when: evaluations, best of %d runs'
-          % (platform.python_version(), platform.machine(), args.hosts, findings, calls[0], args.repeat))
-    print('')
-    print('| waivers | seconds | hosts/s | findings waived |')
-    print('|---|---|---|---|')
-    for name, waived in (('globs only', waived_globs), ('globs + when', waived_when)):
-        print('| %s | %.3f | %d | %d |' % (name, best[name], args.hosts / best[name], waived))
-    print('| **ratio** | **%.2f** | | |' % ratio)
-    if ratio > args.max_ratio:
-        print('\nover the goal: ratio %.2f > %.2f' % (ratio, args.max_ratio))
-        return 1
-    return 0
+            times[name].append(seconds)
+    med = dict((name, result.measure(name, values)) for name, values in times.items())
+    ratio = med['globs + when'] / med['globs only']
+    rows = [[name, round(med[name], 3), int(args.hosts / med[name]), waived]
+            for name, waived in (('globs only', waived_globs), ('globs + when', waived_when))]
+    rows.append(['**ratio**', '**%.2f**' % ratio, '', ''])
+    result.table('%d hosts, %d findings, 6 waivers, %d when: evaluations, medians of %d rounds' % (
+        args.hosts, findings, calls[0], args.rounds), ['waivers', 'seconds', 'hosts/s', 'findings waived'], rows)
+    result.goal('when: / globs only <= %.1f' % args.max_ratio, ratio, '<=', args.max_ratio)
+    return result.finish(args.json)
 
 
 if __name__ == '__main__':
