@@ -88,8 +88,8 @@ def main():
     cap = modules[2].MAX_FINDINGS_PER_HOST
     facts = crafted_facts(args.profiles, args.runtimes)
     result = _bench.Result('hostile_facts_bench', {'profiles': args.profiles, 'runtimes': args.runtimes,
-                                                  'rounds': args.rounds, 'facts_kb': len(json.dumps(facts)) // 1024,
-                                                  'cap': cap})
+                                                   'rounds': args.rounds, 'facts_kb': len(json.dumps(facts)) // 1024,
+                                                   'cap': cap})
     base, capped = measure(modules, facts, None, args.rounds), measure(modules, facts, cap, args.rounds)
     result.measure('no_cap', base['times'])
     result.measure('cap', capped['times'])

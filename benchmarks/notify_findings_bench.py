@@ -91,7 +91,7 @@ def main():
     _hazards, _profile, _version = _import()
     fleet = synthetic_fleet(args.hosts, _profile, _version)
     result = _bench.Result('notify_findings_bench', {'hosts': args.hosts, 'rounds': args.rounds,
-                                                    'min_rate': args.min_rate})
+                                                     'min_rate': args.min_rate})
     findings = sum(len(_hazards.evaluate(f)) for f in fleet)
     # Every host's facts give the same findings per runtime mix (4 mixes): the work per host is real.
     result.count('hosts evaluated', len(fleet), args.hosts)

@@ -163,8 +163,9 @@ def hazards_table(measured, result):
         errors = sorted(set(on['error']) | set(off['error']))
         rows.append([item['label'], '%s %s' % (item['name'], item['version']), fmt_list(on['hang']), fmt_list(off['hang']),
                      fmt_list(errors), '%d / %d' % (on['starts'], off['starts'])])
-    result.table('Measured sweeps (docs/hazards.md)', ['runtime build', 'version', 'hang (nnp true)', 'hang (nnp false)',
-                                                      'error (both modes)', 'starts (true/false)'], rows)
+    columns = ['runtime build', 'version', 'hang (nnp true)', 'hang (nnp false)', 'error (both modes)',
+               'starts (true/false)']
+    result.table('Measured sweeps (docs/hazards.md)', columns, rows)
 
 
 def main():
@@ -194,8 +195,8 @@ def sweep_and_report(args, names, workdir):
         sys.exit('name runtimes to sweep, or --shared')
     tmp_parent = tempfile.mkdtemp(prefix='rcg-sweep-bench-tmp-')
     result = _bench.Result('probe_sweep_bench', {'rounds': args.rounds, 'timeout': TIMEOUT, 'arch': os.uname()[4],
-                                                'names': len(names), 'runtimes': [label for label, _p in runtimes],
-                                                'libseccomp': _probe_syscalls.libseccomp_unknown([])[0]})
+                                                 'names': len(names), 'runtimes': [label for label, _p in runtimes],
+                                                 'libseccomp': _probe_syscalls.libseccomp_unknown([])[0]})
     measured = []
     for label, path in runtimes:
         print('sweeping %s ...' % label, file=sys.stderr)

@@ -95,7 +95,7 @@ def main():
     formats = list(_renderers.DEFAULT_FORMATS)
     summaries = synthetic_summaries(args.hosts)
     result = _bench.Result('report_ansible_bench', {'hosts': args.hosts, 'rounds': args.rounds, 'formats': formats,
-                                                   'ansible_core': ansible_core_version, 'max_ratio': args.max_ratio})
+                                                    'ansible_core': ansible_core_version, 'max_ratio': args.max_ratio})
     work = tempfile.mkdtemp(prefix='rcg-report-bench-')
     try:
         with open(os.path.join(work, 'inventory.json'), 'w') as handle:

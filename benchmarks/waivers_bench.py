@@ -121,7 +121,7 @@ def main():
     dummy, waived_globs = run(hosts, shapes, variants['globs only'])
 
     result = _bench.Result('waivers_bench', {'hosts': args.hosts, 'rounds': args.rounds, 'findings': findings,
-                                            'waivers': 6, 'when_evaluations': calls[0], 'max_ratio': args.max_ratio})
+                                             'waivers': 6, 'when_evaluations': calls[0], 'max_ratio': args.max_ratio})
     # The when: variant must really evaluate its conditions, and both sides see the same findings.
     result.count('when: conditions evaluated (at least one per host)', calls[0] >= args.hosts, True)
     times = dict((name, []) for name in variants)
