@@ -154,10 +154,20 @@ class ActionModule(ActionBase):
         summaries = _summaries(task_vars, args['hosts'], args['summary_var'])
         timings = {'collect': time.time() - started}
 
+        # The report a person opens first: JSON when written, else the first format.
+        report_path = paths.get('json') or next(iter(paths.values()), None)
+        query = {}
+
         def build(stamp):
             fleet = _report.build_fleet(summaries, hosts=args['hosts'], fail_on=args['fail_on'],
                                         fail_on_unaudited=args['fail_on_unaudited'], generated_at=stamp,
                                         title=args['title'], waivers=args['waivers'])
+            if gate is not None:
+                # The query reads the JSON report with its own result not yet decided; every format
+                # then states what it decided.
+                _report.set_query_verdict(fleet, gate.expression)
+                query.update(self._query(gate, _renderers.render(fleet, ['json'])['json'], report_path))
+                _report.set_query_verdict(fleet, gate.expression, query['failed'], query['result'])
             return fleet, _renderers.render(fleet, formats, options)
 
         # Same results as the report on disk -> same bytes (its timestamp kept) -> nothing written.
@@ -191,11 +201,8 @@ class ActionModule(ActionBase):
             result['diff'] = [{'before_header': paths[fmt], 'after_header': paths[fmt],
                                'before': '' if existing[fmt] is None else '(previous %s report)\n' % fmt,
                                'after': '(new %s report)\n' % fmt} for fmt in changed_formats]
-        # The report a person opens first: JSON when written, else the first format.
-        report_path = paths.get('json') or next(iter(paths.values()), None)
         if gate is not None:
-            result['query'] = self._query(gate, texts.get('json') or _renderers.render(fleet, ['json'])['json'],
-                                          report_path)
+            result['query'] = query
         result.update({
             'changed': bool(changed_formats),
             'files': paths,

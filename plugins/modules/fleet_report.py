@@ -85,8 +85,12 @@ options:
     default: true
   fail_query:
     description:
-      - A JMESPath expression over the JSON report (C(docs/report-schema.md)), evaluated after the report is
-        written. A result that is not null, false, 0, or an empty string, list or object sets RV(query.failed).
+      - A JMESPath expression over the JSON report (C(docs/report-schema.md)), as it is written but for this
+        gate's own result (C(verdict.query.failed) and C(verdict.query.result) are null when the query reads
+        them). A result that is not null, false, 0, or an empty string, list or object sets RV(query.failed).
+      - Every report format then names this gate and what it decided, beside O(fail_on) (C(verdict.gates) in
+        JSON, the gate line in Markdown, HTML and the console table, C(kind=gate) rows in CSV, a
+        C(runcguard gates) test suite in JUnit, C(properties.gates) in SARIF).
       - Compiled before anything is read or written; an invalid expression fails the task with its position.
       - Like O(fail_on), this plugin never fails because of the result; the caller decides (the C(audit) role
         fails the play, showing RV(query.result)). Needs the C(jmespath) Python library on the controller.

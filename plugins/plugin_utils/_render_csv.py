@@ -11,7 +11,7 @@ import csv
 import io
 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNAUDITED
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import one_line, origin_text
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import gates, one_line, origin_text, verdict_line
 
 FORMAT = 'csv'
 EXTENSION = 'csv'
@@ -57,6 +57,11 @@ def render(fleet):
             rows.append(dict(base, kind='host', message='no findings'))
         for row in rows:
             writer.writerow([csv_cell(row.get(col)) for col in CSV_COLUMNS])
+    # Last, one row per gate that is set (kind gate, status passed/failed), or one saying none is.
+    for gate in gates(fleet) or [{'gate': '', 'setting': '', 'failed': None, 'text': verdict_line(fleet)}]:
+        status = 'none' if gate['failed'] is None else 'failed' if gate['failed'] else 'passed'
+        row = dict(kind='gate', id=gate['gate'], status=status, title=gate['setting'], message=gate['text'])
+        writer.writerow([csv_cell(row.get(col)) for col in CSV_COLUMNS])
     return buf.getvalue()
 
 

@@ -21,6 +21,7 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text imp
     build_text,
     one_line,
     runtime_text,
+    plural,
     verdict_line,
     verdict_text,
     waiver_text,
@@ -204,9 +205,10 @@ def _findings(fleet):
         hz = info.get(hazard_id) or {}
         hosts = len(set(host for host, _f in items))
         out.append('<details class="hazard" data-hazard="%s" data-rows="%d"%s><summary><span class="sev-%s">%s</span> '
-                   '<code>%s</code> %s: <span class="count">%d</span> finding(s) on %d host(s)</summary>' % (
+                   '<code>%s</code> %s: <span class="count">%d</span> %s on %s</summary>' % (
                        h(hazard_id), len(items), ' open' if total <= OPEN_GROUPS_UP_TO else '', h(hz.get('severity')),
-                       h(hz.get('severity')), h(hazard_id), h(hz.get('title')), len(items), hosts))
+                       h(hz.get('severity')), h(hazard_id), h(hz.get('title')), len(items),
+                       'finding' if len(items) == 1 else 'findings', plural(hosts, 'host')))
         out.append('<table class="findings"><thead><tr><th data-sort="text">host</th><th data-sort="num">severity</th>'
                    '<th data-sort="text">hazard</th><th data-sort="text">profile</th><th data-sort="text">runtime</th>'
                    '<th data-sort="text">affected</th><th data-sort="text">waiver</th><th>message</th></tr></thead>'
@@ -261,11 +263,12 @@ def _hosts(fleet):
                                             ('hosts-problems', 'With findings or errors', problems,
                                              len(problems) <= OPEN_GROUPS_UP_TO)):
         if hosts:
-            out.append('<details class="group" id="%s"%s><summary>%s: %d host(s)</summary>%s</details>' % (
-                group_id, ' open' if is_open else '', label, len(hosts), ''.join(_host_details(x) for x in hosts)))
+            out.append('<details class="group" id="%s"%s><summary>%s: %s</summary>%s</details>' % (
+                group_id, ' open' if is_open else '', label, plural(len(hosts), 'host'),
+                ''.join(_host_details(x) for x in hosts)))
     if clean:
-        out.append('<details class="group" id="hosts-clean"><summary>No findings, no errors: %d host(s)</summary>'
-                   '<p>%s</p></details>' % (len(clean), h(', '.join(x['host'] for x in clean))))
+        out.append('<details class="group" id="hosts-clean"><summary>No findings, no errors: %s</summary>'
+                   '<p>%s</p></details>' % (plural(len(clean), 'host'), h(', '.join(x['host'] for x in clean))))
     return out
 
 

@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape as _xml_escape, quoteattr as _xml_attr
 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, severity_rank
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNAUDITED
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import one_line, waiver_text
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import gates, one_line, plural, verdict_line, waiver_text
 
 FORMAT = 'junit'
 EXTENSION = 'junit.xml'
@@ -70,7 +70,7 @@ def render(fleet, hazard_ids=None):
             if failing:
                 worst = max((f.get('severity') for f in failing), key=severity_rank)
                 body = '<failure type=%s message=%s>%s</failure>' % (
-                    _xml_attr(_x(worst)), _xml_attr(_x('%d %s finding(s)' % (len(failing), worst))), text)
+                    _xml_attr(_x(worst)), _xml_attr(_x(plural(len(failing), '%s finding' % worst))), text)
                 fails += 1
             elif not active:
                 body = '<skipped message=%s/>' % _xml_attr(_x('waived: ' + waiver_text(found[0])))
@@ -84,6 +84,18 @@ def render(fleet, hazard_ids=None):
         t_fail += fails
         t_err += errs
         t_skip += skips
+    # The gates: one case per gate that is set (failed when it failed); the suite's property names
+    # them all, or says that none is set.
+    cases = ['<testcase classname="runcguard gates" name=%s>%s</testcase>' % (
+        _xml_attr(_x(g['gate'])), '<failure type="gate" message=%s/>' % _xml_attr(_x('%s=%s %s' % (
+            g['gate'], g['setting'], g['text']))) if g['failed'] else '<system-out>%s</system-out>' % _xml_escape(
+            _x('%s=%s %s' % (g['gate'], g['setting'], g['text'])))) for g in gates(fleet)]
+    failed_gates = sum(1 for g in gates(fleet) if g['failed'])
+    suites.append('<testsuite name="runcguard gates" tests="%d" failures="%d" errors="0" skipped="0"><properties>'
+                  '<property name="gates" value=%s/></properties>%s</testsuite>' % (
+                      len(cases), failed_gates, _xml_attr(_x(verdict_line(fleet))), ''.join(cases)))
+    t_tests += len(cases)
+    t_fail += failed_gates
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name=%s tests="%d" failures="%d" errors="%d" '
             'skipped="%d">\n%s\n</testsuites>\n' % (_xml_attr(_x(fleet['title'])), t_tests, t_fail, t_err, t_skip,
                                                     '\n'.join(suites)))

@@ -21,7 +21,7 @@ from urllib.parse import quote
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, STRATEGIES, severity_rank
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_json
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNAUDITED
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import one_line
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import gates, one_line, verdict_line
 
 FORMAT = 'sarif'
 EXTENSION = 'sarif'
@@ -167,7 +167,8 @@ def render(fleet, base=None):
         'columnKind': 'unicodeCodePoints',
         'invocations': [{'executionSuccessful': not unaudited, 'toolExecutionNotifications': _notifications(fleet)}],
         'results': results,
-        'properties': {'title': fleet['title'], 'totals': fleet['totals'], 'max_severity': fleet['max_severity']},
+        'properties': {'title': fleet['title'], 'totals': fleet['totals'], 'max_severity': fleet['max_severity'],
+                       'gate': verdict_line(fleet), 'gates': gates(fleet)},
     }
     if base:
         run['originalUriBaseIds'] = {SRCROOT: {'uri': 'file://' + quote(base.rstrip('/') + '/')}}

@@ -24,6 +24,7 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_inventory import runtime_inventory
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import (
     SEVERITY_ORDER,
+    gates,
     natural_key,
     one_line,
 )
@@ -312,8 +313,20 @@ def build_fleet(summaries, hosts=None, fail_on='none', fail_on_unaudited=True, g
         'by_severity': by_severity,
         'by_hazard': sorted(hazards.values(), key=lambda h: (-severity_rank(h['severity']), h['id'])),
         'verdict': {'fail_on': fail_on, 'fail_on_unaudited': bool(fail_on_unaudited), 'failed': failed,
-                    'blocking': blocking, 'blocking_omitted': blocking_omitted, 'unaudited': unaudited},
+                    'blocking': blocking, 'blocking_omitted': blocking_omitted, 'unaudited': unaudited,
+                    'query': None, 'gates': gates({'verdict': {'fail_on': fail_on, 'failed': failed,
+                                                               'fail_on_unaudited': fail_on_unaudited,
+                                                               'blocking': blocking, 'unaudited': unaudited,
+                                                               'blocking_omitted': blocking_omitted}})},
         'waivers': list(waivers or []),
         'expired_waivers': sorted(expired.values(), key=lambda w: (str(w['expires']), str(w['id']))),
         'hosts': fleet_hosts,
     }
+
+
+def set_query_verdict(fleet, expression, failed=None, result=None):
+    """Record the ``audit_fail_query`` gate in the fleet's verdict (``failed`` None: not evaluated
+    yet), and with it the list of every gate that is set."""
+    fleet['verdict']['query'] = {'expression': expression, 'failed': failed, 'result': result}
+    fleet['verdict']['gates'] = gates(fleet)
+    return fleet

@@ -94,15 +94,45 @@ def waiver_text(finding):
     return 'waived until %s: %s' % (waiver.get('expires'), waiver.get('reason'))
 
 
-def verdict_line(fleet):
+def plural(count, noun, nouns=None):
+    """``1 host``, ``2 hosts``: a count with its noun in the right number."""
+    return '%d %s' % (count, noun if count == 1 else (nouns or noun + 's'))
+
+
+def gates(fleet):
+    """Every gate that is set, with what it decided: [{gate, setting, failed, text}]. Empty when
+    neither ``audit_fail_on`` nor ``audit_fail_query`` is set (the audit never fails the play)."""
     verdict = fleet['verdict']
-    if verdict['fail_on'] == 'none':
+    out = []
+    if verdict['fail_on'] != 'none':
+        blocking = len(verdict['blocking']) + verdict.get('blocking_omitted', 0)
+        unaudited = len(verdict['unaudited'])
+        if verdict['failed']:
+            text = 'FAILED: %s at or above %s%s' % (
+                plural(blocking, 'active finding'), verdict['fail_on'],
+                ', %s not audited' % plural(unaudited, 'host') if verdict.get('fail_on_unaudited') or not blocking
+                else '')
+        else:
+            text = 'passed: no active finding at or above %s' % verdict['fail_on']
+        out.append({'gate': 'audit_fail_on', 'setting': verdict['fail_on'], 'failed': bool(verdict['failed']),
+                    'text': text})
+    query = verdict.get('query')
+    if query:
+        decided = query.get('failed')
+        text = ('not evaluated' if decided is None else
+                '%s: result %s' % ('FAILED' if decided else 'passed', one_line(query.get('result'))))
+        out.append({'gate': 'audit_fail_query', 'setting': one_line(query.get('expression')),
+                    'failed': bool(decided), 'text': text})
+    return out
+
+
+def verdict_line(fleet):
+    """One line naming every gate that is set and what it decided."""
+    active = gates(fleet)
+    if not active:
         return 'Gate: none (the audit never fails the play).'
-    if verdict['failed']:
-        return 'Gate: FAILED (fail_on=%s): %d blocking finding(s), %d host(s) not audited.' % (
-            verdict['fail_on'], len(verdict['blocking']) + verdict.get('blocking_omitted', 0),
-            len(verdict['unaudited']))
-    return 'Gate: passed (fail_on=%s).' % verdict['fail_on']
+    return '%s %s.' % ('Gate:' if len(active) == 1 else 'Gates:', '; '.join(
+        '%s=%s %s' % (g['gate'], g['setting'], g['text']) for g in active))
 
 
 def _some(names, limit):
@@ -118,11 +148,10 @@ def verdict_message(fleet, report_path=None, limit=20):
             'not applied' if verdict['fail_on'] == 'none' else 'passed', verdict['fail_on'])
     blocking_hosts = list(dict.fromkeys(item['host'] for item in verdict['blocking']))
     unaudited = verdict['unaudited']
-    message = ('runcguard audit gate failed (audit_fail_on=%s): %d active finding(s) at or above %s%s, '
-               '%d host(s) not audited%s.' % (
-                   verdict['fail_on'], len(verdict['blocking']) + verdict.get('blocking_omitted', 0), verdict['fail_on'],
-                   ' (%s)' % _some(blocking_hosts, limit) if blocking_hosts else '',
-                   len(unaudited), ' (%s)' % _some(unaudited, limit) if unaudited else ''))
+    message = ('runcguard audit gate failed (audit_fail_on=%s): %s at or above %s%s, %s not audited%s.' % (
+        verdict['fail_on'], plural(len(verdict['blocking']) + verdict.get('blocking_omitted', 0), 'active finding'),
+        verdict['fail_on'], ' (%s)' % _some(blocking_hosts, limit) if blocking_hosts else '',
+        plural(len(unaudited), 'host'), ' (%s)' % _some(unaudited, limit) if unaudited else ''))
     if report_path:
         message += ' See %s.' % report_path
     return message
@@ -137,7 +166,7 @@ def summary_table(fleet, max_rows=25):
             continue
         rows.append([one_line(host['host'])[:40], host['status']] + [str(host['counts'].get(s, 0)) for s in SEVERITY_ORDER]
                     + [str(len(host['errors']))])
-    total = (['TOTAL (%d hosts)' % fleet['totals']['hosts'], '']
+    total = (['TOTAL (%s)' % plural(fleet['totals']['hosts'], 'host'), '']
              + [str(fleet['by_severity'].get(s, 0)) for s in SEVERITY_ORDER] + [str(fleet['totals']['errors'])])
     hidden = max(0, len(rows) - max_rows)
     rows = rows[:max_rows]
@@ -146,10 +175,10 @@ def summary_table(fleet, max_rows=25):
     lines = [fmt % tuple(cols)]
     lines += [fmt % tuple(r) for r in rows]
     if hidden:
-        lines.append('... %d more host(s) with findings or errors: see the report' % hidden)
+        lines.append('... %s more with findings or errors: see the report' % plural(hidden, 'host'))
     clean = fleet['totals']['hosts'] - len(rows) - hidden
     if clean:
-        lines.append('%d host(s) with no findings and no errors' % clean)
+        lines.append('%s with no findings and no errors' % plural(clean, 'host'))
     lines.append(fmt % tuple(total))
     lines.append(verdict_line(fleet))
     return lines

@@ -158,8 +158,8 @@ def test_one_task_per_host_and_every_host_summarised(work):
     assert recap['broken'][0] == recap['slow'][0] == 'ok=1' and recap['cached'][0] == 'ok=2'
     verdict = json.loads((work / 'verdict.json').read_text())
     assert verdict['failed'] is True
-    assert verdict['message'].startswith('runcguard audit gate failed (audit_fail_on=critical): 2 active finding(s)')
-    assert '3 host(s) not audited (broken, gone, slow)' in verdict['message']
+    assert verdict['message'].startswith('runcguard audit gate failed (audit_fail_on=critical): 2 active findings')
+    assert '3 hosts not audited (broken, gone, slow)' in verdict['message']
     report = json.loads((work / 'reports' / 'runcguard-audit.json').read_text())
     assert [h['status'] for h in report['hosts']] == ['ok', 'failed', 'ok', 'unreachable', 'failed']
     assert all('ansible_facts' not in h and 'changed' not in h for h in report['hosts'])

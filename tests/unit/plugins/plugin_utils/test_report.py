@@ -145,16 +145,51 @@ def test_md_escapes_pipes_and_html(fleet):
 def test_junit_cases_failures_and_errors(fleet):
     root = ElementTree.fromstring(_render_junit.render(fleet).encode())
     suites = dict((s.get('name'), s) for s in root.findall('testsuite'))
+    gates = suites.pop('runcguard gates')
     assert sorted(suites) == ['broken', 'gone', 'never-ran', 'web10', 'web2']
     n_hazards = len(CATALOGUE)
     assert all(len(s.findall('testcase')) == n_hazards + 1 for s in suites.values())
     failing = [(c.get('classname'), c.get('name')) for c in root.iter('testcase') if c.find('failure') is not None]
-    assert failing == [('web10', 'notify-fcntl-hang')]
+    # the fail_on=high gate failed on web10's critical finding: its own case fails too
+    assert failing == [('web10', 'notify-fcntl-hang'), ('runcguard gates', 'audit_fail_on')]
+    assert [c.get('name') for c in gates.findall('testcase')] == ['audit_fail_on']
     erroring = sorted(c.get('classname') for c in root.iter('testcase') if c.find('error') is not None)
     assert erroring == ['gone', 'never-ran']
     skipped = [c.get('name') for c in suites['web10'].findall('testcase') if c.find('skipped') is not None]
     assert skipped == ['notify-runtime-sensitive']
-    assert root.get('failures') == '1' and root.get('errors') == '2'
+    assert root.get('failures') == '2' and root.get('errors') == '2'
+
+
+@pytest.mark.parametrize('hosts,fail_on,query,expected', [
+    (None, 'none', None, 'Gate: none (the audit never fails the play).'),
+    (None, 'high', None, 'Gate: audit_fail_on=high FAILED: 1 active finding at or above high, 2 hosts not audited.'),
+    (['web2'], 'critical', None, 'Gate: audit_fail_on=critical passed: no active finding at or above critical.'),
+    (None, 'none', (False, '[]'), 'Gate: audit_fail_query=hosts[].x passed: result [].'),
+    (None, 'high', (True, '["web10"]'), 'Gates: audit_fail_on=high FAILED: 1 active finding at or above high, '
+                                        '2 hosts not audited; audit_fail_query=hosts[].x FAILED: result ["web10"].'),
+])
+def test_every_format_names_every_gate(hosts, fail_on, query, expected):
+    names = hosts or ['web10', 'web2', 'broken', 'gone', 'never-ran']
+    fleet = _report.build_fleet(dict((k, v) for k, v in summaries().items() if k in names), hosts=names,
+                                fail_on=fail_on, generated_at='2026-01-01T00:00:00Z')
+    if query:
+        _report.set_query_verdict(fleet, 'hosts[].x', *query)
+    assert _report_text.verdict_line(fleet) == expected
+    assert expected in _report_text.summary_table(fleet)
+    texts = _renderers.render(fleet, list(_renderers.EXTENSIONS))
+    active = fleet['verdict']['gates']
+    assert [g['gate'] for g in active] == (['audit_fail_on'] if fail_on != 'none' else []) + (
+        ['audit_fail_query'] if query else [])
+    assert json.loads(texts['json'])['verdict']['gates'] == active
+    assert _render_md.md(expected) in texts['md'] and expected.replace('"', '&quot;') in texts['html']
+    gate_rows = [r for r in csv.DictReader(io.StringIO(texts['csv'])) if r['kind'] == 'gate']
+    assert [(r['id'], r['status']) for r in gate_rows] == (
+        [(g['gate'], 'failed' if g['failed'] else 'passed') for g in active] or [('', 'none')])
+    suite = [s for s in ElementTree.fromstring(texts['junit'].encode()).findall('testsuite')
+             if s.get('name') == 'runcguard gates'][0]
+    assert [c.get('name') for c in suite.findall('testcase')] == [g['gate'] for g in active]
+    assert suite.get('failures') == str(sum(1 for g in active if g['failed']))
+    assert json.loads(texts['sarif'])['runs'][0]['properties']['gates'] == active
 
 
 def test_csv_rows_and_injection_safety(fleet):
@@ -211,9 +246,9 @@ def test_summary_table(fleet):
     lines = _report_text.summary_table(fleet)
     assert lines[0].split()[:3] == ['host', 'status', 'critical']
     assert any(line.startswith('gone') and 'unreachable' in line for line in lines)
-    assert lines[-1].startswith('Gate: FAILED (fail_on=high)')
+    assert lines[-1].startswith('Gate: audit_fail_on=high FAILED')
     short = _report_text.summary_table(fleet, max_rows=1)
-    assert short[2].startswith('... ') and 'more host(s)' in short[2]
+    assert short[2].startswith('... ') and 'more with findings or errors' in short[2]
     clean = [line for line in short if 'with no findings and no errors' in line]
     assert len(clean) == 1 and len(short) == 6
 
@@ -271,8 +306,8 @@ def test_md_validator_accepts_escaped_pipes(fleet):
 
 def test_verdict_message_names_hosts_and_report(fleet):
     message = _report_text.verdict_message(fleet, 'reports/runcguard-audit.json')
-    assert message == ('runcguard audit gate failed (audit_fail_on=high): 1 active finding(s) at or above high '
-                       '(web10), 2 host(s) not audited (gone, never-ran). See reports/runcguard-audit.json.')
+    assert message == ('runcguard audit gate failed (audit_fail_on=high): 1 active finding at or above high '
+                       '(web10), 2 hosts not audited (gone, never-ran). See reports/runcguard-audit.json.')
     passed = _report.build_fleet({'a': _report.host_summary('a', {}, [])}, fail_on='high')
     assert _report_text.verdict_message(passed) == 'runcguard audit gate passed (audit_fail_on=high).'
     assert 'not applied' in _report_text.verdict_message(_report.build_fleet({}, fail_on='none'))
@@ -281,7 +316,7 @@ def test_verdict_message_names_hosts_and_report(fleet):
 def test_verdict_message_is_bounded():
     many = dict(('h%d' % i, _report.host_summary('h%d' % i, status='unreachable', message='x')) for i in range(50))
     message = _report_text.verdict_message(_report.build_fleet(many, fail_on='high'), limit=3)
-    assert '50 host(s) not audited (h0, h1, h2, ... (47 more)).' in message
+    assert '50 hosts not audited (h0, h1, h2, ... (47 more)).' in message
 
 
 def test_docs_list_every_format():
@@ -346,7 +381,7 @@ def test_findings_per_host_are_capped_and_totals_stay_exact():
     assert [e['error'].split(' findings')[0] for e in host['errors'] if e['source'] == 'audit'] == \
         ['%d of %d' % (left_out, len(findings))]
     assert sum(o['findings'] + o['waived'] for o in host['omitted']) == left_out
-    assert '%d active finding(s)' % len(full['verdict']['blocking']) in _report_text.verdict_message(capped)
+    assert '%d active findings' % len(full['verdict']['blocking']) in _report_text.verdict_message(capped)
     texts = _renderers.render(capped, _renderers.FORMATS)  # every format renders and validates
     for fmt, text in texts.items():
         _renderers.validate(fmt, text, capped)
