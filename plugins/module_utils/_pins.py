@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.runcguard.seccomp.plugins.module_utils._hazard_versions import FCNTL_HANG_FIRST_FIXED
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import (
     compare_versions, normalise_version, version_key,
 )
@@ -46,9 +47,6 @@ CONTAINERD_IO_RUNC = {
 BUNDLING_PACKAGES = ('containerd.io',)
 DISTRO_PACKAGES = ('runc', 'runc-bin')
 
-# The only releases with the fcntl NOTIFY hang (opencontainers/runc#4328, fixed in 1.2.0-rc.3).
-HANG_VERSIONS = ('1.2.0-rc.1', '1.2.0-rc.2')
-FIRST_FIXED = '1.2.0'
 
 _EPOCH = re.compile(r'^\d+:')
 
@@ -87,7 +85,7 @@ def is_final(version):
 
 def is_fixed(version):
     """A final release at or after 1.2.0 (the issue's definition of the real fix)."""
-    return is_final(version) and compare_versions(version, FIRST_FIXED) >= 0
+    return is_final(version) and compare_versions(version, FCNTL_HANG_FIRST_FIXED) >= 0
 
 
 # --- package owner ----------------------------------------------------------------------------
@@ -250,7 +248,7 @@ def select_package_version(name, available, action, version, minimum=None, expli
         if action == 'pin':
             ok = compare_versions(runc, version) == 0
         else:
-            ok = is_fixed(runc) and compare_versions(runc, minimum or FIRST_FIXED) >= 0
+            ok = is_fixed(runc) and compare_versions(runc, minimum or FCNTL_HANG_FIRST_FIXED) >= 0
             if version:
                 ok = ok and compare_versions(runc, version) == 0
         if ok:
@@ -259,7 +257,7 @@ def select_package_version(name, available, action, version, minimum=None, expli
             candidates.append((0 if row.get('first_line_wrong') else 1, _deb_like_key(pv), pv, runc))
     if not candidates:
         want = ('runc %s' % version) if action == 'pin' or version else \
-            ('a fixed runc >= %s' % (minimum or FIRST_FIXED))
+            ('a fixed runc >= %s' % (minimum or FCNTL_HANG_FIRST_FIXED))
         reason = 'no %s version offered ships %s (offered: %s)' % (
             name, want, ', '.join(available) or 'none')
         if unknown:

@@ -24,8 +24,13 @@ import json
 import re
 
 NOTIFY = 'SCMP_ACT_NOTIFY'
-EXPANDING_CONSUMERS = frozenset(('docker', 'podman', 'cri-o', 'crio', 'containers-common'))
-LITERAL_CONSUMERS = frozenset(('containerd', 'nerdctl', 'kubelet', 'k3s', 'rke2', 'oci', 'bundle'))
+# The one home of the profile readers (who reads a profile, by the name an origin gives it):
+# Docker, podman and CRI-O expand Docker-format keys (containers-common is their shared default
+# file); containerd-based readers, plain OCI readers and running bundles do not; kubelet reads a
+# profile as its CRI runtime does. PROFILE_READERS: those a profile_paths item may name.
+EXPANDING_READERS = frozenset(('docker', 'podman', 'cri-o', 'crio', 'containers-common'))
+LITERAL_READERS = frozenset(('containerd', 'nerdctl', 'kubelet', 'k3s', 'rke2', 'oci', 'bundle'))
+PROFILE_READERS = ('docker', 'podman', 'cri-o', 'containerd', 'kubelet', 'oci')
 
 # uname -m -> every spelling a profile may use for that arch (Go, libseccomp).
 _ARCH_ALIASES = {
@@ -314,9 +319,9 @@ def notify_analysis(section, fmt='oci', arch=None, caps=None, kernel=None, consu
         consumer = consumer.lower()
     default_action = section.get('defaultAction')
     readings = {}
-    if fmt != 'docker' or consumer is None or consumer not in EXPANDING_CONSUMERS:
+    if fmt != 'docker' or consumer is None or consumer not in EXPANDING_READERS:
         readings['literal'] = _reading(section, False, arch, caps, kernel)
-    if fmt == 'docker' and (consumer is None or consumer in EXPANDING_CONSUMERS or consumer not in LITERAL_CONSUMERS):
+    if fmt == 'docker' and (consumer is None or consumer in EXPANDING_READERS or consumer not in LITERAL_READERS):
         readings['expanded'] = _reading(section, True, arch, caps, kernel)
     merged, names = {}, set()
     for rules, reading_names in readings.values():

@@ -13,37 +13,24 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from bisect import bisect_left
-from functools import lru_cache
-
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _runc_commits
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._facts import check_facts
+from ansible_collections.runcguard.seccomp.plugins.module_utils._hazard_versions import KERNEL_NOTIFY_SINCE, RUNC_NOTIFY_SINCE
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
-    EXPANDING_CONSUMERS,
-    LITERAL_CONSUMERS,
+    EXPANDING_READERS,
+    LITERAL_READERS,
     NOTIFY,
     is_32bit,
 )
-from ansible_collections.runcguard.seccomp.plugins.module_utils._version import (
-    commit_hash,
-    compare_versions,
-    normalise_version,
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _build_verdicts as _builds
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._build_verdicts import (
+    kernel_at_least,
+    libseccomp_too_old,
+    runtime_kind,
+    version_at_least,
 )
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._facts import check_facts
 
 SEVERITIES = ('info', 'low', 'medium', 'high', 'critical')
 _RANK = dict((name, rank) for rank, name in enumerate(SEVERITIES))
-
-# runc releases that hang with fcntl under NOTIFY (opencontainers/runc#4328, fixed by #4337).
-FCNTL_HANG_RELEASES = ('1.2.0-rc.1', '1.2.0-rc.2')
-# Dev builds whose base version is one of these may or may not carry the bug (main between
-# v1.1.0 and the fix in rc.3): their commit decides (_runc_commits), their number cannot.
-FCNTL_HANG_DEV_BASES = ('1.1.0', '1.2.0-rc.1', '1.2.0-rc.2')
-# Every commit whose VERSION reads 1.2.0-rc.1+dev carries the regression without its revert.
-FCNTL_HANG_DEV_ALWAYS = '1.2.0-rc.1'
-RUNC_NOTIFY_SINCE = '1.1.0'
-CRUN_SENDMSG_FIXED = '1.6.0'
-LIBSECCOMP_NOTIFY_SINCE = '2.5.0'
-KERNEL_NOTIFY_SINCE = (5, 7)
 
 # Syscalls a runtime or its init may itself make around seccomp setup; NOTIFY on them works on
 # current runtimes only because of how they order their work today.
@@ -55,7 +42,8 @@ RUNTIME_SENSITIVE = frozenset((
 ))
 
 _SPEC_SECCOMP = 'https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#seccomp'
-CATALOGUE = {
+# The catalogue text of every hazard; the Rule objects below give each its behaviour.
+_ENTRIES = {
     'notify-fcntl-hang': {
         'title': 'runc hangs when fcntl is under SCMP_ACT_NOTIFY',
         'description': ('runc 1.2.0-rc.1 and 1.2.0-rc.2 block forever in runc run / runc exec for a '
@@ -175,119 +163,12 @@ _ORIGIN_TO_ENGINES = {
     'oci': (),  # a plain OCI reader (profile_paths reader: oci) names no engine
 }
 # Readers that decode a Docker-format profile as plain OCI; kubelet reads it as its CRI runtime does.
-_LITERAL_READERS = LITERAL_CONSUMERS - {'kubelet'}
+_LITERAL_READERS = LITERAL_READERS - {'kubelet'}
 
 
 def severity_rank(severity):
     """0 (info) .. 4 (critical); unknown names rank below info."""
     return _RANK.get(severity, -1)
-
-
-@lru_cache(maxsize=1)
-def _commit_table():
-    """(sorted 12-hex commits, their verdicts) from the generated table."""
-    width, rows = _runc_commits.PREFIX, []
-    for text, affected in ((_runc_commits.AFFECTED, True), (_runc_commits.NOT_AFFECTED, False)):
-        rows.extend((text[i:i + width], affected) for i in range(0, len(text), width))
-    rows.sort()
-    return [r[0] for r in rows], [r[1] for r in rows]
-
-
-def runc_commit_matches(prefix):
-    """[(12-hex commit, affected)] of the table's runc commits that start with ``prefix`` (hex)."""
-    commits, verdicts = _commit_table()
-    prefix = prefix[:_runc_commits.PREFIX]
-    out, index = [], bisect_left(commits, prefix)
-    while index < len(commits) and commits[index].startswith(prefix):
-        out.append((commits[index], verdicts[index]))
-        index += 1
-    return out
-
-
-_BUG = (_runc_commits.REGRESSION, _runc_commits.REVERT)
-_HAS_BUG = 'has runc commit %s (the fcntl hang) and not its revert %s' % _BUG
-_NO_BUG = 'lacks runc commit %s (the fcntl hang) or has its revert %s' % _BUG
-
-
-def fcntl_hang_verdict(runtime):
-    """(True, False or 'unknown', why) for one runc runtime entry; ``why`` is a clause for messages.
-
-    Releases are decided by their number. A development build is decided by its commit when that
-    commit (7+ hex digits, one match) is in the table of runc's history; a ``-dirty`` build of a
-    safe commit stays unknown (its local changes are not known). Without a readable commit a
-    1.2.0-rc.1+dev build is affected (every such commit is), other dev builds of the affected era
-    are unknown. A build without a version number (Go build info ``(devel)``: version None, dev,
-    commit from ``vcs.revision``) is decided by its commit alone.
-    """
-    version = runtime.get('version')
-    if runtime.get('error'):
-        return 'unknown', 'has no readable version'
-    # A Go "(devel)" build read from its build information has no number, only vcs.revision.
-    unnumbered = not version and bool(runtime.get('dev')) and bool(runtime.get('commit'))
-    dev = True
-    if not unnumbered:
-        version, dev = normalise_version(version) if version else (None, False)
-        dev = dev or bool(runtime.get('dev'))
-        if not version:
-            return 'unknown', 'has no readable version'
-    if not dev:
-        if version in FCNTL_HANG_RELEASES:
-            return True, 'is release %s, which %s' % (version, _HAS_BUG)
-        return False, 'is release %s' % version
-    commit, dirty = commit_hash(runtime.get('commit'))
-    built = ' (built -dirty, with local changes)' if dirty else ''
-    matches = runc_commit_matches(commit) if commit else []
-    if len(matches) == 1:
-        if matches[0][1]:
-            return True, 'is a development build of commit %s%s, which %s' % (commit, built, _HAS_BUG)
-        if dirty:
-            return 'unknown', ('is a development build of commit %s, which %s, but it was built -dirty (with local '
-                               'changes)' % (commit, _NO_BUG))
-        return False, 'is a development build of commit %s, which %s' % (commit, _NO_BUG)
-    if unnumbered:
-        if len(matches) > 1:
-            return 'unknown', ('is a development build of commit %s, which is too short to name one runc commit '
-                               '(%d match)' % (commit, len(matches)))
-        return 'unknown', ('is a development build (no version number) of commit %s, which is not in runc\'s '
-                           'history of the fcntl-hang era as this collection knows it' % commit)
-    if version not in FCNTL_HANG_DEV_BASES:
-        return False, ('is a development build of %s, outside the 1.1.0+dev .. 1.2.0-rc.2+dev line that carried '
-                       'the regression' % version)
-    if len(matches) > 1:
-        return 'unknown', ('is a development build of commit %s, which is too short to name one runc commit (%d '
-                           'match)' % (commit, len(matches)))
-    if commit:
-        return 'unknown', ('is a development build of commit %s, which is not in runc\'s history as this collection '
-                           'knows it (a fork or vendor build)' % commit)
-    if version == FCNTL_HANG_DEV_ALWAYS:
-        return True, ('is a %s development build with no readable commit, and every such runc commit %s'
-                      % (version, _HAS_BUG))
-    return 'unknown', 'is a development build with no readable commit'
-
-
-def fcntl_hang_affected(runtime):
-    """True, False or 'unknown' for one runc runtime entry (fcntl_hang_verdict without the why)."""
-    return fcntl_hang_verdict(runtime)[0]
-
-
-def version_at_least(runtime, floor):
-    """True, False or 'unknown' for the runtime entry's version >= floor."""
-    version = runtime.get('version')
-    if not version or runtime.get('error'):
-        return 'unknown'
-    return compare_versions(version, floor) >= 0
-
-
-@lru_cache(maxsize=256)
-def _kernel_at_least(kernel, floor):
-    if not kernel:
-        return 'unknown'
-    digits = []
-    for part in str(kernel).replace('-', '.').split('.')[:2]:
-        if not part.isdigit():
-            return 'unknown'
-        digits.append(int(part))
-    return tuple(digits) >= floor if len(digits) == 2 else 'unknown'
 
 
 def _consumers(profile):
@@ -302,7 +183,7 @@ def effective_notify(profile, arch=None):
     sets = profile.get('notify_sets') or {}
     engines = _consumers(profile)
     names = profile.get('notify_syscalls') or []
-    if engines and engines <= EXPANDING_CONSUMERS and 'expanded' in sets:
+    if engines and engines <= EXPANDING_READERS and 'expanded' in sets:
         names = sets['expanded']
     elif engines and engines <= _LITERAL_READERS and 'literal' in sets:
         names = sets['literal']
@@ -324,14 +205,6 @@ def _runtimes_for(profile, runtimes):
     return used or list(runtimes)
 
 
-def runtime_kind(runtime):
-    """runc or crun: what the binary said, else its file name (a hung binary says nothing)."""
-    if runtime.get('name') in ('runc', 'crun'):
-        return runtime['name']
-    base = str(runtime.get('path') or '').rsplit('/', 1)[-1]
-    return 'crun' if 'crun' in base else 'runc' if 'runc' in base else None
-
-
 def _runtime_ref(runtime):
     if runtime is None:
         return None
@@ -341,7 +214,7 @@ def _runtime_ref(runtime):
 def make_finding(hazard_id, profile_path, origin, runtime_ref, syscalls, affected, message,
                  severity=None, remediation=None):
     """One finding in the design.md contract; the only place that shape is built."""
-    entry = CATALOGUE[hazard_id]
+    entry = _ENTRIES[hazard_id]
     return {
         'id': hazard_id,
         'key': '%s|%s|%s' % (hazard_id, profile_path or '', (runtime_ref or {}).get('path') or ''),
@@ -374,88 +247,166 @@ def _runtime_label(runtime):
                             runtime.get('path'))
 
 
-def _runc_findings(profile, runtime, names):
-    out = []
+# --- what each rule finds in one profile (runtime None) or for one runtime running it ----------
+def _fcntl_hang_findings(rule, profile, runtime, names, host):
+    if 'fcntl' not in names:
+        return []
+    affected, why = rule.verdict(runtime)
     label, path = _runtime_label(runtime), profile.get('path')
-    if 'fcntl' in names:
-        affected, why = fcntl_hang_verdict(runtime)
-        if affected is True:
-            out.append(_finding('notify-fcntl-hang', profile, runtime, ['fcntl'], True,
-                                '%s hangs starting containers with %s (fcntl under NOTIFY): it %s. Upgrade runc to '
-                                '>= 1.2.0 or pin 1.1.13, or take fcntl out of the NOTIFY rule.%s'
-                                % (label, path, why, _exec_note(profile))))
-        elif affected == 'unknown':
-            out.append(_finding('notify-fcntl-hang', profile, runtime, ['fcntl'], 'unknown',
-                                '%s %s, so it may hang with %s (fcntl under NOTIFY); verify with '
-                                'runcguard.seccomp.notify_probe or move to a release runc.%s'
-                                % (label, why, path, _exec_note(profile)), severity='medium'))
-    supported = version_at_least(runtime, RUNC_NOTIFY_SINCE)
-    if supported is False:
-        out.append(_finding('notify-unsupported', profile, runtime, sorted(names), True,
-                            '%s predates SCMP_ACT_NOTIFY support (runc 1.1.0); containers using %s fail to '
-                            'start: upgrade runc.' % (label, path)))
-    elif 'write' in names:
-        # Every runc refuses it, whatever its version (it writes to its sync pipe after loading the filter).
-        out.append(_finding('notify-write-rejected', profile, runtime, ['write'], True,
-                            '%s refuses SCMP_ACT_NOTIFY on write, as every runc does (runc itself writes after '
-                            'loading the filter), so containers using %s fail to start; take write out of the '
-                            'NOTIFY rule.' % (label, path)))
-    return out
+    if affected is True:
+        return [_finding(rule.id, profile, runtime, ['fcntl'], True,
+                         '%s hangs starting containers with %s (fcntl under NOTIFY): it %s. Upgrade runc to '
+                         '>= 1.2.0 or pin 1.1.13, or take fcntl out of the NOTIFY rule.%s'
+                         % (label, path, why, _exec_note(profile)))]
+    if affected == 'unknown':
+        return [_finding(rule.id, profile, runtime, ['fcntl'], 'unknown',
+                         '%s %s, so it may hang with %s (fcntl under NOTIFY); verify with '
+                         'runcguard.seccomp.notify_probe or move to a release runc.%s'
+                         % (label, why, path, _exec_note(profile)), severity='medium')]
+    return []
 
 
-def _crun_findings(profile, runtime, names):
+def _write_rejected_findings(rule, profile, runtime, names, host):
+    # A runc without NOTIFY support at all is reported as notify-unsupported instead.
+    if 'write' not in names or rule.verdict(runtime)[0] is not True \
+            or version_at_least(runtime, RUNC_NOTIFY_SINCE) is False:
+        return []
+    return [_finding(rule.id, profile, runtime, ['write'], True,
+                     '%s refuses SCMP_ACT_NOTIFY on write, as every runc does (runc itself writes after '
+                     'loading the filter), so containers using %s fail to start; take write out of the '
+                     'NOTIFY rule.' % (_runtime_label(runtime), profile.get('path')))]
+
+
+def _crun_sendmsg_findings(rule, profile, runtime, names, host):
     if 'sendmsg' not in names:
         return []
-    fixed = version_at_least(runtime, CRUN_SENDMSG_FIXED)
+    affected = rule.verdict(runtime)[0]
     label, path = _runtime_label(runtime), profile.get('path')
-    if fixed is True:
-        return []
-    if fixed is False:
-        return [_finding('crun-notify-sendmsg-hang', profile, runtime, ['sendmsg'], True,
+    if affected is True:
+        return [_finding(rule.id, profile, runtime, ['sendmsg'], True,
                          '%s hangs starting containers with %s (sendmsg under NOTIFY); upgrade crun to >= 1.6 '
                          'or take sendmsg out of the NOTIFY rule.' % (label, path))]
-    return [_finding('crun-notify-sendmsg-hang', profile, runtime, ['sendmsg'], 'unknown',
-                     '%s may hang with %s (sendmsg under NOTIFY): its version is unknown.' % (label, path),
-                     severity='medium')]
+    if affected == 'unknown':
+        return [_finding(rule.id, profile, runtime, ['sendmsg'], 'unknown',
+                         '%s may hang with %s (sendmsg under NOTIFY): its version is unknown.' % (label, path),
+                         severity='medium')]
+    return []
 
 
-def _libseccomp_findings(profile, runtime, host_libseccomp, names):
-    version = runtime.get('libseccomp') or host_libseccomp
-    if not version:
+def _unsupported_findings(rule, profile, runtime, names, host):
+    path = profile.get('path')
+    if runtime is None:  # the host's kernel
+        if kernel_at_least(host.get('kernel'), KERNEL_NOTIFY_SINCE) is False:
+            return [_finding(rule.id, profile, None, names, True,
+                             'kernel %s is older than 5.7; containers using %s with SCMP_ACT_NOTIFY fail to '
+                             'start: upgrade the kernel.' % (host.get('kernel'), path))]
         return []
-    if compare_versions(version, LIBSECCOMP_NOTIFY_SINCE) >= 0:
+    if libseccomp_too_old(runtime, host.get('libseccomp')):
+        return [_finding(rule.id, profile, runtime, sorted(names), True,
+                         '%s is linked with libseccomp %s; SCMP_ACT_NOTIFY needs >= 2.5.0, so containers using %s '
+                         'fail to start.' % (_runtime_label(runtime), runtime.get('libseccomp') or host.get('libseccomp'),
+                                             path))]
+    if rule.verdict(runtime)[0] is True:
+        return [_finding(rule.id, profile, runtime, sorted(names), True,
+                         '%s predates SCMP_ACT_NOTIFY support (runc 1.1.0); containers using %s fail to '
+                         'start: upgrade runc.' % (_runtime_label(runtime), path))]
+    return []
+
+
+def _default_action_findings(rule, profile, runtime, names, host):
+    if str(profile.get('default_action') or '').upper() != NOTIFY:
         return []
-    return [_finding('notify-unsupported', profile, runtime, sorted(names), True,
-                     '%s is linked with libseccomp %s; SCMP_ACT_NOTIFY needs >= 2.5.0, so containers using %s '
-                     'fail to start.' % (_runtime_label(runtime), version, profile.get('path')))]
+    return [_finding(rule.id, profile, None, [], True,
+                     '%s sets defaultAction SCMP_ACT_NOTIFY, which runc rejects; use an explicit rule '
+                     'per syscall.' % profile.get('path'))]
 
 
-def _profile_findings(profile, names, kernel):
-    out, path = [], profile.get('path')
-    listener = profile.get('listener_path') or ''
-    if str(profile.get('default_action') or '').upper() == NOTIFY:
-        out.append(_finding('notify-default-action', profile, None, [], True,
-                            '%s sets defaultAction SCMP_ACT_NOTIFY, which runc rejects; use an explicit rule '
-                            'per syscall.' % path))
-    if not listener:
-        out.append(_finding('notify-no-listener-path', profile, None, names, True,
-                            '%s sends syscalls to SCMP_ACT_NOTIFY but sets no listenerPath, so containers fail '
-                            'to start; set listenerPath to the agent socket.' % path))
-    elif profile.get('listener_exists') is False:
-        out.append(_finding('notify-listener-absent', profile, None, names, True,
-                            '%s names listenerPath %s, which does not exist on this host; start the seccomp '
-                            'agent before containers.' % (path, listener)))
-    if _kernel_at_least(kernel, KERNEL_NOTIFY_SINCE) is False:
-        out.append(_finding('notify-unsupported', profile, None, names, True,
-                            'kernel %s is older than 5.7; containers using %s with SCMP_ACT_NOTIFY fail to '
-                            'start: upgrade the kernel.' % (kernel, path)))
+def _no_listener_findings(rule, profile, runtime, names, host):
+    if profile.get('listener_path'):
+        return []
+    return [_finding(rule.id, profile, None, names, True,
+                     '%s sends syscalls to SCMP_ACT_NOTIFY but sets no listenerPath, so containers fail '
+                     'to start; set listenerPath to the agent socket.' % profile.get('path'))]
+
+
+def _listener_absent_findings(rule, profile, runtime, names, host):
+    listener = profile.get('listener_path')
+    if not listener or profile.get('listener_exists') is not False:
+        return []
+    return [_finding(rule.id, profile, None, names, True,
+                     '%s names listenerPath %s, which does not exist on this host; start the seccomp '
+                     'agent before containers.' % (profile.get('path'), listener))]
+
+
+def _runtime_sensitive_findings(rule, profile, runtime, names, host):
     sensitive = names & RUNTIME_SENSITIVE
-    if sensitive:
-        out.append(_finding('notify-runtime-sensitive', profile, None, sensitive, False,
-                            '%s puts %s under NOTIFY: safe with current runtimes, but fragile if a runtime '
-                            'makes these calls before handing over the notify fd.'
-                            % (path, ', '.join(sorted(sensitive)))))
-    return out
+    if not sensitive:
+        return []
+    return [_finding(rule.id, profile, None, sensitive, False,
+                     '%s puts %s under NOTIFY: safe with current runtimes, but fragile if a runtime '
+                     'makes these calls before handing over the notify fd.'
+                     % (profile.get('path'), ', '.join(sorted(sensitive))))]
+
+
+class Rule(object):
+    """One hazard: its catalogue entry and every decision about it, for every part of the collection.
+
+    ``verdict(runtime, host_libseccomp=None) -> (True | False | 'unknown' | None, why)``: would this
+    runtime build hit the hazard when a profile triggers it (None: the build does not decide; a
+    profile or the probe does). The evaluation (``evaluate``), the fleet report's runtime inventory
+    (``runtime_verdicts``), the probe's version prediction (``_probe_findings``), pin planning (the
+    ``runtime_verdicts`` filter) all ask it. ``findings(profile, runtime, names, host)``: its findings
+    for one NOTIFY profile (``runtime`` None: the profile and host alone) or one runtime running it.
+    ``runtime``: the runtime kind it is about (runc, crun) or None. ``trigger`` and
+    ``probe_outcomes``: the syscall a notify_probe start needs and the outcomes that mean affected.
+    """
+
+    def __init__(self, hazard_id, verdict=None, profile_check=None, build_check=None, runtime=None, trigger=None,
+                 probe_outcomes=()):
+        self.id = hazard_id
+        self.entry = _ENTRIES[hazard_id]
+        self.severity = self.entry['severity']
+        self.runtime = runtime
+        self.trigger = trigger
+        self.probe_outcomes = tuple(probe_outcomes)
+        self._verdict = verdict
+        self._profile_check = profile_check
+        self._build_check = build_check
+        self.build_decided = verdict is not None
+
+    def verdict(self, runtime, host_libseccomp=None):
+        if self._verdict is None:
+            return None, 'is not decided by the runtime build'
+        return self._verdict(runtime, host_libseccomp)
+
+    def findings(self, profile, runtime, names, host):
+        check = self._profile_check if runtime is None else self._build_check
+        return check(self, profile, runtime, names, host) if check else []
+
+
+RULES = dict((rule.id, rule) for rule in (
+    Rule('notify-fcntl-hang', _builds.fcntl_hang, build_check=_fcntl_hang_findings, runtime='runc',
+         trigger='fcntl', probe_outcomes=('hang',)),
+    Rule('notify-write-rejected', _builds.write_rejected, build_check=_write_rejected_findings, runtime='runc',
+         trigger='write', probe_outcomes=('error', 'unsupported')),
+    Rule('notify-default-action', profile_check=_default_action_findings),
+    Rule('crun-notify-sendmsg-hang', _builds.crun_sendmsg_hang, build_check=_crun_sendmsg_findings, runtime='crun',
+         trigger='sendmsg', probe_outcomes=('hang',)),
+    Rule('notify-no-listener-path', profile_check=_no_listener_findings),
+    Rule('notify-listener-absent', profile_check=_listener_absent_findings),
+    Rule('notify-unsupported', _builds.notify_unsupported, profile_check=_unsupported_findings,
+         build_check=_unsupported_findings),
+    Rule('notify-runtime-sensitive', profile_check=_runtime_sensitive_findings),
+    # Observed by the notify_probe module (see _probe_findings).
+    Rule('notify-probe-hang'),
+    Rule('notify-probe-disagrees'),
+))
+CATALOGUE = dict((hazard_id, rule.entry) for hazard_id, rule in RULES.items())
+# Hazards decided by the runtime build alone (the fleet report's runtime_inventory). The others
+# depend on a profile (listener, default action, syscall choice) or are observed by the probe.
+BUILD_HAZARDS = tuple(hazard_id for hazard_id, rule in RULES.items() if rule.build_decided)
+_PROFILE_RULES = [rule for rule in RULES.values() if rule._profile_check]
+_BUILD_RULES = [rule for rule in RULES.values() if rule._build_check]
 
 
 def _sort_key(finding):
@@ -471,7 +422,7 @@ def evaluate(facts):
     check_facts(facts)
     runtimes = [r for r in facts.get('runtimes') or () if isinstance(r, dict)]
     arch, kernel = facts.get('arch'), facts.get('kernel')
-    kernel = str(kernel) if kernel else None
+    host = {'kernel': str(kernel) if kernel else None, 'libseccomp': facts.get('libseccomp')}
     findings = []
     for profile in facts.get('profiles') or ():
         if not isinstance(profile, dict) or profile.get('error'):
@@ -482,48 +433,23 @@ def evaluate(facts):
         names = effective_notify(profile, arch)
         if not names and not default_notify:
             continue
-        findings.extend(_profile_findings(profile, names, kernel))
+        for rule in _PROFILE_RULES:
+            findings.extend(rule.findings(profile, None, names, host))
         for runtime in _runtimes_for(profile, runtimes):
-            kind = runtime_kind(runtime)
-            if kind == 'runc':
-                findings.extend(_runc_findings(profile, runtime, names))
-            elif kind == 'crun':
-                findings.extend(_crun_findings(profile, runtime, names))
-            findings.extend(_libseccomp_findings(profile, runtime, facts.get('libseccomp'), names))
+            for rule in _BUILD_RULES:
+                findings.extend(rule.findings(profile, runtime, names, host))
     unique = dict((f['key'], f) for f in findings)
     return sorted(unique.values(), key=_sort_key)
-
-
-# Hazards decided by the runtime build alone (the fleet report's runtime_inventory). The others
-# depend on a profile (listener, default action, syscall choice) or are observed by the probe.
-BUILD_HAZARDS = ('notify-fcntl-hang', 'notify-write-rejected', 'crun-notify-sendmsg-hang', 'notify-unsupported')
-
-
-def _negate(verdict):
-    return (not verdict) if isinstance(verdict, bool) else verdict
 
 
 def runtime_verdicts(runtime):
     """hazard id -> True, False, 'unknown' or None for one runtime entry, over the whole catalogue.
 
     True/False/'unknown': would this build hit the hazard when a profile triggers it, by the same
-    rules ``evaluate`` applies. None: the hazard does not depend on the build (a profile or the
-    probe decides). ``runtime`` is a facts entry (name, path, version, commit, dev, libseccomp, error).
+    rules ``evaluate`` applies (``Rule.verdict``). None: the hazard does not depend on the build (a
+    profile or the probe decides). ``runtime`` is a facts entry (name, path, version, commit, dev,
+    libseccomp, error).
     """
-    kind = runtime_kind(runtime)
-    verdicts = dict((hazard_id, None) for hazard_id in CATALOGUE)
-    if kind is None:  # neither runc nor crun by its output or name: nothing can be said
-        verdicts.update((hazard_id, 'unknown') for hazard_id in BUILD_HAZARDS)
-        return verdicts
-    runc = kind == 'runc'
-    libseccomp = runtime.get('libseccomp')
-    old_lib = bool(libseccomp) and compare_versions(libseccomp, LIBSECCOMP_NOTIFY_SINCE) < 0
-    has_notify = version_at_least(runtime, RUNC_NOTIFY_SINCE) if runc else True
-    verdicts.update({
-        'notify-fcntl-hang': fcntl_hang_affected(runtime) if runc else False,
-        # runc refuses NOTIFY on write in every release (those without NOTIFY refuse it anyway).
-        'notify-write-rejected': runc,
-        'crun-notify-sendmsg-hang': False if runc else _negate(version_at_least(runtime, CRUN_SENDMSG_FIXED)),
-        'notify-unsupported': True if old_lib else _negate(has_notify),
-    })
-    return verdicts
+    if runtime_kind(runtime) is None:  # neither runc nor crun by its output or name: nothing can be said
+        return dict((hazard_id, 'unknown' if rule.build_decided else None) for hazard_id, rule in RULES.items())
+    return dict((hazard_id, rule.verdict(runtime)[0]) for hazard_id, rule in RULES.items())

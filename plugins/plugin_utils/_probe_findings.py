@@ -14,22 +14,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import (
-    CRUN_SENDMSG_FIXED,
-    fcntl_hang_affected,
-    make_finding,
-    runtime_kind,
-    version_at_least,
-)
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._build_verdicts import runtime_kind
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import RULES, make_finding
 
 # Version-based hazards the probe can confirm or refute: id -> (runtime kind, trigger syscall,
-# outcomes that mean "affected"). A hang hazard is affected only when the probe hangs; a
-# rejection hazard when the runtime fails the start.
-HAZARD_OUTCOMES = {
-    'notify-fcntl-hang': ('runc', 'fcntl', ('hang',)),
-    'crun-notify-sendmsg-hang': ('crun', 'sendmsg', ('hang',)),
-    'notify-write-rejected': ('runc', 'write', ('error', 'unsupported')),
-}
+# outcomes that mean "affected"), from each rule. A hang hazard is affected only when the probe
+# hangs; a rejection hazard when the runtime fails the start.
+HAZARD_OUTCOMES = dict((rule.id, (rule.runtime, rule.trigger, rule.probe_outcomes))
+                       for rule in RULES.values() if rule.probe_outcomes)
 
 
 def _kind(result):
@@ -39,17 +31,13 @@ def _kind(result):
 
 def version_prediction(hazard_id, result):
     """True/False/'unknown': what the version alone says about this hazard for this runtime."""
-    version = result.get('version')
-    if hazard_id == 'notify-fcntl-hang':
-        return fcntl_hang_affected({'version': version, 'dev': result.get('dev'), 'commit': result.get('commit'),
-                                    'error': None})
-    if hazard_id == 'crun-notify-sendmsg-hang':
-        fixed = version_at_least({'version': version}, CRUN_SENDMSG_FIXED)
-        return 'unknown' if fixed == 'unknown' else not fixed
-    if hazard_id == 'notify-write-rejected':
-        # Every runc refuses NOTIFY on write (runc before 1.1.0 refuses NOTIFY altogether).
-        return True
-    return 'unknown'
+    rule = RULES.get(hazard_id)
+    if rule is None or not rule.build_decided:
+        return 'unknown'
+    # The rule's own verdict for a build of the kind it is about, as the probe reported it.
+    affected = rule.verdict({'name': rule.runtime, 'version': result.get('version'), 'dev': result.get('dev'),
+                             'commit': result.get('commit'), 'error': None})[0]
+    return 'unknown' if affected is None else affected
 
 
 def observed(hazard_id, outcomes):

@@ -15,10 +15,10 @@ __metaclass__ = type
 import hashlib
 import json
 
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._build_verdicts import runtime_kind
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import (
     CATALOGUE,
     SEVERITIES,
-    runtime_kind,
     severity_rank,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import is_32bit

@@ -8,7 +8,8 @@ catalogued hazard. Pure stdlib, no I/O."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, runtime_kind, runtime_verdicts
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._build_verdicts import runtime_kind
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, runtime_verdicts
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import one_line
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import version_key
 

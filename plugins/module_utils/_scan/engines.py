@@ -39,6 +39,9 @@ RUNTIME_GLOBS = (
     ('/snap/microk8s/current/bin/%s', 'microk8s'),
     ('/var/lib/k0s/bin/%s', 'k0s'),
 )
+# Distributions that ship their own runtimes under one root: a binary below it is used by them.
+DISTRIBUTION_ROOTS = (('/var/lib/rancher/k3s/', 'k3s'), ('/var/lib/rancher/rke2/', 'rke2'),
+                      ('/snap/microk8s/', 'microk8s'), ('/var/lib/k0s/', 'k0s'))
 _PODMAN_DEFAULT_PATHS = dict((name, [os.path.join(d, name) for d in RUNTIME_DIRS]) for name in RUNTIME_NAMES)
 
 # containerd CRI plugin key per config `version`.

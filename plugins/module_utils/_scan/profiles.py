@@ -19,7 +19,9 @@ import re
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
     FileProblem, is_scratch, is_socket, printable, read_bounded, read_text, walk_files,
 )
-from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import ProfileError, describe_profile
+from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
+    EXPANDING_READERS, LITERAL_READERS, PROFILE_READERS, ProfileError, describe_profile,
+)
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.host import add_error as _error
 
 STANDARD_PROFILES = ('/usr/share/containers/seccomp.json', '/etc/containers/seccomp.json')
@@ -33,10 +35,9 @@ BUNDLE_GLOBS = (
     ('/var/lib/containers/storage/overlay-containers/*/userdata/config.json', 'podman'),
     ('/run/containers/storage/overlay-containers/*/userdata/config.json', 'cri-o'),
 )
-_EXPANDING = ('docker', 'podman', 'cri-o')
-# Who may read a profile given by path (profile_paths item {path, reader}): Docker, podman and CRI-O
-# expand Docker keys, containerd and plain OCI readers do not, kubelet does as its CRI runtime does.
-PROFILE_READERS = ('docker', 'podman', 'cri-o', 'containerd', 'kubelet', 'oci')
+# Origins that name one reader of a file (containers-common is read by podman and CRI-O alike, so
+# its file is read both ways, as is one with origins of several readers).
+_ONE_READER = (EXPANDING_READERS | LITERAL_READERS) - {'kubelet', 'containers-common'}
 
 
 class Profiles(object):
@@ -118,11 +119,9 @@ class Profiles(object):
         kinds = set()
         for origin in entry['origin']:
             engine = origin.get('reader') or origin['engine']
-            if engine in _EXPANDING:
-                kinds.add(engine)
-            elif engine == 'kubelet':
+            if engine == 'kubelet':
                 kinds.add(None if self.crio_present else 'kubelet')
-            elif engine in ('bundle', 'containerd', 'k3s', 'rke2', 'oci'):
+            elif engine in _ONE_READER:
                 kinds.add(engine)
             else:
                 kinds.add(None)

@@ -13,7 +13,7 @@ import json
 import os
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import describe_os_error
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import RUNTIME_DIRS, RUNTIME_GLOBS, RUNTIME_NAMES
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import DISTRIBUTION_ROOTS, RUNTIME_DIRS, RUNTIME_GLOBS, RUNTIME_NAMES
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.host import add_error as _error
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.packages import package_owners
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import parse_features_json, parse_runtime_version
@@ -132,8 +132,7 @@ def gather_runtimes(fs, run, engines, runtime_paths, discover, errors):
     package_owners(fs, run, [e for e in order if e.get('realpath')])
     for entry in order:
         for path in [entry['realpath']] + entry['paths']:
-            for prefix, engine in (('/var/lib/rancher/k3s/', 'k3s'), ('/var/lib/rancher/rke2/', 'rke2'),
-                                   ('/snap/microk8s/', 'microk8s'), ('/var/lib/k0s/', 'k0s')):
+            for prefix, engine in DISTRIBUTION_ROOTS:
                 if path and path.startswith(prefix):
                     entry['used_by'].add(engine)
         entry['used_by'] = sorted(entry['used_by'])

@@ -15,11 +15,10 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import 
     SEVERITIES,
     STRATEGIES,
     evaluate,
-    fcntl_hang_affected,
-    fcntl_hang_verdict,
     runtime_verdicts,
     severity_rank,
 )
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._build_verdicts import fcntl_hang_affected, fcntl_hang_verdict
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.probe import PROBE_SYSCALLS
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import describe_profile
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import parse_runtime_version
@@ -170,17 +169,17 @@ def test_dev_version_from_runc_features_is_still_a_dev_build():
 
 
 def test_ambiguous_prefix_decides_nothing(monkeypatch):
-    from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _hazards, _runc_commits
+    from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _build_verdicts, _runc_commits
     monkeypatch.setattr(_runc_commits, 'AFFECTED', '1234567aaaaa')
     monkeypatch.setattr(_runc_commits, 'NOT_AFFECTED', '1234567bbbbb')
-    _hazards._commit_table.cache_clear()
+    _build_verdicts._commit_table.cache_clear()
     try:
         affected, why = fcntl_hang_verdict(dev_runtime('1.2.0-rc.2+dev', '1234567'))
         assert affected == 'unknown' and 'too short to name one runc commit (2 match)' in why
         assert fcntl_hang_affected(dev_runtime('1.2.0-rc.2+dev', '1234567b')) is False
     finally:
         monkeypatch.undo()
-        _hazards._commit_table.cache_clear()
+        _build_verdicts._commit_table.cache_clear()
 
 
 @pytest.mark.parametrize('entry, expected', [

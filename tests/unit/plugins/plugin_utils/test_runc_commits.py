@@ -12,7 +12,7 @@ import re
 import pytest
 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _runc_commits
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import (
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._build_verdicts import (
     fcntl_hang_affected,
     runc_commit_matches,
 )

@@ -20,7 +20,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._version import 
     parse_runtime_version,
     version_from_build_info,
 )
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import fcntl_hang_verdict
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._build_verdicts import fcntl_hang_verdict
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'versions')
