@@ -28,6 +28,12 @@ description:
     The new file is written to a temporary file in the same directory and moved into place atomically;
     owner, group, mode, ACLs and extended attributes (SELinux label) are kept. The temporary file and the
     backup are created with the profile's own mode, never readable by more users than the profile.
+  - Race-free as root. The profile's directory is opened once without following links a user could have put
+    on the way (C(openat2) with C(RESOLVE_NO_SYMLINKS) where the kernel has it, else one C(O_NOFOLLOW) step
+    per component); the lock, the read, the backup, the temporary file and the rename are all relative to
+    that directory, and the file must still be the one that was read when it is replaced. A profile that a
+    non-root user owns or can change, or one in a directory such a user owns or can change, is refused unless
+    O(allow_user_owned=true). See C(docs/security.md).
   - An exclusive lock (C(.<name>.runcguard-lock) beside the file) is held from reading the file to replacing
     it; temporary and lock files have names M(runcguard.seccomp.runtime_facts) ignores. What a killed run left
     behind is removed by the next run, with a warning.
@@ -39,10 +45,22 @@ author:
 options:
   path:
     description:
-      - The profile file. Symlinks are followed; the file they point to is rewritten.
+      - The profile file. A symlink root owns, in directories only root can change, is followed and the file
+        it points to is rewritten; a symlink a non-root user owns or could have put there is never followed.
     type: path
     required: true
     aliases: [dest]
+  allow_user_owned:
+    description:
+      - Rewrite a profile that a non-root user owns or can change, or that lies in a directory a non-root user
+        owns or can change (the Security Profiles Operator's C(/var/lib/kubelet/seccomp/operator) belongs to
+        uid 65535; bypass4netns profiles live in homes).
+      - By default root refuses such a file, because that user could steer root's write elsewhere. When
+        allowed, the rewrite is race-free (every step relative to the directory opened once, without
+        following links) and the file keeps its owner, group and mode; only O(owner), O(group) and O(mode)
+        can be set on it, not SELinux options or O(attributes).
+    type: bool
+    default: false
   notify_remove:
     description:
       - Syscalls to take out of every C(SCMP_ACT_NOTIFY) rule.
@@ -137,6 +155,11 @@ path:
   returned: always
   type: str
   sample: /etc/docker/seccomp.json
+user_controlled:
+  description: What on the profile's path a non-root user owns or can change (only with O(allow_user_owned=true)).
+  returned: when the path is user-controlled
+  type: str
+  sample: /var/lib/kubelet/seccomp/operator is owned by uid 65535
 format:
   description: Profile format.
   returned: success
@@ -202,24 +225,32 @@ format_preserved:
 '''
 
 import errno
-import os
+import grp
+import pwd
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
-    FileLock, FileProblem, backup_copy, read_bounded, remove_stale_scratch, replace_file, utf8_safe,
-)
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, utf8_safe
 from ansible_collections.runcguard.seccomp.plugins.module_utils._rewrite import RewriteError, rewrite_text
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import SafeDir, UserControlled
 
 
-def _rewrite(module, path, real, result):
-    """Read, rewrite, validate and replace ``real``; with the lock held when not in check mode."""
+def _problem(path, exc):
+    """A FileProblem as the module says it: the policy's own sentence, or '<path>: <why>'."""
+    if isinstance(exc, UserControlled):
+        return exc.message
+    return '%s: %s' % (path, exc.message)
+
+
+def _rewrite(module, sdir, name, path, result):
+    """Read, rewrite, validate and replace ``name`` in ``sdir``; with the lock held when not in check mode."""
     p = module.params
+    real = sdir.join(name)
     try:
-        data = read_bounded(real, p['max_profile_size'])
+        data, st, attrs = sdir.read_with_attributes(name, p['max_profile_size'])
     except FileProblem as exc:
-        module.fail_json(msg='%s: %s; nothing was changed' % (path, exc.message), **result)
+        module.fail_json(msg='%s; nothing was changed' % _problem(path, exc), **result)
     try:
         res = rewrite_text(data, p['notify_remove'], p['replacement_action'], p['notify_ensure'],
                            p['remove_unused_listener'], path=path)
@@ -234,28 +265,77 @@ def _rewrite(module, path, real, result):
     result['diff'] = dict(before=res['before'], after=res['after'], before_header='%s (before)' % real,
                           after_header='%s (after)' % real)
     if not res['changed']:
-        return
+        return st
     result['changed'] = True
     if not res['format_preserved']:
         module.warn('%s: its layout could not be followed, so unchanged parts are re-indented too '
                     '(the content is unchanged apart from the rewrite; see --diff)' % real)
     if module.check_mode:
-        return
+        return st
+    # scratch file, backup and rename relative to the directory descriptor; the name must still be
+    # the inode that was read; owner, group, mode and xattrs of what was read are kept
+    after = to_bytes(res['after'])
     try:
-        if p['backup']:
-            result['backup_file'] = backup_copy(real, data)
         try:
-            replace_file(real, to_bytes(res['after']))
+            backup = sdir.write(name, after, expect=st, attrs=attrs, backup=data if p['backup'] else None)
         except OSError as exc:
             # a bind-mounted file (containers) cannot be renamed over; unsafe_writes allows writing in place
             if exc.errno not in (errno.EBUSY, errno.EXDEV) or not p['unsafe_writes']:
                 raise
-            with open(real, 'r+b') as handle:
-                handle.truncate(0)
-                handle.write(to_bytes(res['after']))
+            backup = sdir.backup(name, data, attrs) if p['backup'] else None
+            sdir.write_in_place(name, after, st)
+        if backup:
+            result['backup_file'] = backup
+        return sdir.lstat(name)
     except (IOError, OSError, FileProblem) as exc:
         module.fail_json(msg='%s: could not write the rewritten profile: %s; the original is unchanged'
                          % (real, getattr(exc, 'message', None) or to_native(exc)), **result)
+
+
+def _ids(module, result):
+    """(uid, gid, mode) asked for with owner / group / mode (None where not asked)."""
+    p = module.params
+    uid = gid = None
+    try:
+        if p['owner'] is not None:
+            uid = int(p['owner']) if str(p['owner']).isdigit() else pwd.getpwnam(p['owner']).pw_uid
+        if p['group'] is not None:
+            gid = int(p['group']) if str(p['group']).isdigit() else grp.getgrnam(p['group']).gr_gid
+    except KeyError as exc:
+        module.fail_json(msg='no such user or group: %s' % to_native(exc), **result)
+    return uid, gid, p['mode']
+
+
+def _user_attributes(module, sdir, name, st, result):
+    """owner / group / mode on a user-controlled path: through the descriptor, never by path."""
+    p = module.params
+    for key in ('seuser', 'serole', 'setype', 'selevel', 'attributes'):
+        if p.get(key):
+            module.fail_json(msg='%s: %s cannot be set on a file in a directory a non-root user controls '
+                                 '(only owner, group and mode are set there, race-free)' % (sdir.join(name), key),
+                             **result)
+    uid, gid, mode = _ids(module, result)
+    if mode is not None:
+        try:
+            mode = int(mode, 8) if isinstance(mode, str) and mode.isdigit() else (
+                int(mode) if not isinstance(mode, str) else module._symbolic_mode_to_octal(st, mode))
+        except ValueError as exc:
+            module.fail_json(msg='bad mode %s: %s' % (p['mode'], to_native(exc)), **result)
+    if uid is None and gid is None and mode is None:
+        return {}
+    current = dict(owner=st.st_uid, group=st.st_gid, mode='%04o' % (st.st_mode & 0o7777))
+    want = dict(owner=current['owner'] if uid is None else uid, group=current['group'] if gid is None else gid,
+                mode=current['mode'] if mode is None else '%04o' % mode)
+    if want == current:
+        return {}
+    result['changed'] = True
+    if not module.check_mode:
+        try:
+            sdir.set_attributes(name, uid, gid, mode, expect=st)
+        except (OSError, FileProblem) as exc:
+            module.fail_json(msg='%s: could not set owner/group/mode: %s'
+                             % (sdir.join(name), getattr(exc, 'message', None) or to_native(exc)), **result)
+    return dict(before=current, after=want)
 
 
 def main():
@@ -270,48 +350,55 @@ def main():
             backup=dict(type='bool', default=False),
             max_profile_size=dict(type='int', default=4194304),
             lock_timeout=dict(type='int', default=30),
+            allow_user_owned=dict(type='bool', default=False),
         ),
         add_file_common_args=True,
         supports_check_mode=True,
     )
     p = module.params
     path = p['path']
-    real = os.path.realpath(path)
-    result = dict(changed=False, path=real)
+    result = dict(changed=False, path=path)
 
     if not p['notify_remove'] and not p['notify_ensure']:
         module.fail_json(msg='nothing to do: notify_remove and notify_ensure are both empty', **result)
     if p['lock_timeout'] < 0:
         module.fail_json(msg='lock_timeout must be 0 or more seconds', **result)
-    if not os.path.isfile(real):
-        try:
-            read_bounded(path, p['max_profile_size'])  # says why: missing, loop, FIFO, directory, ...
-        except FileProblem as exc:
-            module.fail_json(msg='%s: %s; nothing was changed' % (path, exc.message), **result)
-        module.fail_json(msg='%s: not a regular file; nothing was changed' % path, **result)
+    # The profile's directory is opened once, without following a link a user could have put on the
+    # way; everything after (lock, read, backup, scratch, rename) is relative to that descriptor.
+    try:
+        sdir, name = SafeDir.for_file(path, p['allow_user_owned'])
+    except FileProblem as exc:
+        module.fail_json(msg='%s; nothing was changed' % _problem(path, exc), **result)
+    result['path'] = real = sdir.join(name)
+    if sdir.controller:
+        result['user_controlled'] = '%s is %s' % sdir.controller
 
     # The lock is held from the read to the rename: a concurrent run waits, then re-reads what this
     # one wrote, so neither removal is lost. Check mode writes nothing and takes no lock.
-    lock = None if module.check_mode else FileLock(real, p['lock_timeout'])
+    lock = None
+    attr_diff = {}
     try:
-        if lock:
+        if not module.check_mode:
             try:
-                lock.acquire()
-                leftovers = remove_stale_scratch(real)
+                lock = sdir.lock(name, p['lock_timeout'])
+                leftovers = sdir.remove_stale_scratch(name)
             except FileProblem as exc:
                 module.fail_json(msg='%s: %s' % (real, exc.message), **result)
             if lock.stale_pid or leftovers:
                 module.warn('%s: removed what an interrupted run (pid %s) left beside it: %s'
                             % (real, lock.stale_pid or '?',
-                               ', '.join(leftovers + ([os.path.basename(lock.path)] if lock.stale_pid else []))))
-        _rewrite(module, path, real, result)
-        # owner/group/mode/SELinux asked for explicitly; check mode only reports them
-        file_args = module.load_file_common_arguments(p, path=real)
-        attr_diff = {}
-        result['changed'] = module.set_fs_attributes_if_different(file_args, result['changed'], diff=attr_diff)
+                               ', '.join(leftovers + ([lock.name] if lock.stale_pid else []))))
+        st = _rewrite(module, sdir, name, path, result)
+        if sdir.controller:
+            attr_diff = _user_attributes(module, sdir, name, st, result)
+        else:
+            # owner/group/mode/SELinux asked for explicitly, on a path only root can change
+            file_args = module.load_file_common_arguments(p, path=real)
+            result['changed'] = module.set_fs_attributes_if_different(file_args, result['changed'], diff=attr_diff)
     finally:
         if lock:
             lock.release()
+        sdir.close()
     diff = result.pop('diff', None)
     if module._diff and diff:
         result['diff'] = [diff, attr_diff] if attr_diff.get('before') or attr_diff.get('after') else diff

@@ -1,0 +1,218 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Root must not be steerable by a user (issue 26), proven with a real attacker.
+
+Every test here creates a real non-root user (``rcg-security-*``) who owns what an unprivileged
+user really owns on a host: a directory on a profile's path (the Security Profiles Operator's
+``/var/lib/kubelet/seccomp/operator`` belongs to uid 65535; bypass4netns profiles live in homes), a
+runtime binary an engine config names, a symlink. The attacker's own code runs as that user (an
+inotify-driven process started with ``setpriv``), and the collection runs as root through real
+``ansible`` runs, as an operator would run it. Each test fails on a collection that lets root be
+steered and passes when root refuses or stays inside the user's own files.
+
+Machine-wide names carry the ``rcg-security-`` prefix: users, and directories under /tmp (pytest's
+own tmp_path lives in root's 0700 directory, which the attacker could not even reach).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import pytest
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='needs root: creates users and runs the modules as root')
+
+NOTIFIED = {'defaultAction': 'SCMP_ACT_ERRNO', 'listenerPath': '/run/agent.sock',
+            'syscalls': [{'names': ['read'], 'action': 'SCMP_ACT_ALLOW'},
+                         {'names': ['connect', 'fcntl'], 'action': 'SCMP_ACT_NOTIFY'}]}
+# what the attacker wants root to write over a root-owned file: valid JSON whose first line is a command
+HOSTILE = ('{"defaultAction": "SCMP_ACT_ERRNO", "listenerPath": "/run/agent.sock", "syscalls": [\n'
+           '{"names": ["connect", "fcntl"], "action": "SCMP_ACT_NOTIFY"}], "x": "$(touch /tmp/rcg-security-pwned)"}\n')
+VICTIM = b'root-only secret: root:$6$notreally\n'
+SYSTEM_PYTHON = '/usr/bin/python3'
+
+
+def tool(name):
+    found = shutil.which(name) or os.path.join(os.path.dirname(sys.executable), name)
+    if not os.path.exists(found):
+        pytest.skip('%s is not installed next to this Python' % name)
+    return found
+
+
+def env():
+    return dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', LANG='C.UTF-8',
+                ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_DEPRECATION_WARNINGS='0')
+
+
+def adhoc(module, args, timeout=300):
+    """The module's result from `ansible localhost -m <module> -a <json> -o` (run as root)."""
+    proc = subprocess.run([tool('ansible'), 'localhost', '-i', 'localhost,', '-c', 'local', '-o', '-m', module,
+                           '-a', json.dumps(args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(),
+                          timeout=timeout)
+    text = proc.stdout.decode('utf-8')
+    for line in text.splitlines():
+        if line.startswith('localhost | ') and ' => ' in line:
+            status, result = line[len('localhost | '):].split(' => ', 1)
+            result = json.loads(result)
+            result['failed'] = status.startswith('FAILED')
+            return result
+    raise AssertionError('no result from ansible: %s %s' % (text[-2000:], proc.stderr[-2000:]))
+
+
+@pytest.fixture(scope='module')
+def attacker():
+    """A real unprivileged user, removed afterwards."""
+    if not os.path.exists(SYSTEM_PYTHON) or not shutil.which('setpriv') or not shutil.which('useradd'):
+        pytest.skip('needs %s, setpriv and useradd' % SYSTEM_PYTHON)
+    name = 'rcg-security-%d' % os.getpid()
+    subprocess.check_call(['useradd', '--system', '--no-create-home', '--shell', '/usr/sbin/nologin',
+                           '--user-group', name])
+    try:
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.call(['userdel', name])
+
+
+@pytest.fixture
+def base():
+    """A root-owned 0755 directory in /tmp the attacker can reach (pytest's tmp_path is 0700 root's)."""
+    path = tempfile.mkdtemp(prefix='rcg-security-', dir='/tmp')
+    os.chmod(path, 0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def as_user(user, argv, **kwargs):
+    """Start ``argv`` as ``user`` (uid, gid, no supplementary groups, no capabilities)."""
+    return subprocess.Popen(['setpriv', '--reuid=%d' % user.pw_uid, '--regid=%d' % user.pw_gid, '--clear-groups',
+                             '--inh-caps=-all', '--'] + argv, **kwargs)
+
+
+def user_dirs(user, *paths, mode=0o755):
+    for path in paths:
+        os.mkdir(path, mode)
+        os.chown(path, user.pw_uid, user.pw_gid)
+
+
+def user_file(user, path, data, mode=0o644):
+    with open(path, 'wb') as handle:
+        handle.write(data if isinstance(data, bytes) else data.encode())
+    os.chmod(path, mode)
+    os.chown(path, user.pw_uid, user.pw_gid)
+
+
+def snapshot(top):
+    """{relative path: (sha256 or link target, uid, gid, mode)} of everything below ``top``."""
+    seen = {}
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            if os.path.islink(path):
+                what = 'link:' + os.readlink(path)
+            elif os.path.isdir(path):
+                what = 'dir'
+            else:
+                with open(path, 'rb') as handle:
+                    what = hashlib.sha256(handle.read()).hexdigest()
+            seen[os.path.relpath(path, top)] = (what, st.st_uid, st.st_gid, oct(st.st_mode))
+    return seen
+
+
+# The attacker: waits (inotify) until root opens the profile, then swaps the directory that holds it
+# for a symlink to a root-only directory. It prints "ready" once the watch is in place, "swapped" after.
+SWAPPER = textwrap.dedent('''
+    import ctypes, os, select, struct, sys
+    sub, target, name = sys.argv[1:4]
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.inotify_init1(os.O_CLOEXEC)
+    IN_OPEN = 0x20
+    if fd < 0 or libc.inotify_add_watch(fd, sub.encode(), IN_OPEN) < 0:
+        sys.exit('inotify: %d' % ctypes.get_errno())
+    print('ready', flush=True)
+    while True:
+        if not select.select([fd], [], [], 120)[0]:
+            sys.exit('root never opened %s' % name)
+        data, offset = os.read(fd, 65536), 0
+        hit = False
+        while offset < len(data):
+            _wd, mask, _cookie, size = struct.unpack_from('iIII', data, offset)
+            got = data[offset + 16:offset + 16 + size].rstrip(b'\\0').decode()
+            offset += 16 + size
+            hit = hit or got == name
+        if hit:
+            os.rename(sub, sub + '.old')
+            os.symlink(target, sub)
+            print('swapped', flush=True)
+            break
+''')
+
+
+def _swap_race(user, base, args):
+    """Set up the profile in a user's directory, let the user swap it during root's rewrite.
+
+    Returns (module result, attacker output, victim dir, snapshot of the victim dir before).
+    """
+    victim_dir = os.path.join(base, 'etc')          # root's, 0700: the user can name it, not enter it
+    os.mkdir(victim_dir, 0o700)
+    with open(os.path.join(victim_dir, 'p.json'), 'wb') as handle:
+        handle.write(VICTIM)
+    os.chmod(os.path.join(victim_dir, 'p.json'), 0o600)
+    operator = os.path.join(base, 'operator')         # the user's, like SPO's uid-65535 directory
+    sub = os.path.join(operator, 'ns')
+    user_dirs(user, operator, sub)
+    user_file(user, os.path.join(sub, 'p.json'), HOSTILE)
+    before = snapshot(victim_dir)
+    swapper = as_user(user, [SYSTEM_PYTHON, '-c', SWAPPER, sub, victim_dir, 'p.json'],
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert swapper.stdout.readline() == b'ready\n', swapper.stderr.read()
+        result = adhoc('runcguard.seccomp.seccomp_profile', dict(args, path=os.path.join(sub, 'p.json')))
+    finally:
+        time.sleep(0.2)
+        swapper.kill()
+        out, err = swapper.communicate()
+    return result, out.decode() + err.decode(), victim_dir, before
+
+
+@pytest.mark.parametrize('backup', [False, True])
+def test_directory_swap_during_the_rewrite_touches_nothing_outside(attacker, base, backup):
+    """Case 1 (critical), with default options: root refuses a profile in a user's directory, and the
+    swap race the user runs meanwhile leaves every root file untouched (no overwrite, no backup)."""
+    result, said, victim_dir, before = _swap_race(attacker, base, {'notify_remove': ['fcntl'], 'backup': backup})
+    assert snapshot(victim_dir) == before, (result, said)
+    assert not os.path.exists('/tmp/rcg-security-pwned')
+    assert result['failed'], result
+    assert 'allow_user_owned' in result['msg'] and attacker.pw_name in result['msg'], result['msg']
+
+
+def test_directory_swap_with_allow_user_owned_stays_in_the_users_files(attacker, base):
+    """Case 1 with allow_user_owned: the rewrite goes through the race-free helper; whatever the user
+    swaps, root's write lands in the user's own directory (the one it opened), the owner is kept, and
+    nothing outside changes."""
+    result, said, victim_dir, before = _swap_race(attacker, base, {'notify_remove': ['fcntl'], 'backup': True,
+                                                                   'allow_user_owned': True})
+    assert snapshot(victim_dir) == before, (result, said)
+    assert 'swapped' in said, said  # the race really ran
+    moved = os.path.join(base, 'operator', 'ns.old')
+    assert not result['failed'], result
+    with open(os.path.join(moved, 'p.json')) as handle:
+        rules = json.load(handle)['syscalls']
+    assert [n for r in rules if r['action'] == 'SCMP_ACT_NOTIFY' for n in r['names']] == ['connect']
+    for name in os.listdir(moved):  # the profile and its backup: still the user's, nothing of root's
+        st = os.lstat(os.path.join(moved, name))
+        assert (st.st_uid, st.st_gid) == (attacker.pw_uid, attacker.pw_gid), name
+    assert len(os.listdir(moved)) == 2, os.listdir(moved)  # profile + backup, no lock or scratch left

@@ -1,0 +1,272 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""_safefile: the race-free root file helper and the ownership / read / exec policy, on real files.
+
+Tests run as root; "a user" is uid/gid 65534 (nobody) given files with chown. The real attacker
+(a real user racing a real run) is in tests/host/test_attacker.py.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import stat
+import struct
+
+import pytest
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _safefile
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import (
+    Attributes, SafeDir, UserControlled, check_read, copy_file, may_execute, read_file, remove_file, user_control,
+    write_file,
+)
+
+NOBODY = 65534
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='needs root (chown to another user)')
+
+
+@pytest.fixture(params=['openat2', 'walk'])
+def mode(request, monkeypatch):
+    """Every test twice: with openat2 where the kernel has it, and with the per-component walk alone."""
+    if request.param == 'walk':
+        monkeypatch.setitem(_safefile._openat2_state, 'missing', True)
+    return request.param
+
+
+def _file(path, data=b'{}', mode=0o644, uid=0):
+    path.write_bytes(data)
+    os.chmod(str(path), mode)
+    os.chown(str(path), uid, uid)
+    return str(path)
+
+
+def _user_dir(path, uid=NOBODY):
+    path.mkdir()
+    os.chown(str(path), uid, uid)
+    return str(path)
+
+
+def test_root_files_are_rewritten_keeping_owner_mode_and_xattrs(tmp_path, mode):
+    path = _file(tmp_path / 'p.json', b'old', 0o640, uid=0)
+    os.chown(path, 0, 4)
+    os.setxattr(path, 'user.origin', b'kept')
+    sdir, name = SafeDir.for_file(path)
+    with sdir:
+        assert sdir.controller is None and sdir.path == str(tmp_path)
+        data, st, attrs = sdir.read_with_attributes(name, 100)
+        backup = sdir.write(name, b'new', expect=st, attrs=attrs, backup=data)
+    for name in (path, backup):
+        st = os.stat(name)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 4, 0o640)
+        assert os.getxattr(name, 'user.origin') == b'kept'
+    assert open(path, 'rb').read() == b'new' and open(backup, 'rb').read() == b'old'
+    assert sorted(os.listdir(str(tmp_path))) == sorted(['p.json', os.path.basename(backup)])
+
+
+def test_a_root_symlink_in_root_directories_is_followed(tmp_path, mode):
+    (tmp_path / 'real').mkdir()
+    target = _file(tmp_path / 'real' / 'p.json')
+    os.symlink('real/p.json', str(tmp_path / 'link.json'))
+    sdir, name = SafeDir.for_file(str(tmp_path / 'link.json'))
+    with sdir:
+        assert sdir.join(name) == target
+
+
+@pytest.mark.parametrize('how', ['owner', 'group-write', 'other-write', 'acl'])
+def test_user_controlled_directories_are_refused_unless_allowed(tmp_path, mode, how):
+    top = tmp_path / 'op'
+    top.mkdir()
+    if how == 'owner':
+        os.chown(str(top), NOBODY, NOBODY)
+    elif how == 'group-write':
+        os.chown(str(top), 0, NOBODY)
+        os.chmod(str(top), 0o775)
+    elif how == 'other-write':
+        os.chmod(str(top), 0o777)
+    else:
+        acl = struct.pack('<I', 2) + b''.join(struct.pack('<HHI', *e) for e in [
+            (0x01, 7, 0xffffffff), (0x02, 7, NOBODY), (0x04, 5, 0xffffffff), (0x10, 7, 0xffffffff),
+            (0x20, 5, 0xffffffff)])
+        try:
+            os.setxattr(str(top), 'system.posix_acl_access', acl)
+        except OSError as exc:
+            pytest.skip('no POSIX ACLs here: %s' % exc)
+    path = _file(top / 'p.json')  # root's own file, in a directory a user can change
+    with pytest.raises(UserControlled) as info:
+        SafeDir.for_file(path)
+    assert str(top) in info.value.message and 'allow_user_owned' in info.value.message
+    sdir, name = SafeDir.for_file(path, allow_user_owned=True)
+    with sdir:
+        assert sdir.controller[0] == str(top)
+
+
+def test_sticky_world_writable_directories_are_not_user_controlled(tmp_path, mode):
+    top = tmp_path / 'tmp'
+    top.mkdir()
+    os.chmod(str(top), 0o1777)
+    path = _file(top / 'p.json')
+    assert user_control(path) is None
+    os.chown(path, NOBODY, NOBODY)  # a user's own file there is theirs
+    assert 'owned by uid 65534' in user_control(path)[1]
+
+
+def test_a_users_symlink_is_never_followed_for_a_write(tmp_path, mode):
+    udir = _user_dir(tmp_path / 'home')
+    victim = _file(tmp_path / 'shadow', b'secret', 0o600)
+    os.symlink(victim, os.path.join(udir, 'p.json'))
+    os.lchown(os.path.join(udir, 'p.json'), NOBODY, NOBODY)
+    for allowed in (False, True):
+        with pytest.raises(UserControlled) as info:
+            SafeDir.for_file(os.path.join(udir, 'p.json'), allow_user_owned=allowed)
+        assert 'symlink' in info.value.message and 'shadow' not in info.value.message
+    with pytest.raises(UserControlled):
+        write_file(os.path.join(udir, 'p.json'), b'x', allow_user_owned=True)
+    assert open(victim, 'rb').read() == b'secret'
+
+
+def test_the_directory_is_held_by_descriptor_a_later_swap_changes_nothing(tmp_path, mode):
+    """After the directory is opened, renaming it away and putting a symlink in its place (the attack)
+    changes where nothing goes: the write lands in the directory that was opened."""
+    udir = _user_dir(tmp_path / 'ns')
+    path = _file(tmp_path / 'ns' / 'p.json', b'old', uid=NOBODY)
+    (tmp_path / 'etc').mkdir()
+    victim = _file(tmp_path / 'etc' / 'p.json', b'secret', 0o600)
+    sdir, name = SafeDir.for_file(path, allow_user_owned=True)
+    with sdir:
+        data, st, attrs = sdir.read_with_attributes(name, 100)
+        os.rename(udir, udir + '.old')
+        os.symlink(str(tmp_path / 'etc'), udir)
+        sdir.write(name, b'new', expect=st, attrs=attrs, backup=data)
+    assert open(victim, 'rb').read() == b'secret' and os.listdir(str(tmp_path / 'etc')) == ['p.json']
+    moved = udir + '.old'
+    assert open(os.path.join(moved, 'p.json'), 'rb').read() == b'new'
+    assert all(os.lstat(os.path.join(moved, n)).st_uid == NOBODY for n in os.listdir(moved))
+
+
+def test_a_file_replaced_after_the_read_is_not_overwritten(tmp_path, mode):
+    path = _file(tmp_path / 'p.json', b'old')
+    sdir, name = SafeDir.for_file(path)
+    with sdir:
+        _data, st, attrs = sdir.read_with_attributes(name, 100)
+        os.rename(path, path + '.moved')
+        _file(tmp_path / 'p.json', b'other')
+        with pytest.raises(FileProblem) as info:
+            sdir.write(name, b'new', expect=st, attrs=attrs)
+    assert 'replaced while it was being rewritten' in info.value.message
+    assert open(path, 'rb').read() == b'other'
+    assert sorted(os.listdir(str(tmp_path))) == ['p.json', 'p.json.moved']  # no scratch left
+
+
+def test_reads_never_follow_a_link_in_the_directory(tmp_path, mode):
+    _file(tmp_path / 'secret', b'secret', 0o600)
+    os.symlink(str(tmp_path / 'secret'), str(tmp_path / 'p.json'))
+    with SafeDir.open(str(tmp_path)) as sdir:
+        with pytest.raises(FileProblem) as info:
+            sdir.read('p.json', 100)
+    assert 'symlink' in info.value.message
+
+
+@pytest.mark.parametrize('planted', ['user-file', 'hard-link', 'symlink'])
+def test_a_planted_lock_file_is_never_used(tmp_path, mode, planted):
+    udir = _user_dir(tmp_path / 'op')
+    _file(tmp_path / 'op' / 'p.json', b'{}', uid=NOBODY)
+    victim = _file(tmp_path / 'victim', b'secret', 0o600)
+    lock = os.path.join(udir, '.p.json.runcguard-lock')
+    if planted == 'user-file':
+        _file(tmp_path / 'op' / '.p.json.runcguard-lock', b'', uid=NOBODY)
+    elif planted == 'hard-link':
+        os.link(victim, lock)  # protected_hardlinks=0 lets a user do this to root's files
+    else:
+        os.symlink(victim, lock)
+    sdir, name = SafeDir.for_file(os.path.join(udir, 'p.json'), allow_user_owned=True)
+    with sdir:
+        with pytest.raises(FileProblem) as info:
+            sdir.lock(name, 0)
+    assert 'lock' in info.value.message
+    assert open(victim, 'rb').read() == b'secret' and os.stat(victim).st_mode & 0o777 == 0o600
+
+
+def test_lock_is_exclusive_and_a_stale_one_is_taken(tmp_path, mode):
+    _file(tmp_path / 'p.json')
+    with SafeDir.open(str(tmp_path)) as sdir:
+        first = sdir.lock('p.json', 0)
+        with pytest.raises(FileProblem) as info:
+            sdir.lock('p.json', 0)
+        assert 'another run (pid %d)' % os.getpid() in info.value.message
+        first.release()
+        assert sorted(os.listdir(str(tmp_path))) == ['p.json']
+        with open(str(tmp_path / '.p.json.runcguard-lock'), 'w') as handle:
+            handle.write('4242\n')
+        taken = sdir.lock('p.json', 0)
+        assert taken.stale_pid == '4242'
+        taken.release()
+        assert sdir.lock('p.json', 0).stale_pid is None
+
+
+def test_write_file_copy_file_remove_file(tmp_path, mode):
+    path = str(tmp_path / 'd' / 'drop-in.conf')
+    os.mkdir(str(tmp_path / 'd'))
+    assert write_file(path, b'one') == {'changed': True, 'backup_file': None}
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644 and os.stat(path).st_uid == 0
+    assert write_file(path, b'one')['changed'] is False
+    res = write_file(path, b'two', backup=True)
+    assert res['changed'] and open(res['backup_file'], 'rb').read() == b'one'
+    saved = _file(tmp_path / 'saved', b'orig', 0o600, uid=NOBODY)
+    os.setxattr(saved, 'user.k', b'v')
+    with pytest.raises(UserControlled):  # a user's file is restored only when the caller allows it
+        copy_file(saved, path)
+    assert copy_file(saved, path, allow_user_owned=True)['changed']
+    st = os.stat(path)
+    assert (st.st_uid, stat.S_IMODE(st.st_mode), open(path, 'rb').read()) == (NOBODY, 0o600, b'orig')
+    assert os.getxattr(path, 'user.k') == b'v'
+    assert remove_file(path) is True and remove_file(path) is False
+    made = write_file(str(tmp_path / 'd' / 'new'), b'x', attrs=Attributes(0, 0, 0o600))
+    assert made['changed'] and stat.S_IMODE(os.stat(str(tmp_path / 'd' / 'new')).st_mode) == 0o600
+
+
+def test_may_execute(tmp_path, mode):
+    ok = _file(tmp_path / 'runc', b'#!/bin/sh\n', 0o755)
+    assert may_execute(ok) == (True, None)
+    theirs = _file(tmp_path / 'runc-user', b'#!/bin/sh\n', 0o755, uid=NOBODY)
+    allowed, why = may_execute(theirs)
+    assert not allowed and 'owned by uid 65534' in why and 'does not execute' in why
+    udir = _user_dir(tmp_path / 'bin')
+    inside = _file(tmp_path / 'bin' / 'runc', b'#!/bin/sh\n', 0o755)  # root's file, user's directory
+    allowed, why = may_execute(inside)
+    assert not allowed and udir in why
+    writable = _file(tmp_path / 'runc-w', b'#!/bin/sh\n', 0o757)
+    assert not may_execute(writable)[0]
+    link = os.path.join(udir, 'link')
+    os.symlink(ok, link)
+    os.lchown(link, NOBODY, NOBODY)
+    assert not may_execute(link)[0]  # a user's link to root's binary: still the user's choice of binary
+    assert may_execute(str(tmp_path / 'missing')) == (False, 'does not exist')
+
+
+def test_check_read_and_read_file_never_follow_a_users_link_out_of_their_files(tmp_path, mode):
+    udir = _user_dir(tmp_path / 'home')
+    secret = _file(tmp_path / 'secret.json', b'{"listenerPath": "/x"}', 0o600)
+    public = _file(tmp_path / 'public.json', b'{}', 0o644)
+    own = _file(tmp_path / 'home' / 'own.json', b'{}', 0o600, uid=NOBODY)
+    for name, target in (('to-secret', secret), ('to-public', public), ('to-own', own)):
+        # relative: an absolute link would also cross /tmp/pytest-of-root, which only root may enter
+        os.symlink(os.path.relpath(target, udir), os.path.join(udir, name))
+        os.lchown(os.path.join(udir, name), NOBODY, NOBODY)
+    why = check_read(os.path.join(udir, 'to-secret'))
+    assert why and 'secret.json' not in why and 'uid 65534' in why
+    with pytest.raises(UserControlled):
+        read_file(os.path.join(udir, 'to-secret'), 100)
+    assert check_read(os.path.join(udir, 'to-public')) is None
+    assert check_read(os.path.join(udir, 'to-own')) is None
+    assert read_file(os.path.join(udir, 'to-own'), 100) == b'{}'
+    os.link(secret, os.path.join(udir, 'hard'))  # protected_hardlinks=0
+    assert 'hard link' in check_read(os.path.join(udir, 'hard'))
+    assert check_read(secret) is None  # root's own file, read directly
+
+
+def test_create_makes_root_owned_directories(tmp_path, mode):
+    with SafeDir.open(str(tmp_path / 'a' / 'b'), create=True) as sdir:
+        assert sdir.path == str(tmp_path / 'a' / 'b')
+    assert os.stat(str(tmp_path / 'a' / 'b')).st_uid == 0
