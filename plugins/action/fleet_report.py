@@ -17,20 +17,13 @@ from collections.abc import Mapping
 import json
 import os
 import re
-import shutil
-import tempfile
 import time
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
-    SCRATCH_MARK,
-    FileLock,
-    FileProblem,
-    is_scratch,
-    remove_stale_scratch,
-)
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, is_scratch
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import Attributes, SafeDir
 from ansible_collections.runcguard.seccomp.plugins.modules import fleet_report as _doc
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _argspec, _renderers, _report, _report_text
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, describe, optional_query, truthy
@@ -67,28 +60,6 @@ def _previous_timestamp(paths):
         if match:
             return match.group(1)
     return None
-
-
-def _write_atomic(path, data, mode, backup):
-    directory = os.path.dirname(path) or '.'
-    backup_file = None
-    if backup and os.path.exists(path):
-        backup_file = '%s.%s~' % (path, datetime.datetime.now().strftime('%Y-%m-%d@%H:%M:%S'))
-        shutil.copy2(path, backup_file)
-    # a scratch name (SCRATCH_MARK) that a later run recognises and removes if this one is killed
-    fd, tmp = tempfile.mkstemp(prefix='.%s%s' % (os.path.basename(path), SCRATCH_MARK), suffix='.tmp', dir=directory)
-    try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return backup_file
 
 
 def _leftovers_in(dest, basename):
@@ -231,22 +202,32 @@ class ActionModule(ActionBase):
         Returns (formats written, backups, leftovers of a killed run that were removed).
         """
         try:
-            if not os.path.isdir(dest):
-                os.makedirs(dest, 0o755)
-            lock = FileLock(os.path.join(dest, basename), LOCK_TIMEOUT).acquire()
-            try:
-                leftovers = [name for fmt in formats for name in remove_stale_scratch(paths[fmt])]
-                if lock.stale_pid:
-                    leftovers.append('%s (pid %s)' % (os.path.basename(lock.path), lock.stale_pid))
-                # compared again under the lock: another run may have written since we looked
-                changed = [fmt for fmt in formats if _read(paths[fmt]) != texts[fmt].encode('utf-8')]
-                backups = {}
-                for fmt in changed:
-                    backup_file = _write_atomic(paths[fmt], texts[fmt].encode('utf-8'), mode, backup)
-                    if backup_file:
-                        backups[fmt] = backup_file
-            finally:
-                lock.release()
+            # the report directory is opened once, without following links; the lock, the reads, the
+            # backups, the temporary files and the renames are all relative to it (module_utils/_safefile)
+            with SafeDir.open(os.path.abspath(dest), allow_user_owned=True, create=True) as sdir:
+                lock = sdir.lock(basename, LOCK_TIMEOUT)
+                try:
+                    leftovers = [name for fmt in formats for name in sdir.remove_stale_scratch(
+                        os.path.basename(paths[fmt]))]
+                    if lock.stale_pid:
+                        leftovers.append('%s (pid %s)' % (lock.name, lock.stale_pid))
+                    # compared again under the lock: another run may have written since we looked
+                    changed, backups = [], {}
+                    attrs = Attributes(os.geteuid(), os.getegid(), mode)
+                    for fmt in formats:
+                        name, data = os.path.basename(paths[fmt]), texts[fmt].encode('utf-8')
+                        old = st = None
+                        if sdir.lstat(name) is not None:
+                            old, st = sdir.read(name, max(len(data), 1 << 20) * 4)
+                        if old == data:
+                            continue
+                        backup_file = sdir.write(name, data, expect=st, attrs=attrs,
+                                                 backup=old if backup and old is not None else None)
+                        changed.append(fmt)
+                        if backup_file:
+                            backups[fmt] = backup_file
+                finally:
+                    lock.release()
         except FileProblem as exc:
             raise AnsibleActionFail('runcguard.seccomp.fleet_report: %s' % exc.message)
         except (IOError, OSError) as exc:

@@ -112,17 +112,23 @@ def _acl_writers(fd_or_path, follow=True):
     if mask and not mask[0] & 2:
         return []
     return [('user' if tag == _ACL_USER else 'group', ident) for tag, perm, ident in entries
-            if tag in (_ACL_USER, _ACL_GROUP) and perm & 2 and ident != 0]
+            if tag in (_ACL_USER, _ACL_GROUP) and perm & 2 and not (tag == _ACL_USER and _trusted(ident))
+            and ident != 0]
+
+
+def _trusted(uid):
+    """root, and the user this code runs as (a controller run by a person writes that person's files)."""
+    return uid == 0 or uid == os.geteuid()
 
 
 def control_of(st, acl=()):
     """Who other than root may change the object with lstat ``st``: a short text, or None.
 
-    Owner not root; group write with a group other than root's; write for everyone (a directory
+    Owner not root (nor the user running this); group write with a group other than root's; write for everyone (a directory
     with the sticky bit, like /tmp, only lets users change their own entries, which are caught by
     their owner); a POSIX ACL entry granting write to a non-root user or group.
     """
-    if st.st_uid != 0:
+    if not _trusted(st.st_uid):
         return 'owned by %s' % _who(st.st_uid)
     if stat.S_ISLNK(st.st_mode):
         return None  # a link's own mode means nothing; its owner and its directory do
@@ -181,7 +187,7 @@ def walk(path, purpose='write', follow_final=True):
     stack = [(os.open('/', _PATH or os.O_RDONLY | _DIRECTORY | _CLOEXEC), '/', os.stat('/'))]
     root_ctl = control_of(stack[0][2], _acl_writers('/'))
     if root_ctl:
-        w.controller, w.user = ('/', root_ctl), stack[0][2].st_uid or None
+        w.controller, w.user = ('/', root_ctl), None if _trusted(stack[0][2].st_uid) else stack[0][2].st_uid
     parts = _split(path)
     links = 0
     tainted_by = None  # uid of a user whose link was followed: later components must be theirs to read
@@ -208,7 +214,7 @@ def walk(path, purpose='write', follow_final=True):
                     raise FileProblem(describe_os_error(OSError(errno.ELOOP, '')), path)
                 link_ctl = control_of(st) or (w.controller[1] if w.controller else None)
                 if link_ctl:
-                    owner = st.st_uid if st.st_uid else w.user
+                    owner = st.st_uid if not _trusted(st.st_uid) else w.user
                     if purpose == 'write':
                         raise UserControlled('%s is a symlink %s; root does not follow a link a non-root user '
                                              'controls to rewrite a file' % (here, _link_ctl_text(st, w)), path)
@@ -229,7 +235,7 @@ def walk(path, purpose='write', follow_final=True):
                 continue
             ctl = control_of(st, () if stat.S_ISLNK(st.st_mode) else _acl_writers(here, follow=False))
             if ctl and not w.controller:
-                w.controller, w.user = (here, ctl), st.st_uid or None
+                w.controller, w.user = (here, ctl), None if _trusted(st.st_uid) else st.st_uid
             if tainted_by is not None and not _readable_by(st, tainted_by, stat.S_ISDIR(st.st_mode)):
                 raise UserControlled('%s is reached through a symlink owned by %s and leads to what that user '
                                      'cannot read; root does not read it for them' % (path, _who(tainted_by)),
@@ -262,7 +268,7 @@ def walk(path, purpose='write', follow_final=True):
 
 
 def _link_ctl_text(st, w):
-    if st.st_uid:
+    if not _trusted(st.st_uid):
         return 'owned by %s' % _who(st.st_uid)
     return 'in %s, which is %s' % (w.controller[0], w.controller[1])
 

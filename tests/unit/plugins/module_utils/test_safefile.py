@@ -221,7 +221,9 @@ def test_write_file_copy_file_remove_file(tmp_path, mode):
     st = os.stat(path)
     assert (st.st_uid, stat.S_IMODE(st.st_mode), open(path, 'rb').read()) == (NOBODY, 0o600, b'orig')
     assert os.getxattr(path, 'user.k') == b'v'
-    assert remove_file(path) is True and remove_file(path) is False
+    with pytest.raises(UserControlled):  # now the user's file
+        remove_file(path)
+    assert remove_file(path, allow_user_owned=True) is True and remove_file(path) is False
     made = write_file(str(tmp_path / 'd' / 'new'), b'x', attrs=Attributes(0, 0, 0o600))
     assert made['changed'] and stat.S_IMODE(os.stat(str(tmp_path / 'd' / 'new')).st_mode) == 0o600
 
