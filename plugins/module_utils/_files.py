@@ -6,20 +6,18 @@
 and ``Fs``, the host paths a scan reads (``/`` on a real host, a test tree otherwise).
 
 Pure stdlib, Python 3.9+. Reading never blocks on a FIFO, never reads more than asked, never raises
-anything but FileProblem for ordinary file-system trouble. Writing (seccomp_profile) goes through
-scratch files beside the target that are never wider than it, under a lock, and is atomic.
+anything but FileProblem for ordinary file-system trouble. Writing is not here: every file the
+collection writes goes through ``_safefile`` (race-free, relative to a directory descriptor).
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import binascii
 import errno
 import glob
 import os
 import re
 import stat
-import time
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._command import SEARCH_PATH
 
@@ -188,182 +186,6 @@ _LEGACY_TEMP = re.compile(r'^\..+\.[a-z0-9_]{8}\.tmp$')
 def is_scratch(name):
     """True for a temporary or lock file name of ours (a base name, not a path)."""
     return name.startswith('.') and (SCRATCH_MARK in name or bool(_LEGACY_TEMP.match(name)))
-
-
-def _scratch_prefix(path):
-    return '.%s%s' % (os.path.basename(path), SCRATCH_MARK)
-
-
-def remove_stale_scratch(path):
-    """Delete leftover temporary files of ``path`` (an interrupted run's); returns their names.
-
-    Call with the lock held: no live run of ours is writing them then.
-    """
-    base = os.path.basename(path)
-    ours = _scratch_prefix(path)
-    removed = []
-    for entry in list_dir(os.path.dirname(path) or '.'):
-        name = entry.name
-        ours_now = name.startswith(ours) and name.endswith('.tmp')
-        legacy = name.startswith('.%s.' % base) and len(name) == len(base) + 14 and _LEGACY_TEMP.match(name)
-        if ours_now or legacy:
-            try:
-                os.unlink(entry.path)
-                removed.append(name)
-            except OSError as exc:
-                if exc.errno != errno.ENOENT:
-                    raise FileProblem('cannot remove the leftover %s: %s' % (name, describe_os_error(exc)), path)
-    return removed
-
-
-class FileLock(object):
-    """Exclusive lock of one file, held across read -> modify -> validate -> rename.
-
-    flock() on ``.<name>.runcguard-lock`` beside it; the holder writes its pid there and deletes the
-    file before it lets go, so a lock file that can be locked and still names a pid was left by a
-    killed run (``stale_pid``). Waits at most ``timeout`` seconds for another holder.
-    """
-
-    def __init__(self, path, timeout):
-        self.path = os.path.join(os.path.dirname(path), _scratch_prefix(path) + 'lock')
-        self.timeout = timeout
-        self.fd = None
-        self.stale_pid = None
-
-    def acquire(self):
-        import fcntl  # POSIX only; imported here so the readers above stay importable anywhere
-        deadline = time.time() + self.timeout
-        while True:
-            try:  # a file that is there before we open it and is still the one we lock was never released
-                before = os.lstat(self.path)
-            except OSError:
-                before = None
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0), 0o600)
-            except OSError as exc:
-                raise FileProblem('cannot create the lock file %s: %s' % (self.path, describe_os_error(exc)),
-                                  self.path)
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        os.close(fd)
-                        raise FileProblem('cannot lock %s: %s' % (self.path, describe_os_error(exc)), self.path)
-                if time.time() >= deadline:
-                    holder = os.read(fd, 32).decode('ascii', 'replace').strip()
-                    os.close(fd)
-                    raise FileProblem('another run (pid %s) has held the lock %s for more than %ds; nothing was '
-                                      'changed, run again when it has finished' % (holder or '?', self.path,
-                                                                                   self.timeout), self.path)
-                time.sleep(0.05)
-            try:  # the previous holder may have deleted the file between our open and our lock
-                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
-            except OSError:
-                same = False
-            if not same:
-                os.close(fd)
-                continue
-            left = os.read(fd, 32).decode('ascii', 'replace').strip()
-            # killed before it wrote its pid: stale all the same, holder unknown
-            self.stale_pid = left or ('?' if before is not None and os.path.samestat(before, os.fstat(fd)) else None)
-            os.lseek(fd, 0, os.SEEK_SET)
-            os.ftruncate(fd, 0)
-            os.write(fd, ('%d\n' % os.getpid()).encode('ascii'))
-            self.fd = fd
-            return self
-
-    def release(self):
-        if self.fd is None:
-            return
-        try:
-            os.unlink(self.path)
-        except OSError:
-            pass
-        os.close(self.fd)
-        self.fd = None
-
-
-def _copy_attributes(fd, st, source):
-    """Owner, then mode again (chown may clear bits), then xattrs (POSIX ACLs, SELinux label) of ``source``."""
-    try:
-        os.fchown(fd, st.st_uid, st.st_gid)
-    except OSError as exc:
-        if exc.errno != errno.EPERM:  # not root: the copy stays ours, never someone else's
-            raise
-    os.fchmod(fd, stat.S_IMODE(st.st_mode))
-    if not hasattr(os, 'listxattr'):
-        return
-    try:
-        keys = os.listxattr(source)
-    except OSError:
-        return
-    for key in keys:
-        try:
-            os.setxattr(fd, key, os.getxattr(source, key))
-        except OSError:
-            pass  # e.g. security.* on a file system without SELinux, trusted.* without CAP_SYS_ADMIN
-
-
-def write_scratch_copy(path, data):
-    """Write ``data`` to a new scratch file beside ``path`` with path's mode, owner, ACLs and xattrs.
-
-    The file is created with path's permission bits (the umask can only narrow them), so it is never
-    readable by more users than ``path`` is, not even while it is written. Returns its path.
-    """
-    st = os.stat(path)
-    prefix = os.path.join(os.path.dirname(path), _scratch_prefix(path))
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0)
-    for _attempt in range(100):
-        tmp = '%s%s.tmp' % (prefix, binascii.hexlify(os.urandom(6)).decode('ascii'))
-        try:
-            fd = os.open(tmp, flags, stat.S_IMODE(st.st_mode) & 0o777)
-            break
-        except OSError as exc:
-            if exc.errno != errno.EEXIST:
-                raise
-    else:
-        raise FileProblem('cannot find a free temporary name beside it', path)
-    try:
-        _copy_attributes(fd, st, path)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        os.unlink(tmp)
-        raise
-    os.close(fd)
-    return tmp
-
-
-def fsync_dir(path):
-    fd = os.open(os.path.dirname(path) or '.', os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def backup_copy(path, data):
-    """Keep ``data`` (what ``path`` held) as ``<path>.<pid>.<time>~``, created like write_scratch_copy."""
-    dest = '%s.%d.%s' % (path, os.getpid(), time.strftime('%Y-%m-%d@%H:%M:%S~'))
-    tmp = write_scratch_copy(path, data)
-    os.rename(tmp, dest)
-    return dest
-
-
-def replace_file(path, data):
-    """Atomically replace ``path`` with ``data`` (same mode, owner, ACLs, xattrs); durable on return."""
-    tmp = write_scratch_copy(path, data)
-    try:
-        os.rename(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    fsync_dir(path)
 
 
 class Fs(object):

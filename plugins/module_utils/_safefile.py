@@ -333,8 +333,9 @@ class DirLock(object):
     run (``stale_pid``).
     """
 
-    def __init__(self, sdir, name, timeout):
+    def __init__(self, sdir, name, timeout, owns_dir=False):
         self.sdir, self.name, self.timeout = sdir, _scratch_prefix(name) + 'lock', timeout
+        self.owns_dir = owns_dir
         self.path = os.path.join(sdir.path, self.name)
         self.fd = None
         self.stale_pid = None
@@ -357,9 +358,9 @@ class DirLock(object):
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink != 1:
             os.close(fd)
+            why = (self.path, _who(st.st_uid), st.st_nlink, st.st_mode)
             raise FileProblem('the lock file %s is not ours (owner %s, %d links, mode %o); nothing was changed, '
-                              'remove it if no run of ours is active' % (self.path, _who(st.st_uid), st.st_nlink,
-                                                                           st.st_mode), self.path)
+                              'remove it if no run of ours is active' % why, self.path)
         return fd, True
 
     def acquire(self):
@@ -410,6 +411,8 @@ class DirLock(object):
             pass
         os.close(self.fd)
         self.fd = None
+        if self.owns_dir:
+            self.sdir.close()
 
     def __enter__(self):
         return self
@@ -862,6 +865,16 @@ def remove_file(path, allow_user_owned=False):
         raise
     with sdir:
         return sdir.unlink(name)
+
+
+def lock_file(path, timeout, allow_user_owned=False):
+    """The acquired DirLock of ``path`` (the one seccomp_profile takes); releasing it closes its directory."""
+    sdir, name = SafeDir.for_file(path, allow_user_owned, must_exist=False, action='lock')
+    try:
+        return DirLock(sdir, name, timeout, owns_dir=True).acquire()
+    except BaseException:
+        sdir.close()
+        raise
 
 
 # --- policy -----------------------------------------------------------------------------------------

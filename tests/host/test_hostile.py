@@ -21,7 +21,7 @@ import sys
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileLock
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import lock_file
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 EXAMPLE = os.path.join(REPO, 'docs', 'examples', 'bypass4netns-profile.json')
@@ -71,7 +71,7 @@ def test_concurrent_rewrites_lose_nothing_and_a_late_one_gives_up(tmp_path):
     path = str(tmp_path / 'p.json')
     with open(path, 'w') as handle:
         json.dump(NOTIFIED, handle, indent=2)
-    held = FileLock(path, 0).acquire()  # a third writer holds the profile while the runs start
+    held = lock_file(path, 0)  # a third writer holds the profile while the runs start
     try:
         first = adhoc('runcguard.seccomp.seccomp_profile', {'path': path, 'notify_remove': ['fcntl']})
         second = adhoc('runcguard.seccomp.seccomp_profile', {'path': path, 'notify_remove': ['sendmsg']})

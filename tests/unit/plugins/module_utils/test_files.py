@@ -5,18 +5,13 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import fcntl
 import os
 import socket
-import stat
-import struct
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _files
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
-    FileLock, FileProblem, backup_copy, is_scratch, is_socket, list_dir, printable, read_bounded, read_text,
-    remove_stale_scratch, replace_file, utf8_safe, walk_files,
+    FileProblem, is_scratch, is_socket, list_dir, printable, read_bounded, read_text, utf8_safe, walk_files,
 )
 
 
@@ -87,124 +82,6 @@ def test_scratch_names_are_recognised():
     assert is_scratch('.prof.json.runcguard-0a1b2c3d4e5f.tmp')
     assert is_scratch('.prof.json.k2j_8x0a.tmp')  # tempfile.mkstemp name of older releases
     assert not is_scratch('prof.json') and not is_scratch('.hidden.json') and not is_scratch('prof.json.tmp')
-
-
-def _first_write_modes(monkeypatch):
-    """Mode of each file descriptor when the first byte is written to it."""
-    seen, real_write = {}, os.write
-
-    def spy(fd, data):
-        seen.setdefault(fd, stat.S_IMODE(os.fstat(fd).st_mode))
-        return real_write(fd, data)
-    monkeypatch.setattr(_files.os, 'write', spy)
-    return seen
-
-
-def test_backup_and_replacement_never_wider_than_the_original(tmp_path, monkeypatch):
-    path = tmp_path / 'p.json'
-    path.write_bytes(b'old')
-    os.chmod(str(path), 0o600)
-    os.setxattr(str(path), 'user.origin', b'kept')
-    old_umask = os.umask(0)  # the widest umask: only the original's mode may limit the copies
-    try:
-        modes = _first_write_modes(monkeypatch)
-        backup = backup_copy(str(path), b'old')
-        replace_file(str(path), b'new')
-    finally:
-        os.umask(old_umask)
-    assert modes and set(modes.values()) == {0o600}
-    for name in (backup, str(path)):
-        assert stat.S_IMODE(os.stat(name).st_mode) == 0o600
-        assert os.getxattr(name, 'user.origin') == b'kept'
-    assert open(backup, 'rb').read() == b'old' and path.read_bytes() == b'new'
-    assert backup.startswith(str(path) + '.') and backup.endswith('~')
-    assert sorted(os.listdir(str(tmp_path))) == sorted(['p.json', os.path.basename(backup)])
-
-
-def _acl_entry(tag, perm, ident=0xffffffff):
-    return struct.pack('<HHI', tag, perm, ident)
-
-
-# user::rw- user:nobody:r-- group::--- mask::r-- other::--- (the kernel's xattr form of a POSIX ACL)
-ACL = struct.pack('<I', 2) + b''.join([_acl_entry(0x01, 6), _acl_entry(0x02, 4, 65534), _acl_entry(0x04, 0),
-                                       _acl_entry(0x10, 4), _acl_entry(0x20, 0)])
-
-
-def test_backup_keeps_a_posix_acl(tmp_path):
-    path = tmp_path / 'p.json'
-    path.write_bytes(b'old')
-    try:
-        os.setxattr(str(path), 'system.posix_acl_access', ACL)
-    except OSError as exc:
-        pytest.skip('no POSIX ACLs on this file system: %s' % exc)
-    backup = backup_copy(str(path), b'old')
-    replace_file(str(path), b'new')
-    for name in (backup, str(path)):
-        assert os.getxattr(name, 'system.posix_acl_access') == ACL
-        assert stat.S_IMODE(os.stat(name).st_mode) == stat.S_IMODE(os.stat(str(path)).st_mode)
-
-
-def test_lock_is_exclusive_bounded_and_removed(tmp_path):
-    path = str(tmp_path / 'p.json')
-    first = FileLock(path, 0).acquire()
-    assert os.path.basename(first.path) == '.p.json.runcguard-lock' and first.stale_pid is None
-    with pytest.raises(FileProblem) as err:
-        FileLock(path, 0).acquire()
-    assert 'another run (pid %d) has held the lock' % os.getpid() in err.value.message
-    assert 'nothing was changed' in err.value.message
-    first.release()
-    assert not os.path.exists(first.path)
-    FileLock(path, 0).acquire().release()
-
-
-def test_lock_left_by_a_killed_run_is_taken_and_reported(tmp_path):
-    path = str(tmp_path / 'p.json')
-    with open(str(tmp_path / '.p.json.runcguard-lock'), 'w') as handle:
-        handle.write('4242\n')  # the holder died: its pid is there, nobody holds the flock
-    lock = FileLock(path, 0).acquire()
-    assert lock.stale_pid == '4242'
-    with open(lock.path) as handle:
-        assert handle.read() == '%d\n' % os.getpid()
-    lock.release()
-
-
-def test_empty_lock_left_by_a_run_killed_before_it_wrote_its_pid_is_stale(tmp_path):
-    path = str(tmp_path / 'p.json')
-    open(str(tmp_path / '.p.json.runcguard-lock'), 'w').close()
-    lock = FileLock(path, 0).acquire()
-    assert lock.stale_pid == '?'
-    lock.release()
-    assert FileLock(path, 0).acquire().stale_pid is None  # a fresh lock file is not stale
-
-
-def test_lock_deleted_while_waiting_is_not_shared(tmp_path, monkeypatch):
-    """A waiter whose lock file was deleted by the holder must lock the new file, not the deleted inode."""
-    path = str(tmp_path / 'p.json')
-    holder = FileLock(path, 0).acquire()
-    real_flock, calls = fcntl.flock, []
-
-    def flock_after_holder_leaves(fd, op):
-        calls.append(fd)
-        if len(calls) == 1:
-            holder.release()  # the holder finishes between the waiter's open and its flock
-        return real_flock(fd, op)
-    monkeypatch.setattr(fcntl, 'flock', flock_after_holder_leaves)
-    lock = FileLock(path, 1).acquire()
-    assert len(calls) == 2  # retried on a fresh file
-    assert os.path.samestat(os.fstat(lock.fd), os.stat(lock.path))
-    lock.release()
-
-
-def test_stale_temporary_files_are_removed(tmp_path):
-    path = tmp_path / 'p.json'
-    path.write_bytes(b'{}')
-    for name in ('.p.json.runcguard-00aa11bb22cc.tmp', '.p.json.ab12_xyz.tmp', '.other.json.runcguard-1.tmp',
-                 '.p.json.notours.tmp', 'p.json.1.2026-01-01@00:00:00~'):
-        (tmp_path / name).write_bytes(b'x')
-    removed = remove_stale_scratch(str(path))
-    assert sorted(removed) == ['.p.json.ab12_xyz.tmp', '.p.json.runcguard-00aa11bb22cc.tmp']
-    assert sorted(os.listdir(str(tmp_path))) == ['.other.json.runcguard-1.tmp', '.p.json.notours.tmp', 'p.json',
-                                                 'p.json.1.2026-01-01@00:00:00~']
 
 
 def test_printable_names():

@@ -272,3 +272,95 @@ def test_create_makes_root_owned_directories(tmp_path, mode):
     with SafeDir.open(str(tmp_path / 'a' / 'b'), create=True) as sdir:
         assert sdir.path == str(tmp_path / 'a' / 'b')
     assert os.stat(str(tmp_path / 'a' / 'b')).st_uid == 0
+
+
+# --- what _files' writers were tested for, on the one writer left ------------------------------------
+def _first_write_modes(monkeypatch):
+    """Mode of each file descriptor when the first byte is written to it."""
+    seen, real_write = {}, os.write
+
+    def spy(fd, data):
+        seen.setdefault(fd, stat.S_IMODE(os.fstat(fd).st_mode))
+        return real_write(fd, data)
+    monkeypatch.setattr(_safefile.os, 'write', spy)
+    return seen
+
+
+def test_backup_and_replacement_never_wider_than_the_original(tmp_path, monkeypatch):
+    path = _file(tmp_path / 'p.json', b'old', 0o600)
+    os.setxattr(path, 'user.origin', b'kept')
+    old_umask = os.umask(0)  # the widest umask: only the original's mode may limit the copies
+    try:
+        modes = _first_write_modes(monkeypatch)
+        sdir, name = SafeDir.for_file(path)
+        with sdir:
+            data, st, attrs = sdir.read_with_attributes(name, 100)
+            backup = sdir.write(name, b'new', expect=st, attrs=attrs, backup=data)
+    finally:
+        os.umask(old_umask)
+    assert modes and set(modes.values()) == {0o600}
+    for name in (backup, path):
+        assert stat.S_IMODE(os.stat(name).st_mode) == 0o600
+        assert os.getxattr(name, 'user.origin') == b'kept'
+    assert open(backup, 'rb').read() == b'old' and open(path, 'rb').read() == b'new'
+    assert backup.startswith(path + '.') and backup.endswith('~')
+
+
+# user::rw- user:nobody:r-- group::--- mask::r-- other::--- (the kernel's xattr form of a POSIX ACL)
+ACL = struct.pack('<I', 2) + b''.join(struct.pack('<HHI', *e) for e in [
+    (0x01, 6, 0xffffffff), (0x02, 4, 65534), (0x04, 0, 0xffffffff), (0x10, 4, 0xffffffff), (0x20, 0, 0xffffffff)])
+
+
+def test_backup_and_replacement_keep_a_posix_acl(tmp_path):
+    path = _file(tmp_path / 'p.json', b'old')
+    try:
+        os.setxattr(path, 'system.posix_acl_access', ACL)
+    except OSError as exc:
+        pytest.skip('no POSIX ACLs on this file system: %s' % exc)
+    res = write_file(path, b'new', backup=True)
+    for name in (res['backup_file'], path):
+        assert os.getxattr(name, 'system.posix_acl_access') == ACL
+        assert stat.S_IMODE(os.stat(name).st_mode) == stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_lock_deleted_while_waiting_is_not_shared(tmp_path, monkeypatch):
+    """A waiter whose lock file was deleted by the holder must lock the new file, not the deleted inode."""
+    import fcntl
+    path = _file(tmp_path / 'p.json')
+    holder = _safefile.lock_file(path, 0)
+    real_flock, calls = fcntl.flock, []
+
+    def flock_after_holder_leaves(fd, op):
+        calls.append(fd)
+        if len(calls) == 1:
+            holder.release()  # the holder finishes between the waiter's open and its flock
+        return real_flock(fd, op)
+    monkeypatch.setattr(fcntl, 'flock', flock_after_holder_leaves)
+    lock = _safefile.lock_file(path, 1)
+    assert len(calls) == 2  # retried on a fresh file
+    assert os.path.samestat(os.fstat(lock.fd), os.stat(lock.path))
+    lock.release()
+    assert sorted(os.listdir(str(tmp_path))) == ['p.json']
+
+
+def test_empty_lock_left_by_a_run_killed_before_it_wrote_its_pid_is_stale(tmp_path):
+    path = _file(tmp_path / 'p.json')
+    open(str(tmp_path / '.p.json.runcguard-lock'), 'w').close()
+    lock = _safefile.lock_file(path, 0)
+    assert lock.stale_pid == '?'
+    lock.release()
+    fresh = _safefile.lock_file(path, 0)
+    assert fresh.stale_pid is None  # a fresh lock file is not stale
+    fresh.release()
+
+
+def test_stale_temporary_files_are_removed(tmp_path):
+    _file(tmp_path / 'p.json')
+    for name in ('.p.json.runcguard-00aa11bb22cc.tmp', '.p.json.ab12_xyz.tmp', '.other.json.runcguard-1.tmp',
+                 '.p.json.notours.tmp', 'p.json.1.2026-01-01@00:00:00~'):
+        (tmp_path / name).write_bytes(b'x')
+    with SafeDir.open(str(tmp_path)) as sdir:
+        removed = sdir.remove_stale_scratch('p.json')
+    assert sorted(removed) == ['.p.json.ab12_xyz.tmp', '.p.json.runcguard-00aa11bb22cc.tmp']
+    assert sorted(os.listdir(str(tmp_path))) == ['.other.json.runcguard-1.tmp', '.p.json.notours.tmp', 'p.json',
+                                                 'p.json.1.2026-01-01@00:00:00~']

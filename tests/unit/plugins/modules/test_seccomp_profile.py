@@ -183,10 +183,10 @@ def notified(path):
 
 def test_concurrent_runs_lose_no_update(tmp_path):
     """Two runs with different notify_remove on one file: both removals are in the result."""
-    from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileLock
+    from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import lock_file
     path = tmp_path / 'p.json'
     path.write_text(json.dumps(NOTIFIED, indent=2) + '\n')
-    held = FileLock(str(path), 0).acquire()  # both runs start while a third writer holds the file
+    held = lock_file(str(path), 0)  # both runs start while a third writer holds the file
     first = start(tmp_path, path=str(path), notify_remove=['fcntl'])
     second = start(tmp_path, path=str(path), notify_remove=['sendmsg'])
     doc = json.loads(path.read_text())  # the third writer changes the file before letting go
@@ -201,11 +201,11 @@ def test_concurrent_runs_lose_no_update(tmp_path):
 
 
 def test_a_held_lock_fails_after_lock_timeout_and_changes_nothing(tmp_path):
-    from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileLock
+    from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import lock_file
     path = tmp_path / 'p.json'
     path.write_text(json.dumps(NOTIFIED))
     original = path.read_bytes()
-    held = FileLock(str(path), 0).acquire()
+    held = lock_file(str(path), 0)
     try:
         res = run(tmp_path, path=str(path), lock_timeout=1)
     finally:
