@@ -795,8 +795,10 @@ def _read_fd(fd, st, max_size, path):
 
 # --- whole-file operations by path (each one walk, then everything relative to the directory) ---------
 
-def read_file(path, max_size, allow_user_owned=True):
-    """Bytes of ``path`` read as root without following a user's link out of that user's files."""
+def open_for_read(path, allow_user_owned=True):
+    """A read-only descriptor of regular file ``path`` (close it), opened as root race-free: the walk
+    never follows a user's link into what that user could not read, the file is opened ``O_NOFOLLOW``
+    relative to its directory and must be the inode the walk checked."""
     w = walk(path, 'read')
     try:
         if w.final is None:
@@ -806,19 +808,27 @@ def read_file(path, max_size, allow_user_owned=True):
         if w.user is not None and w.final.st_nlink > 1 and not _readable_by(w.final, w.user, False):
             raise UserControlled('%s: a hard link in a directory %s to a file that user cannot read; root does '
                                  'not read it for them' % (path, _who(w.user)), path)
+        if stat.S_ISDIR(w.final.st_mode):
+            raise FileProblem('is a directory', path)
         try:
             fd = os.open(w.name, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC, dir_fd=w.fd)
         except OSError as exc:
             raise FileProblem(describe_os_error(exc), path)
-        try:
-            st = os.fstat(fd)
-            if not _same(st, w.final):
-                raise FileProblem('changed while it was read; read it again', path)
-            return _read_fd(fd, st, max_size, path)
-        finally:
+        if not _same(os.fstat(fd), w.final):
             os.close(fd)
+            raise FileProblem('changed while it was read; read it again', path)
+        return fd
     finally:
         w.close()
+
+
+def read_file(path, max_size, allow_user_owned=True):
+    """Bytes of regular file ``path`` read as root (see open_for_read); FileProblem / UserControlled."""
+    fd = open_for_read(path, allow_user_owned)
+    try:
+        return _read_fd(fd, os.fstat(fd), max_size, path)
+    finally:
+        os.close(fd)
 
 
 def write_file(path, data, attrs=None, backup=False, allow_user_owned=False, lock_timeout=None, max_size=1 << 26):
@@ -893,10 +903,8 @@ def may_execute(path):
         if w.final is None:
             return False, 'does not exist'
         if w.controller:
-            where, text = w.controller
-            subject = 'it' if where == w.path else where
-            return False, ('%s is %s: root does not execute a file a non-root user owns or can change '
-                           '(version read statically instead)' % (subject, text))
+            return False, ('%s is %s; root never executes a file a non-root user owns or can change, nor one in '
+                           'a directory such a user can change' % w.controller)
         if not stat.S_ISREG(w.final.st_mode):
             return False, 'is %s, not a regular file' % _kind(w.final)
         if not w.final.st_mode & 0o111:

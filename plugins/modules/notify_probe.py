@@ -50,6 +50,9 @@ description:
   - Probes run one at a time; a hang that is not recognised at once costs O(timeout) seconds.
   - Only runc and crun are driven. A binary whose C(--version) says something else is refused and
     listed in C(not_probed); the other runtimes are still probed.
+  - A binary that a non-root user owns or can change, or one in a directory such a user can change (or
+    reached through such a user's symlink), is never run: it is listed in C(not_probed) with the reason
+    (see C(docs/security.md)).
   - Never changes host configuration, engines or their containers.
 author:
   - runcguard maintainers (@runcguard)
@@ -365,6 +368,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import pr
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.cleanup import ProbeInterrupted, interrupt_guard
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.sweep import sweep_all
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.syscalls import syscall_names
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import may_execute
 
 
 def main():
@@ -422,6 +426,14 @@ def main():
     runtimes = params['runtime'] if params['runtime'] is not None else _probe.find_runtimes()
     if not runtimes:
         module.fail_json(msg='no runc or crun binary found in the standard locations; name one with runtime')
+    allowed = []
+    for runtime in runtimes:  # a user's binary never starts a container as root (docs/security.md)
+        ok, why = may_execute(runtime)
+        if ok:
+            allowed.append(runtime)
+        else:
+            not_probed.append({'runtime': runtime, 'message': '%s: not probed: %s' % (runtime, why)})
+    runtimes = allowed
 
     sweeps = []
     try:

@@ -31,6 +31,8 @@ import time
 
 import pytest
 
+import realruntimes
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='needs root: creates users and runs the modules as root')
 
 NOTIFIED = {'defaultAction': 'SCMP_ACT_ERRNO', 'listenerPath': '/run/agent.sock',
@@ -59,7 +61,7 @@ def adhoc(module, args, timeout=300):
     """The module's result from `ansible localhost -m <module> -a <json> -o` (run as root)."""
     proc = subprocess.run([tool('ansible'), 'localhost', '-i', 'localhost,', '-c', 'local', '-o', '-m', module,
                            '-a', json.dumps(args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(),
-                          timeout=timeout)
+                          timeout=timeout, check=False)
     text = proc.stdout.decode('utf-8')
     for line in text.splitlines():
         if line.startswith('localhost | ') and ' => ' in line:
@@ -216,3 +218,95 @@ def test_directory_swap_with_allow_user_owned_stays_in_the_users_files(attacker,
         st = os.lstat(os.path.join(moved, name))
         assert (st.st_uid, st.st_gid) == (attacker.pw_uid, attacker.pw_gid), name
     assert len(os.listdir(moved)) == 2, os.listdir(moved)  # profile + backup, no lock or scratch left
+
+
+def facts_in_private_etc(base, daemon_json, args=None):
+    """runtime_facts (real ansible, as root) with /etc/docker/daemon.json as given, seen only by this run:
+    an overlay on /etc in a private mount namespace, so the machine's /etc is never touched."""
+    upper, work = os.path.join(base, 'etc-upper'), os.path.join(base, 'etc-work')
+    os.mkdir(upper)
+    os.mkdir(work)
+    os.mkdir(os.path.join(upper, 'docker'))
+    with open(os.path.join(upper, 'docker', 'daemon.json'), 'w') as handle:
+        json.dump(daemon_json, handle)
+    argv = [tool('ansible'), 'localhost', '-i', 'localhost,', '-c', 'local', '-o', '-m',
+            'runcguard.seccomp.runtime_facts'] + (['-a', json.dumps(args)] if args else [])
+    script = 'mount -t overlay overlay -o lowerdir=/etc,upperdir="$1",workdir="$2" /etc && shift 2 && exec "$@"'
+    proc = subprocess.run(['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', upper, work]
+                          + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(), timeout=600, check=False)
+    text = proc.stdout.decode('utf-8')
+    for line in text.splitlines():
+        if line.startswith('localhost | ') and ' => ' in line:
+            return line.split(' => ', 1)[1], json.loads(line.split(' => ', 1)[1])
+    raise AssertionError('no result from ansible: %s %s' % (text[-2000:], proc.stderr[-2000:]))
+
+
+def test_a_users_runtime_named_in_daemon_json_is_never_run_as_root(attacker, base):
+    """Case 4: a runtime in a user's directory that /etc/docker/daemon.json names: runtime_facts (read-only,
+    as root) never runs it; its entry says why and that the version is unknown or read statically."""
+    home = os.path.join(base, 'home')
+    user_dirs(attacker, home, os.path.join(home, 'bin'))
+    ran = os.path.join(base, 'ran-as')  # root's directory: only a process running as root can write here
+    stub = os.path.join(home, 'bin', 'runc')
+    user_file(attacker, stub, '#!/bin/sh\nid -u >> %s\necho "runc version 1.2.0-rc.2"\n' % ran, mode=0o755)
+    _text, res = facts_in_private_etc(base, {'runtimes': {'userrt': {'path': stub}}, 'default-runtime': 'userrt'})
+    assert not os.path.exists(ran), 'root ran the user\'s runtime: uids %s' % open(ran).read().split()
+    entry = [r for r in res['ansible_facts']['runcguard']['runtimes'] if r['path'] == stub]
+    assert entry, res['ansible_facts']['runcguard']['runtimes']
+    assert entry[0]['error'] and attacker.pw_name in entry[0]['error'], entry[0]
+
+
+def test_a_users_real_runc_is_read_statically_not_run(attacker, base):
+    """Case 4 with a real runc 1.2.0-rc.2 build a user owns: its version comes from its Go build
+    information (version_source buildinfo), so the hang hazard is still seen without running it."""
+    build = realruntimes.runc_build('runc-v1.2.0-rc.2')
+    home = os.path.join(base, 'home')
+    user_dirs(attacker, home, os.path.join(home, 'bin'))
+    binary = os.path.join(home, 'bin', 'runc')
+    with open(build, 'rb') as handle:
+        user_file(attacker, binary, handle.read(), mode=0o755)
+    _text, res = facts_in_private_etc(base, {'runtimes': {'userrt': {'path': binary}}})
+    entry = [r for r in res['ansible_facts']['runcguard']['runtimes'] if r['path'] == binary]
+    assert entry and entry[0]['version'] == '1.2.0-rc.2' and entry[0]['version_source'] == 'buildinfo', entry
+    assert entry[0]['error'] is None, entry
+
+
+def test_a_users_link_to_a_root_only_profile_reveals_nothing(attacker, base):
+    """Case 6: a user's symlink to a root-only 0600 profile (named in daemon.json, as a user could ask an
+    admin to do): its NOTIFY set, listenerPath and sha256 never reach facts; the entry is an error that
+    names the link, not where it leads."""
+    secret_dir = os.path.join(base, 'secret')
+    os.mkdir(secret_dir, 0o700)
+    secret = os.path.join(secret_dir, 'agent.json')
+    doc = {'defaultAction': 'SCMP_ACT_ERRNO', 'listenerPath': '/run/rcg-security-hidden.sock',
+           'syscalls': [{'names': ['read'], 'action': 'SCMP_ACT_ALLOW'},
+                        {'names': ['getpid'], 'action': 'SCMP_ACT_NOTIFY'}]}
+    with open(secret, 'w') as handle:
+        json.dump(doc, handle)
+    os.chmod(secret, 0o600)
+    with open(secret, 'rb') as handle:
+        digest = hashlib.sha256(handle.read()).hexdigest()
+    home = os.path.join(base, 'home')
+    user_dirs(attacker, home)
+    link = os.path.join(home, 'profile.json')
+    os.symlink(secret, link)
+    os.lchown(link, attacker.pw_uid, attacker.pw_gid)
+    text, res = facts_in_private_etc(base, {'seccomp-profile': link}, {'profile_paths': [link]})
+    for leak in ('rcg-security-hidden', digest, 'getpid', secret):
+        assert leak not in text, leak
+    entries = [p for p in res['ansible_facts']['runcguard']['profiles'] if p['path'] == link]
+    assert entries and entries[0]['error'] and attacker.pw_name in entries[0]['error'], entries
+
+
+def test_the_probe_never_starts_a_users_runtime(attacker, base):
+    """Case 4, the probe: notify_probe (what audit_probe runs) is handed a user's runtime, as the audit
+    hands it every runtime the facts found; it never runs it as root and says why in not_probed."""
+    home = os.path.join(base, 'home')
+    user_dirs(attacker, home)
+    ran = os.path.join(base, 'ran-as')
+    stub = os.path.join(home, 'runc')
+    user_file(attacker, stub, '#!/bin/sh\nid -u >> %s\necho "runc version 1.2.0-rc.2"\n' % ran, mode=0o755)
+    res = adhoc('runcguard.seccomp.notify_probe', {'runtime': [stub], 'syscalls': ['fcntl'], 'timeout': 5})
+    assert not os.path.exists(ran), 'root ran the user\'s runtime: uids %s' % open(ran).read().split()
+    assert res['failed'] and 'no runtime could be probed' in res['msg'], res
+    assert [s for s in res['not_probed'] if s['runtime'] == stub and attacker.pw_name in s['message']], res

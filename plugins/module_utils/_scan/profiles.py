@@ -17,11 +17,12 @@ import os
 import re
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
-    FileProblem, is_scratch, is_socket, printable, read_bounded, read_text, walk_files,
+    FileProblem, is_scratch, is_socket, printable, read_text, walk_files,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
     EXPANDING_READERS, LITERAL_READERS, PROFILE_READERS, ProfileError, describe_profile,
 )
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import UserControlled, read_file
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.host import add_error as _error
 
 STANDARD_PROFILES = ('/usr/share/containers/seccomp.json', '/etc/containers/seccomp.json')
@@ -84,6 +85,13 @@ class Profiles(object):
                     _error(self.errors, path, 'does not exist (named by %s %s)' % (engine, setting))
             return
         self.files_seen += 1
+        try:  # race-free, and never through a user's link into what that user cannot read (issue 26)
+            data, problem = read_file(real, self.max_size), None
+        except UserControlled as exc:  # an error entry that names the link, nothing of its target
+            self._entry(path, path, None, origin, bundle)['error'] = _error(self.errors, path, exc.message)
+            return
+        except FileProblem as exc:
+            data, problem = None, exc.message
         try:
             resolved = self.fs.host(os.path.realpath(real))
         except (OSError, ValueError):
@@ -92,10 +100,10 @@ class Profiles(object):
         entry = self._entry(resolved, path, resolved, origin, bundle)
         if known:
             return
-        try:
-            entry['_data'] = read_bounded(real, self.max_size)
-        except FileProblem as exc:
-            entry['error'] = _error(self.errors, path, exc.message)
+        if problem:
+            entry['error'] = _error(self.errors, path, problem)
+        else:
+            entry['_data'] = data
 
     def add_inline(self, path, key, data, engine, setting, bundle):
         entry = self._entry(key, path, self.fs.host(os.path.realpath(self.fs.real(path))),

@@ -12,11 +12,15 @@ import glob
 import json
 import os
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._files import describe_os_error
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, describe_os_error
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import may_execute, open_for_read
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.buildinfo import read_build_info_fd
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import DISTRIBUTION_ROOTS, RUNTIME_DIRS, RUNTIME_GLOBS, RUNTIME_NAMES
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.host import add_error as _error
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.packages import package_owners
-from ansible_collections.runcguard.seccomp.plugins.module_utils._version import parse_features_json, parse_runtime_version
+from ansible_collections.runcguard.seccomp.plugins.module_utils._version import (
+    parse_features_json, parse_runtime_version, version_from_build_info,
+)
 
 
 def _runtime_candidates(fs, engines, runtime_paths, discover):
@@ -58,6 +62,10 @@ def _probe_runtime(fs, run, entry):
     if not os.access(real, os.X_OK):
         entry['error'] = 'not executable'
         return
+    allowed, why = may_execute(real) if os.geteuid() == 0 else (True, None)
+    if not allowed:  # a user's binary: never run as root, its version read statically (issue 26)
+        _static_version(real, entry, why)
+        return
     rc, out, err, problem = run([real, '--version'])
     text = out.decode('utf-8', 'replace')
     if problem:
@@ -73,6 +81,26 @@ def _probe_runtime(fs, run, entry):
         entry['name'] = parsed['name']
     if entry['name'] == 'runc' and not entry['version'] and not (parsed.get('error') or '').startswith('unparsable'):
         _features(run, real, entry)
+
+
+def _static_version(real, entry, why):
+    """Version fields from the binary's Go build information, read (never run) race-free as root."""
+    try:
+        fd = open_for_read(real)
+    except FileProblem as exc:
+        entry['error'] = 'not run as root: %s; version unknown (%s)' % (why, exc.message)
+        return
+    try:
+        parsed = version_from_build_info(read_build_info_fd(fd))
+    finally:
+        os.close(fd)
+    for key in ('version', 'version_source', 'dev', 'commit', 'spec', 'go', 'libseccomp', 'raw'):
+        entry[key] = parsed.get(key)
+    if parsed.get('version') or parsed.get('commit'):
+        entry['error'] = None
+    else:
+        unknown = parsed.get('error') or 'not in its Go build information'
+        entry['error'] = 'not run as root: %s; version unknown (%s)' % (why, unknown)
 
 
 def _features(run, real, entry):
