@@ -51,7 +51,7 @@ description:
   - Only runc and crun are driven. A binary whose C(--version) says something else is refused and
     listed in C(not_probed); the other runtimes are still probed.
   - A binary that a non-root user owns or can change, or one in a directory such a user can change (or
-    reached through such a user's symlink), is never run: it is listed in C(not_probed) with the reason
+    reached through such a user's symlink), is never run; it is listed in C(not_probed) with the reason
     (see C(docs/security.md)).
   - Never changes host configuration, engines or their containers.
 author:
