@@ -63,23 +63,27 @@ def _openat2_nosymlinks(path, flags):
     """fd of ``path`` opened with openat2(RESOLVE_NO_SYMLINKS), or None where the kernel lacks openat2."""
     if _openat2_state.get('missing'):
         return None
-    try:
-        import ctypes
-        libc = _openat2_state.get('libc')
-        if libc is None:
-            libc = _openat2_state['libc'] = ctypes.CDLL(None, use_errno=True)
-    except (ImportError, OSError):
-        _openat2_state['missing'] = True
-        return None
+    call = _openat2_state.get('call')
+    if call is None:
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+        except (ImportError, OSError):
+            _openat2_state['missing'] = True
+            return None
 
-    class OpenHow(ctypes.Structure):
-        _fields_ = [('flags', ctypes.c_uint64), ('mode', ctypes.c_uint64), ('resolve', ctypes.c_uint64)]
-    how = OpenHow(flags, 0, 0x04 | 0x02)  # RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
-    # 437 is openat2 on every Linux architecture (syscall numbers are shared since 5.1)
-    fd = libc.syscall(437, -100, os.fsencode(path), ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
+        class OpenHow(ctypes.Structure):
+            _fields_ = [('flags', ctypes.c_uint64), ('mode', ctypes.c_uint64), ('resolve', ctypes.c_uint64)]
+
+        def call(raw_path, open_flags):
+            how = OpenHow(open_flags, 0, 0x04 | 0x02)  # RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
+            # 437 is openat2 on every Linux architecture (syscall numbers are shared since 5.1)
+            fd = libc.syscall(437, -100, raw_path, ctypes.byref(how), ctypes.c_size_t(ctypes.sizeof(how)))
+            return fd, (ctypes.get_errno() if fd < 0 else 0)
+        _openat2_state['call'] = call
+    fd, err = call(os.fsencode(path), flags)
     if fd >= 0:
         return fd
-    err = ctypes.get_errno()
     if err in (errno.ENOSYS, errno.EPERM) and not _openat2_state.get('worked'):
         _openat2_state['missing'] = True  # no openat2 (or a seccomp filter refusing it): walk instead
         return None
@@ -799,6 +803,10 @@ def open_for_read(path, allow_user_owned=True):
     """A read-only descriptor of regular file ``path`` (close it), opened as root race-free: the walk
     never follows a user's link into what that user could not read, the file is opened ``O_NOFOLLOW``
     relative to its directory and must be the inode the walk checked."""
+    if allow_user_owned:
+        fd = _open_without_links(path)
+        if fd is not None:
+            return fd
     w = walk(path, 'read')
     try:
         if w.final is None:
@@ -820,6 +828,23 @@ def open_for_read(path, allow_user_owned=True):
         return fd
     finally:
         w.close()
+
+
+def _open_without_links(path):
+    """The fast path of open_for_read: with not one symlink on the whole path (openat2 refuses any), no
+    user can have steered the lookup; a hard link that may not be the user's own takes the full walk."""
+    try:
+        fd = _openat2_nosymlinks(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC)
+    except OSError:
+        return None  # a symlink on the way, or trouble the walk names in its own words
+    if fd is None:
+        return None
+    _openat2_state['worked'] = True
+    st = os.fstat(fd)
+    if stat.S_ISDIR(st.st_mode) or (st.st_nlink > 1 and not st.st_mode & stat.S_IROTH):
+        os.close(fd)
+        return None
+    return fd
 
 
 def read_file(path, max_size, allow_user_owned=True):
