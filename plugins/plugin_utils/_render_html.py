@@ -23,7 +23,7 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text imp
     runtime_text,
     plural,
     verdict_line,
-    verdict_text,
+    inventory_cell,
     waiver_text,
 )
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_inventory import inventory_hazards
@@ -47,7 +47,7 @@ th[data-sort]{cursor:pointer;background:#f3f3f3}th[data-sort]:after{content:" \\
 code{font-size:90%}#controls{margin:.5em 0;position:sticky;top:0;background:#fff;padding:.3em 0;z-index:1}
 details.hazard,details.group{margin:.3em 0}details>summary{cursor:pointer;padding:.2em 0}
 tr.first-of-host td{border-top:2px solid #888}.charts{display:flex;flex-wrap:wrap;gap:2em}
-figure{margin:0}figcaption{font-size:90%;color:#555}.v-affected{background:#ffcdd2}.v-unknown,.v-mixed{background:#fff3c4}
+figure{margin:0}figcaption{font-size:90%;color:#555}.v-affected{background:#ffcdd2}.v-would-hit,.v-unknown,.v-mixed{background:#eeeeee}
 """
 
 # Sort and filter only: no data is built from strings into HTML (textContent only), no network.
@@ -113,25 +113,42 @@ OPEN_GROUPS_UP_TO = 200
 # Bars per chart: the rest are summed in one line under it.
 CHART_BARS = 20
 _BAR_COLOURS = {'critical': '#b00020', 'high': '#e65100', 'medium': '#f9a825', 'low': '#9ccc65', 'info': '#90caf9'}
-_UNKNOWN_COLOUR, _CLEAN_COLOUR = '#f9a825', '#2e7d32'
+_POTENTIAL_COLOUR, _CLEAN_COLOUR = '#9e9e9e', '#2e7d32'
+
+
+# Chart text is monospace so its width is known without a browser: DejaVu Sans Mono (Debian's
+# default) advances 0.602 em per character, other monospace fonts at most about 0.61 em.
+_CHAR_W = 0.62 * 12
+_LABEL_MAX = 64
+
+
+def _text_width(text):
+    return int(len(text) * _CHAR_W) + 1
 
 
 def svg_bars(chart_id, title, bars, unit):
-    """Inline SVG horizontal bar chart: ``bars`` = [(label, value, colour)]; no script, no network."""
+    """Inline SVG horizontal bar chart: ``bars`` = [(label, value, colour)]; no script, no network.
+
+    The label column is as wide as the widest label (labels past _LABEL_MAX characters end in an
+    ellipsis), so no label is cut at the SVG's left edge."""
     shown, hidden = bars[:CHART_BARS], bars[CHART_BARS:]
     top = max([value for _label, value, _colour in shown] + [1])
-    label_w, bar_w, text_w, row_h = 230, 320, 120, 22
-    height = row_h * len(shown) + 8
-    out = ['<figure id="%s"><svg role="img" aria-label="%s" width="%d" height="%d" viewBox="0 0 %d %d">' % (
-        chart_id, h(title), label_w + bar_w + text_w, height, label_w + bar_w + text_w, height)]
+    labels = [label if len(label) <= _LABEL_MAX else label[:_LABEL_MAX - 1] + '\u2026' for label, _v, _c in shown]
+    values = [plural(value, unit[:-1] if unit.endswith('s') else unit, unit) for _label, value, _colour in shown]
+    pad, bar_w, row_h = 8, 320, 22
+    label_w = max([_text_width(x) for x in labels] + [40]) + 2 * pad
+    text_w = max([_text_width(x) for x in values] + [40]) + 2 * pad
+    width, height = label_w + bar_w + text_w, row_h * len(shown) + 8
+    out = ['<figure id="%s"><svg role="img" aria-label="%s" width="%d" height="%d" viewBox="0 0 %d %d" '
+           'font-family="monospace" font-size="12">' % (chart_id, h(title), width, height, width, height)]
     for n, (label, value, colour) in enumerate(shown):
         y = 4 + n * row_h
-        width = int(round(bar_w * value / float(top)))
-        out.append('<g class="bar" data-value="%d"><text x="%d" y="%d" text-anchor="end" font-size="12">%s</text>'
+        bar = int(round(bar_w * value / float(top)))
+        out.append('<g class="bar" data-value="%d"><text class="label" x="%d" y="%d" text-anchor="end">%s</text>'
                    '<rect x="%d" y="%d" width="%d" height="%d" fill="%s"></rect>'
-                   '<text x="%d" y="%d" font-size="12">%d %s</text></g>' % (
-                       value, label_w - 6, y + 15, h(label[:40]), label_w, y + 3, width, row_h - 6, colour,
-                       label_w + width + 6, y + 15, value, h(unit)))
+                   '<text class="value" x="%d" y="%d">%s</text></g>' % (
+                       value, label_w - pad, y + 15, h(labels[n]), label_w, y + 3, bar, row_h - 6, colour,
+                       label_w + bar + pad, y + 15, h(values[n])))
     out.append('</svg><figcaption>%s%s</figcaption></figure>' % (
         h(title), h(' (%d more not drawn: %d %s)' % (len(hidden), sum(v for _l, v, _c in hidden), unit))
         if hidden else ''))
@@ -139,13 +156,13 @@ def svg_bars(chart_id, title, bars, unit):
 
 
 def _build_colour(build):
-    """The colour of the most severe hazard the build hits; amber when one is undecided; else green."""
-    hits = [hazard_id for hazard_id, verdict in build['verdicts'].items() if verdict is True]
-    if hits:
-        worst = max((CATALOGUE.get(x, {}).get('severity') for x in hits), key=severity_rank)
-        return _BAR_COLOURS.get(worst, _UNKNOWN_COLOUR)
-    if any(v in ('unknown', 'mixed') for v in build['verdicts'].values()):
-        return _UNKNOWN_COLOUR
+    """The colour of the most severe hazard the build really hits on some host (a finding);
+    neutral grey when it only would if a profile asked (or cannot be decided); else green."""
+    if build.get('hits'):
+        worst = max((CATALOGUE.get(x, {}).get('severity') for x in build['hits']), key=severity_rank)
+        return _BAR_COLOURS.get(worst, _POTENTIAL_COLOUR)
+    if any(v in (True, 'unknown', 'mixed') for v in build['verdicts'].values()):
+        return _POTENTIAL_COLOUR
     return _CLEAN_COLOUR
 
 
@@ -153,8 +170,8 @@ def _charts(fleet):
     severity = svg_bars('chart-severity', 'Active findings by severity',
                         [(s, fleet['by_severity'].get(s, 0), _BAR_COLOURS[s]) for s in SEVERITY_ORDER], 'findings')
     builds = sorted(fleet['runtime_inventory'], key=lambda b: -b['hosts'])
-    runtimes = svg_bars('chart-runtimes', 'Hosts per runtime build, coloured by the most severe hazard it hits '
-                        '(amber: undecided, green: none)',
+    runtimes = svg_bars('chart-runtimes', 'Hosts per runtime build, coloured by the most severe hazard its hosts '
+                        'really hit (grey: only if a profile asked, or undecided; green: none)',
                         [(build_text(b), b['hosts'], _build_colour(b)) for b in builds], 'hosts')
     return '<div class="charts">%s%s</div>' % (severity, runtimes)
 
@@ -166,8 +183,8 @@ def _inventory_table(fleet):
     for b in fleet['runtime_inventory']:
         cells = []
         for hazard_id in hazards:
-            text = verdict_text(b['verdicts'].get(hazard_id))
-            cells.append('<td class="v-%s">%s</td>' % (h(text), h(text)))
+            text = inventory_cell(b, hazard_id)
+            cells.append('<td class="v-%s">%s</td>' % (h(text.replace(' ', '-')), h(text)))
         out.append('<tr><td>%s</td><td>%s</td><td><code>%s</code></td><td>%d</td><td>%s</td>%s</tr>' % (
             h(b['name']), h(b['version']) or 'unknown', h(b['commit']), b['hosts'], h(', '.join(b['engines'])),
             ''.join(cells)))

@@ -16,7 +16,7 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text imp
     one_line,
     runtime_text,
     verdict_line,
-    verdict_text,
+    inventory_cell,
     waiver_text,
 )
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_inventory import inventory_hazards
@@ -55,7 +55,7 @@ def render(fleet):
     hazards = inventory_hazards(fleet)
     lines += _md_table(['runtime', 'version', 'commit', 'hosts', 'engines'] + [md(h) for h in hazards],
                        [[md(b['name']), md(b['version']) or 'unknown', md(b['commit']), str(b['hosts']),
-                         md(', '.join(b['engines']))] + [verdict_text(b['verdicts'].get(h)) for h in hazards]
+                         md(', '.join(b['engines']))] + [inventory_cell(b, h) for h in hazards]
                         for b in fleet['runtime_inventory']]) if fleet['runtime_inventory'] else ['No runtime found.']
     lines += ['', '## By hazard', '']
     lines += _md_table(['hazard', 'severity', 'hosts', 'findings', 'waived', 'title'],

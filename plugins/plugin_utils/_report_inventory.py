@@ -9,7 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._build_verdicts import runtime_kind
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, runtime_verdicts
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, runtime_verdicts, severity_rank
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import one_line
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import version_key
 
@@ -33,9 +33,11 @@ def _merge_verdict(old, new):
 
 def runtime_inventory(fleet_hosts):
     """One entry per runtime build (name, version, commit) over the fleet: how many hosts run it,
-    which engines use it, and its verdict for every catalogued hazard (``runtime_verdicts``; the
-    probe hazards are true where a probe observed them on that build). Builds whose hosts differ
-    in what decides a verdict (libseccomp, ...) get ``mixed`` for it."""
+    which engines use it, and its verdict for every catalogued hazard (``runtime_verdicts``: what
+    the build would do if a profile asked; the probe hazards are true where a probe observed them
+    on that build). Builds whose hosts differ in what decides a verdict (libseccomp, ...) get
+    ``mixed`` for it. ``hits``: the hazards with a finding against this build on some host (its
+    deployed profiles really trigger them), most severe first: only these are "affected"."""
     judged, builds = {}, {}
     for host in fleet_hosts:
         by_path = {}
@@ -46,7 +48,8 @@ def runtime_inventory(fleet_hosts):
             key = (one_line(name), one_line(runtime.get('version')), one_line(runtime.get('commit')))
             build = builds.setdefault(key, {'name': name, 'version': runtime.get('version'),
                                             'commit': runtime.get('commit'), 'hosts': set(), 'engines': set(),
-                                            'observed': set(), 'verdicts': dict((h, _UNSET) for h in CATALOGUE)})
+                                            'observed': set(), 'hits': set(),
+                                            'verdicts': dict((h, _UNSET) for h in CATALOGUE)})
             build['hosts'].add(host['host'])
             build['engines'].update(one_line(e) for e in runtime.get('used_by') or [] if e)
             inputs = _verdict_inputs(runtime)
@@ -58,13 +61,19 @@ def runtime_inventory(fleet_hosts):
         for finding in host.get('findings') or []:
             runtime = finding.get('runtime') if isinstance(finding.get('runtime'), dict) else {}
             build = by_path.get(runtime.get('path'))
-            if finding.get('id') in _OBSERVED and build is not None:
+            if build is None or not finding.get('id'):
+                continue
+            # a hazard a deployed profile (or the probe, or the build itself) really triggers here
+            build['hits'].add(one_line(finding['id']))
+            if finding['id'] in _OBSERVED:
                 build['observed'].add(finding['id'])
     inventory = []
     for build in builds.values():
         observed = build.pop('observed')
         verdicts = dict((h, True if h in observed else None if v is _UNSET else v) for h, v in build['verdicts'].items())
-        inventory.append(dict(build, hosts=len(build['hosts']), engines=sorted(build['engines']), verdicts=verdicts))
+        inventory.append(dict(build, hosts=len(build['hosts']), engines=sorted(build['engines']), verdicts=verdicts,
+                              hits=sorted(build['hits'], key=lambda h: (-severity_rank(
+                                  (CATALOGUE.get(h) or {}).get('severity')), h))))
     return sorted(inventory, key=lambda b: (str(b['name'] or ''), version_key(b['version']), str(b['commit'] or '')))
 
 

@@ -74,6 +74,16 @@ def runtime_text(runtime):
 VERDICT_TEXT = {True: 'affected', False: 'no', 'unknown': 'unknown', 'mixed': 'mixed', None: 'n/a'}
 
 
+def inventory_cell(build, hazard_id):
+    """A runtime inventory cell for people: ``affected`` only where a host's profiles (or the
+    probe) really trigger the hazard with this build; ``would hit`` where the build would if a
+    profile asked (a potential, shown apart and neutral); else the verdict's word."""
+    if hazard_id in (build.get('hits') or ()):
+        return 'affected'
+    verdict = (build.get('verdicts') or {}).get(hazard_id)
+    return 'would hit' if verdict is True else verdict_text(verdict)
+
+
 def verdict_text(verdict):
     """runtime_inventory verdict for people: affected, no, unknown, mixed, n/a."""
     return VERDICT_TEXT.get(verdict, one_line(verdict)) if isinstance(verdict, (bool, str, type(None))) else one_line(verdict)

@@ -233,3 +233,75 @@ def test_10000_hosts_collapsed_groups_charts_and_severity_filter(big_report):
 def test_10000_hosts_report_size_as_documented(big_report):
     """docs/large-fleets.md: the HTML report is about 11 MB for 10,000 hosts with two findings each."""
     assert 10.0 <= os.path.getsize(big_report[1]) / 1e6 < 12.0
+
+
+# --- charts: every label inside its SVG, colour only for what hosts really hit ---------------------
+
+_MEASURE = ('<script>window.addEventListener("load",function(){var out=[];'
+            'document.querySelectorAll("figure svg").forEach(function(svg){'
+            'var w=svg.viewBox.baseVal.width,hgt=svg.viewBox.baseVal.height;'
+            'svg.querySelectorAll("text").forEach(function(t){var b=t.getBBox();'
+            'out.push([svg.parentNode.id,t.textContent,b.x,b.y,b.width,b.height,w,hgt]);});});'
+            'var pre=document.createElement("pre");pre.id="boxes";pre.textContent=JSON.stringify(out);'
+            'document.body.appendChild(pre);});</script>')
+LONG_BUILDS = [('crun', '1.8.1', 'f8a096be060b22ccd3d5f3ebe44108517fbf6c30'),
+               ('runc', '1.2.0-rc.2+dev', '0123456789abcdef0123456789abcdef01234567-dirty'),
+               ('runc', '1.1.13', None)]
+
+
+def _label_fleet(hosts):
+    summaries = {}
+    for n in range(hosts):
+        name, version, commit = LONG_BUILDS[n % len(LONG_BUILDS)]
+        if hosts == 20:  # twenty distinct builds: the chart's every row
+            version = '%s-build%02d-with-a-long-vendor-suffix' % (version, n)
+        runtime = {'name': name, 'path': '/usr/bin/' + name, 'version': version, 'commit': commit, 'used_by': []}
+        summaries['node%05d' % n] = _report.host_summary('node%05d' % n, {'runtimes': [runtime]}, [])
+    return _report.build_fleet(summaries, generated_at='2026-06-01T00:00:00Z')
+
+
+def _boxes(fleet, tmp_path):
+    import json
+    path = tmp_path / 'charts.html'
+    path.write_text(_render_html.render(fleet).replace('</body>', _MEASURE + '</body>'), encoding='utf-8')
+    profile = tempfile.mkdtemp(prefix='rcg-chromium-')
+    try:
+        argv = [CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+                '--disable-background-networking', '--disable-dev-shm-usage', '--user-data-dir=' + profile,
+                '--virtual-time-budget=5000', '--dump-dom', 'file://%s' % path]
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300, check=False,
+                              env=dict(os.environ, LANG='C', LC_ALL='C', HOME=profile))
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    dom = proc.stdout.decode('utf-8')
+    start = dom.index('<pre id="boxes">') + len('<pre id="boxes">')
+    return json.loads(dom[start:dom.index('</pre>', start)].replace('&quot;', '"').replace('&amp;', '&'))
+
+
+@pytest.mark.parametrize('hosts', [1, 20, BIG])
+def test_chart_labels_lie_inside_their_svg(hosts, tmp_path):
+    fleet = _label_fleet(hosts)
+    boxes = _boxes(fleet, tmp_path)
+    runtime_labels = [b for b in boxes if b[0] == 'chart-runtimes']
+    assert len(runtime_labels) == 2 * min(20, len(fleet['runtime_inventory']))  # label + value per bar
+    assert any('f8a096be' in b[1] for b in runtime_labels)  # the long crun label is drawn whole
+    for chart, text, x, y, width, height, svg_w, svg_h in boxes:
+        assert x >= 0 and x + width <= svg_w and y >= 0 and y + height <= svg_h, (chart, text, x, width, svg_w)
+
+
+def test_chart_colour_and_affected_only_for_hazards_hit():
+    """A runc that would refuse NOTIFY on write, with no profile putting write under NOTIFY: grey
+    ("would hit"), not orange and "affected"; the same build with such a profile: affected."""
+    runc = {'name': 'runc', 'path': '/usr/sbin/runc', 'version': '1.1.13', 'commit': None, 'used_by': ['docker']}
+    write = {'id': 'notify-write-rejected', 'key': 'k1', 'severity': 'high', 'profile': '/etc/p.json',
+             'runtime': runc, 'affected': True, 'message': 'write under NOTIFY'}
+    calm = _report.build_fleet({'a': _report.host_summary('a', {'runtimes': [runc]}, [])})
+    hit = _report.build_fleet({'a': _report.host_summary('a', {'runtimes': [runc]}, [write])})
+    assert calm['runtime_inventory'][0]['verdicts']['notify-write-rejected'] is True  # the potential stays in JSON
+    assert calm['runtime_inventory'][0]['hits'] == [] and hit['runtime_inventory'][0]['hits'] == ['notify-write-rejected']
+    calm_html, hit_html = _render_html.render(calm), _render_html.render(hit)
+    assert 'fill="%s"' % _render_html._POTENTIAL_COLOUR in calm_html.split('chart-runtimes')[1]
+    assert '>affected<' not in calm_html and '>would hit<' in calm_html
+    assert 'fill="%s"' % _render_html._BAR_COLOURS['high'] in hit_html.split('chart-runtimes')[1]
+    assert '>affected<' in hit_html
+    assert '1 host</text>' in calm_html and '1 hosts' not in calm_html and '1 findings' not in calm_html
