@@ -35,12 +35,21 @@ description:
     C(stopped) (C(detected_by=state)).
     C(error) means the runtime failed; C(message) holds its own words. C(unsupported) means the
     kernel or libseccomp lacks C(SCMP_ACT_NOTIFY), or (sweep) libseccomp does not know the syscall.
+  - C(inconclusive) means the observation says nothing about the runtime, so it is never a C(hang),
+    never a finding and never a reason to upgrade or pin runc. It is given to a start that hung or failed with only
+    signal returns (C(rt_sigreturn), C(sigreturn), C(restart_syscall)) under NOTIFY, or that timed out
+    while its tasks waited only in signal returns (a Go runtime's preemption signal can stall any
+    build under NOTIFY on a loaded machine); and, in a sweep, a failure that did not happen again when
+    the same group was started again. C(summary.inconclusive) counts them; C(message) says what was seen.
   - With O(sweep=true) every syscall name of the host architecture's table (x86_64, aarch64) is
     tested by adaptive group testing. One canary starts with all of them under NOTIFY; a group that
     hangs or errors is split (the syscall a task is blocked in, or the one the runtime's error names,
     alone and the rest together; otherwise two halves) and each part started again, down to single
     syscalls. Signal returns (C(rt_sigreturn), C(restart_syscall)) are tested in a group of their
-    own first. A healthy runc needs four starts per C(noNewPrivileges) value, runc 1.2.0-rc.2 six.
+    own first (a failure there is C(inconclusive)). A failure counts only when it reproduces. A single
+    syscall that failed is started once more, a group whose parts all start is started twice more and
+    must fail every time (else C(inconclusive), listed in C(sweeps[].inconclusive)). A healthy runc
+    needs about four starts per C(noNewPrivileges) value, runc 1.2.0-rc.2 about eight.
     C(sweeps) holds one entry per runtime and C(noNewPrivileges) value; C(results) one entry per
     syscall that is not C(ok).
   - Whatever happens (timeout, exception, SIGTERM/SIGINT/SIGHUP) every process the runtime started is
@@ -227,7 +236,7 @@ results:
       type: bool
       sample: true
     outcome:
-      description: C(ok), C(hang), C(error) or C(unsupported).
+      description: C(ok), C(hang), C(error), C(unsupported) or C(inconclusive) (see the notes).
       type: str
       sample: hang
     message:
@@ -305,10 +314,18 @@ sweeps:
       type: list
       elements: str
     combined:
-      description: Groups of syscalls that fail only together, each with its C(outcome).
+      description: Groups of syscalls that fail only together (every time they are started), each with its C(outcome).
       type: list
       elements: dict
       sample: []
+    inconclusive:
+      description:
+        - Groups whose failure says nothing about the runtime, each C({syscalls, reason, message}); never a hang.
+        - C(reason) is C(signal_return) (only signal returns were under NOTIFY) or C(not_reproduced) (the
+          failure did not happen again when the group was started again).
+      type: list
+      elements: dict
+      sample: [{syscalls: [restart_syscall, rt_sigreturn], reason: signal_return, message: "only signal returns ..."}]
     untested:
       description: Syscalls left untested because the sweep reached its start limit (256). Normally empty.
       type: list
@@ -333,7 +350,7 @@ sweeps:
       type: list
       elements: str
   sample: [{runtime: /usr/sbin/runc, name: runc, version: 1.2.0-rc.2, no_new_privileges: true, tested: 382,
-            hang: [fcntl], error: [write], unsupported: [mseal], combined: [], untested: [], starts: 5,
+            hang: [fcntl], error: [write], unsupported: [mseal], combined: [], inconclusive: [], untested: [], starts: 5,
             seconds: 2.1, message: "", libseccomp: 2.5.4, leftovers: []}]
 not_probed:
   description:
@@ -356,7 +373,7 @@ summary:
   description: Number of results per outcome.
   returned: always
   type: dict
-  sample: {ok: 15, hang: 1, error: 2, unsupported: 0}
+  sample: {ok: 15, hang: 1, error: 2, unsupported: 0, inconclusive: 0}
 '''
 
 import os
@@ -453,8 +470,9 @@ def main():
     counts = _probe.summary(results)
     if sweeps:
         msg = '%d sweeps, %d starts: %s' % (len(sweeps), sum(s['starts'] for s in sweeps), '; '.join(
-            '%s %s nnp=%s hang [%s] error [%s]' % (s['name'], s['version'], str(s['no_new_privileges']).lower(),
-                                                   ','.join(s['hang']), ','.join(s['error'])) for s in sweeps))
+            '%s %s nnp=%s hang [%s] error [%s] inconclusive %d' % (
+                s['name'], s['version'], str(s['no_new_privileges']).lower(), ','.join(s['hang']),
+                ','.join(s['error']), len(s['inconclusive'])) for s in sweeps))
     else:
         msg = '%d probes: %s' % (len(results), ', '.join('%s %d' % kv for kv in sorted(counts.items())))
     module.exit_json(changed=False, results=results, sweeps=sweeps, not_probed=not_probed, summary=counts, msg=msg)

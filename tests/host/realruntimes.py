@@ -42,6 +42,7 @@ RUNC = {
     'runc-v1.2.0-rc.2': ('1.2.0-rc.2', 'commit: v1.2.0-rc.2-0-gf2d2ee5e4'),
     'runc-v1.2.0': ('1.2.0', 'commit: v1.2.0-0-g0b9fa21be'),
     'runc-v1.1.13': ('1.1.13', 'commit: v1.1.13-0-g58aa9203c'),
+    'runc-v1.3.6': ('1.3.6', 'commit: v1.3.6-0-g491b69bab'),
 }
 CRUN = {'crun-1.5': '1.5', 'crun-1.6': '1.6'}
 

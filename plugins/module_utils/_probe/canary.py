@@ -186,7 +186,7 @@ class Canary(object):
         finally:
             out.close()
             err.close()
-        timed_out, rc, stuck, blocked = False, None, None, None
+        timed_out, rc, stuck, blocked, waits_at_timeout = False, None, None, None, None
         deadline = started + self.timeout
         stuck_since, stuck_key, samples, busy, last_scan = None, None, 0, 0, 0.0
         while True:
@@ -198,6 +198,7 @@ class Canary(object):
             now = time.time()
             if now >= deadline:
                 timed_out = True
+                waits_at_timeout = self._wait_names(self._snapshot())
                 break
             if self.agent.connected:
                 # The agent is serving notifications: scan /proc rarely, since the scan holds
@@ -229,6 +230,7 @@ class Canary(object):
         outcome, message = classify(timed_out, rc, stderr, self.agent.connected, status, stuck)
         if self.agent.errors and outcome == 'ok':
             outcome, message = 'error', '; '.join(self.agent.errors)
+        outcome, message = self._signal_return_only(outcome, message, waits_at_timeout)
         detected_by = None
         if outcome == 'hang':
             detected_by = 'wchan' if stuck else 'timeout' if timed_out else 'state'
@@ -246,6 +248,33 @@ class Canary(object):
             'blocked_syscall': blocked,
             'seconds': round(time.time() - started, 3),
         }
+
+    def _signal_return_only(self, outcome, message, waits_at_timeout):
+        """(outcome, message): a failure seen only with signal returns under NOTIFY is ``inconclusive``.
+
+        Under NOTIFY a signal return (Go's preemption signal arriving before the notify fd is passed
+        on) can stall any runtime, healthy or not, now and then on a loaded machine. A start whose
+        NOTIFY set is only signal returns, or that timed out with its tasks waiting only in signal
+        returns, therefore says nothing about the runtime: never a hang, never a reason to act.
+        """
+        if outcome not in ('hang', 'error'):
+            return outcome, message
+        what = 'did not finish' if outcome == 'hang' else 'failed'
+        if self.syscalls and set(self.syscalls) <= set(SIGNAL_RETURNS):
+            return 'inconclusive', ('only signal returns (%s) were under SCMP_ACT_NOTIFY and the start %s; a signal '
+                                    'return can stall any Go runtime under NOTIFY, so this says nothing about the '
+                                    'runtime (%s)' % (', '.join(self.syscalls), what, message))
+        if outcome == 'hang' and waits_at_timeout and waits_at_timeout <= set(SIGNAL_RETURNS):
+            return 'inconclusive', ('the start did not finish within %ss and its tasks waited only in signal returns '
+                                    '(%s) under SCMP_ACT_NOTIFY, which can stall any Go runtime: not counted as a '
+                                    'hang' % (self.timeout, ', '.join(sorted(waits_at_timeout))))
+        return outcome, message
+
+    def _wait_names(self, pids):
+        """Names of the syscalls the runtime's tasks wait in under SCMP_ACT_NOTIFY now (a set)."""
+        table = syscall_table() or {}
+        return set(table.get(number) or 'syscall %s' % number
+                   for group in seccomp_waits(sorted(pids)) for _tid, number in group['waiting'])
 
     def _deadlock(self, pids):
         """(message, syscall name, waits, runnable) when the canary looks stuck now, else None.

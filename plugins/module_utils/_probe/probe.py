@@ -30,7 +30,9 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import 
     ProfileError, decode_profile, notify_analysis, seccomp_section)
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import parse_runtime_version
 
-OUTCOMES = ('ok', 'hang', 'error', 'unsupported')
+# inconclusive: a failure seen only with signal returns under NOTIFY, or a sweep group result that did
+# not reproduce: it says nothing about the runtime (never a hang, never a finding).
+OUTCOMES = ('ok', 'hang', 'error', 'unsupported', 'inconclusive')
 OUT_OF_TIME = 'not probed: the total time limit (total_timeout) left less than one probe timeout'
 RUNTIME_KINDS = ('runc', 'crun')
 

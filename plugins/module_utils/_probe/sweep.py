@@ -10,8 +10,10 @@ message names): that syscall is then tested alone and the rest together, so a he
 needs about four starts (one for the signal returns, tested apart) and runc 1.2.0-rc.2 about six.
 Without such a hint a group is halved.
 
-A group whose parts all start fails only as a whole (an interaction of several syscalls); it is
-reported as one multi-syscall result.
+A group whose parts all start fails only as a whole (an interaction of several syscalls) when it
+fails again, every time it is started again; it is reported as one multi-syscall result. A failure
+that does not reproduce (a loaded machine's stall) and a start with only signal returns under
+NOTIFY are ``inconclusive``: listed apart, never a hang.
 
 Pure stdlib, Linux only, root only.
 """
@@ -33,6 +35,10 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.syscalls 
 CONTROL_SYSCALL = 'kexec_load'
 # Starts per runtime x mode before the sweep gives up on the groups not yet tested.
 MAX_STARTS = 256
+# More starts a failure needs before it counts (each must fail too): a single syscall, a group
+# whose parts all start (a combination, or a stall of a loaded machine).
+RETRIES_SINGLE = 1
+RETRIES_GROUP = 2
 
 _MENTION = re.compile(r'\b([a-z_][a-z0-9_]*) syscall\b|\bsyscall[:\s]+[`\'"]?([a-z_][a-z0-9_]*)')
 
@@ -59,7 +65,13 @@ def split(result, group):
 
 
 class GroupTest(object):
-    """Adaptive group testing with `start(group) -> result` (a dict with `outcome`)."""
+    """Adaptive group testing with `start(group) -> result` (a dict with `outcome`).
+
+    A failure counts only when it reproduces: a single syscall that failed is started once more
+    (RETRIES_SINGLE), a group whose parts all start is started again as a whole (RETRIES_GROUP
+    times, every one must fail). A result that does not reproduce, and a start the canary judged
+    ``inconclusive`` (signal returns only), go to ``inconclusive``: never a hang, never split.
+    """
 
     def __init__(self, start, max_starts=MAX_STARTS, deadline=None, timeout=0):
         self.start = start
@@ -67,6 +79,7 @@ class GroupTest(object):
         self.deadline, self.timeout = deadline, timeout  # no start that could end past the deadline
         self.starts = 0
         self.failures = []   # (group, result): one syscall, or several that fail only together
+        self.inconclusive = []  # (group, result): signal returns only, or a failure that did not reproduce
         self.untested = []   # groups left when max_starts ran out
 
     def run(self, names):
@@ -74,21 +87,56 @@ class GroupTest(object):
             self._search(sorted(set(names)))
         return self
 
+    def _can_start(self):
+        return self.starts < self.max_starts and not out_of_time(self.deadline, self.timeout)
+
+    def _reproduces(self, group, result, times):
+        """True when `group` fails again on each of `times` more starts; else it goes to inconclusive."""
+        for attempt in range(times):
+            if not self._can_start():
+                why = 'could not be started again to confirm it (start or time limit)'
+            else:
+                self.starts += 1
+                again = self.start(group)
+                if again['outcome'] not in ('ok', 'inconclusive'):
+                    continue
+                how = 'normally' if again['outcome'] == 'ok' else 'inconclusively'
+                why = 'started %s on retry %d' % (how, attempt + 1)
+            noted = dict(result, outcome='inconclusive',
+                         message='%s once (%s), but %s: not reproduced, so not counted (%s)'
+                                 % (result['outcome'], ','.join(group), why, result.get('message') or ''))
+            noted['detected_by'] = None
+            self.inconclusive.append((group, noted, 'not_reproduced'))
+            return False
+        return True
+
     def _search(self, group):
         """True when `group` failed (and its culprits are recorded)."""
-        if self.starts >= self.max_starts or out_of_time(self.deadline, self.timeout):
+        if not self._can_start():
             self.untested.append(group)
             return False
         self.starts += 1
         result = self.start(group)
         if result['outcome'] == 'ok':
             return False
-        if len(group) == 1 or result['outcome'] == 'unsupported':  # no NOTIFY at all: no split helps
+        if result['outcome'] == 'inconclusive':
+            self.inconclusive.append((group, result, 'signal_return'))
+            return False
+        if result['outcome'] == 'unsupported':  # no NOTIFY at all: no split helps
+            self.failures.append((group, result))
+            return True
+        if len(group) == 1:
+            if not self._reproduces(group, result, RETRIES_SINGLE):
+                return False
             self.failures.append((group, result))
             return True
         found = [self._search(part) for part in split(result, group)]
-        if not any(found) and not self.untested:
-            self.failures.append((group, result))
+        if any(found) or self.untested:
+            return True
+        # No part fails alone: a real interaction fails every time, a loaded machine's stall does not.
+        if not self._reproduces(group, result, RETRIES_GROUP):
+            return False
+        self.failures.append((group, result))
         return True
 
 
@@ -135,7 +183,7 @@ def sweep_entry(path, info, nnp, names, unknown=(), libseccomp=None):
     return {
         'runtime': path, 'name': info['name'], 'version': info['version'], 'no_new_privileges': bool(nnp),
         'tested': len(set(names)), 'hang': [], 'error': [], 'unsupported': sorted(set(names) & set(unknown)),
-        'combined': [], 'untested': [], 'starts': 0, 'seconds': 0.0, 'message': '', 'libseccomp': libseccomp,
+        'combined': [], 'inconclusive': [], 'untested': [], 'starts': 0, 'seconds': 0.0, 'message': '', 'libseccomp': libseccomp,
         'leftovers': [],
     }
 
@@ -168,6 +216,9 @@ def sweep_runtime(path, info, names, nnp, timeout, tmp_parent=None, unknown=(), 
             entry['combined'].append({'syscalls': group, 'outcome': result['outcome']})
         else:
             entry[result['outcome']].extend(group)
+        results.append(result)
+    for group, result, reason in search.inconclusive:
+        entry['inconclusive'].append({'syscalls': group, 'reason': reason, 'message': result.get('message') or ''})
         results.append(result)
     for key in ('hang', 'error', 'unsupported'):
         entry[key] = sorted(set(entry[key]))

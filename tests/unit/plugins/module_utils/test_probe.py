@@ -155,8 +155,8 @@ def test_runtime_message_json_log_and_bound():
 
 
 def test_summary_counts_every_outcome():
-    results = [{'outcome': 'ok'}, {'outcome': 'hang'}, {'outcome': 'ok'}]
-    assert _probe.summary(results) == {'ok': 2, 'hang': 1, 'error': 0, 'unsupported': 0}
+    results = [{'outcome': 'ok'}, {'outcome': 'hang'}, {'outcome': 'ok'}, {'outcome': 'inconclusive'}]
+    assert _probe.summary(results) == {'ok': 2, 'hang': 1, 'error': 0, 'unsupported': 0, 'inconclusive': 1}
 
 
 # --- host helpers on real files ------------------------------------------------------------
@@ -317,3 +317,27 @@ def test_only_runcs_transient_init_race_is_started_again(monkeypatch, first, sta
     result = _probe_canary.probe('/usr/sbin/runc', 'runc', ['write'], True, 5)
     assert len(runs) == starts and result['outcome'] == outcome
     assert result['leftovers'] == ['leftover-%d' % n for n in range(1, starts + 1)]  # none forgotten
+
+
+def _canary(syscalls, timeout=5):
+    canary = _probe_canary.Canary.__new__(_probe_canary.Canary)
+    canary.syscalls, canary.timeout = sorted(syscalls), timeout
+    return canary
+
+
+@pytest.mark.parametrize('syscalls, outcome, waits, expected', [
+    (['restart_syscall', 'rt_sigreturn'], 'hang', None, 'inconclusive'),
+    (['rt_sigreturn'], 'error', None, 'inconclusive'),
+    (['rt_sigreturn'], 'unsupported', None, 'unsupported'),  # no NOTIFY at all is a fact, not a stall
+    (['rt_sigreturn'], 'ok', None, 'ok'),
+    (['fcntl', 'rt_sigreturn'], 'hang', {'rt_sigreturn'}, 'inconclusive'),  # timed out, only a signal return waited
+    (['fcntl', 'rt_sigreturn'], 'hang', {'fcntl', 'rt_sigreturn'}, 'hang'),
+    (['fcntl'], 'hang', None, 'hang'),  # recognised by wchan (not a signal return)
+    (['fcntl'], 'hang', set(), 'hang'),  # timed out with no seccomp wait at all: not a signal-return stall
+    (['fcntl'], 'error', {'restart_syscall'}, 'error'),
+])
+def test_a_failure_seen_only_with_signal_returns_is_inconclusive(syscalls, outcome, waits, expected):
+    got, message = _canary(syscalls)._signal_return_only(outcome, 'runtime words', waits)
+    assert got == expected
+    if expected == 'inconclusive':
+        assert 'signal return' in message and ('runtime words' in message or 'not counted as a hang' in message)

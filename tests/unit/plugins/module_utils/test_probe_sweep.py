@@ -42,19 +42,19 @@ def _found(search):
     return dict((tuple(group), result['outcome']) for group, result in search.failures)
 
 
-def test_healthy_runtime_needs_three_starts_with_hints():
+def test_healthy_runtime_needs_four_starts_with_hints():
     runtime = FakeRuntime(error=['write'])
     search = _probe_sweep.GroupTest(runtime).run(NAMES)
     assert _found(search) == {('write',): 'error'}
-    assert search.starts == 3
-    assert runtime.groups[1] == ['write'] and 'write' not in runtime.groups[2]
+    assert search.starts == 4  # the write refusal is confirmed by a second start
+    assert runtime.groups[1] == runtime.groups[2] == ['write'] and 'write' not in runtime.groups[3]
 
 
 def test_rc2_like_runtime_finds_fcntl_hang_and_write_error():
     runtime = FakeRuntime(hang=['fcntl'], error=['write'])
     search = _probe_sweep.GroupTest(runtime).run(NAMES)
     assert _found(search) == {('fcntl',): 'hang', ('write',): 'error'}
-    assert search.starts == 5
+    assert search.starts == 7 and search.inconclusive == []
 
 
 @pytest.mark.parametrize('culprits', [['fcntl'], ['accept', 'fcntl', 'sendmsg'], ['zzz_last']])
@@ -70,8 +70,55 @@ def test_without_hints_halving_finds_every_culprit(culprits):
 def test_group_that_fails_only_as_a_whole_is_reported_once():
     runtime = FakeRuntime(together=['open', 'read'], hints=False)
     search = _probe_sweep.GroupTest(runtime).run(['close', 'open', 'read', 'stat'])
-    # ['close', 'open'] and ['read', 'stat'] both start: only the whole set fails.
+    # ['close', 'open'] and ['read', 'stat'] both start: only the whole set fails, every time it is tried.
     assert _found(search) == {('close', 'open', 'read', 'stat'): 'error'}
+    assert runtime.groups.count(['close', 'open', 'read', 'stat']) == 1 + _probe_sweep.RETRIES_GROUP
+
+
+class Flaky(object):
+    """A healthy runtime on a loaded machine: the first `fail` starts of `group` fail, then it starts."""
+
+    def __init__(self, group, fail=1, outcome='hang'):
+        self.group, self.fail, self.outcome, self.groups = sorted(group), fail, outcome, []
+
+    def __call__(self, group):
+        self.groups.append(list(group))
+        if list(group) == self.group and self.fail > 0:
+            self.fail -= 1
+            return {'outcome': self.outcome, 'message': 'timed out', 'blocked_syscall': None}
+        return {'outcome': 'ok', 'message': '', 'blocked_syscall': None}
+
+
+def test_group_failure_that_does_not_reproduce_is_inconclusive_not_combined():
+    names = ['close', 'open', 'read', 'stat']
+    for fail in (1, 2):  # failed once, or failed again on the first retry: both started in the end
+        search = _probe_sweep.GroupTest(Flaky(names, fail)).run(names)
+        assert search.failures == []
+        ((group, result, reason),) = search.inconclusive
+        assert group == names and reason == 'not_reproduced' and result['outcome'] == 'inconclusive'
+        assert 'not reproduced' in result['message'] and result['detected_by'] is None
+
+
+def test_single_syscall_that_fails_once_is_inconclusive_not_hang():
+    search = _probe_sweep.GroupTest(Flaky(['fcntl'], 1)).run(['fcntl'])
+    assert search.failures == [] and [g for g, _r, _why in search.inconclusive] == [['fcntl']]
+    assert search.starts == 2
+
+
+def test_a_failure_that_cannot_be_confirmed_in_time_is_inconclusive():
+    search = _probe_sweep.GroupTest(FakeRuntime(hang=['fcntl']), max_starts=1).run(['fcntl'])
+    assert search.failures == [] and 'could not be started again' in search.inconclusive[0][1]['message']
+
+
+def test_a_start_the_canary_calls_inconclusive_is_neither_split_nor_retried():
+    calls = []
+
+    def signal_stall(group):
+        calls.append(group)
+        return {'outcome': 'inconclusive', 'message': 'only signal returns', 'blocked_syscall': None}
+    search = _probe_sweep.GroupTest(signal_stall).run(['restart_syscall', 'rt_sigreturn'])
+    assert calls == [['restart_syscall', 'rt_sigreturn']] and search.failures == []
+    assert search.inconclusive[0][2] == 'signal_return'
 
 
 def test_unsupported_group_is_not_split():
@@ -145,8 +192,22 @@ def test_signal_returns_are_swept_apart_from_the_rest(monkeypatch):
     entry, _results = _probe_sweep.sweep_runtime('/usr/sbin/runc', INFO, NAMES, True, 10)
     assert starts.groups[0] == ['restart_syscall', 'rt_sigreturn']
     assert starts.groups[1] == sorted(set(NAMES) - {'restart_syscall', 'rt_sigreturn'})
-    assert starts.groups[2:] == [['write'], sorted(set(NAMES) - {'restart_syscall', 'rt_sigreturn', 'write'})]
-    assert entry['error'] == ['write'] and entry['starts'] == 4
+    assert starts.groups[2:] == [['write'], ['write'], sorted(set(NAMES) - {'restart_syscall', 'rt_sigreturn', 'write'})]
+    assert entry['error'] == ['write'] and entry['starts'] == 5 and entry['inconclusive'] == []
+
+
+def test_signal_return_stall_is_listed_inconclusive_never_hang(monkeypatch):
+    def table(group):
+        if set(group) <= {'restart_syscall', 'rt_sigreturn'}:
+            return 'inconclusive', 'only signal returns (restart_syscall, rt_sigreturn) were under SCMP_ACT_NOTIFY'
+        return ('error', 'SCMP_ACT_NOTIFY cannot be used for the write syscall') if 'write' in group else ('ok', '')
+    starts = FakeStarts(table)
+    monkeypatch.setattr(_probe_sweep, 'probe', starts)
+    entry, results = _probe_sweep.sweep_runtime('/usr/sbin/runc', INFO, NAMES, True, 10)
+    assert entry['hang'] == [] and entry['combined'] == []
+    assert [(i['syscalls'], i['reason']) for i in entry['inconclusive']] == [
+        (['restart_syscall', 'rt_sigreturn'], 'signal_return')]
+    assert sorted(r['outcome'] for r in results) == ['error', 'inconclusive']
 
 
 def test_a_probe_that_cannot_run_stops_the_sweep_with_a_message(monkeypatch):

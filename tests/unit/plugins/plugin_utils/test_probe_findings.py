@@ -162,3 +162,12 @@ def test_version_prediction_of_a_dev_build_follows_its_commit():
 ])
 def test_observed(hazard, outcomes, expected):
     assert observed(hazard, outcomes) == expected
+
+
+@pytest.mark.parametrize('version', ['1.2.0-rc.2', '1.3.6'])
+def test_inconclusive_is_never_a_finding_nor_a_disagreement(version):
+    # A signal-return stall, or a sweep result that did not reproduce: no hang finding, no
+    # remediation, and no "disagrees" against the version data either way.
+    results = (both('inconclusive', syscall='restart_syscall,rt_sigreturn', version=version)
+               + both('inconclusive', syscall='fcntl', version=version))
+    assert probe_findings(results, [version_finding('notify-fcntl-hang', version == '1.2.0-rc.2', version=version)]) == []
