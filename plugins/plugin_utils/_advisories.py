@@ -223,3 +223,113 @@ def describe(item):
     fixed = ', '.join(item['fixed']) or 'no fixed version'
     summary = item['summary'].replace(' in github.com/opencontainers/runc', '')
     return '%s%s: %s; fixed in %s' % (item['go'], ' (%s)' % ids if ids else '', summary, fixed)
+
+
+# --- pin / upgrade policy ------------------------------------------------------------------------
+# The first final release without the fcntl-under-NOTIFY hang (1.2.0-rc.1/rc.2 have it).
+HANG_FIXED = '1.2.0'
+ACTIONS = ('pin', 'upgrade')
+
+
+def upgrade_floor():
+    """The lowest release that fixes the hang and every advisory of the table (1.3.6 today)."""
+    return lowest_safe_release(HANG_FIXED)
+
+
+def safe_alternatives():
+    """The lowest advisory-free release of every line that has one (1.3.6, 1.4.3, 1.5.0 today)."""
+    return [floor for floor in line_floors().values() if floor and version_key(floor) >= version_key(HANG_FIXED)]
+
+
+def _ids_upper(item):
+    return set(i.upper() for i in [item['go']] + item['cve'] + item['ghsa'])
+
+
+def open_advisories(version):
+    """entry() dicts of the advisories a release (or candidate) carries, by version alone."""
+    return [entry(a) for a in matching(version)]
+
+
+def _names(items):
+    return '; '.join(describe(i) for i in items)
+
+
+def advisory_policy(action, version=None, accepted=(), offered=None):
+    """Decide whether runc_pin may pin or upgrade to a runc version, before anything changes.
+
+    action    'pin' (hold ``version``) or 'upgrade'.
+    version   pin: the version to pin (required); upgrade: an exact target, or empty for the default.
+    accepted  ids the operator accepts (``runc_pin_accept_advisories``): GO, CVE or GHSA, any case.
+    offered   upgrade with the package method: the runc versions the repositories offer (None when
+              unknown or for the binary method).
+
+    Returns ``{ok, action, version, open, unaccepted, unknown_ids, alternatives, floor, message}``:
+    ``version`` the runc release to install (upgrade: the explicit one, else the newest offered
+    release at or above ``floor`` preferring an advisory-free one, else ``floor`` itself; None when
+    nothing offered reaches ``floor``); ``open`` every advisory that release carries; ``unaccepted``
+    those ``accepted`` does not name (``ok`` is False while any is left, or when ``accepted`` names an
+    id the table does not know: a typo accepts nothing); ``alternatives`` the advisory-free releases.
+    """
+    floor = upgrade_floor()
+    accepted = [str(a).strip() for a in accepted or () if str(a).strip()]
+    named = set(a.upper() for a in accepted)
+    unknown_ids = [a for a in accepted if find_advisory(a) is None]
+    out = {'ok': False, 'action': action, 'version': None, 'open': [], 'unaccepted': [], 'unknown_ids': unknown_ids,
+           'alternatives': safe_alternatives(), 'floor': floor, 'message': ''}
+    if action not in ACTIONS:
+        out['message'] = 'runc advisory policy: action must be one of %s, got %r' % (', '.join(ACTIONS), action)
+        return out
+    target, how = version, None
+    if action == 'pin':
+        if not version or version_key(version)[0] < 0:
+            out['message'] = 'runc advisory policy: pin needs a runc version, got %r' % (version,)
+            return out
+        how = 'pinning runc %s' % version
+    elif version:
+        if not is_final(version) or version_key(version) < version_key(HANG_FIXED):
+            out['message'] = ('runc advisory policy: upgrade target %r is not a final release at or above %s (the '
+                              'fcntl hang fix)' % (version, HANG_FIXED))
+            return out
+        how = 'upgrading runc to %s (runc_pin_upgrade_version)' % version
+    elif offered is not None:
+        reach = sorted((v for v in offered if v and is_final(v) and version_key(v) >= version_key(floor)),
+                       key=version_key)
+        clean = [v for v in reach if not matching(v)]
+        target = (clean or reach or [None])[-1]
+        if target is None:
+            out['message'] = ('runc advisory policy: no offered package ships a runc release at or above %s, the lowest '
+                              'that fixes the fcntl hang and every advisory (offered: %s); use the binary method '
+                              '(runc_pin_method: binary) or set runc_pin_upgrade_version'
+                              % (floor, ', '.join(sorted(set(v for v in offered if v), key=version_key)) or 'none'))
+            return out
+        how = 'upgrading runc to %s (the newest offered release at or above %s)' % (target, floor)
+    else:
+        target = floor
+        how = 'upgrading runc to %s (the lowest release that fixes the fcntl hang and every advisory)' % target
+    out['version'] = target
+    out['open'] = open_advisories(target)
+    out['unaccepted'] = [i for i in out['open'] if not (_ids_upper(i) & named)]
+    if unknown_ids:
+        out['message'] = ('runc advisory policy: runc_pin_accept_advisories names %s, which no runc advisory has (a typo '
+                          'accepts nothing); nothing was changed' % ', '.join(unknown_ids))
+        return out
+    if out['unaccepted']:
+        out['message'] = ('refusing %s: it carries %d open security advisor%s: %s. Safe releases: %s. To go ahead anyway, '
+                          'list every one of them by id (CVE, GHSA or GO) in runc_pin_accept_advisories; nothing was '
+                          'changed.' % (how, len(out['unaccepted']), 'y' if len(out['unaccepted']) == 1 else 'ies',
+                                        _names(out['unaccepted']), ', '.join(out['alternatives']) or 'none known'))
+        return out
+    out['ok'] = True
+    if out['open']:
+        out['message'] = '%s with %d accepted open advisor%s: %s' % (
+            how, len(out['open']), 'y' if len(out['open']) == 1 else 'ies', ', '.join(i['go'] for i in out['open']))
+    else:
+        out['message'] = '%s: no open advisory' % how
+    return out
+
+
+def strategy_advisories(pin_version, upgrade_version=None):
+    """What each runc strategy leaves open: {'upgrade_runc': {version, open: [GO ids]}, 'pin_runc': {...}}."""
+    upgrade = upgrade_version or upgrade_floor()
+    return dict((name, {'version': v, 'open': [a['go'] for a in matching(v)] if v else []})
+                for name, v in (('upgrade_runc', upgrade), ('pin_runc', pin_version)))
