@@ -56,6 +56,13 @@ description:
     killed with SIGKILL by PID (a hung runc ignores SIGTERM), the container is deleted with
     C(delete --force), and its cgroup, socket, mounts and temporary files are removed. Anything that
     could not be removed is listed in C(leftovers).
+  - A run killed with SIGKILL (OOM killer, C(timeout -s KILL), a systemd stop) cannot clean up; its
+    runtime process dies with it (C(PR_SET_PDEATHSIG)), but a hung C(runc init), the container, its
+    cgroups and temporary directory stay. Their names carry the PID of the run that made them
+    (C(runcguard-probe-<pid>-<random>)). So every run first reaps what dead runs left (their PID is
+    not running, or was reused by a later process). It kills their processes by PID with SIGKILL,
+    deletes their containers with C(delete --force), removes their cgroups and directories, and lists
+    them in C(reaped), also in check mode. Live runs and other users' files are never touched.
   - Probes run one at a time; a hang that is not recognised at once costs O(timeout) seconds.
   - Only runc and crun are driven. A binary whose C(--version) says something else is refused and
     listed in C(not_probed); the other runtimes are still probed.
@@ -369,6 +376,41 @@ not_probed:
       description: Why it was not probed.
       type: str
   sample: [{runtime: /usr/bin/youki, message: "/usr/bin/youki is not runc or crun (...): notify_probe drives only runc and crun"}]
+reaped:
+  description:
+    - What earlier runs that were killed left behind and this run removed first, one entry per canary.
+      Normally empty.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    container_id:
+      description: The canary's container id (also the name of its directory and cgroups).
+      type: str
+      sample: runcguard-probe-4242-k2j1x0ab
+    pid:
+      description: PID of the run that made it (no longer running).
+      type: int
+    directory:
+      description: Its temporary directory, or null when only cgroups or processes were found.
+      type: str
+    cgroups:
+      description: Its cgroup directories that were removed.
+      type: list
+      elements: str
+    processes:
+      description: PIDs of its processes killed with SIGKILL (a hung C(runc init), C(runc run)).
+      type: list
+      elements: int
+    deleted:
+      description: Whether the runtime deleted its container with C(delete --force).
+      type: bool
+    problems:
+      description: What could not be killed or removed. Normally empty.
+      type: list
+      elements: str
+  sample: [{container_id: runcguard-probe-4242-k2j1x0ab, pid: 4242, directory: /tmp/runcguard-probe-4242-k2j1x0ab,
+            cgroups: [/sys/fs/cgroup/memory/runcguard-probe-4242-k2j1x0ab], processes: [4311], deleted: true, problems: []}]
 summary:
   description: Number of results per outcome.
   returned: always
@@ -383,6 +425,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import probe as _probe
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.cleanup import ProbeInterrupted, interrupt_guard
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.reap import reap_dead_runs
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.sweep import sweep_all
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.syscalls import syscall_names
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import may_execute
@@ -452,9 +495,10 @@ def main():
             not_probed.append({'runtime': runtime, 'message': '%s: not probed: %s' % (runtime, why)})
     runtimes = allowed
 
-    sweeps = []
+    sweeps, reaped = [], []
     try:
         with interrupt_guard():
+            reaped = reap_dead_runs()
             if params['sweep']:
                 results, sweeps, refused = sweep_all(runtimes, [s[0] for s in syscall_sets], nnp_values,
                                                      params['timeout'], deadline=deadline)
@@ -462,11 +506,11 @@ def main():
                 results, refused = _probe.run_all(runtimes, syscall_sets, nnp_values, params['timeout'],
                                                   profile=params['profile'], deadline=deadline)
     except (ProbeInterrupted, KeyboardInterrupt) as exc:
-        module.fail_json(msg='notify_probe interrupted (%s); the probe in progress was cleaned up' % exc)
+        module.fail_json(msg='notify_probe interrupted (%s); the probe in progress was cleaned up' % exc, reaped=reaped)
     not_probed.extend(refused)
     if not results and not sweeps:
         module.fail_json(msg='no runtime could be probed: %s' % '; '.join(s['message'] for s in not_probed),
-                         results=results, sweeps=sweeps, not_probed=not_probed)
+                         results=results, sweeps=sweeps, not_probed=not_probed, reaped=reaped)
     counts = _probe.summary(results)
     if sweeps:
         msg = '%d sweeps, %d starts: %s' % (len(sweeps), sum(s['starts'] for s in sweeps), '; '.join(
@@ -475,7 +519,10 @@ def main():
                 ','.join(s['error']), len(s['inconclusive'])) for s in sweeps))
     else:
         msg = '%d probes: %s' % (len(results), ', '.join('%s %d' % kv for kv in sorted(counts.items())))
-    module.exit_json(changed=False, results=results, sweeps=sweeps, not_probed=not_probed, summary=counts, msg=msg)
+    if reaped:
+        msg += '; reaped %d canaries of killed runs (%s)' % (len(reaped), ', '.join(r['container_id'] for r in reaped))
+    module.exit_json(changed=False, results=results, sweeps=sweeps, not_probed=not_probed, summary=counts, msg=msg,
+                     reaped=reaped)
 
 
 if __name__ == '__main__':

@@ -95,10 +95,9 @@ def assert_nothing_left(tmp_parent, container_ids=(), markers=()):
         assert _probe_cleanup.cgroup_dirs(cid) == []
         # the engines' default runc root never saw the canary
         assert not os.path.exists(os.path.join('/run/runc', cid))
-        # its temp dir (bundle, state root, socket) is gone wherever it was made
-        suffix = cid.rsplit('-', 1)[-1]
+        # its temp dir (bundle, state root, socket; named like the container) is gone wherever it was made
         for parent in (tmp_parent, tempfile.gettempdir(), '/tmp'):
-            assert not os.path.exists(os.path.join(parent, 'runcguard-probe-' + suffix))
+            assert not os.path.exists(os.path.join(parent, cid))
 
 
 @pytest.fixture

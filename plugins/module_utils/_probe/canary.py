@@ -18,16 +18,19 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._command import ENV, run
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.abi import libc
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.agent import Agent
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.bundle import canary_config, rootfs_layout
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.cleanup import (
     SECCOMP_WAIT, cgroup_dirs, cgroup_pids, deferred_interrupts, descendants, detach_mount, kill_exact,
     mounts_under, proc_stat, seccomp_waits)
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.reap import PREFIX, write_owner, write_runtime_pid
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.syscalls import syscall_table
 
 MESSAGE_LIMIT = 2000
@@ -98,6 +101,24 @@ def classify(timed_out, returncode, stderr, agent_connected, status=None, stuck=
 
 # --- one probe ------------------------------------------------------------------------------
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """A preexec function: the child gets SIGKILL when this process dies (even by SIGKILL).
+
+    libc is loaded before the fork; the child only makes one prctl call. If this process died
+    between fork and prctl, the child kills itself."""
+    prctl = libc().prctl
+    parent = os.getpid()
+
+    def preexec():
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), int(signal.SIGKILL))
+    return preexec
+
+
 class Canary(object):
     """One container start; use as a context manager so cleanup always runs."""
 
@@ -108,11 +129,15 @@ class Canary(object):
         self.syscalls = sorted(set(syscalls))
         self.nnp = bool(no_new_privileges)
         self.timeout = float(timeout)
-        self.tmp = tempfile.mkdtemp(prefix='runcguard-probe-', dir=tmp_parent)
+        # Temp dir, container id and cgroups carry this run's PID: a later run reaps them if this
+        # one is killed (_probe/reap.py).
+        prefix = '%s%d-' % (PREFIX, os.getpid())
+        self.tmp = tempfile.mkdtemp(prefix=prefix, dir=tmp_parent)
         if len(self.tmp) > 90 and tmp_parent is None:  # unix socket paths are limited to 107 bytes
             os.rmdir(self.tmp)
-            self.tmp = tempfile.mkdtemp(prefix='runcguard-probe-', dir='/tmp')
-        self.id = 'runcguard-probe-%d-%s' % (os.getpid(), os.path.basename(self.tmp).rsplit('-', 1)[-1])
+            self.tmp = tempfile.mkdtemp(prefix=prefix, dir='/tmp')
+        write_owner(self.tmp, runtime)
+        self.id = os.path.basename(self.tmp)
         self.bundle = os.path.join(self.tmp, 'bundle')
         self.state_root = os.path.join(self.tmp, 'state')
         self.socket = os.path.join(self.tmp, 'agent.sock')
@@ -180,12 +205,15 @@ class Canary(object):
             argv.append('--keep')  # keep state so that "stopped" can be checked, then delete
         argv.append(self.id)
         try:
-            # Popen, not run_command: a hung runtime must be found and killed by PID.
+            # Popen, not run_command: a hung runtime must be found and killed by PID. It dies with
+            # this process (PR_SET_PDEATHSIG); what it started is reaped by the next run.
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,  # pylint: disable=ansible-bad-function
-                                         stderr=err, env=ENV, cwd=self.tmp, close_fds=True, start_new_session=True)
+                                         stderr=err, env=ENV, cwd=self.tmp, close_fds=True, start_new_session=True,
+                                         preexec_fn=_die_with_parent())
         finally:
             out.close()
             err.close()
+        write_runtime_pid(self.tmp, self.proc.pid)
         timed_out, rc, stuck, blocked, waits_at_timeout = False, None, None, None, None
         deadline = started + self.timeout
         stuck_since, stuck_key, samples, busy, last_scan = None, None, 0, 0, 0.0

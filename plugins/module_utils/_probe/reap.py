@@ -1,0 +1,333 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard.seccomp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reap what a killed notify_probe run left: its canary's processes, container, cgroups, temp dir.
+
+A run that was SIGKILLed (OOM killer, ``timeout -s KILL``, a systemd stop) cannot clean up: a hung
+``runc init`` stays blocked, the container stays ``created``, its cgroups and temp directory stay.
+Every canary object carries the PID of the run that made it in its name
+(``runcguard-probe-<pid>-<random>``: temp directory, container id, cgroups), and the directory holds
+``owner.json`` (that PID and its start time, the runtime) and ``runtime.pid`` (the runtime's PID and
+start time). A run is dead when no process with that PID is running, or the one running started
+after the object was made (a reused PID). Live runs, other users' directories and anything that does
+not match exactly are never touched.
+
+For each dead run: every process of it (in its cgroups, in the runtime's session, with its name or
+container id as an argument) is killed with SIGKILL by PID, only if it is
+still the process that was seen; the runtime recorded in ``owner.json`` runs ``delete --force`` when
+root may run it; the cgroups are removed, the mounts under the directory detached, the directory
+removed. Each run reaped is reported, with what could not be removed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+import shutil
+import stat
+import tempfile
+import time
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._command import run
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.cleanup import (
+    all_pids, descendants, detach_mount, kill_exact, mounts_under, proc_stat)
+
+PREFIX = 'runcguard-probe-'
+NAME = re.compile(r'^runcguard-probe-([0-9]{1,10})-[A-Za-z0-9_]{1,32}$')
+IN_TEXT = re.compile(r'runcguard-probe-[0-9]{1,10}-[A-Za-z0-9_]{1,32}')
+OWNER_FILE = 'owner.json'
+RUNTIME_PID_FILE = 'runtime.pid'
+CGROUP_BASE = '/sys/fs/cgroup'
+# A PID's start time is known to clock ticks, the boot time only to the second.
+CLOCK_SLACK = 1.5
+
+
+def _read_small(path, limit=4096):
+    """Text of a root-owned regular file (no link followed), or None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
+            return None
+        return os.read(fd, limit).decode('utf-8', 'replace')
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def write_owner(tmp_dir, runtime):
+    """Record this run (PID and start time) and the runtime in a fresh canary directory."""
+    me = proc_stat(os.getpid())
+    with open(os.path.join(tmp_dir, OWNER_FILE), 'w') as handle:
+        json.dump({'pid': os.getpid(), 'start': me[2] if me else None, 'runtime': runtime}, handle)
+
+
+def write_runtime_pid(tmp_dir, pid):
+    """Record the runtime process (PID and start time): its session holds everything it started."""
+    info = proc_stat(pid)
+    with open(os.path.join(tmp_dir, RUNTIME_PID_FILE), 'w') as handle:
+        handle.write('%d %s\n' % (pid, info[2] if info else ''))
+
+
+def _boot_time():
+    try:
+        with open('/proc/stat') as handle:
+            for line in handle:
+                if line.startswith('btime '):
+                    return int(line.split()[1])
+    except (IOError, OSError, ValueError):
+        pass
+    return None
+
+
+def _start_epoch(start_ticks, boot):
+    if boot is None or start_ticks is None:
+        return None
+    return boot + float(start_ticks) / os.sysconf('SC_CLK_TCK')
+
+
+def _owner_alive(pid, made_at, boot):
+    """Is the process with `pid` the one that made an object at `made_at` (epoch s)?"""
+    info = proc_stat(pid)
+    if info is None:
+        return False
+    started = _start_epoch(info[2], boot)
+    if started is None or made_at is None:
+        return True  # cannot tell: leave it alone
+    return started <= made_at + CLOCK_SLACK
+
+
+def _owned_by_root(info):
+    return info.st_uid == 0 and not info.st_mode & 0o022
+
+
+def may_run(path):
+    """Root runs a recorded runtime only if it and every directory above it are root's and no one
+    else can write them (a sticky directory such as /tmp counts as safe for root's own files)."""
+    if not path or not os.path.isabs(path):
+        return False
+    real = os.path.realpath(path)
+    try:
+        info = os.stat(real)
+    except OSError:
+        return False
+    if not stat.S_ISREG(info.st_mode) or not _owned_by_root(info) or not info.st_mode & 0o100:
+        return False
+    parent = os.path.dirname(real)
+    while True:
+        try:
+            info = os.stat(parent)
+        except OSError:
+            return False
+        if info.st_uid != 0 or (info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX):
+            return False
+        if parent == '/':
+            return True
+        parent = os.path.dirname(parent)
+
+
+class _Run(object):
+    def __init__(self, name):
+        self.name = name
+        self.pid = int(NAME.match(name).group(1))
+        self.directory = None
+        self.runtime = None
+        self.session = None      # (pid, start) of the runtime process
+        self.cgroups = []
+        self.processes = {}      # pid -> start time
+
+    def report(self):
+        return {'container_id': self.name, 'pid': self.pid, 'directory': self.directory, 'cgroups': list(self.cgroups),
+                'processes': sorted(self.processes), 'deleted': False, 'problems': []}
+
+
+def _directories(parents, boot, runs, alive):
+    for parent in parents:
+        try:
+            names = sorted(os.listdir(parent))
+        except OSError:
+            continue
+        for name in names:
+            if not NAME.match(name) or name in runs or name in alive:
+                continue
+            path = os.path.join(parent, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o077:
+                continue  # not a directory this module made (mkdtemp: root's, 0700)
+            entry = _Run(name)
+            owner = None
+            try:
+                owner = json.loads(_read_small(os.path.join(path, OWNER_FILE)) or 'null')
+            except ValueError:
+                pass
+            if isinstance(owner, dict) and owner.get('pid') == entry.pid and isinstance(owner.get('start'), int):
+                current = proc_stat(entry.pid)
+                if current is not None and current[2] == owner['start']:
+                    alive.add(name)
+                    continue
+                entry.runtime = owner.get('runtime') if isinstance(owner.get('runtime'), str) else None
+            elif _owner_alive(entry.pid, min(info.st_mtime, info.st_ctime), boot):
+                alive.add(name)
+                continue
+            session = (_read_small(os.path.join(path, RUNTIME_PID_FILE)) or '').split()
+            if len(session) == 2 and session[0].isdigit() and session[1].isdigit():
+                entry.session = (int(session[0]), int(session[1]))
+            entry.directory = path
+            runs[name] = entry
+
+
+def _cgroups(base, boot, runs, alive):
+    tops = [base]
+    try:
+        tops += [os.path.join(base, name) for name in sorted(os.listdir(base))]
+    except OSError:
+        pass
+    for top in tops:
+        try:
+            names = sorted(os.listdir(top))
+        except OSError:
+            continue
+        for name in names:
+            if not NAME.match(name) or name in alive:
+                continue
+            path = os.path.join(top, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            if not stat.S_ISDIR(info.st_mode):
+                continue
+            if name not in runs:
+                if _owner_alive(int(NAME.match(name).group(1)), min(info.st_mtime, info.st_ctime), boot):
+                    alive.add(name)
+                    continue
+                runs[name] = _Run(name)
+            runs[name].cgroups.append(path)
+
+
+def _read_proc(pid, leaf, limit=65536):
+    try:
+        with open('/proc/%d/%s' % (pid, leaf), 'rb') as handle:
+            return handle.read(limit).decode('utf-8', 'replace')
+    except (IOError, OSError):
+        return ''
+
+
+def _processes(runs, alive):
+    """Add every process that belongs to a dead run; a name not seen yet is judged by its owner PID
+    against the process's own start (a live run started before its canary's processes)."""
+    me = os.getpid()
+    sessions = {}
+    for entry in runs.values():
+        if entry.session:
+            pid, start = entry.session
+            current = proc_stat(pid)
+            if current is None or current[2] == start:  # a reused PID: its session is not ours
+                sessions[entry.name] = pid
+    for pid in all_pids():
+        if pid == me:
+            continue
+        info = proc_stat(pid)
+        if info is None:
+            continue
+        # In a canary's cgroup, or given its container id as an argument (`runc run ... <id>`).
+        names = set(IN_TEXT.findall(_read_proc(pid, 'cgroup')))
+        names.update(arg for arg in _read_proc(pid, 'cmdline').split('\0') if NAME.match(arg))
+        for name in names:
+            if name in alive:
+                continue
+            if name not in runs:
+                owner = proc_stat(int(NAME.match(name).group(1)))
+                if owner is not None and owner[2] <= info[2]:
+                    alive.add(name)  # its run started before it and is still running
+                    continue
+                runs[name] = _Run(name)
+            runs[name].processes[pid] = info[2]
+    for name, leader in sessions.items():
+        for pid, start in descendants([], session=leader).items():
+            if pid != me:
+                runs[name].processes.setdefault(pid, start)
+
+
+def find_dead_runs(parents=None, cgroup_base=CGROUP_BASE):
+    """{name: _Run} of every canary of a run that is no longer running."""
+    if parents is None:
+        parents = [tempfile.gettempdir(), '/tmp']
+    parents = [p for i, p in enumerate(parents) if p not in parents[:i]]
+    boot = _boot_time()
+    runs, alive = {}, set()
+    _directories(parents, boot, runs, alive)
+    _cgroups(cgroup_base, boot, runs, alive)
+    _processes(runs, alive)
+    return runs
+
+
+def _kill_all(entry):
+    """SIGKILL by PID until none of the run's processes is left (5 s at most)."""
+    deadline = time.time() + 5
+    while True:
+        left = dict((pid, start) for pid, start in entry.processes.items()
+                    if (proc_stat(pid) or (0, 0, None))[2] == start)
+        if not left:
+            return []
+        if time.time() > deadline:
+            return ['process %d survived SIGKILL' % pid for pid in sorted(left)]
+        for pid, start in left.items():
+            kill_exact(pid, start)
+        time.sleep(0.05)
+
+
+def reap(entry):
+    """Kill, delete and remove one dead run's leftovers; its report."""
+    report = entry.report()
+    problems = report['problems']
+    problems.extend(_kill_all(entry))
+    state = os.path.join(entry.directory, 'state') if entry.directory else None
+    if state and os.path.isdir(os.path.join(state, entry.name)):
+        if may_run(entry.runtime):
+            error = run([entry.runtime, '--root', state, 'delete', '--force', entry.name], 10)[3]
+            report['deleted'] = not error
+            if error:
+                problems.append('%s delete --force %s: %s' % (entry.runtime, entry.name, error))
+        else:
+            problems.append('runtime %r not run by root (missing, or a non-root user could change it): '
+                            'container state removed without it' % entry.runtime)
+    for path in entry.cgroups:
+        error = None
+        for _try in range(20):
+            try:
+                os.rmdir(path)
+                break
+            except OSError as exc:
+                if not os.path.isdir(path):
+                    break
+                error = exc
+                time.sleep(0.05)
+        else:
+            problems.append('cgroup %s could not be removed: %s' % (path, error.strerror if error else 'busy'))
+    if entry.directory:
+        for point in mounts_under(entry.directory):
+            if not detach_mount(point):
+                problems.append('mount %s could not be detached' % point)
+        if mounts_under(entry.directory):
+            problems.append('mounts remain under %s: directory kept' % entry.directory)
+        else:
+            shutil.rmtree(entry.directory, ignore_errors=True)
+            if os.path.lexists(entry.directory):
+                problems.append('directory %s could not be removed' % entry.directory)
+    return report
+
+
+def reap_dead_runs(parents=None, cgroup_base=CGROUP_BASE):
+    """Find and reap every dead run's leftovers; [report] sorted by name."""
+    return [reap(entry) for _name, entry in sorted(find_dead_runs(parents, cgroup_base).items())]
