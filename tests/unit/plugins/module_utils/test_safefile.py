@@ -364,3 +364,19 @@ def test_stale_temporary_files_are_removed(tmp_path):
     assert sorted(removed) == ['.p.json.ab12_xyz.tmp', '.p.json.runcguard-00aa11bb22cc.tmp']
     assert sorted(os.listdir(str(tmp_path))) == ['.other.json.runcguard-1.tmp', '.p.json.notours.tmp', 'p.json',
                                                  'p.json.1.2026-01-01@00:00:00~']
+
+
+def test_every_read_as_root_follows_the_read_policy(tmp_path, mode):
+    """_files.read_bounded / read_text (engine configs, hostconfigs, probe profiles) go through the same
+    policy as root: a user's link into a root-only file is refused without a word about its target."""
+    from ansible_collections.runcguard.seccomp.plugins.module_utils._files import read_bounded, read_text
+    udir = _user_dir(tmp_path / 'home')
+    secret = _file(tmp_path / 'daemon.json', b'{"secret": 1}', 0o600)
+    link = os.path.join(udir, 'config.json')
+    os.symlink(os.path.relpath(secret, udir), link)
+    os.lchown(link, NOBODY, NOBODY)
+    for reader in (read_bounded, read_text):
+        with pytest.raises(UserControlled) as info:
+            reader(link, 100)
+        assert 'daemon.json' not in info.value.message
+    assert read_text(secret, 100) == '{"secret": 1}'
