@@ -138,7 +138,8 @@ def snapshot(top):
 # for a symlink to a root-only directory. It prints "ready" once the watch is in place, "swapped" after.
 SWAPPER = textwrap.dedent('''
     import ctypes, os, select, struct, sys
-    sub, target, name = sys.argv[1:4]
+    sub, target, name, nth = sys.argv[1:5]
+    nth = int(nth)  # swap at root's nth open of the file (profile_fix reads it for facts first)
     libc = ctypes.CDLL(None, use_errno=True)
     fd = libc.inotify_init1(os.O_CLOEXEC)
     IN_OPEN = 0x20
@@ -149,13 +150,12 @@ SWAPPER = textwrap.dedent('''
         if not select.select([fd], [], [], 120)[0]:
             sys.exit('root never opened %s' % name)
         data, offset = os.read(fd, 65536), 0
-        hit = False
         while offset < len(data):
             _wd, mask, _cookie, size = struct.unpack_from('iIII', data, offset)
             got = data[offset + 16:offset + 16 + size].rstrip(b'\\0').decode()
             offset += 16 + size
-            hit = hit or got == name
-        if hit:
+            nth -= got == name
+        if nth <= 0:
             os.rename(sub, sub + '.old')
             os.symlink(target, sub)
             print('swapped', flush=True)
@@ -163,10 +163,11 @@ SWAPPER = textwrap.dedent('''
 ''')
 
 
-def _swap_race(user, base, args):
+def _swap_race(user, base, args, runner=None, nth=1):
     """Set up the profile in a user's directory, let the user swap it during root's rewrite.
 
-    Returns (module result, attacker output, victim dir, snapshot of the victim dir before).
+    ``runner(profile path)`` runs root's side (default: seccomp_profile with ``args``).
+    Returns (its result, attacker output, victim dir, snapshot of the victim dir before).
     """
     victim_dir = os.path.join(base, 'etc')          # root's, 0700: the user can name it, not enter it
     os.mkdir(victim_dir, 0o700)
@@ -178,11 +179,14 @@ def _swap_race(user, base, args):
     user_dirs(user, operator, sub)
     user_file(user, os.path.join(sub, 'p.json'), HOSTILE)
     before = snapshot(victim_dir)
-    swapper = as_user(user, [SYSTEM_PYTHON, '-c', SWAPPER, sub, victim_dir, 'p.json'],
+    swapper = as_user(user, [SYSTEM_PYTHON, '-c', SWAPPER, sub, victim_dir, 'p.json', str(nth)],
                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         assert swapper.stdout.readline() == b'ready\n', swapper.stderr.read()
-        result = adhoc('runcguard.seccomp.seccomp_profile', dict(args, path=os.path.join(sub, 'p.json')))
+        if runner:
+            result = runner(os.path.join(sub, 'p.json'))
+        else:
+            result = adhoc('runcguard.seccomp.seccomp_profile', dict(args, path=os.path.join(sub, 'p.json')))
     finally:
         time.sleep(0.2)
         swapper.kill()
@@ -310,3 +314,38 @@ def test_the_probe_never_starts_a_users_runtime(attacker, base):
     assert not os.path.exists(ran), 'root ran the user\'s runtime: uids %s' % open(ran).read().split()
     assert res['failed'] and 'no runtime could be probed' in res['msg'], res
     assert [s for s in res['not_probed'] if s['runtime'] == stub and attacker.pw_name in s['message']], res
+
+
+def profile_fix(base, path, allow):
+    """The profile_fix role (real ansible-playbook, as root) on ``path``; returns (rc, output)."""
+    playbook = os.path.join(base, 'fix.yml')
+    with open(playbook, 'w') as handle:
+        handle.write('- hosts: localhost\n  gather_facts: false\n  roles:\n    - runcguard.seccomp.profile_fix\n')
+    extra = {'profile_fix_paths': [path], 'profile_fix_allow_user_owned': allow, 'profile_fix_verify': True}
+    proc = subprocess.run([tool('ansible-playbook'), '-i', 'localhost,', '-c', 'local', playbook, '-e',
+                           json.dumps(extra)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env(),
+                          timeout=600, check=False)
+    return proc.returncode, proc.stdout.decode('utf-8', 'replace')
+
+
+def test_profile_fix_refuses_a_users_profile_and_the_race_changes_nothing(attacker, base):
+    """Case 1 through the role, with its defaults: the user's profile is reported, not rewritten, and the
+    swap the user runs meanwhile leaves every root file untouched."""
+    (rc, out), said, victim_dir, before = _swap_race(attacker, base, None,
+                                                     runner=lambda path: profile_fix(base, path, False), nth=2)
+    assert snapshot(victim_dir) == before, (out[-3000:], said)
+    assert rc != 0 and 'allow_user_owned' in out and attacker.pw_name in out, out[-3000:]
+
+
+def test_profile_fix_allow_user_owned_rewrites_keeping_the_owner(attacker, base):
+    """profile_fix_allow_user_owned: true rewrites the user's profile, raced during the rewrite, in the user's own
+    directory, keeps its owner, and nothing outside changes."""
+    (rc, out), said, victim_dir, before = _swap_race(attacker, base, None,
+                                                     runner=lambda path: profile_fix(base, path, True), nth=2)
+    assert snapshot(victim_dir) == before, (out[-3000:], said)
+    assert 'swapped' in said, (said, out[-3000:])  # the race really ran, during the rewrite
+    moved = os.path.join(base, 'operator', 'ns.old')
+    with open(os.path.join(moved, 'p.json')) as handle:
+        rules = json.load(handle)['syscalls']
+    assert [n for r in rules if r['action'] == 'SCMP_ACT_NOTIFY' for n in r['names']] == ['connect'], out[-3000:]
+    assert os.stat(os.path.join(moved, 'p.json')).st_uid == attacker.pw_uid
