@@ -14,7 +14,8 @@ exactly those formats in plain Python (the same work on both sides: the files wr
 findings are counted and must agree). Medians of --rounds go to
 benchmarks/results/report_ansible_bench.json: both wall times, their difference, the action's own
 `timings` (collect from hostvars, render, validate + write) and the plain-Python time. Exits 1 when
-the report inside Ansible costs more than --max-ratio times plain Python.
+the action's own time (its `timings`, not the playbook's wall time, whose noise under load is larger
+than the report) is more than --max-ratio times plain Python.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -87,7 +88,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--hosts', type=int, default=10000)
     parser.add_argument('--max-ratio', type=float, default=8.0,
-                        help='goal: report inside Ansible (minus the no-op) at most this many times plain Python')
+                        help='goal: the action (its own timings) at most this many times plain Python')
     _bench.add_arguments(parser, 'report_ansible_bench', rounds=3)
     args = parser.parse_args()
     if not shutil.which('ansible-playbook'):
@@ -139,7 +140,9 @@ def main():
     result.table('ansible-core %s, %d hosts (%.1f MB inventory), medians of %d round(s)' % (
         ansible_core_version, args.hosts, result.data['params']['inventory_mb'], args.rounds),
         ['measurement', 'seconds'], rows)
-    result.goal('report inside Ansible / plain Python <= %.1f' % args.max_ratio, inside / med('python'), '<=', args.max_ratio)
+    action_total = sum(med(k) for k in timings)
+    result.goal('fleet_report action (its own timings) / plain Python <= %.1f' % args.max_ratio, action_total / med('python'),
+                '<=', args.max_ratio)
     return result.finish(args.json)
 
 

@@ -214,3 +214,8 @@ def test_a_missed_goal_or_a_wrong_count_fails_the_benchmark_and_the_docs_come_fr
     assert bench_run.regenerate(new, str(tmp_path)) == new  # stable: --check-docs passes after --write-docs
     with pytest.raises(LookupError):
         bench_run.regenerate('<!-- bench:absent_bench -->\n<!-- /bench:absent_bench -->\n', str(tmp_path))
+
+
+def test_docs_benchmarks_md_is_what_the_committed_results_give(capsys):
+    """docs/benchmarks.md's measured parts are exactly what benchmarks/results/*.json give."""
+    assert bench_run.main(['--check-docs']) == 0, capsys.readouterr().out
