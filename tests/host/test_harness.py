@@ -87,6 +87,23 @@ def test_ci_without_shared_fails_in_every_suite(bare_clone):
     assert out.rstrip().endswith('0 passed, 4 failed, 0 skipped'), out
 
 
+def test_the_claims_suite_fails_claims_whose_tests_did_not_run(bare_clone):
+    """scripts/test.sh's claims suite over a run of one host test: the documented claims are not backed."""
+    (bare_clone / 'docs').mkdir(exist_ok=True)
+    shutil.copy(os.path.join(REPO, 'docs', 'testing.md'), str(bare_clone / 'docs'))
+    env = dict(os.environ, TMPDIR=str(bare_clone.parent), RCG_SUITES='host claims')
+    env.pop('RCG_REQUIRE_SHARED', None)
+    proc = subprocess.run(['bash', 'scripts/test.sh'], cwd=str(bare_clone), env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, timeout=600, check=False)
+    out = proc.stdout.decode()
+    assert proc.returncode != 0, out
+    row = [line.split() for line in out.splitlines() if line.startswith('claims ')][0]
+    claims_rows = len(claims.claims_table(os.path.join(REPO, 'docs', 'testing.md')))
+    # only the claim resting on another product's documentation is backed without a test
+    assert (int(row[1]), int(row[2])) == (1, claims_rows - 1), out
+    assert 'NOT BACKED' in out and 'did not run' in out
+
+
 def test_the_marker_beside_the_staged_copy_requires_shared(tmp_path, monkeypatch):
     """ansible-test passes no environment to unit tests: test.sh's marker says it instead."""
     monkeypatch.delenv('RCG_REQUIRE_SHARED', raising=False)
