@@ -29,7 +29,7 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import h
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import WaiverError, apply_waivers, normalize_waivers
 
 ARGUMENT_SPEC = _argspec.argument_spec(_doc.DOCUMENTATION)
-SCAN_OPTIONS = ('profile_paths', 'runtime_paths', 'discover', 'command_timeout', 'max_profile_size')
+SCAN_OPTIONS = ('profile_paths', 'runtime_paths', 'discover', 'command_timeout', 'max_profile_size', 'root', 'execute')
 SCAN_MARGIN = 5  # seconds: the module's own bound ends before the task's (module start-up, reading files)
 
 
@@ -83,6 +83,13 @@ class ActionModule(ActionBase):
         if args['max_findings'] < 0:
             raise AnsibleActionFail('runcguard.seccomp.audit_host: max_findings must be 0 or more')
         host = task_vars.get('inventory_hostname')
+        if args['root'] and args['execute']:
+            raise AnsibleActionFail('runcguard.seccomp.audit_host: root (audit_root) reads the node\'s files and runs '
+                                    'none of them; execute (audit_execute) must be false or unset')
+        if args['probe'] and (args['root'] or args['execute'] is False):
+            raise AnsibleActionFail('runcguard.seccomp.audit_host: probe (audit_probe) starts containers with the '
+                                    'runtimes found; it cannot be combined with root (audit_root) or execute=false '
+                                    '(audit_execute), which run none of the host\'s binaries')
         try:  # configuration errors stop the task before the host is contacted
             # labels name the option and the audit role's variable that sets it
             waivers = normalize_waivers(args['waivers'], WAIVERS_LABEL)
@@ -96,7 +103,7 @@ class ActionModule(ActionBase):
             cached = (task_vars.get('ansible_facts') or {}).get('runcguard')
             facts = cached if isinstance(cached, dict) else None
         if facts is None:
-            scan = dict((name, args[name]) for name in SCAN_OPTIONS)
+            scan = dict((name, args[name]) for name in SCAN_OPTIONS if args[name] is not None)
             # the module stops starting commands a little before this task gives up on it
             scan['scan_timeout'] = max(1, args['timeout'] - SCAN_MARGIN)
             gathered, unreachable = self._module('runcguard.seccomp.runtime_facts', scan, task_vars, args['timeout'])

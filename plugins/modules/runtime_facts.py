@@ -14,7 +14,8 @@ version_added: 0.1.0
 description:
   - Finds every runc and crun binary on the host (standard directories, k3s, RKE2, microk8s and k0s
     bundles, and every binary named by Docker, containerd, CRI-O or podman configuration), runs
-    C(--version) on each real binary once, and records its owning package and the engines that use it.
+    C(--version) on each real binary once, and records its owning package and the engines that use it
+    (with O(execute=false) or O(root): reads its Go build information and the package database instead).
   - Finds seccomp profiles (engine settings, containers-common defaults, kubelet C(Localhost) profiles
     including the Security Profiles Operator tree, running OCI bundles, Docker per-container profiles)
     and describes their C(SCMP_ACT_NOTIFY) rules.
@@ -49,8 +50,8 @@ notes:
   - Commands run with an argument list (no shell), C(LANG=C) and a time bound (O(command_timeout)); past it
     the command and everything it started are killed. One C(--version) call per real binary, one package
     query per binary.
-  - Scanning a mounted image instead of C(/) is deliberately not offered, because it would run binaries
-    taken from that image, as root, on the managed host.
+  - With O(root) (a node's root file system mounted elsewhere, a golden image) or O(execute=false) no binary is
+    run and no package manager is called: the scan only reads files (see O(root) and O(execute)).
 seealso:
   - name: runc 1.2.0-rc.1/rc.2 hang with fcntl under SCMP_ACT_NOTIFY
     description: The best-known hazard these facts are gathered for.
@@ -134,7 +135,7 @@ ansible_facts:
               type: str
               sample: 1.2.0-rc.2
             version_source:
-              description: Where the version came from (V(first_line), V(commit), V(features), V(buildinfo)).
+              description: Where the version came from (V(first_line), V(commit), V(features), V(buildinfo), V(package), V(nerdctl-full)).
               type: str
             dev:
               description: Whether the binary is a development build past its tag.
@@ -275,6 +276,12 @@ ansible_facts:
               description: Every problem met, as C({path, error}).
               type: list
               elements: dict
+            root:
+              description: The directory audited as the node's C(/) (O(root)), C(/) for the host itself.
+              type: str
+            executed:
+              description: Whether binaries were run (V(false) with O(root) or O(execute=false)).
+              type: bool
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -282,6 +289,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.discovery import (
     COMMAND_TIMEOUT, MAX_PROFILE_SIZE, gather,
 )
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.profiles import profile_path_items
 
 
@@ -294,6 +302,8 @@ def main():
             command_timeout=dict(type='int', default=COMMAND_TIMEOUT),
             max_profile_size=dict(type='int', default=MAX_PROFILE_SIZE),
             scan_timeout=dict(type='int', default=0),
+            root=dict(type='path'),
+            execute=dict(type='bool'),
         ),
         supports_check_mode=True,
     )
@@ -308,8 +318,13 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=str(exc))
 
+    if module.params['root'] and module.params['execute']:
+        module.fail_json(msg='root=%s: the node\'s files are read and none of them is run; execute must be false '
+                             'or unset' % module.params['root'])
     try:
         facts = gather(**module.params)
+    except FileProblem as exc:  # root is not a directory: nothing to audit, and saying "clean" would be wrong
+        module.fail_json(msg='runtime_facts: %s' % exc.message)
     except Exception as exc:  # last line of defence: a message, never a traceback
         module.fail_json(msg='runtime_facts: host scan failed unexpectedly: %s: %s' % (type(exc).__name__, exc))
     module.exit_json(changed=False, ansible_facts={'runcguard': facts})

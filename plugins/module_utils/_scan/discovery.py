@@ -18,9 +18,11 @@ import time
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import Fs, utf8_safe
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import read_all
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.host import add_error as _error, bounded_runner, host_libseccomp
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.pkgdb import PackageDb
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.profiles import (
     KUBELET_SECCOMP, STANDARD_PROFILES, Profiles, bundles, docker_hostconfigs, user_profiles, walk,
 )
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.rootfs import HostFs, RootFs
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.runtimes import gather_runtimes
 
 SCHEMA = 1
@@ -30,13 +32,27 @@ MAX_PROFILE_SIZE = 1024 * 1024
 
 
 def gather(*, profile_paths=(), runtime_paths=(), discover=True, command_timeout=COMMAND_TIMEOUT,
-           max_profile_size=MAX_PROFILE_SIZE, scan_timeout=0, _root='/'):
+           max_profile_size=MAX_PROFILE_SIZE, scan_timeout=0, root=None, execute=None, _root='/'):
     """Scan the host: the facts dict of runtime_facts (its options, same names and defaults).
 
+    ``root``: audit the node whose root file system is mounted there (paths reported as the node sees
+    them, symlinks resolved inside it, nothing under it executed). ``execute``: run the runtimes'
+    ``--version`` and the package manager (default: yes without ``root``); false reads versions from
+    the files only (Go build information, dpkg status / rpm database, nerdctl-full's list). Raises
+    FileProblem when ``root`` is not a directory, ValueError for ``root`` with ``execute=True``.
     `_root` (private, tests only) reads a tree instead of '/'; commands still run for real.
     """
     started = time.time()
-    fs = Fs(_root)
+    if root and execute:
+        raise ValueError('root=%s reads the node\'s files and runs none of them: execute must be false' % root)
+    static = bool(root) or execute is False
+    if root:
+        fs = RootFs(root)
+    elif static:  # the host itself, or a test tree, read and never run
+        fs = HostFs() if _root in ('/', None) else RootFs(_root)
+    else:
+        fs = Fs(_root)
+    pkgdb = PackageDb(fs) if static else None
     errors = []
     uname = os.uname()
     arch, kernel = uname.machine, uname.release
@@ -57,7 +73,7 @@ def gather(*, profile_paths=(), runtime_paths=(), discover=True, command_timeout
             _error(errors, path, message.split(': ', 1)[-1])
     names = set(engine_facts)
 
-    runtimes = gather_runtimes(fs, run, engines, runtime_paths or (), discover, errors)
+    runtimes = gather_runtimes(fs, run, engines, runtime_paths or (), discover, errors, pkgdb)
 
     profiles = Profiles(fs, max(1, int(max_profile_size)), arch, kernel, errors, 'cri-o' in names)
     if discover:
@@ -87,6 +103,8 @@ def gather(*, profile_paths=(), runtime_paths=(), discover=True, command_timeout
             'duration_ms': int((time.time() - started) * 1000),
             'files_seen': profiles.files_seen,
             'errors': errors,
+            'root': fs.root if root else '/',
+            'executed': not static,
         },
     }
     try:  # the usual case, in one C pass: nothing to escape

@@ -86,7 +86,10 @@ class Engine(object):
 def _load(fs, engine, path, kind):
     """Parse one config file (json or toml) into a dict, recording errors; None when unusable."""
     try:
-        text = read_text(fs.real(path), CONFIG_LIMIT)
+        if getattr(fs, 'confined', False):  # an audited root: read through its confined walk
+            text = fs.read_text(path, CONFIG_LIMIT, 'config limit')
+        else:
+            text = read_text(fs.real(path), CONFIG_LIMIT)
     except FileProblem as exc:
         engine.errors.append('%s: %s' % (path, exc.message))
         return None

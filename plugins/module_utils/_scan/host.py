@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import functools
-import glob
 import math
 import os
 import re
@@ -32,7 +31,7 @@ def host_libseccomp(fs):
     """Newest libseccomp.so.X.Y.Z file name under the usual library directories, or None."""
     best = None
     for d in LIB_DIRS:
-        for real in glob.glob(os.path.join(fs.real(d), 'libseccomp.so.*')):
+        for real in fs.glob(os.path.join(d, 'libseccomp.so.*')):
             m = _LIBSECCOMP.search(real)
             if m:
                 ver = tuple(int(x) for x in m.group(1).split('.'))

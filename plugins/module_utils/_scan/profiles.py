@@ -24,6 +24,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import 
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import UserControlled, read_file
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.host import add_error as _error
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.rootfs import RootEscape
 
 STANDARD_PROFILES = ('/usr/share/containers/seccomp.json', '/etc/containers/seccomp.json')
 KUBELET_SECCOMP = '/var/lib/kubelet/seccomp'
@@ -78,15 +79,24 @@ class Profiles(object):
                 self.errors, shown, 'file name is not valid UTF-8 (shown escaped): no engine can name this '
                 'file; rename it')
             return
-        real = self.fs.real(path)
+        try:
+            real = self.fs.real(path)
+        except FileProblem as exc:  # under an audited root: a symlink out of it (no real path), a loop
+            self.files_seen += 1
+            real = None if isinstance(exc, RootEscape) else path
+            self._entry(path, path, real, origin, bundle)['error'] = _error(self.errors, path, exc.message)
+            return
         if not os.path.lexists(real):
             if must_exist:
-                self._entry(path, path, None, origin, bundle)['error'] = \
-                    _error(self.errors, path, 'does not exist (named by %s %s)' % (engine, setting))
+                message = 'does not exist (named by %s %s)%s' % (engine, setting, self._resolved_note(path))
+                self._entry(path, path, None, origin, bundle)['error'] = _error(self.errors, path, message)
             return
         self.files_seen += 1
         try:  # race-free, and never through a user's link into what that user cannot read (issue 26)
-            data, problem = read_file(real, self.max_size), None
+            if getattr(self.fs, 'confined', False):  # an audited root: its own dir-fd walk, never out of it
+                data, problem = self.fs.read(path, self.max_size), None
+            else:
+                data, problem = read_file(real, self.max_size), None
         except UserControlled as exc:  # an error entry that names the link, nothing of its target
             self._entry(path, path, None, origin, bundle)['error'] = _error(self.errors, path, exc.message)
             return
@@ -94,7 +104,7 @@ class Profiles(object):
             data, problem = None, exc.message
         try:
             resolved = self.fs.host(os.path.realpath(real))
-        except (OSError, ValueError):
+        except (OSError, ValueError, FileProblem):
             resolved = path
         known = resolved in self.entries
         entry = self._entry(resolved, path, resolved, origin, bundle)
@@ -105,8 +115,22 @@ class Profiles(object):
         else:
             entry['_data'] = data
 
+    def _resolved_note(self, path):
+        """' (a symlink, resolved inside the audited root to X)' when symlinks changed the path, else ''."""
+        if not getattr(self.fs, 'confined', False):
+            return ''
+        try:
+            resolved = self.fs.resolve(path)
+        except FileProblem:
+            return ''
+        return '' if resolved == path else ' (a symlink, resolved inside the audited root to %s)' % resolved
+
     def add_inline(self, path, key, data, engine, setting, bundle):
-        entry = self._entry(key, path, self.fs.host(os.path.realpath(self.fs.real(path))),
+        try:
+            real = self.fs.host(os.path.realpath(self.fs.real(path)))
+        except FileProblem:
+            real = path
+        entry = self._entry(key, path, real,
                             {'engine': engine, 'setting': setting}, bundle)
         entry['_data'] = data
 
@@ -152,7 +176,10 @@ class Profiles(object):
             entry['warning'] = ('duplicate JSON keys (%s): read as the runtimes read them, the last of each wins '
                                 '(objects merge)' % ', '.join(entry['duplicate_keys'][:10]))
         listener = entry.get('listener_path')
-        entry['listener_exists'] = is_socket(self.fs.real(listener)) if listener else None
+        try:
+            entry['listener_exists'] = is_socket(self.fs.real(listener)) if listener else None
+        except FileProblem:
+            entry['listener_exists'] = None
         return True
 
 
@@ -161,7 +188,8 @@ def docker_hostconfigs(fs, profiles, data_root, errors):
     for path in fs.glob(os.path.join(data_root, 'containers', '*', 'hostconfig.json')):
         profiles.files_seen += 1
         try:
-            doc = json.loads(read_text(fs.real(path), profiles.max_size))
+            doc = json.loads(fs.read_text(path, profiles.max_size) if getattr(fs, 'confined', False)
+                             else read_text(fs.real(path), profiles.max_size))
         except FileProblem as exc:
             _error(errors, path, exc.message)
             continue
@@ -227,14 +255,23 @@ def user_profiles(fs, profiles, items, errors):
         if not matches:
             _error(errors, pattern, 'profile_paths entry matched nothing')
         for path in matches:
-            if os.path.isdir(fs.real(path)):
+            try:
+                is_dir = os.path.isdir(fs.real(path))
+            except FileProblem:
+                is_dir = False
+            if is_dir:
                 walk(fs, profiles, path, 'user', 'profile_paths (directory %s)' % path, errors, reader=reader)
             else:
                 profiles.add_file(path, 'user', 'profile_paths', must_exist=True, reader=reader)
 
 
 def walk(fs, profiles, top, engine, setting, errors, sub_settings=None, reader=None):
-    for real, problem in walk_files(fs.real(top)):
+    try:
+        real_top = fs.real(top)
+    except FileProblem as exc:
+        _error(errors, top, exc.message)
+        return
+    for real, problem in walk_files(real_top):
         path = fs.host(real)
         if problem:
             _error(errors, path, problem)

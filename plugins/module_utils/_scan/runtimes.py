@@ -18,8 +18,9 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.buildinfo 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import DISTRIBUTION_ROOTS, RUNTIME_DIRS, RUNTIME_GLOBS, RUNTIME_NAMES
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.host import add_error as _error
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.packages import package_owners
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.pkgdb import nerdctl_full_version
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import (
-    parse_features_json, parse_runtime_version, version_from_build_info,
+    normalise_version, parse_features_json, parse_runtime_version, version_from_build_info,
 )
 
 
@@ -103,6 +104,53 @@ def _static_version(real, entry, why):
         entry['error'] = 'not run as root: %s; version unknown (%s)' % (why, unknown)
 
 
+_VERSION_KEYS = ('version', 'version_source', 'dev', 'commit', 'spec', 'go', 'libseccomp', 'raw', 'error')
+
+
+def _static_runtime(fs, pkgdb, entry):
+    """Fill version fields of one runtime entry from its files only: Go build information, then the
+    package database that owns it, then nerdctl-full's component list. Nothing is executed."""
+    why = []
+    try:
+        fd = fs.open_read(entry['realpath'])
+    except FileProblem as exc:
+        entry['error'] = exc.message
+        return
+    try:
+        record = version_from_build_info(read_build_info_fd(fd))
+    finally:
+        os.close(fd)
+    if record.get('name') and record['name'] != entry['name'] and entry['name'] in RUNTIME_NAMES:
+        entry['name'] = record['name']  # a binary called crun whose build info says runc is runc
+    if not record.get('error'):
+        for key in _VERSION_KEYS:
+            entry[key] = record.get(key)
+        return
+    why.append(record['error'])
+    for key in ('go', 'raw'):
+        entry[key] = record.get(key)
+    package = pkgdb.owner([entry['realpath']] + entry['paths'])
+    if package:
+        entry['package'] = package
+        version, dev = normalise_version(package.get('version'))
+        if version:
+            entry.update(version=version, dev=dev, version_source='package', error=None)
+            return
+        why.append('package %s version %r not understood' % (package.get('name'), package.get('version')))
+    else:
+        why.append('not owned by a package (dpkg / rpm database)')
+    for path in [entry['realpath']] + entry['paths']:
+        found, problem = nerdctl_full_version(fs, path, entry['name'] or 'runc')
+        if found:
+            version, dev = normalise_version(found)
+            if version:
+                entry.update(version=version, dev=dev, version_source='nerdctl-full', error=None)
+                return
+        if problem:
+            why.append(problem)
+    entry['error'] = 'version not readable without running the binary: %s' % '; '.join(why)
+
+
 def _features(run, real, entry):
     """`runc features` (runc >= 1.1) as a second version source when --version gave none."""
     rc, out, _err, problem = run([real, 'features'])
@@ -118,12 +166,17 @@ def _features(run, real, entry):
         entry['error'] = None
 
 
-def gather_runtimes(fs, run, engines, runtime_paths, discover, errors):
+def gather_runtimes(fs, run, engines, runtime_paths, discover, errors, pkgdb=None):
+    """Runtime entries; with ``pkgdb`` (static mode) versions are read from files, nothing is run."""
     cands = _runtime_candidates(fs, engines, runtime_paths, discover)
     by_real = {}
     order = []
     for path, info in cands.items():
-        real = fs.real(path)
+        try:
+            real = fs.real(path)
+        except FileProblem as exc:  # a symlink out of the audited root, a loop
+            order.append(_runtime_error(path, exc.message, info['used_by'], errors))
+            continue
         if not path.startswith('/') or not os.path.lexists(real):  # bare names never resolve against cwd
             if info['must_exist']:
                 order.append(_runtime_error(path, 'does not exist (named by %s)' % info['reason'],
@@ -154,10 +207,20 @@ def gather_runtimes(fs, run, engines, runtime_paths, discover, errors):
         entry['used_by'].update(info['used_by'])
     for entry in order:
         if entry.get('realpath') and entry['error'] is None:
-            _probe_runtime(fs, run, entry)
+            if pkgdb is not None:
+                _static_runtime(fs, pkgdb, entry)
+            else:
+                _probe_runtime(fs, run, entry)
             if entry['error']:
                 _error(errors, entry['path'], entry['error'])
-    package_owners(fs, run, [e for e in order if e.get('realpath')])
+    if pkgdb is None:
+        package_owners(fs, run, [e for e in order if e.get('realpath')])
+    else:
+        for entry in order:
+            if entry.get('realpath') and entry.get('package') is None:
+                entry['package'] = pkgdb.owner([entry['realpath']] + entry['paths'])
+        for path, message in pkgdb.problems:
+            _error(errors, path, message)
     for entry in order:
         for path in [entry['realpath']] + entry['paths']:
             for prefix, engine in DISTRIBUTION_ROOTS:

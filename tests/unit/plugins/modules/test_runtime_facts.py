@@ -95,3 +95,25 @@ def test_module_discovers_this_host(tmp_path):
         assert len(runc) == 1 and runc[0]['version']
     if not facts['runtimes']:
         pytest.skip('no runtime installed on this host')
+
+
+def test_module_root_option(tmp_path):
+    """root=: the node's tree read, its trap runc never run, node paths reported; bad roots fail clearly."""
+    root = tmp_path / 'node'
+    marker = tmp_path / 'TRAP-RAN'
+    (root / 'usr' / 'bin').mkdir(parents=True)
+    trap = root / 'usr' / 'bin' / 'runc'
+    trap.write_text('#!/bin/sh\ntouch %s\n' % marker)
+    trap.chmod(0o755)
+    result = run_module(tmp_path, {'root': str(root)})
+    assert result.get('failed') is not True, result
+    facts = result['ansible_facts']['runcguard']
+    assert [r['path'] for r in facts['runtimes']] == ['/usr/bin/runc']
+    assert 'version not readable without running the binary' in facts['runtimes'][0]['error']
+    assert facts['scan']['executed'] is False and not marker.exists()
+    result = run_module(tmp_path, {'root': str(trap)})
+    assert result['failed'] and result['msg'] == 'runtime_facts: root %s is not a directory' % trap
+    result = run_module(tmp_path, {'root': str(root), 'execute': True})
+    assert result['failed'] and 'execute must be false' in result['msg']
+    result = run_module(tmp_path, {'discover': False, 'execute': False, 'runtime_paths': [str(trap)]})
+    assert result['ansible_facts']['runcguard']['scan']['executed'] is False and not marker.exists()

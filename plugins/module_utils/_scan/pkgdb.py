@@ -1,0 +1,354 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard.seccomp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Who installed a binary, and which version, read from files: no dpkg, rpm or binary is run.
+
+Private to the collection. Pure stdlib (``sqlite3`` for the rpm database), Python 3.9+. Every
+reader takes ``fs`` (``_files.Fs`` or the root-confined ``_scan.rootfs.RootFs``): paths are host
+paths as the node sees them, reads go through ``fs.read`` and are bounded.
+
+- dpkg: ``/var/lib/dpkg/status`` (installed packages), ``/var/lib/dpkg/info/<pkg>.list`` (their
+  files); distroless images keep one stanza per package under ``/var/lib/dpkg/status.d/``.
+- rpm: the sqlite database (``/var/lib/rpm/rpmdb.sqlite``, ``/usr/lib/sysimage/rpm/rpmdb.sqlite``),
+  read-only; the Berkeley DB (``Packages``) and ndb (``Packages.db``) formats are reported as
+  unsupported, not guessed.
+- nerdctl-full: ``<prefix>/share/doc/nerdctl-full/README.md`` lists its components
+  (``- runc: v1.1.12``); the version is taken for ``<prefix>/bin/runc`` only when that binary's
+  sha256 is the one the archive's ``SHA256SUMS`` lists (a binary replaced since is not it).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import os
+import re
+import struct
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem
+
+DPKG_STATUS = '/var/lib/dpkg/status'
+DPKG_STATUS_D = '/var/lib/dpkg/status.d'
+DPKG_INFO = '/var/lib/dpkg/info'
+RPM_SQLITE = ('/var/lib/rpm/rpmdb.sqlite', '/usr/lib/sysimage/rpm/rpmdb.sqlite')
+RPM_OTHER = ('/var/lib/rpm/Packages', '/var/lib/rpm/Packages.db', '/usr/lib/sysimage/rpm/Packages.db')
+NERDCTL_DOC = 'share/doc/nerdctl-full'
+STATUS_LIMIT = 64 << 20     # dpkg status of a big host is a few MiB
+LIST_LIMIT = 8 << 20        # one package's file list
+LIST_BUDGET = 256 << 20     # all file lists read in one scan
+RPMDB_LIMIT = 1 << 30       # the sqlite file itself (sqlite reads pages, not the whole file)
+RPM_HEADER_LIMIT = 16 << 20
+DOC_LIMIT = 1 << 20
+BINARY_LIMIT = 512 << 20    # hashed in chunks
+
+
+class PackageDb(object):
+    """Owners and versions of host paths from the package databases under ``fs``.
+
+    ``owner(paths) -> {manager, name, version} | None``; ``problems``: [(path, message)] of databases
+    that exist and could not be read (the caller reports them as scan errors).
+    """
+
+    def __init__(self, fs):
+        self.fs = fs
+        self.problems = []
+        self._dpkg = None
+        self._rpm = None
+
+    # -- dpkg ------------------------------------------------------------------------------------
+    def _dpkg_packages(self):
+        """{name: {'version', 'arch', 'files': set or None}} of installed packages (cached)."""
+        if self._dpkg is not None:
+            return self._dpkg
+        self._dpkg = {}
+        texts = []
+        if self.fs.exists(DPKG_STATUS):
+            try:
+                texts.append((DPKG_STATUS, self.fs.read(DPKG_STATUS, STATUS_LIMIT)))
+            except FileProblem as exc:
+                self.problems.append((DPKG_STATUS, 'dpkg status not readable: %s' % exc.message))
+        try:
+            extra = self.fs.listdir(DPKG_STATUS_D)
+        except FileProblem as exc:
+            self.problems.append((DPKG_STATUS_D, exc.message))
+            extra = []
+        for name in extra:
+            path = DPKG_STATUS_D + '/' + name
+            if name.startswith('.') or name.endswith('.md5sums'):
+                continue
+            try:
+                texts.append((path, self.fs.read(path, LIST_LIMIT)))
+            except FileProblem as exc:
+                self.problems.append((path, exc.message))
+        for _path, data in texts:
+            for stanza in parse_stanzas(data.decode('utf-8', 'replace')):
+                if not installed(stanza):
+                    continue
+                self._dpkg[stanza['package']] = {'version': stanza.get('version'),
+                                                 'arch': stanza.get('architecture'), 'files': None}
+        return self._dpkg
+
+    def _dpkg_owner(self, paths):
+        packages = self._dpkg_packages()
+        if not packages:
+            return None
+        wanted = set(paths)
+        budget = [LIST_BUDGET]
+        # the likely owners first: a package named like the binary (runc, crun) saves reading the rest
+        names = sorted(packages, key=lambda n: (n not in set(os.path.basename(p) for p in paths), n))
+        for name in names:
+            files = self._dpkg_files(name, packages[name], budget)
+            if files and files & wanted:
+                info = packages[name]
+                return {'manager': 'dpkg', 'name': name, 'version': info['version']}
+            if budget[0] <= 0:
+                self.problems.append((DPKG_INFO, 'dpkg file lists larger than %d bytes in all: the owner of %s '
+                                                 'was not looked for further' % (LIST_BUDGET, paths[0])))
+                return None
+        return None
+
+    def _dpkg_files(self, name, info, budget):
+        if info['files'] is not None:
+            return info['files']
+        info['files'] = set()
+        for candidate in ('%s/%s.list' % (DPKG_INFO, name), '%s/%s:%s.list' % (DPKG_INFO, name, info['arch'])):
+            if not self.fs.exists(candidate):
+                continue
+            try:
+                data = self.fs.read(candidate, min(LIST_LIMIT, max(budget[0], 1)))
+            except FileProblem as exc:
+                self.problems.append((candidate, exc.message))
+                continue
+            budget[0] -= len(data)
+            for line in data.decode('utf-8', 'replace').splitlines():
+                line = line.strip()
+                if line.startswith('/'):
+                    info['files'].add(line)
+                    if line.startswith(('/bin/', '/sbin/', '/lib/')):  # usrmerge: dpkg still says /bin
+                        info['files'].add('/usr' + line)
+            break
+        return info['files']
+
+    # -- rpm -------------------------------------------------------------------------------------
+    def _rpm_owner(self, paths):
+        if self._rpm is None:
+            self._rpm = self._read_rpm()
+        files, packages = self._rpm
+        for path in paths:
+            index = files.get(path)
+            if index is not None:
+                return dict(packages[index], manager='rpm')
+        return None
+
+    def _read_rpm(self):
+        files, packages = {}, []
+        for path in RPM_SQLITE:
+            if not self.fs.exists(path):
+                continue
+            try:
+                rows = _sqlite_blobs(self.fs.real(path))
+            except FileProblem as exc:
+                self.problems.append((path, 'rpm database not readable: %s' % exc.message))
+                return files, packages
+            for blob in rows:
+                try:
+                    header = parse_rpm_header(blob)
+                except ValueError as exc:
+                    self.problems.append((path, 'rpm database: a package header is not valid: %s' % exc))
+                    continue
+                packages.append({'name': header['name'], 'version': header['version']})
+                for name in header['files']:
+                    files.setdefault(name, len(packages) - 1)
+            return files, packages
+        for path in RPM_OTHER:
+            if self.fs.exists(path):
+                self.problems.append((path, 'rpm database in Berkeley DB / ndb format: not supported (only the '
+                                            'sqlite rpmdb of RPM 4.16+ is read); package owners unknown'))
+                break
+        return files, packages
+
+    def owner(self, paths):
+        """{manager, name, version} of the first package database that owns one of ``paths``, or None."""
+        paths = [p for p in paths if p]
+        if not paths:
+            return None
+        return self._dpkg_owner(paths) or self._rpm_owner(paths)
+
+
+def parse_stanzas(text):
+    """[{lower-case field: value}] of a deb822 file (continuation lines joined, bounded per field)."""
+    out, current, key = [], {}, None
+    for line in text.splitlines():
+        if not line.strip():
+            if current:
+                out.append(current)
+            current, key = {}, None
+            continue
+        if line[0] in ' \t':
+            if key and len(current[key]) < 4096:
+                current[key] += '\n' + line.strip()
+            continue
+        name, sep, value = line.partition(':')
+        if sep:
+            key = name.strip().lower()
+            current[key] = value.strip()
+    if current:
+        out.append(current)
+    return [s for s in out if s.get('package')]
+
+
+def installed(stanza):
+    """dpkg's 'install ok installed' (status.d stanzas of distroless images have no Status: installed)."""
+    status = stanza.get('status')
+    return status is None or status.split()[-1:] == ['installed']
+
+
+def _sqlite_blobs(real_path):
+    """Header blobs of the rpm sqlite database, opened read-only and immutable (nothing written)."""
+    import sqlite3
+    try:
+        size = os.stat(real_path).st_size
+    except OSError as exc:
+        raise FileProblem(exc.strerror or str(exc))
+    if size > RPMDB_LIMIT:
+        raise FileProblem('too large: %d bytes (limit %d)' % (size, RPMDB_LIMIT))
+    uri = 'file:%s?mode=ro&immutable=1' % _uri_path(real_path)
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise FileProblem(str(exc))
+    try:
+        return [bytes(row[0]) for row in conn.execute('SELECT blob FROM Packages')
+                if row[0] is not None and len(row[0]) <= RPM_HEADER_LIMIT]
+    except sqlite3.Error as exc:
+        raise FileProblem('not an rpm sqlite database: %s' % exc)
+    finally:
+        conn.close()
+
+
+def _uri_path(path):
+    from urllib.parse import quote
+    return quote(path)
+
+
+# rpm header tags (rpmtag.h)
+_NAME, _VERSION, _RELEASE, _EPOCH = 1000, 1001, 1002, 1003
+_DIRINDEXES, _BASENAMES, _DIRNAMES = 1116, 1117, 1118
+_OLDFILENAMES = 1027
+
+
+def parse_rpm_header(blob):
+    """{'name', 'version' ('[E:]V-R'), 'files': [paths]} of an rpm database header blob; ValueError."""
+    if len(blob) < 8:
+        raise ValueError('shorter than its 8-byte preamble')
+    count, size = struct.unpack('>II', blob[:8])
+    start = 8 + 16 * count
+    if count > 65536 or start + size > len(blob):
+        raise ValueError('index of %d entries and %d data bytes does not fit in %d bytes' % (count, size, len(blob)))
+    store = blob[start:start + size]
+    tags = {}
+    for index in range(count):
+        tag, kind, offset, n = struct.unpack('>iIiI', blob[8 + 16 * index:24 + 16 * index])
+        if offset < 0 or offset >= len(store) or n > 1 << 20:
+            continue
+        tags[tag] = (kind, offset, n)
+
+    def strings(tag):
+        if tag not in tags:
+            return []
+        kind, offset, n = tags[tag]
+        if kind not in (6, 8, 9):  # STRING, STRING_ARRAY, I18NSTRING
+            return []
+        out, pos = [], offset
+        for _i in range(1 if kind == 6 else n):
+            end = store.find(b'\x00', pos)
+            if end < 0:
+                raise ValueError('tag %d: unterminated string' % tag)
+            out.append(store[pos:end].decode('utf-8', 'replace'))
+            pos = end + 1
+        return out
+
+    def ints(tag):
+        if tag not in tags or tags[tag][0] != 4:  # INT32
+            return []
+        _kind, offset, n = tags[tag]
+        if offset + 4 * n > len(store):
+            raise ValueError('tag %d: past the data store' % tag)
+        return list(struct.unpack('>%di' % n, store[offset:offset + 4 * n]))
+
+    name = (strings(_NAME) or [None])[0]
+    version = (strings(_VERSION) or [None])[0]
+    release = (strings(_RELEASE) or [None])[0]
+    if not name or not version:
+        raise ValueError('no name or version')
+    epoch = (ints(_EPOCH) or [None])[0]
+    full = '%s%s%s' % ('%d:' % epoch if epoch else '', version, '-' + release if release else '')
+    basenames, dirnames, dirindexes = strings(_BASENAMES), strings(_DIRNAMES), ints(_DIRINDEXES)
+    files = []
+    if basenames and len(dirindexes) == len(basenames):
+        for base, index in zip(basenames, dirindexes):
+            if 0 <= index < len(dirnames):
+                files.append(dirnames[index] + base)
+    else:
+        files = strings(_OLDFILENAMES)
+    return {'name': name, 'version': full, 'files': files}
+
+
+_COMPONENT = re.compile(r'^\s*[-*]\s*([^:]+?)\s*:\s*(v?\d[^\s@]*)')
+
+
+def nerdctl_full_version(fs, binary_path, name='runc'):
+    """(version text or None, why) for ``binary_path`` (host path) from nerdctl-full's component list.
+
+    The list lives at ``<prefix>/share/doc/nerdctl-full/README.md`` for ``<prefix>/bin/<name>``. The
+    version counts only when the binary's sha256 is the one the archive's SHA256SUMS lists for
+    ``bin/<name>``.
+    """
+    bindir = os.path.dirname(binary_path)
+    if os.path.basename(bindir) != 'bin':
+        return None, None
+    prefix = os.path.dirname(bindir)
+    doc = '%s/%s' % (prefix.rstrip('/'), NERDCTL_DOC)
+    readme = doc + '/README.md'
+    if not fs.exists(readme):
+        return None, None
+    try:
+        text = fs.read(readme, DOC_LIMIT).decode('utf-8', 'replace')
+    except FileProblem as exc:
+        return None, '%s: %s' % (readme, exc.message)
+    version = None
+    for line in text.splitlines():
+        match = _COMPONENT.match(line)
+        if match and match.group(1).strip().lower() == name:
+            version = match.group(2)
+            break
+    if not version:
+        return None, '%s lists no %s' % (readme, name)
+    sums = doc + '/SHA256SUMS'
+    try:
+        listed = fs.read(sums, DOC_LIMIT).decode('utf-8', 'replace')
+    except FileProblem as exc:
+        return None, '%s: %s (the %s version of %s is not trusted without it)' % (sums, exc.message, name, readme)
+    want = None
+    for line in listed.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip('*') in ('bin/' + name, './bin/' + name):
+            want = parts[0].lower()
+    if not want:
+        return None, '%s lists no bin/%s' % (sums, name)
+    try:
+        digest = fs.sha256(binary_path, BINARY_LIMIT)
+    except FileProblem as exc:
+        return None, '%s: %s' % (binary_path, exc.message)
+    if digest != want:
+        return None, ('%s is not the %s %s that nerdctl-full installed (sha256 differs from %s): replaced since'
+                      % (binary_path, name, version, sums))
+    return version, None
+
+
+def sha256_of(read_chunks):
+    digest = hashlib.sha256()
+    for chunk in read_chunks:
+        digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,189 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Package owners and versions read from the databases' files (dpkg, rpm sqlite, nerdctl-full):
+nothing is run. This machine's own dpkg database is the real-data case."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import os
+import sqlite3
+import struct
+
+import pytest
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import pkgdb
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.pkgdb import (
+    PackageDb, nerdctl_full_version, parse_rpm_header, parse_stanzas,
+)
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.rootfs import HostFs, RootFs
+
+
+def test_this_hosts_dpkg_database_owns_debians_runc():
+    fs = HostFs()
+    if not os.path.isfile('/var/lib/dpkg/info/runc.list'):
+        pytest.skip('Debian\'s runc package is not installed here')
+    owner = PackageDb(fs).owner(['/usr/sbin/runc'])
+    assert owner['manager'] == 'dpkg' and owner['name'] == 'runc'
+    assert owner['version'].startswith('1.1.')
+    assert PackageDb(fs).owner(['/usr/local/bin/not-a-packaged-file']) is None
+
+
+def write(root, path, data):
+    full = os.path.join(root, path.lstrip('/'))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, 'wb') as handle:
+        handle.write(data if isinstance(data, bytes) else data.encode())
+    return full
+
+
+STATUS = """Package: libc6
+Status: install ok installed
+Architecture: amd64
+Version: 2.36-9+deb12u7
+Description: GNU C Library
+ continuation line
+
+Package: runc
+Status: install ok installed
+Architecture: amd64
+Version: 1.1.5+ds1-1+deb12u1
+
+Package: crun
+Status: deinstall ok config-files
+Architecture: amd64
+Version: 1.8.1-1
+"""
+
+
+def test_dpkg_status_and_lists_under_a_root(tmp_path):
+    root = str(tmp_path)
+    write(root, '/var/lib/dpkg/status', STATUS)
+    write(root, '/var/lib/dpkg/info/runc.list', '/.\n/usr\n/usr/sbin\n/usr/sbin/runc\n')
+    write(root, '/var/lib/dpkg/info/libc6:amd64.list', '/lib/x86_64-linux-gnu/libc.so.6\n')
+    write(root, '/var/lib/dpkg/info/crun.list', '/usr/bin/crun\n')
+    db = PackageDb(RootFs(root))
+    assert db.owner(['/usr/bin/runc', '/usr/sbin/runc']) == {'manager': 'dpkg', 'name': 'runc',
+                                                             'version': '1.1.5+ds1-1+deb12u1'}
+    assert db.owner(['/usr/lib/x86_64-linux-gnu/libc.so.6'])['name'] == 'libc6'  # usrmerge
+    assert db.owner(['/usr/bin/crun']) is None  # removed, only its config files left
+    assert db.problems == []
+
+
+def test_distroless_status_d(tmp_path):
+    root = str(tmp_path)
+    write(root, '/var/lib/dpkg/status.d/runc', 'Package: runc\nVersion: 1.1.12-1\nArchitecture: amd64\n')
+    write(root, '/var/lib/dpkg/status.d/runc.md5sums', 'abc  usr/sbin/runc\n')
+    db = PackageDb(RootFs(root))
+    packages = db._dpkg_packages()
+    assert list(packages) == ['runc'] and packages['runc']['version'] == '1.1.12-1'
+
+
+def test_stanzas_are_bounded_and_tolerant():
+    stanzas = parse_stanzas('garbage line\n\nPackage: a\nVersion: 1\n' + ' more\n' * 10000 + '\nno colon\n')
+    assert [s['package'] for s in stanzas] == ['a']
+    assert len(stanzas[0]['version']) < 10000
+
+
+def rpm_header(entries):
+    """An rpm header blob: [(tag, type, payload bytes, count)]."""
+    index, store = b'', b''
+    for tag, kind, payload, count in entries:
+        if kind == 4:
+            while len(store) % 4:
+                store += b'\x00'
+        index += struct.pack('>iIiI', tag, kind, len(store), count)
+        store += payload
+    return struct.pack('>II', len(entries), len(store)) + index + store
+
+
+def strings(*values):
+    return b''.join(v.encode() + b'\x00' for v in values)
+
+
+RUNC_HEADER = rpm_header([
+    (1000, 6, strings('runc'), 1), (1001, 6, strings('1.1.12'), 1), (1002, 6, strings('4.el9'), 1),
+    (1003, 4, struct.pack('>i', 4), 1),
+    (1116, 4, struct.pack('>ii', 0, 1), 2), (1117, 8, strings('runc', 'runc.8.gz'), 2),
+    (1118, 8, strings('/usr/bin/', '/usr/share/man/man8/'), 2),
+])
+
+
+def rpmdb(root, blobs, path='/var/lib/rpm/rpmdb.sqlite'):
+    full = os.path.join(root, path.lstrip('/'))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    conn = sqlite3.connect(full)
+    conn.execute('CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)')
+    conn.executemany('INSERT INTO Packages (blob) VALUES (?)', [(b,) for b in blobs])
+    conn.commit()
+    conn.close()
+    return full
+
+
+def test_rpm_sqlite_database(tmp_path):
+    root = str(tmp_path)
+    path = rpmdb(root, [RUNC_HEADER, b'\x00\x00\x00\x09short'])
+    before = sorted(os.listdir(os.path.dirname(path)))
+    db = PackageDb(RootFs(root))
+    assert db.owner(['/usr/bin/runc']) == {'manager': 'rpm', 'name': 'runc', 'version': '4:1.1.12-4.el9'}
+    assert db.owner(['/usr/bin/crun']) is None
+    assert len(db.problems) == 1  # the broken header, named; the good one still read
+    assert db.problems[0][1].startswith('rpm database: a package header is not valid: index of 9 entries')
+    assert sorted(os.listdir(os.path.dirname(path))) == before  # read-only, immutable: no journal left
+
+
+def test_rpm_header_parser_rejects_garbage():
+    assert parse_rpm_header(RUNC_HEADER)['files'] == ['/usr/bin/runc', '/usr/share/man/man8/runc.8.gz']
+    for blob in (b'', b'\x00' * 7, struct.pack('>II', 1, 100), rpm_header([(1001, 6, strings('1.0'), 1)])):
+        with pytest.raises(ValueError):
+            parse_rpm_header(blob)
+    unterminated = rpm_header([(1000, 6, b'runc', 1), (1001, 6, b'1', 1)])
+    with pytest.raises(ValueError):
+        parse_rpm_header(unterminated)
+
+
+def test_unsupported_and_broken_rpm_databases(tmp_path):
+    bdb = str(tmp_path / 'bdb')
+    write(bdb, '/var/lib/rpm/Packages', b'\x00\x06\x15\x61' + b'\x00' * 100)
+    db = PackageDb(RootFs(bdb))
+    assert db.owner(['/usr/bin/runc']) is None
+    assert 'Berkeley DB / ndb format: not supported' in db.problems[0][1]
+    broken = str(tmp_path / 'broken')
+    write(broken, '/var/lib/rpm/rpmdb.sqlite', b'this is not sqlite' * 100)
+    db = PackageDb(RootFs(broken))
+    assert db.owner(['/usr/bin/runc']) is None
+    assert db.problems[0][1].startswith('rpm database not readable:')
+
+
+NERDCTL_README = """# nerdctl (full distribution)
+- nerdctl: v1.7.6
+- containerd: v1.7.16
+- runc: v1.1.12
+- CNI plugins: v1.4.1
+
+## License
+- bin/runc: [Apache License 2.0](https://github.com/opencontainers/runc/blob/v1.1.12/LICENSE)
+"""
+
+
+def test_nerdctl_full_component_list_counts_only_for_its_own_binary(tmp_path):
+    root = str(tmp_path)
+    binary = b'\x7fELF runc as nerdctl-full shipped it'
+    write(root, '/usr/local/bin/runc', binary)
+    write(root, '/usr/local/share/doc/nerdctl-full/README.md', NERDCTL_README)
+    sums = '%s  bin/runc\n%s  bin/containerd\n' % (hashlib.sha256(binary).hexdigest(), '0' * 64)
+    write(root, '/usr/local/share/doc/nerdctl-full/SHA256SUMS', sums)
+    fs = RootFs(root)
+    assert nerdctl_full_version(fs, '/usr/local/bin/runc') == ('v1.1.12', None)
+    assert nerdctl_full_version(fs, '/usr/bin/runc') == (None, None)  # no list beside it
+    write(root, '/usr/local/bin/runc', binary + b' replaced by hand')
+    version, why = nerdctl_full_version(fs, '/usr/local/bin/runc')
+    assert version is None and 'replaced since' in why
+    os.unlink(os.path.join(root, 'usr/local/share/doc/nerdctl-full/SHA256SUMS'))
+    version, why = nerdctl_full_version(fs, '/usr/local/bin/runc')
+    assert version is None and 'not trusted without it' in why
+
+
+def test_limits_are_sane():
+    assert pkgdb.LIST_LIMIT < pkgdb.LIST_BUDGET and pkgdb.DOC_LIMIT <= 1 << 20
