@@ -228,6 +228,14 @@ RUNC_MODULE = 'github.com/opencontainers/runc'
 # vX.Y.Z-pre.0.TS-HASH (after tag vX.Y.Z-pre), vX.Y.(Z+1)-0.TS-HASH (after release vX.Y.Z).
 _PSEUDO = re.compile(r'^v(\d+)\.(\d+)\.(\d+)(?:-(.+?)\.0\.|-0\.|-)(\d{14})-([0-9a-f]{12})$')
 _SEMVER_TAG = re.compile(r'^v\d+\.\d+\.\d+(?:-rc\.?\d+)?$')
+# Release tags whose commits this collection knows (the real builds and version outputs in its test data:
+# shared/runc-builds/README.md, shared/runc-version-outputs.md). A "(devel)" build (Go < 1.24 stamps no
+# module version; upstream release binaries built before Go 1.24 are such builds) of exactly one of these
+# commits, not modified, is that release.
+RELEASE_COMMITS = (
+    ('58aa9203c', '1.1.13'), ('275e6d85f', '1.2.0-rc.1'), ('f2d2ee5e4', '1.2.0-rc.2'), ('45471bc94', '1.2.0-rc.3'),
+    ('0b9fa21be', '1.2.0'), ('491b69bab', '1.3.6'),
+)
 
 
 def _pseudo_base(major, minor, patch, pre):
@@ -265,7 +273,8 @@ def version_from_build_info(info):
     ``info`` is ``_scan.buildinfo.read_build_info``'s result. The version comes from the main
     module's version (the ``mod`` line, stamped by ``go build`` since Go 1.24 and by ``go install``):
     a release tag is a release; a pseudo-version is a development build of the tag before it; a
-    ``(devel)`` build (older toolchains) has no version and is a development build. ``commit`` is
+    ``(devel)`` build (older toolchains) has no version and is a development build, unless its
+    ``vcs.revision`` is a release tag's commit in RELEASE_COMMITS (then it is that release). ``commit`` is
     ``vcs.revision`` (``-dirty`` when ``vcs.modified`` is true), so a development build is decided by
     its commit as one from ``--version`` is. ``version_source`` is ``buildinfo``.
     """
@@ -302,6 +311,10 @@ def version_from_build_info(info):
     version, dev, short, dirty = _module_version(main.get('version'))
     dirty = dirty or modified
     hash_ = revision.lower() if revision and re.match(r'^[0-9a-fA-F]{7,40}$', revision) else short
+    if version is None and hash_ and not dirty and len(hash_) >= 9:
+        for commit, tag in RELEASE_COMMITS:
+            if hash_.startswith(commit) and (main.get('version') or '(devel)') == '(devel)':
+                version, dev = tag, False  # a release tag built by a toolchain that stamps no version
     if hash_:
         result['commit'] = hash_ + ('-dirty' if dirty else '')
     if version is None and not hash_:
