@@ -59,7 +59,7 @@ options:
       - Every file is read under it and paths are reported as the node sees them; symlinks are resolved inside
         it (an absolute target starts again at O(root)) and never lead out of it (a relative link that climbs
         above O(root) is an C(error) entry, not followed). Nothing under it is executed, so O(execute) is
-        V(false): versions come from the files (see O(execute)).
+        V(false) and versions come from the files (see O(execute)).
       - Engine wiring comes from the configuration files under it, running containers from its C(/run) when
         it holds the node's C(/run) (a host mount with C(rbind), as Kubernetes C(hostPath) gives).
       - A O(root) that is not a directory fails the module.
@@ -68,7 +68,7 @@ options:
     description:
       - Whether runtime binaries (C(--version), C(features)) and the package manager (C(dpkg-query), C(rpm))
         are run to learn versions and owners.
-      - V(false) runs none of the host's binaries; versions come from the files instead: the Go build
+      - V(false) runs none of the host's binaries; versions come from the files instead, in this order. The Go build
         information embedded in runc (its C(mod) version and C(vcs.revision)), then the package database that
         owns the binary (dpkg status, the sqlite rpm database; Berkeley DB / ndb rpm databases are reported as
         unsupported), then nerdctl-full's component list (only when the binary's sha256 matches the archive's

@@ -15,7 +15,7 @@ description:
   - Finds every runc and crun binary on the host (standard directories, k3s, RKE2, microk8s and k0s
     bundles, and every binary named by Docker, containerd, CRI-O or podman configuration), runs
     C(--version) on each real binary once, and records its owning package and the engines that use it
-    (with O(execute=false) or O(root): reads its Go build information and the package database instead).
+    (with O(execute=false) or O(root) it reads its Go build information and the package database instead).
   - Finds seccomp profiles (engine settings, containers-common defaults, kubelet C(Localhost) profiles
     including the Security Profiles Operator tree, running OCI bundles, Docker per-container profiles)
     and describes their C(SCMP_ACT_NOTIFY) rules.
@@ -51,7 +51,7 @@ notes:
     the command and everything it started are killed. One C(--version) call per real binary, one package
     query per binary.
   - With O(root) (a node's root file system mounted elsewhere, a golden image) or O(execute=false) no binary is
-    run and no package manager is called: the scan only reads files (see O(root) and O(execute)).
+    run and no package manager is called; the scan only reads files (see O(root) and O(execute)).
 seealso:
   - name: runc 1.2.0-rc.1/rc.2 hang with fcntl under SCMP_ACT_NOTIFY
     description: The best-known hazard these facts are gathered for.
