@@ -150,3 +150,24 @@ def test_huge_files_under_the_root(tmp_path):
     errors = dict((e['path'], e['error']) for e in facts['scan']['errors'])
     assert errors['/etc/docker/daemon.json'].startswith('too large')
     assert 'version not readable without running the binary' in errors['/usr/sbin/runc']
+
+
+def test_unreadable_directories_under_the_root(open_tmp, as_nobody):
+    root = os.path.join(open_tmp, 'node')
+    kube = '/var/lib/kubelet/seccomp'
+    notify = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/a.sock',
+              'syscalls': [{'names': ['connect'], 'action': 'SCMP_ACT_NOTIFY'}]}
+    put(root, kube + '/locked/hidden.json', notify)
+    put(root, kube + '/open/visible.json', notify)
+    put(root, '/etc/docker/daemon.json', {'seccomp-profile': '/etc/docker/seccomp.json'})
+    for path in ('/', '/var', '/var/lib', '/var/lib/kubelet', kube, kube + '/open', '/etc', '/etc/docker'):
+        os.chmod(os.path.join(root, path.lstrip('/')), 0o755)
+    os.chmod(os.path.join(root, kube.lstrip('/'), 'locked'), 0o000)
+    os.chmod(os.path.join(root, 'etc/docker'), 0o311)  # enter, not list; the config itself readable
+    os.chmod(os.path.join(root, 'etc/docker/daemon.json'), 0o600)  # ... but not by this user
+    with as_nobody():
+        facts = scan(root)
+    errors = dict((e['path'], e['error']) for e in facts['scan']['errors'])
+    assert errors[kube + '/locked'] == 'permission denied'
+    assert errors['/etc/docker/daemon.json'] == 'permission denied'
+    assert [p['path'] for p in facts['profiles'] if p['notify_syscalls']] == [kube + '/open/visible.json']
