@@ -85,8 +85,8 @@ class HostFs(Fs):
 
     confined = False
 
-    def __init__(self):
-        super(HostFs, self).__init__('/')
+    def __init__(self, root='/'):
+        super(HostFs, self).__init__(root)
 
     def resolve(self, path):
         return os.path.realpath(path)
@@ -143,7 +143,7 @@ class RootFs(HostFs):
     confined = True
 
     def __init__(self, root):
-        Fs.__init__(self, root)
+        super(RootFs, self).__init__(root)
         self.root = os.path.realpath(os.path.abspath(root))
         try:
             st = os.stat(self.root)

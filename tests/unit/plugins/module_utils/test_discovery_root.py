@@ -20,9 +20,11 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import 
 
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, HERE)
-from test_discovery import by_path, host, link, put  # noqa: E402,F401  (the executing scan's tree)
+import test_discovery  # noqa: E402  (the executing scan's test tree and helpers)
 from test_scan_buildinfo import builds  # noqa: E402  (../shared builds, unpacked and verified once)
 
+by_path, link, put = test_discovery.by_path, test_discovery.link, test_discovery.put
+host = test_discovery.host  # the fixture
 PROFILES = os.path.join(HERE, 'fixtures', 'profiles')
 OPTS = {'profile_paths': [], 'runtime_paths': [], 'discover': True, 'command_timeout': 5, 'max_profile_size': 4096}
 
