@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'scripts'))
 import shared_builds  # noqa: E402
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import fcntl_hang_verdict  # noqa: E402
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import fcntl_hang_verdict  # noqa: E402
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.buildinfo import read_build_info  # noqa: E402
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.pkgdb import PackageDb  # noqa: E402
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.rootfs import HostFs  # noqa: E402

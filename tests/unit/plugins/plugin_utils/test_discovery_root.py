@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """gather(root=...) and gather(execute=False): a node's tree read as the node sees it, with nothing
 under it run. The trees hold trap binaries that leave a mark when run, real runc builds from
-../shared and the same bad inputs as the executing scan."""
+../shared and the same bad inputs as the executing scan. Controller tests: findings are evaluated
+and facts shape-checked too."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -14,18 +15,20 @@ import sys
 import pytest
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import discovery as _discovery
-from ansible_collections.runcguard.seccomp.plugins.module_utils._facts import check_facts
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._facts import check_facts
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem
-from ansible_collections.runcguard.seccomp.plugins.module_utils._hazards import evaluate
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import evaluate
 
 HERE = os.path.dirname(__file__)
+MODULE_UTILS_TESTS = os.path.join(HERE, '..', 'module_utils')
 sys.path.insert(0, HERE)
+sys.path.insert(0, MODULE_UTILS_TESTS)
 import test_discovery  # noqa: E402  (the executing scan's test tree and helpers)
 from test_scan_buildinfo import builds  # noqa: E402  (../shared builds, unpacked and verified once)
 
 by_path, link, put = test_discovery.by_path, test_discovery.link, test_discovery.put
 host = test_discovery.host  # the fixture
-PROFILES = os.path.join(HERE, 'fixtures', 'profiles')
+PROFILES = os.path.join(MODULE_UTILS_TESTS, 'fixtures', 'profiles')
 OPTS = {'profile_paths': [], 'runtime_paths': [], 'discover': True, 'command_timeout': 5, 'max_profile_size': 4096}
 
 
