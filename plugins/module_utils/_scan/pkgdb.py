@@ -65,7 +65,7 @@ class PackageDb(object):
         texts = []
         if self.fs.exists(DPKG_STATUS):
             try:
-                texts.append((DPKG_STATUS, self.fs.read(DPKG_STATUS, STATUS_LIMIT)))
+                texts.append((DPKG_STATUS, self.fs.read(DPKG_STATUS, STATUS_LIMIT, 'dpkg status limit')))
             except FileProblem as exc:
                 self.problems.append((DPKG_STATUS, 'dpkg status not readable: %s' % exc.message))
         try:
@@ -78,7 +78,7 @@ class PackageDb(object):
             if name.startswith('.') or name.endswith('.md5sums'):
                 continue
             try:
-                texts.append((path, self.fs.read(path, LIST_LIMIT)))
+                texts.append((path, self.fs.read(path, LIST_LIMIT, 'dpkg list limit')))
             except FileProblem as exc:
                 self.problems.append((path, exc.message))
         for _path, data in texts:
@@ -116,7 +116,7 @@ class PackageDb(object):
             if not self.fs.exists(candidate):
                 continue
             try:
-                data = self.fs.read(candidate, min(LIST_LIMIT, max(budget[0], 1)))
+                data = self.fs.read(candidate, min(LIST_LIMIT, max(budget[0], 1)), 'dpkg list limit')
             except FileProblem as exc:
                 self.problems.append((candidate, exc.message))
                 continue
@@ -314,7 +314,7 @@ def nerdctl_full_version(fs, binary_path, name='runc'):
     if not fs.exists(readme):
         return None, None
     try:
-        text = fs.read(readme, DOC_LIMIT).decode('utf-8', 'replace')
+        text = fs.read(readme, DOC_LIMIT, 'document limit').decode('utf-8', 'replace')
     except FileProblem as exc:
         return None, '%s: %s' % (readme, exc.message)
     version = None
@@ -327,7 +327,7 @@ def nerdctl_full_version(fs, binary_path, name='runc'):
         return None, '%s lists no %s' % (readme, name)
     sums = doc + '/SHA256SUMS'
     try:
-        listed = fs.read(sums, DOC_LIMIT).decode('utf-8', 'replace')
+        listed = fs.read(sums, DOC_LIMIT, 'document limit').decode('utf-8', 'replace')
     except FileProblem as exc:
         return None, '%s: %s (the %s version of %s is not trusted without it)' % (sums, exc.message, name, readme)
     want = None
