@@ -139,3 +139,17 @@ def test_trap_binaries_under_the_root_are_never_run(images):
     errors = dict((e['path'], e['error']) for e in summaries['affected']['errors'])
     for path in ('/usr/local/bin/crun', '/opt/vendor/runc'):
         assert errors[path].startswith('version not readable without running the binary'), errors
+
+
+def test_probe_is_refused_with_audit_root(tmp_path):
+    """The probe starts containers with the runtimes it found: never together with audit_root."""
+    playbook = shutil.which('ansible-playbook') or os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+    extra = {'audit_root': str(tmp_path), 'audit_probe': True, 'audit_report_dir': str(tmp_path / 'reports'),
+             'audit_report_formats': ['json']}
+    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', LANG='C.UTF-8',
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    proc = subprocess.run([playbook, 'runcguard.seccomp.audit', '-e', json.dumps(extra)], capture_output=True,
+                          text=True, timeout=600, check=False, env=env)
+    assert proc.returncode != 0
+    assert 'probe (audit_probe) starts containers with the runtimes found; it cannot be combined with root' \
+        in proc.stdout, proc.stdout[-3000:]
