@@ -120,6 +120,17 @@ def _acl_writers(fd_or_path, follow=True):
             and ident != 0]
 
 
+def _root_group_has_users():
+    """Does group 0 list members? Then its write bit lets users change a file like any other group's."""
+    if 'root_group' not in _openat2_state:
+        try:
+            import grp
+            _openat2_state['root_group'] = bool([u for u in grp.getgrgid(0).gr_mem if u != 'root'])
+        except (ImportError, KeyError):
+            _openat2_state['root_group'] = False
+    return _openat2_state['root_group']
+
+
 def _trusted(uid):
     """root, and the user this code runs as (a controller run by a person writes that person's files)."""
     return uid == 0 or uid == os.geteuid()
@@ -139,7 +150,7 @@ def control_of(st, acl=()):
     sticky = stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX
     if st.st_mode & stat.S_IWOTH and not sticky:
         return 'writable by every user (mode %04o)' % stat.S_IMODE(st.st_mode)
-    if st.st_mode & stat.S_IWGRP and st.st_gid != 0 and not sticky:
+    if st.st_mode & stat.S_IWGRP and not sticky and (st.st_gid != 0 or _root_group_has_users()):
         return 'writable by group %d (mode %04o)' % (st.st_gid, stat.S_IMODE(st.st_mode))
     for kind, ident in acl:
         return 'writable by %s through a POSIX ACL' % (_who(ident) if kind == 'user' else 'group %d' % ident)

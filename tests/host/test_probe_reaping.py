@@ -177,9 +177,10 @@ def test_may_run_only_binaries_no_other_user_can_change(tmp_parent):
     assert _probe_reap.may_run(mine)           # root's file in root's dir (below sticky /tmp)
     os.chown(mine, 65534, 65534)
     assert not _probe_reap.may_run(mine)       # a user's binary
-    os.chown(mine, 0, 0)
+    os.chown(mine, 0, 65534)
     os.chmod(mine, 0o775)
-    assert not _probe_reap.may_run(mine)       # group-writable
+    assert not _probe_reap.may_run(mine)       # writable by a group other than root's
+    os.chown(mine, 0, 0)
     os.chmod(mine, 0o755)
     os.chmod(tmp_parent, 0o777)
     assert not _probe_reap.may_run(mine)       # in a directory anyone can write (no sticky bit)

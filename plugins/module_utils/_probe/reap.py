@@ -32,6 +32,7 @@ import tempfile
 import time
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._command import run
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import may_execute
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.cleanup import (
     all_pids, descendants, detach_mount, kill_exact, mounts_under, proc_stat)
 
@@ -104,33 +105,13 @@ def _owner_alive(pid, made_at, boot):
     return started <= made_at + CLOCK_SLACK
 
 
-def _owned_by_root(info):
-    return info.st_uid == 0 and not info.st_mode & 0o022
-
-
 def may_run(path):
-    """Root runs a recorded runtime only if it and every directory above it are root's and no one
-    else can write them (a sticky directory such as /tmp counts as safe for root's own files)."""
+    """Root runs a recorded runtime only where root's one execution policy allows it
+    (``_safefile.may_execute``: the file, every directory above it and every link on the way only
+    root can change)."""
     if not path or not os.path.isabs(path):
         return False
-    real = os.path.realpath(path)
-    try:
-        info = os.stat(real)
-    except OSError:
-        return False
-    if not stat.S_ISREG(info.st_mode) or not _owned_by_root(info) or not info.st_mode & 0o100:
-        return False
-    parent = os.path.dirname(real)
-    while True:
-        try:
-            info = os.stat(parent)
-        except OSError:
-            return False
-        if info.st_uid != 0 or (info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX):
-            return False
-        if parent == '/':
-            return True
-        parent = os.path.dirname(parent)
+    return may_execute(path)[0]
 
 
 class _Run(object):
