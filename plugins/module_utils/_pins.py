@@ -280,6 +280,29 @@ def _deb_like_key(version):
     return (int(epoch or 0), parts)
 
 
+def install_spec(manager, name, version):
+    """What apt (``name=version``) or dnf (``name-version``, epoch 0 left out) installs exactly."""
+    if manager == 'rpm':
+        return '%s-%s' % (name, version[2:] if version.startswith('0:') else version)
+    return '%s=%s' % (name, version)
+
+
+def restore_specs(before):
+    """From packages.json (the state before the first pin): install specs of the recorded versions (one
+    transaction) and the dpkg selections to put back."""
+    manager = before.get('manager')
+    packages = before.get('packages') or {}
+    install, selections = [], []
+    for name in sorted(packages):
+        info = packages[name] or {}
+        if info.get('installed'):
+            install.append(install_spec(manager, name, info['installed']))
+            if info.get('selection'):
+                selections.append({'name': name, 'selection': info['selection']})
+    return {'manager': manager, 'install': install, 'selections': selections,
+            'names': [n for n in sorted(packages) if (packages[n] or {}).get('installed')]}
+
+
 def plan(owners, packages, method, action, version, minimum=None, explicit=None):
     """Decide how to reach the wanted runc.
 

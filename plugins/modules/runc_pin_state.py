@@ -181,6 +181,9 @@ plan:
       description: Packages to hold, with the versions to hold them at.
       type: list
       elements: dict
+    install:
+      description: What the package manager installs (C(name=version) for apt, C(name-version) for dnf), or null.
+      type: str
     reason:
       description: Why this method and version were chosen.
       type: str
@@ -371,7 +374,9 @@ def main():
     plan = _pins.plan(owners, packages, params['method'], params['action'], version,
                       explicit=params['package_version'])
     plan['hold'] = []
+    plan['install'] = None
     if plan['method'] == 'package':
+        plan['install'] = _pins.install_spec(manager, plan['package'], plan['package_version'])
         plan['hold'].append({'name': plan['package'], 'version': plan['package_version']})
         for name in params['hold_with'] if plan['package'] in _pins.BUNDLING_PACKAGES else []:
             if packages.get(name, {}).get('installed'):

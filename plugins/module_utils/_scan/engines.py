@@ -175,6 +175,27 @@ def _merge(dst, src):
             dst[key] = value
 
 
+def containerd_import(dst, src, version):
+    """Merge imported config ``src`` into ``dst`` as containerd does for a main config of ``version``.
+
+    Version 3 (containerd 2.x) deep-merges. Versions 1 and 2 (containerd 1.x) replace each plugin
+    section the import holds as a whole (containerd#5837) and merge the other keys.
+    """
+    if version is not None and not isinstance(version, bool) and isinstance(version, int) and version >= 3:
+        _merge(dst, src)
+        return dst
+    for key, value in src.items():
+        if key in ('imports', 'version'):
+            continue
+        if key == 'plugins' and isinstance(value, dict) and isinstance(dst.get('plugins'), dict):
+            dst['plugins'].update(value)
+        elif isinstance(value, dict) and isinstance(dst.get(key), dict):
+            _merge(dst[key], value)
+        else:
+            dst[key] = value
+    return dst
+
+
 def read_containerd(fs, name='containerd', config='/etc/containerd/config.toml', path_dirs=SERVICE_PATH,
                     present=None):
     eng = Engine(name)
@@ -183,12 +204,13 @@ def read_containerd(fs, name='containerd', config='/etc/containerd/config.toml',
     if fs.exists(config):
         data = _load(fs, eng, config, 'toml') or {}
         imports = _get(eng, config, data, ['imports'], list, [])
+        main_version = data.get('version', 1)
         for pattern in imports:
             if not isinstance(pattern, str):
                 eng.errors.append('%s: imports entries must be strings' % config)
                 continue
             for path in fs.glob(pattern) if pattern.startswith('/') else []:
-                _merge(data, _load(fs, eng, path, 'toml') or {})
+                containerd_import(data, _load(fs, eng, path, 'toml') or {}, main_version)
     version = data.get('version', 1)
     eng.extra['config_version'] = version
     if version not in _CRI_PLUGIN:

@@ -193,3 +193,27 @@ def test_read_all_k3s_rke2_kubelet(tmp_path):
     assert uses(engines['rke2']) == [('default runtime (runc on PATH)', ['/var/lib/rancher/rke2/bin/runc'])]
     assert engines['kubelet'].present
     assert not engines['docker'].present and not engines['podman'].present
+
+
+def test_containerd_1x_import_replaces_the_cri_section(tmp_path):
+    # containerd 1.x (config version 2): an imported plugin section replaces the main file's as a whole
+    # (containerd#5837), so the runc runtime's BinaryName set in the main file is gone
+    put(tmp_path, '/etc/containerd/config.toml',
+        'version = 2\nimports = ["/etc/containerd/conf.d/*.toml"]\n'
+        '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n  BinaryName = "/opt/runc-a"\n')
+    put(tmp_path, '/etc/containerd/conf.d/k8s.toml',
+        'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "registry.k8s.io/pause:3.9"\n')
+    exe(tmp_path, '/opt/runc-a')
+    exe(tmp_path, '/usr/bin/runc')
+    eng = _engines.read_containerd(Fs(str(tmp_path)))
+    assert eng.runtimes == {}
+    assert uses(eng) == [('default runtime (runc on PATH)', ['/usr/bin/runc'])]
+
+
+def test_containerd_2x_import_deep_merges():
+    main = {'version': 3, 'plugins': {'cri': {'a': 1, 'b': {'c': 2}}}}
+    assert _engines.containerd_import(main, {'plugins': {'cri': {'b': {'d': 3}}}}, 3) == {
+        'version': 3, 'plugins': {'cri': {'a': 1, 'b': {'c': 2, 'd': 3}}}}
+    main = {'version': 2, 'plugins': {'cri': {'a': 1, 'b': {'c': 2}}}, 'grpc': {'address': 'x', 'uid': 0}}
+    assert _engines.containerd_import(main, {'plugins': {'cri': {'b': {'d': 3}}}, 'grpc': {'uid': 5}}, 2) == {
+        'version': 2, 'plugins': {'cri': {'b': {'d': 3}}}, 'grpc': {'address': 'x', 'uid': 5}}

@@ -269,3 +269,20 @@ def test_plan_nothing_uses_runc():
     plan = _pins.plan([], {}, 'auto', 'pin', '1.1.13')
     assert plan['method'] is None
     assert plan['problems'] == ['no engine uses a runc binary on this host']
+
+
+def test_install_spec_per_manager():
+    assert _pins.install_spec('dpkg', 'containerd.io', '1.7.21-1') == 'containerd.io=1.7.21-1'
+    assert _pins.install_spec('rpm', 'runc', '0:1.1.13-1.el9') == 'runc-1.1.13-1.el9'
+    assert _pins.install_spec('rpm', 'runc', '2:1.1.13-1.el9') == 'runc-2:1.1.13-1.el9'
+
+
+def test_restore_specs_from_the_recorded_state():
+    before = {'manager': 'dpkg', 'packages': {
+        'runc': {'installed': '1.2.0~rc2-1', 'selection': 'install', 'held': False},
+        'docker-ce': {'installed': None, 'selection': None},
+        'containerd.io': {'installed': '1.7.24-1', 'selection': 'hold'}}}
+    assert _pins.restore_specs(before) == {
+        'manager': 'dpkg', 'install': ['containerd.io=1.7.24-1', 'runc=1.2.0~rc2-1'],
+        'selections': [{'name': 'containerd.io', 'selection': 'hold'}, {'name': 'runc', 'selection': 'install'}],
+        'names': ['containerd.io', 'runc']}

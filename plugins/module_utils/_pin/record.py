@@ -1,0 +1,328 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""runc_pin's record of what it changed, the writes themselves, and the undo.
+
+Pure stdlib, Python 3.9+. The record lives in ``state_dir`` (root only, 0700):
+
+* ``orig/<path>``          the original bytes of a file before the first pin, with its owner, group,
+                           mode and extended attributes;
+* ``absent/<path>``        a marker: the file did not exist before the first pin;
+* ``dirs/<dir>/.created``  a marker: runc_pin created this directory (every missing parent);
+* ``format``               ``2``: originals carry their owner (records of older releases do not).
+
+A record is written (and synced) before the file it describes changes, so a run killed at any point
+is undone by ``restore``. Files are always edited at the end of their symlinks: the link stays.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import binascii
+import errno
+import json
+import os
+import shutil
+import stat
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _files
+
+FORMAT = b'2\n'
+FILE_LIMIT = 64 << 20  # a runc binary is ~10 MiB
+
+
+class RecordError(Exception):
+    pass
+
+
+def real_target(path):
+    """Where a write to ``path`` lands: the end of its symlinks (the path itself when it is none)."""
+    return os.path.realpath(path) if os.path.islink(path) else path
+
+
+def missing_parents(path):
+    """Directories above ``path`` that do not exist, outermost first."""
+    out = []
+    parent = os.path.dirname(path)
+    while parent and parent != '/' and not os.path.lexists(parent):
+        out.append(parent)
+        parent = os.path.dirname(parent)
+    return list(reversed(out))
+
+
+def _new_file(dest, data, mode=0o644, like=None):
+    """Atomically put ``data`` at ``dest`` (replacing it); attributes of ``like`` (a stat) or root:root ``mode``.
+
+    A scratch file beside ``dest`` (O_EXCL, O_NOFOLLOW, created 0600), synced, then renamed.
+    """
+    directory = os.path.dirname(dest)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0)
+    for _attempt in range(100):
+        tmp = os.path.join(directory, '.%s%s%s.tmp' % (os.path.basename(dest), _files.SCRATCH_MARK,
+                                                      binascii.hexlify(os.urandom(6)).decode('ascii')))
+        try:
+            fd = os.open(tmp, flags, 0o600)
+            break
+        except OSError as exc:
+            if exc.errno != errno.EEXIST:
+                raise
+    else:
+        raise RecordError('no free temporary name beside %s' % dest)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        if like is not None:
+            st, source = like
+            _files._copy_attributes(fd, st, source)
+        else:
+            os.fchown(fd, 0, 0)
+            os.fchmod(fd, mode)
+        os.fsync(fd)
+        os.close(fd)
+        fd = None
+        os.rename(tmp, dest)
+    except BaseException:
+        if fd is not None:
+            os.close(fd)
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _files.fsync_dir(dest)
+
+
+def read_file(path, limit=FILE_LIMIT):
+    """Bytes of the regular file at the end of ``path``'s links, or None when there is none."""
+    if not os.path.lexists(path):
+        return None
+    return _files.read_bounded(path, limit)
+
+
+def restore_copy(saved, target):
+    """Put the bytes of ``saved`` at ``target`` with ``saved``'s owner, group, mode and xattrs (atomic)."""
+    st = os.lstat(saved)
+    if not stat.S_ISREG(st.st_mode):
+        raise RecordError('%s is not a regular file' % saved)
+    _new_file(target, _files.read_bounded(saved, FILE_LIMIT), like=(st, saved))
+
+
+class Record(object):
+
+    def __init__(self, state_dir):
+        self.state_dir = state_dir.rstrip('/') or '/'
+
+    def _at(self, kind, path):
+        return os.path.join(self.state_dir, kind, path.lstrip('/'))
+
+    def exists(self):
+        return os.path.isdir(self.state_dir)
+
+    def recorded(self, path):
+        """``orig``, ``absent`` or None."""
+        for kind in ('orig', 'absent'):
+            if os.path.lexists(self._at(kind, path)):
+                return kind
+        return None
+
+    def dir_recorded(self, path):
+        return os.path.exists(os.path.join(self._at('dirs', path), '.created'))
+
+    def owner_kept(self):
+        try:
+            with open(os.path.join(self.state_dir, 'format'), 'rb') as handle:
+                return handle.read(8) == FORMAT
+        except (IOError, OSError):
+            return False
+
+    # ------------------------------------------------------------------ writing the record
+    def _mkdirs(self, path, mode=0o700):
+        if not os.path.isdir(path):
+            os.makedirs(path, mode)
+
+    def open(self):
+        """Create the state directory (records the parents it had to create); returns those parents."""
+        created = []
+        if self.exists():
+            return created
+        parents = missing_parents(os.path.join(self.state_dir, 'x'))
+        os.makedirs(self.state_dir, 0o700)
+        os.chmod(self.state_dir, 0o700)
+        _new_file(os.path.join(self.state_dir, 'format'), FORMAT, 0o600)
+        for parent in parents:
+            if parent != self.state_dir:
+                self._marker('dirs', parent)
+                created.append(parent)
+        return created
+
+    def _marker(self, kind, path):
+        where = self._at(kind, path)
+        if kind == 'dirs':
+            where = os.path.join(where, '.created')
+        self._mkdirs(os.path.dirname(where))
+        if not os.path.exists(where):
+            _new_file(where, b'', 0o600)
+
+    def keep_original(self, path):
+        """Record ``path`` (a real target, not a link) once, before it first changes."""
+        if self.recorded(path):
+            return False
+        if not os.path.lexists(path):
+            self._marker('absent', path)
+            return True
+        st = os.lstat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise RecordError('%s is not a regular file; nothing was changed' % path)
+        data = _files.read_bounded(path, FILE_LIMIT)
+        dest = self._at('orig', path)
+        self._mkdirs(os.path.dirname(dest))
+        _new_file(dest, data, like=(st, path))
+        return True
+
+    def keep_packages(self, packages):
+        """Package versions and holds before the first pin (``packages.json``), once."""
+        dest = os.path.join(self.state_dir, 'packages.json')
+        if not os.path.exists(dest):
+            _new_file(dest, (json.dumps(packages, indent=2, sort_keys=True) + '\n').encode('utf-8'), 0o600)
+
+    def packages(self):
+        """packages.json as data, or None."""
+        path = os.path.join(self.state_dir, 'packages.json')
+        if not os.path.isfile(path):
+            return None
+        try:
+            data = json.loads(_files.read_bounded(path, FILE_LIMIT).decode('utf-8'))
+        except ValueError as exc:
+            raise RecordError('%s is not JSON: %s' % (path, exc))
+        return data if isinstance(data, dict) else None
+
+    def make_parents(self, path):
+        """Create the missing directories above ``path`` (root:root 0755), each recorded first."""
+        made = []
+        for parent in missing_parents(path):
+            self._marker('dirs', parent)
+            os.mkdir(parent, 0o755)
+            os.chown(parent, 0, 0)
+            os.chmod(parent, 0o755)
+            made.append(parent)
+        return made
+
+    # ------------------------------------------------------------------ the undo
+    def plan_restore(self):
+        """What ``restore`` does: (restores, removals, directories), each sorted."""
+        restores, removals, dirs = [], [], []
+        for kind, out in (('orig', restores), ('absent', removals)):
+            top = os.path.join(self.state_dir, kind)
+            for root, dummy, files in os.walk(top):
+                for name in files:
+                    if not _files.is_scratch(name):  # a killed run's half-written record
+                        out.append('/' + os.path.relpath(os.path.join(root, name), top))
+        top = os.path.join(self.state_dir, 'dirs')
+        for root, dummy, files in os.walk(top):
+            if '.created' in files:
+                dirs.append('/' + os.path.relpath(root, top))
+        return sorted(restores), sorted(removals), sorted(dirs, key=lambda d: (-d.count('/'), d))
+
+    def clean_scratch(self, paths):
+        """Remove what a killed run left beside ``paths`` and the record's files (call with the lock held)."""
+        removed = []
+        restores, removals, dummy = self.plan_restore()
+        for path in set(paths) | set(real_target(p) for p in restores + removals):
+            if os.path.isdir(os.path.dirname(path)):
+                removed += [os.path.join(os.path.dirname(path), n) for n in _files.remove_stale_scratch(path)]
+        return removed
+
+    def fingerprint(self):
+        """sha256 over the record and the current state of every file it names: it changes whenever a
+        pin (or a half-done pin) changed or recorded anything."""
+        import hashlib
+        digest = hashlib.sha256()
+        if not self.exists():
+            return digest.hexdigest()
+        restores, removals, dirs = self.plan_restore()
+        for kind, paths in (('orig', restores), ('absent', removals), ('dirs', dirs)):
+            for path in paths:
+                digest.update(('%s %s\n' % (kind, path)).encode('utf-8', 'surrogateescape'))
+                target = real_target(path)
+                if kind != 'dirs' and os.path.isfile(target):
+                    st = os.stat(target)
+                    digest.update(('%d:%d:%o\n' % (st.st_uid, st.st_gid, st.st_mode)).encode('ascii'))
+                    digest.update(hashlib.sha256(_files.read_bounded(target, FILE_LIMIT)).digest())
+                elif kind == 'dirs':
+                    digest.update(b'dir\n' if os.path.isdir(target) else b'none\n')
+        packages = os.path.join(self.state_dir, 'packages.json')
+        if os.path.isfile(packages):
+            digest.update(_files.read_bounded(packages, FILE_LIMIT))
+        return digest.hexdigest()
+
+    def restore(self, check=False):
+        """Put every recorded original back, remove what did not exist, remove created directories
+        that are empty, then forget the record. Returns what was (or would be) done."""
+        restores, removals, dirs = self.plan_restore()
+        done = {'restored': [], 'removed': [], 'dirs_removed': [], 'dirs_kept': []}
+        owner_kept = self.owner_kept()
+        for path in restores:
+            saved = self._at('orig', path)
+            target = real_target(path)
+            data = _files.read_bounded(saved, FILE_LIMIT)
+            st = os.lstat(saved)
+            if not owner_kept and os.path.exists(target):
+                # an older record: its copy is root's; the file keeps the owner it has now
+                cur = os.stat(target)
+                st = os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, cur.st_uid, cur.st_gid)
+                                    + tuple(st)[6:])
+            current = read_file(target) if os.path.exists(target) else None
+            if current == data and os.path.exists(target) and _same_attrs(os.stat(target), st):
+                continue
+            done['restored'].append(path)
+            if not check:
+                _new_file(target, data, like=(st, saved))  # st: the recorded owner (or today's, older records)
+        for path in removals:
+            if os.path.lexists(path):
+                done['removed'].append(path)
+                if not check:
+                    os.unlink(path)
+        state = self.state_dir.rstrip('/') + '/'
+        done['state_parents'] = [d for d in dirs if state.startswith(d.rstrip('/') + '/')]
+        for path in dirs:
+            if path in done['state_parents'] or not os.path.isdir(path) or os.path.islink(path):
+                continue
+            if check:
+                done['dirs_removed'].append(path)
+                continue
+            try:
+                os.rmdir(path)
+                done['dirs_removed'].append(path)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+                done['dirs_kept'].append(path)
+        return done
+
+    def forget(self):
+        """Remove the record (call after ``restore``)."""
+        if os.path.isdir(self.state_dir):
+            shutil.rmtree(self.state_dir)
+
+    @staticmethod
+    def remove_dirs(dirs, check=False):
+        """rmdir each of ``dirs`` (deepest first) that is empty; returns those removed."""
+        removed = []
+        for parent in sorted(dirs, key=lambda d: (-d.count('/'), d)):
+            if not os.path.isdir(parent) or os.path.islink(parent):
+                continue
+            if check:
+                removed.append(parent)
+                continue
+            try:
+                os.rmdir(parent)
+                removed.append(parent)
+            except OSError:
+                pass
+        return removed
+
+
+def _same_attrs(a, b):
+    return (a.st_uid, a.st_gid, stat.S_IMODE(a.st_mode)) == (b.st_uid, b.st_gid, stat.S_IMODE(b.st_mode))

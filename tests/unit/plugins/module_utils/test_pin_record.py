@@ -1,0 +1,118 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""runc_pin's record and undo on real files: originals come back byte for byte with owner, group, mode
+and extended attributes, links stay links, created directories go, records of older releases work."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import stat
+
+import pytest
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._pin import record
+
+ROOT = os.geteuid() == 0
+
+
+def _write(path, data, mode=0o644):
+    with open(path, 'wb') as handle:
+        handle.write(data)
+    os.chmod(path, mode)
+
+
+def test_restore_bytes_owner_mode_xattr_link(tmp_path):
+    etc = tmp_path / 'etc'
+    etc.mkdir()
+    target = etc / 'real.toml'
+    _write(str(target), b'version = 2\r\n# mine\r\n', 0o600)
+    if ROOT:
+        os.chown(str(target), 4321, 4322)
+    try:
+        os.setxattr(str(target), 'user.rcg', b'kept')
+        xattr = True
+    except OSError:
+        xattr = False
+    link = etc / 'config.toml'
+    link.symlink_to('real.toml')
+    rec = record.Record(str(tmp_path / 'state' / 'runc_pin'))
+    assert rec.open() == [str(tmp_path / 'state')]
+    real = record.real_target(str(link))
+    assert real == str(target)
+    assert rec.keep_original(real) is True
+    assert rec.keep_original(real) is False  # once
+    record._new_file(real, b'changed', 0o644)  # what a pin does (root:root 0644 on purpose)
+    new_file = tmp_path / 'etc' / 'crio' / 'crio.conf.d' / 'x.conf'
+    rec.keep_original(str(new_file))
+    assert rec.make_parents(str(new_file)) == [str(tmp_path / 'etc' / 'crio'), str(tmp_path / 'etc' / 'crio' / 'crio.conf.d')]
+    record._new_file(str(new_file), b'new', 0o644)
+
+    done = rec.restore()
+    assert done['restored'] == [real]
+    assert done['removed'] == [str(new_file)]
+    assert done['dirs_removed'] == [str(tmp_path / 'etc' / 'crio' / 'crio.conf.d'), str(tmp_path / 'etc' / 'crio')]
+    assert done['state_parents'] == [str(tmp_path / 'state')]
+    assert os.path.islink(str(link)) and os.readlink(str(link)) == 'real.toml'
+    st = os.stat(real)
+    assert open(real, 'rb').read() == b'version = 2\r\n# mine\r\n'
+    assert stat.S_IMODE(st.st_mode) == 0o600
+    if ROOT:
+        assert (st.st_uid, st.st_gid) == (4321, 4322)
+    if xattr:
+        assert os.getxattr(real, 'user.rcg') == b'kept'
+    assert not os.path.exists(str(tmp_path / 'etc' / 'crio'))
+    rec.forget()
+    assert rec.remove_dirs(done['state_parents']) == [str(tmp_path / 'state')]
+    assert sorted(os.listdir(str(tmp_path))) == ['etc']
+
+
+def test_created_directory_with_other_files_is_kept(tmp_path):
+    rec = record.Record(str(tmp_path / 'state'))
+    rec.open()
+    path = str(tmp_path / 'd' / 'f')
+    rec.keep_original(path)
+    rec.make_parents(path)
+    record._new_file(path, b'x')
+    _write(str(tmp_path / 'd' / 'someone-elses'), b'y')
+    done = rec.restore()
+    assert done['dirs_kept'] == [str(tmp_path / 'd')]
+    assert os.path.exists(str(tmp_path / 'd' / 'someone-elses'))
+
+
+def test_restore_twice_is_a_no_op_then(tmp_path):
+    # a killed unpin is run again: everything already restored is left alone
+    rec = record.Record(str(tmp_path / 'state'))
+    rec.open()
+    path = str(tmp_path / 'f')
+    _write(path, b'orig')
+    rec.keep_original(path)
+    _write(path, b'pinned')
+    assert rec.restore()['restored'] == [path]
+    assert rec.restore()['restored'] == []
+
+
+@pytest.mark.skipif(not ROOT, reason='chown needs root')
+def test_older_record_keeps_the_files_owner(tmp_path):
+    # records of earlier releases hold root-owned copies and no `format` file
+    state = tmp_path / 'state'
+    orig = state / 'orig' / str(tmp_path).lstrip('/')
+    orig.mkdir(parents=True)
+    path = str(tmp_path / 'config.toml')
+    _write(str(orig / 'config.toml'), b'original', 0o640)
+    _write(path, b'pinned', 0o644)
+    os.chown(path, 1500, 1501)
+    rec = record.Record(str(state))
+    assert not rec.owner_kept()
+    rec.restore()
+    st = os.stat(path)
+    assert open(path, 'rb').read() == b'original'
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1500, 1501, 0o640)
+
+
+def test_not_a_regular_file_is_refused(tmp_path):
+    rec = record.Record(str(tmp_path / 'state'))
+    rec.open()
+    os.mkfifo(str(tmp_path / 'fifo'))
+    with pytest.raises(record.RecordError, match='not a regular file'):
+        rec.keep_original(str(tmp_path / 'fifo'))
