@@ -21,8 +21,9 @@ __metaclass__ = type
 import copy
 import json
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _layout, _toml
-from ansible_collections.runcguard.seccomp.plugins.module_utils._engines import containerd_import
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _layout
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import toml as _toml
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import containerd_import
 from ansible_collections.runcguard.seccomp.plugins.module_utils._pin.tomledit import (
     BOM, Document, EditError, quote_key, quote_string,
 )

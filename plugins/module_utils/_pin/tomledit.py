@@ -18,7 +18,7 @@ import copy
 import json
 import re
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _toml
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import toml as _toml
 
 BOM = u'\ufeff'
 _BARE = re.compile(r'^[A-Za-z0-9_-]+$')

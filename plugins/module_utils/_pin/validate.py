@@ -17,7 +17,8 @@ __metaclass__ = type
 import os
 import stat
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _command, _toml
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _command
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import toml as _toml
 
 DUMP_LIMIT = 4 << 20
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _toml
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import toml as _toml
 from ansible_collections.runcguard.seccomp.plugins.module_utils._pin import configs
 from ansible_collections.runcguard.seccomp.plugins.module_utils._pin.tomledit import Document, EditError
 
