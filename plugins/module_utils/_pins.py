@@ -5,8 +5,8 @@
 """Data and pure logic for the runc_pin role (used by the runc_pin_state module).
 
 Pure stdlib, Python 3.9+. Holds the containerd.io -> bundled runc table (every row cites its
-source), package-owner parsing (dpkg -S, rpm -qf), available-version parsing (apt-cache madison,
-dnf repoquery), dnf4/dnf5 versionlock parsing and the choice of the package version to install.
+source) and the choice of the package version to install. The package queries themselves (owner,
+installed, held, offered versions, dnf versionlocks) live in ``_scan/packages.py``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,7 +18,6 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._hazard_versions
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import (
     compare_versions, normalise_version, version_key,
 )
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.toml import TomlError, loads as toml_loads
 
 _PKG = 'https://github.com/docker/containerd-packaging/pull/'
 
@@ -88,132 +87,11 @@ def is_fixed(version):
     return is_final(version) and compare_versions(version, FCNTL_HANG_FIRST_FIXED) >= 0
 
 
-# --- package owner ----------------------------------------------------------------------------
-def parse_dpkg_search(output, path):
-    """Owner names from `dpkg -S PATH` output for exactly PATH (diversion lines skipped)."""
-    owners = []
-    for line in output.splitlines():
-        if line.startswith(('diversion by ', 'local diversion')):
-            continue
-        names, sep, listed = line.partition(': ')
-        if not sep or listed.strip() != path:
-            continue
-        for name in names.split(','):
-            name = name.strip().split(':')[0]  # drop :arch
-            if name and name not in owners:
-                owners.append(name)
-    return owners
-
-
-def parse_rpm_owner(output):
-    """[(name, 'E:V-R')] from `rpm -qf --qf '%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'`."""
-    out = []
-    for line in output.splitlines():
-        parts = line.strip().split('\t')
-        if len(parts) == 2 and parts[0] and not line.startswith('file '):
-            out.append((parts[0], parts[1]))
-    return out
-
-
-def path_candidates(path, realpath=None):
-    """Paths to ask the package database about: merged-/usr systems list /bin/x or /usr/bin/x."""
-    seen = []
-    for p in (path, realpath):
-        if not p:
-            continue
-        variants = [p]
-        if p.startswith('/usr/'):
-            variants.append(p[4:])
-        elif p.startswith(('/bin/', '/sbin/')):
-            variants.append('/usr' + p)
-        for v in variants:
-            if v not in seen:
-                seen.append(v)
-    return seen
-
-
-# --- available versions ------------------------------------------------------------------------
-def parse_apt_madison(output, name):
-    """Versions of NAME from `apt-cache madison NAME`, newest first as apt lists them."""
-    versions = []
-    for line in output.splitlines():
-        parts = [p.strip() for p in line.split('|')]
-        if len(parts) >= 3 and parts[0] == name and parts[1] and parts[1] not in versions:
-            versions.append(parts[1])
-    return versions
-
-
-def parse_dnf_repoquery(output, name):
-    """Versions 'E:V-R' of NAME from `dnf repoquery --qf '%{name}|%{epoch}|%{version}|%{release}\\n'`.
-
-    dnf5 expands the trailing \\n; dnf4 prints one package per line and may keep a literal \\n.
-    """
-    versions = []
-    for line in output.replace('\\n', '\n').splitlines():
-        parts = line.strip().split('|')
-        if len(parts) != 4 or parts[0] != name:
-            continue
-        epoch = parts[1] if parts[1] not in ('', '(none)') else '0'
-        evr = '%s:%s-%s' % (epoch, parts[2], parts[3])
-        if evr not in versions:
-            versions.append(evr)
-    return versions
-
-
-def dnf_major(version_output, dnf_realpath=None):
-    """4 or 5 from `dnf --version` output and/or the resolved path of /usr/bin/dnf."""
-    if dnf_realpath and dnf_realpath.rstrip('/').endswith('/dnf5'):
-        return 5
-    first = (version_output or '').strip().splitlines()[:1]
-    if first and (first[0].startswith('dnf5') or re.match(r'^5\.\d', first[0])):
-        return 5
-    return 4
-
-
 # --- dnf versionlock ---------------------------------------------------------------------------
-DNF4_LOCKLIST = '/etc/dnf/plugins/versionlock.list'
-DNF5_LOCKLIST = '/etc/dnf/versionlock.toml'
-
-
 def dnf_lock_spec(name, evr):
     """The dnf4 versionlock.list line for one package: name-epoch:version-release.*"""
     epoch, upstream, revision = split_package_version(evr)
     return '%s-%s:%s-%s.*' % (name, epoch or '0', upstream, revision)
-
-
-def parse_dnf4_locklist(text):
-    """{name: [evr, ...]} locked by a dnf4 versionlock.list (excludes, '!' lines, are skipped)."""
-    locks = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith(('#', '!')):
-            continue
-        # name-[epoch:]version-release.arch ; arch often '*'
-        match = re.match(r'^(.+)-(?:(\d+):)?([^-]+)-([^-]+?)(?:\.([^.]+|\*))?$', line)
-        if not match:
-            continue
-        name, epoch, ver, rel = match.group(1), match.group(2) or '0', match.group(3), match.group(4)
-        locks.setdefault(name, []).append('%s:%s-%s' % (epoch, ver, rel))
-    return locks
-
-
-def parse_dnf5_locklist(text):
-    """{name: [evr, ...]} from a dnf5 versionlock.toml (only '=' / 'evr' conditions count)."""
-    try:
-        data = toml_loads(text)
-    except TomlError as exc:
-        raise ValueError('invalid versionlock.toml: %s' % exc)
-    locks = {}
-    for pkg in data.get('packages', []) if isinstance(data, dict) else []:
-        if not isinstance(pkg, dict) or not isinstance(pkg.get('name'), str):
-            continue
-        for cond in pkg.get('conditions', []):
-            if isinstance(cond, dict) and cond.get('key') == 'evr' and cond.get('comparator') in ('=', '=='):
-                value = str(cond.get('value', ''))
-                if not _EPOCH.match(value):
-                    value = '0:' + value
-                locks.setdefault(pkg['name'], []).append(value)
-    return locks
 
 
 # --- plan --------------------------------------------------------------------------------------

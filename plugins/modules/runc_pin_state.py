@@ -209,6 +209,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _command, _pins
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import packages
 
 
 OUTPUT_LIMIT = 1024 * 1024  # apt-cache madison / dnf repoquery can list many versions
@@ -237,70 +238,12 @@ def manager_of(module):
     return None
 
 
-def dpkg_info(host, name):
-    rc, out, dummy = host.run(['dpkg-query', '-W', '-f=${Status}\t${Version}\n', name])
-    installed, selection = None, None
-    if rc == 0 and out.strip():
-        status, dummy, version = out.splitlines()[0].partition('\t')
-        words = status.split()
-        selection = words[0] if words else None
-        if len(words) == 3 and words[2] in ('installed', 'half-configured', 'unpacked'):
-            installed = version or None
-    rc, out, dummy = host.run(['apt-cache', 'madison', name])
-    available = _pins.parse_apt_madison(out, name) if rc == 0 else []
-    return {'installed': installed, 'selection': selection, 'held': selection == 'hold',
-            'available': available}
-
-
-def dpkg_owner(host, path, realpath):
-    for cand in _pins.path_candidates(path, realpath):
-        rc, out, dummy = host.run(['dpkg', '-S', cand])
-        if rc == 0:
-            owners = _pins.parse_dpkg_search(out, cand)
-            if owners:
-                return owners[0]
-    return None
-
-
-def rpm_owner(host, path, realpath):
-    for cand in _pins.path_candidates(path, realpath):
-        rc, out, dummy = host.run(['rpm', '-qf', '--qf', '%{NAME}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\n', cand])
-        if rc == 0:
-            owners = _pins.parse_rpm_owner(out)
-            if owners:
-                return owners[0][0]
-    return None
-
-
-def dnf_info(module, host):
-    dnf = module.get_bin_path('dnf5') or module.get_bin_path('dnf')
-    if not dnf:
-        return None
-    dummy, out, dummy2 = host.run([dnf, '--version'])
-    major = _pins.dnf_major(out, os.path.realpath(dnf))
-    return {'bin': dnf, 'major': major,
-            'locklist': _pins.DNF5_LOCKLIST if major == 5 else _pins.DNF4_LOCKLIST}
-
-
-def rpm_info(host, dnf, locks, name):
-    rc, out, dummy = host.run(['rpm', '-q', '--qf', '%{EPOCHNUM}:%{VERSION}-%{RELEASE}\n', name])
-    installed = out.splitlines()[0].strip() if rc == 0 and out.strip() else None
-    available = []
-    if dnf:
-        rc, out, dummy = host.run([dnf, 'repoquery', '-q', '--qf', '%{name}|%{epoch}|%{version}|%{release}\\n', name])
-        available = _pins.parse_dnf_repoquery(out, name) if rc == 0 else []
-    return {'installed': installed, 'selection': None, 'held': name in locks, 'available': available}
-
-
 def read_locks(module, dnf):
     if not dnf or not os.path.exists(dnf['locklist']):
         return {}
     try:
         with open(dnf['locklist'], 'r') as handle:
-            text = handle.read(1 << 20)
-        if dnf['major'] == 5:
-            return _pins.parse_dnf5_locklist(text)
-        return _pins.parse_dnf4_locklist(text)
+            return packages.parse_locks(dnf['major'], handle.read(1 << 20))
     except (IOError, OSError, ValueError) as exc:
         module.warn('cannot read %s: %s' % (dnf['locklist'], exc))
         return {}
@@ -343,9 +286,9 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    host = Host(module)
+    run = Host(module).run
     manager = manager_of(module)
-    dnf = dnf_info(module, host) if manager == 'rpm' else None
+    dnf = packages.dnf_info(run, module.get_bin_path('dnf5') or module.get_bin_path('dnf')) if manager == 'rpm' else None
     locks = read_locks(module, dnf) if manager == 'rpm' else {}
 
     owners = []
@@ -353,25 +296,26 @@ def main():
         realpath = os.path.realpath(path)
         package = None
         if manager == 'dpkg':
-            package = dpkg_owner(host, path, realpath)
+            package = packages.dpkg_owner(run, [path, realpath])
         elif manager == 'rpm':
-            package = rpm_owner(host, path, realpath)
+            found = packages.rpm_owner(run, path, realpath)
+            package = found[0] if found else None
         owners.append({'path': path, 'realpath': realpath, 'package': package})
 
-    packages = {}
+    infos = {}
     names = [o['package'] for o in owners if o['package']]
     if any(n in _pins.BUNDLING_PACKAGES for n in names):
         names += params['hold_with']
     for name in dict.fromkeys(names):
         if manager == 'dpkg':
-            info = dpkg_info(host, name)
+            info = packages.dpkg_info(run, name)
         else:
-            info = rpm_info(host, dnf and dnf['bin'], locks, name)
+            info = packages.rpm_info(run, dnf and dnf['bin'], locks, name)
         info['runc'] = _pins.runc_version_of_package(name, info['installed'])
-        packages[name] = info
+        infos[name] = info
 
     version = params['version']
-    plan = _pins.plan(owners, packages, params['method'], params['action'], version,
+    plan = _pins.plan(owners, infos, params['method'], params['action'], version,
                       explicit=params['package_version'])
     plan['hold'] = []
     plan['install'] = None
@@ -379,8 +323,8 @@ def main():
         plan['install'] = _pins.install_spec(manager, plan['package'], plan['package_version'])
         plan['hold'].append({'name': plan['package'], 'version': plan['package_version']})
         for name in params['hold_with'] if plan['package'] in _pins.BUNDLING_PACKAGES else []:
-            if packages.get(name, {}).get('installed'):
-                plan['hold'].append({'name': name, 'version': packages[name]['installed']})
+            if infos.get(name, {}).get('installed'):
+                plan['hold'].append({'name': name, 'version': infos[name]['installed']})
         if dnf:
             for item in plan['hold']:
                 item['lock_spec'] = _pins.dnf_lock_spec(item['name'], item['version'])
@@ -388,7 +332,7 @@ def main():
         dnf = {'major': dnf['major'], 'locklist': dnf['locklist']}
 
     module.exit_json(
-        changed=False, manager=manager, dnf=dnf, owners=owners, packages=packages, plan=plan,
+        changed=False, manager=manager, dnf=dnf, owners=owners, packages=infos, plan=plan,
         files=file_states(params['files'], params['state_dir']),
         dirs=dir_states(params['dirs'], params['state_dir']),
         table=_pins.CONTAINERD_IO_RUNC,

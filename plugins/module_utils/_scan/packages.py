@@ -2,61 +2,272 @@
 # Copyright (c) runcguard maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Which package owns a runtime binary: dpkg-query / rpm queries for the runtime_facts scan.
+"""The one package-query module of host code: dpkg (dpkg-query, apt-cache) and rpm (rpm, dnf).
 
-Pure stdlib, Python 3.9+. Commands run through the scan's runner (argv lists only)."""
+Pure stdlib, Python 3.9+. Which package owns a file (merged-/usr variants tried), installed versions,
+dpkg selections and holds, versions the repositories offer, dnf's generation and versionlocks. The
+runtime_facts scan (``package_owners``) and runc_pin_state both use it. Commands go through the
+caller's runner ``run(argv) -> (rc, stdout text, stderr text)`` (argv lists only, bounded by the
+caller); parsers are pure functions of the command output.
+"""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
+import re
+
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _command
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.toml import TomlError, loads as toml_loads
+
+_EPOCH = re.compile(r'^\d+:')
+
+
+# --- package owner ----------------------------------------------------------------------------
+def parse_dpkg_search(output, path):
+    """Owner names from `dpkg -S PATH` output for exactly PATH (diversion lines skipped)."""
+    owners = []
+    for line in output.splitlines():
+        if line.startswith(('diversion by ', 'local diversion')):
+            continue
+        names, sep, listed = line.partition(': ')
+        if not sep or listed.strip() != path:
+            continue
+        for name in names.split(','):
+            name = name.strip().split(':')[0]  # drop :arch
+            if name and name not in owners:
+                owners.append(name)
+    return owners
+
+
+def parse_rpm_owner(output):
+    """[(name, 'E:V-R')] from `rpm -qf --qf '%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'`."""
+    out = []
+    for line in output.splitlines():
+        parts = line.strip().split('\t')
+        if len(parts) == 2 and parts[0] and not line.startswith('file '):
+            out.append((parts[0], parts[1]))
+    return out
+
+
+def path_candidates(path, realpath=None):
+    """Paths to ask the package database about: merged-/usr systems list /bin/x or /usr/bin/x."""
+    seen = []
+    for p in (path, realpath):
+        if not p:
+            continue
+        variants = [p]
+        if p.startswith('/usr/'):
+            variants.append(p[4:])
+        elif p.startswith(('/bin/', '/sbin/')):
+            variants.append('/usr' + p)
+        for v in variants:
+            if v not in seen:
+                seen.append(v)
+    return seen
+
+
+# --- available versions ------------------------------------------------------------------------
+def parse_apt_madison(output, name):
+    """Versions of NAME from `apt-cache madison NAME`, newest first as apt lists them."""
+    versions = []
+    for line in output.splitlines():
+        parts = [p.strip() for p in line.split('|')]
+        if len(parts) >= 3 and parts[0] == name and parts[1] and parts[1] not in versions:
+            versions.append(parts[1])
+    return versions
+
+
+def parse_dnf_repoquery(output, name):
+    """Versions 'E:V-R' of NAME from `dnf repoquery --qf '%{name}|%{epoch}|%{version}|%{release}\\n'`.
+
+    dnf5 expands the trailing \\n; dnf4 prints one package per line and may keep a literal \\n.
+    """
+    versions = []
+    for line in output.replace('\\n', '\n').splitlines():
+        parts = line.strip().split('|')
+        if len(parts) != 4 or parts[0] != name:
+            continue
+        epoch = parts[1] if parts[1] not in ('', '(none)') else '0'
+        evr = '%s:%s-%s' % (epoch, parts[2], parts[3])
+        if evr not in versions:
+            versions.append(evr)
+    return versions
+
+
+def dnf_major(version_output, dnf_realpath=None):
+    """4 or 5 from `dnf --version` output and/or the resolved path of /usr/bin/dnf."""
+    if dnf_realpath and dnf_realpath.rstrip('/').endswith('/dnf5'):
+        return 5
+    first = (version_output or '').strip().splitlines()[:1]
+    if first and (first[0].startswith('dnf5') or re.match(r'^5\.\d', first[0])):
+        return 5
+    return 4
+
+
+# --- dnf versionlock ---------------------------------------------------------------------------
+DNF4_LOCKLIST = '/etc/dnf/plugins/versionlock.list'
+DNF5_LOCKLIST = '/etc/dnf/versionlock.toml'
+
+
+def parse_dnf4_locklist(text):
+    """{name: [evr, ...]} locked by a dnf4 versionlock.list (excludes, '!' lines, are skipped)."""
+    locks = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(('#', '!')):
+            continue
+        # name-[epoch:]version-release.arch ; arch often '*'
+        match = re.match(r'^(.+)-(?:(\d+):)?([^-]+)-([^-]+?)(?:\.([^.]+|\*))?$', line)
+        if not match:
+            continue
+        name, epoch, ver, rel = match.group(1), match.group(2) or '0', match.group(3), match.group(4)
+        locks.setdefault(name, []).append('%s:%s-%s' % (epoch, ver, rel))
+    return locks
+
+
+def parse_dnf5_locklist(text):
+    """{name: [evr, ...]} from a dnf5 versionlock.toml (only '=' / 'evr' conditions count)."""
+    try:
+        data = toml_loads(text)
+    except TomlError as exc:
+        raise ValueError('invalid versionlock.toml: %s' % exc)
+    locks = {}
+    for pkg in data.get('packages', []) if isinstance(data, dict) else []:
+        if not isinstance(pkg, dict) or not isinstance(pkg.get('name'), str):
+            continue
+        for cond in pkg.get('conditions', []):
+            if isinstance(cond, dict) and cond.get('key') == 'evr' and cond.get('comparator') in ('=', '=='):
+                value = str(cond.get('value', ''))
+                if not _EPOCH.match(value):
+                    value = '0:' + value
+                locks.setdefault(pkg['name'], []).append(value)
+    return locks
+
+
+
+# --- queries -----------------------------------------------------------------------------------
+def text_runner(run):
+    """A runner giving text from one giving bytes and a problem (``_command.run`` style, bound to a timeout)."""
+    def text_run(argv):
+        rc, out, err, problem = run(argv)
+        return (None if problem else rc), out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace')
+    return text_run
+
+
+def manager():
+    """V(dpkg), V(rpm) or None: the package manager of this host."""
+    if _command.find('dpkg-query'):
+        return 'dpkg'
+    if _command.find('rpm'):
+        return 'rpm'
+    return None
+
+
+def dpkg_owner(run, paths, admin=()):
+    """Package owning the first of ``paths`` (a file, its realpath, ...; merged-/usr twins tried) that a
+    package lists: one dpkg-query -S call."""
+    cands = []
+    for path in paths:
+        for cand in path_candidates(path):
+            if cand not in cands:
+                cands.append(cand)
+    dummy, out, dummy2 = run(['dpkg-query'] + list(admin) + ['-S'] + cands)
+    for cand in cands:  # rc is 1 when one of them is not found; the others are still listed
+        owners = parse_dpkg_search(out or '', cand)
+        if owners:
+            return owners[0]
+    return None
+
+
+def rpm_owner(run, path, realpath=None, root=()):
+    """(name, 'E:V-R') of the package owning ``path`` (or its twins), or None."""
+    for cand in path_candidates(path, realpath):
+        rc, out, dummy = run(['rpm'] + list(root) + ['-qf', '--qf', '%{NAME}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\n',
+                                                     cand])
+        if rc == 0:
+            owners = parse_rpm_owner(out)
+            if owners:
+                return owners[0]
+    return None
+
+
+def dpkg_versions(run, names, admin=()):
+    """{name: installed version} from one dpkg-query -W call."""
+    dummy, out, dummy2 = run(['dpkg-query'] + list(admin) + ['-W', '-f=${Package}\t${Version}\n'] + list(names))
+    versions = {}
+    for line in (out or '').splitlines():
+        if '\t' in line:
+            name, version = line.split('\t', 1)
+            versions[name.split(':')[0]] = version
+    return versions
+
+
+def dpkg_info(run, name):
+    """{'installed', 'selection', 'held', 'available'} of a package on a dpkg host."""
+    rc, out, dummy = run(['dpkg-query', '-W', '-f=${Status}\t${Version}\n', name])
+    installed, selection = None, None
+    if rc == 0 and out.strip():
+        status, dummy, version = out.splitlines()[0].partition('\t')
+        words = status.split()
+        selection = words[0] if words else None
+        if len(words) == 3 and words[2] in ('installed', 'half-configured', 'unpacked'):
+            installed = version or None
+    rc, out, dummy = run(['apt-cache', 'madison', name])
+    available = parse_apt_madison(out, name) if rc == 0 else []
+    return {'installed': installed, 'selection': selection, 'held': selection == 'hold', 'available': available}
+
+
+def dnf_info(run, dnf):
+    """{'bin', 'major', 'locklist'} of the dnf at path ``dnf``, or None."""
+    if not dnf:
+        return None
+    dummy, out, dummy2 = run([dnf, '--version'])
+    major = dnf_major(out, os.path.realpath(dnf))
+    return {'bin': dnf, 'major': major, 'locklist': DNF5_LOCKLIST if major == 5 else DNF4_LOCKLIST}
+
+
+def rpm_info(run, dnf, locks, name):
+    """{'installed', 'selection' (None), 'held', 'available'} of a package on an rpm host."""
+    rc, out, dummy = run(['rpm', '-q', '--qf', '%{EPOCHNUM}:%{VERSION}-%{RELEASE}\n', name])
+    installed = out.splitlines()[0].strip() if rc == 0 and out.strip() else None
+    available = []
+    if dnf:
+        rc, out, dummy = run([dnf, 'repoquery', '-q', '--qf', '%{name}|%{epoch}|%{version}|%{release}\\n', name])
+        available = parse_dnf_repoquery(out, name) if rc == 0 else []
+    return {'installed': installed, 'selection': None, 'held': name in locks, 'available': available}
+
+
+def parse_locks(major, text):
+    """{name: [evr]} of a versionlock file of dnf ``major`` (ValueError when it cannot be read)."""
+    return parse_dnf5_locklist(text) if major == 5 else parse_dnf4_locklist(text)
 
 
 def package_owners(fs, run, runtimes):
-    """Owning package per runtime: one dpkg-query -S (or rpm -qf) call per binary, argv only."""
+    """runtime_facts: set ``package`` {manager, name, version} on each runtime a package owns.
+
+    ``run``: the scan's runner (``_command.run`` style). rpm versions are V-R (no epoch), as dpkg's are
+    the package's version string.
+    """
+    run = text_runner(run)
     dpkg, rpm = _command.find('dpkg-query'), _command.find('rpm')
     admin = [] if fs.root == '/' else ['--admindir=' + fs.real('/var/lib/dpkg')]
+    root = [] if fs.root == '/' else ['--root', fs.root]
     owners = {}
     for rt in runtimes:
         if rt.get('realpath') is None:
             continue
-        names = []
-        for p in [rt['realpath']] + rt['paths']:
-            if p not in names:
-                names.append(p)
         if dpkg:
-            rc, out, _err, problem = run([dpkg] + admin + ['-S'] + names)
-            pkg = None if problem else _dpkg_owner(out.decode('utf-8', 'replace'), names)
+            pkg = dpkg_owner(run, [rt['realpath']] + list(rt['paths']), admin)
             if pkg:
                 owners[rt['realpath']] = pkg
         elif rpm:
-            root = [] if fs.root == '/' else ['--root', fs.root]
-            rc, out, _err, problem = run([rpm] + root + ['-qf', '--qf', '%{NAME}\t%{VERSION}-%{RELEASE}\n',
-                                                                rt['realpath']])
-            line = out.decode('utf-8', 'replace').strip().splitlines()
-            if not problem and rc == 0 and line and '\t' in line[0]:
-                name, version = line[0].split('\t', 1)
-                rt['package'] = {'manager': 'rpm', 'name': name, 'version': version}
+            found = rpm_owner(run, rt['realpath'], None, root)
+            if found:
+                rt['package'] = {'manager': 'rpm', 'name': found[0], 'version': _EPOCH.sub('', found[1])}
     if dpkg and owners:
-        wanted = sorted(set(owners.values()))
-        rc, out, _err, problem = run([dpkg] + admin + ['-W', '-f=${Package}\t${Version}\n'] + wanted)
-        versions = {}
-        for line in out.decode('utf-8', 'replace').splitlines():
-            if '\t' in line:
-                name, version = line.split('\t', 1)
-                versions[name.split(':')[0]] = version
+        versions = dpkg_versions(run, sorted(set(owners.values())), admin)
         for rt in runtimes:
             pkg = owners.get(rt.get('realpath'))
             if pkg:
                 rt['package'] = {'manager': 'dpkg', 'name': pkg, 'version': versions.get(pkg)}
-
-
-def _dpkg_owner(text, names):
-    """Package name from `dpkg-query -S` lines like 'runc: /usr/sbin/runc' (diversions skipped)."""
-    for line in text.splitlines():
-        if line.startswith('diversion ') or ': ' not in line:
-            continue
-        pkgs, _sep, path = line.partition(': ')
-        if path.strip() in names:
-            return pkgs.split(',')[0].strip().split(':')[0]
-    return None

@@ -302,8 +302,14 @@ def test_profile_paths_expand_like_path_options(monkeypatch):
 def test_dpkg_owner_lines():
     text = ('diversion by foo from: /usr/sbin/runc\n'
             'libfoo:amd64, runc: /usr/sbin/runc\n')
-    assert _packages._dpkg_owner(text, ['/usr/sbin/runc']) == 'libfoo'
-    assert _packages._dpkg_owner('runc: /usr/sbin/runc\n', ['/usr/bin/runc']) is None
+    asked = []
+
+    def run(argv):
+        asked.append(argv)
+        return 0, text, ''
+    assert _packages.dpkg_owner(run, ['/usr/sbin/runc']) == 'libfoo'
+    assert asked == [['dpkg-query', '-S', '/usr/sbin/runc', '/sbin/runc']]  # one call, merged-/usr twin too
+    assert _packages.dpkg_owner(lambda argv: (0, 'runc: /usr/sbin/runc\n', ''), ['/usr/bin/runc']) is None
 
 
 def test_real_host_runc_package_when_installed():

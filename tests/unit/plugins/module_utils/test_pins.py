@@ -11,6 +11,7 @@ import re
 import pytest
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _pins
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import packages as _packages
 
 
 # --- table -------------------------------------------------------------------------------------
@@ -62,34 +63,34 @@ def test_is_fixed(version, fixed):
 def test_dpkg_search_owner_exact_path_only():
     out = ('containerd.io: /usr/bin/runc\n'
            'containerd.io: /usr/bin/runc-wrapper\n')
-    assert _pins.parse_dpkg_search(out, '/usr/bin/runc') == ['containerd.io']
+    assert _packages.parse_dpkg_search(out, '/usr/bin/runc') == ['containerd.io']
 
 
 def test_dpkg_search_arch_qualified_and_several_owners():
     out = 'runc:amd64, other-pkg: /usr/sbin/runc\n'
-    assert _pins.parse_dpkg_search(out, '/usr/sbin/runc') == ['runc', 'other-pkg']
+    assert _packages.parse_dpkg_search(out, '/usr/sbin/runc') == ['runc', 'other-pkg']
 
 
 def test_dpkg_search_skips_diversions():
     out = ('diversion by runc-wrapper from: /usr/sbin/runc\n'
            'diversion by runc-wrapper to: /usr/sbin/runc.distrib\n'
            'runc: /usr/sbin/runc\n')
-    assert _pins.parse_dpkg_search(out, '/usr/sbin/runc') == ['runc']
+    assert _packages.parse_dpkg_search(out, '/usr/sbin/runc') == ['runc']
 
 
 def test_dpkg_search_no_owner():
-    assert _pins.parse_dpkg_search('', '/usr/local/bin/runc') == []
+    assert _packages.parse_dpkg_search('', '/usr/local/bin/runc') == []
 
 
 def test_rpm_owner():
-    assert _pins.parse_rpm_owner('containerd.io\t0:1.7.21-3.1.el9\n') == [('containerd.io', '0:1.7.21-3.1.el9')]
-    assert _pins.parse_rpm_owner('file /usr/local/bin/runc is not owned by any package\n') == []
+    assert _packages.parse_rpm_owner('containerd.io\t0:1.7.21-3.1.el9\n') == [('containerd.io', '0:1.7.21-3.1.el9')]
+    assert _packages.parse_rpm_owner('file /usr/local/bin/runc is not owned by any package\n') == []
 
 
 def test_path_candidates_merged_usr():
-    assert _pins.path_candidates('/usr/bin/runc', '/usr/sbin/runc') == [
+    assert _packages.path_candidates('/usr/bin/runc', '/usr/sbin/runc') == [
         '/usr/bin/runc', '/bin/runc', '/usr/sbin/runc', '/sbin/runc']
-    assert _pins.path_candidates('/bin/runc') == ['/bin/runc', '/usr/bin/runc']
+    assert _packages.path_candidates('/bin/runc') == ['/bin/runc', '/usr/bin/runc']
 
 
 # --- available versions ------------------------------------------------------------------------
@@ -101,22 +102,22 @@ containerd.io |   1.7.21-1 | http://example.invalid/debian bookworm/stable amd64
 
 
 def test_apt_madison():
-    assert _pins.parse_apt_madison(MADISON, 'containerd.io') == ['1.7.24-1', '1.7.21-1']
-    assert _pins.parse_apt_madison(MADISON, 'runc') == []
-    assert _pins.parse_apt_madison('N: Unable to locate package x\n', 'x') == []
+    assert _packages.parse_apt_madison(MADISON, 'containerd.io') == ['1.7.24-1', '1.7.21-1']
+    assert _packages.parse_apt_madison(MADISON, 'runc') == []
+    assert _packages.parse_apt_madison('N: Unable to locate package x\n', 'x') == []
 
 
 def test_dnf5_repoquery():
     out = ('containerd.io|0|1.7.21|3.1.el9\n'
            'containerd.io|0|1.7.24|3.1.el9\n'
            'containerd.io|0|1.7.24|3.1.el9\n')
-    assert _pins.parse_dnf_repoquery(out, 'containerd.io') == ['0:1.7.21-3.1.el9', '0:1.7.24-3.1.el9']
+    assert _packages.parse_dnf_repoquery(out, 'containerd.io') == ['0:1.7.21-3.1.el9', '0:1.7.24-3.1.el9']
 
 
 def test_dnf4_repoquery_literal_newline_and_no_epoch():
     # dnf4 may keep the "\n" of the query format literally and prints "(none)"/"" for no epoch
     out = 'runc|(none)|1.1.12|1.el9\\n\nrunc|2|1.1.13|1.el9\\n\n'
-    assert _pins.parse_dnf_repoquery(out, 'runc') == ['0:1.1.12-1.el9', '2:1.1.13-1.el9']
+    assert _packages.parse_dnf_repoquery(out, 'runc') == ['0:1.1.12-1.el9', '2:1.1.13-1.el9']
 
 
 @pytest.mark.parametrize('out, path, major', [
@@ -127,7 +128,7 @@ def test_dnf4_repoquery_literal_newline_and_no_epoch():
     ('', None, 4),
 ])
 def test_dnf_major(out, path, major):
-    assert _pins.dnf_major(out, path) == major
+    assert _packages.dnf_major(out, path) == major
 
 
 # --- dnf versionlock ---------------------------------------------------------------------------
@@ -142,7 +143,7 @@ def test_dnf4_locklist():
             'docker-ce-3:27.1.1-1.el9.*\n'
             '!runc-0:1.2.0-0.rc2.el9.*\n'
             'python3-dnf-plugin-versionlock-4.3.0-13.el9.noarch\n')
-    locks = _pins.parse_dnf4_locklist(text)
+    locks = _packages.parse_dnf4_locklist(text)
     assert locks['containerd.io'] == ['0:1.7.21-3.1.el9']
     assert locks['docker-ce'] == ['3:27.1.1-1.el9']
     assert 'runc' not in locks  # an exclude is not a lock
@@ -167,12 +168,12 @@ key = "evr"
 comparator = ">="
 value = "1.2.0"
 '''
-    assert _pins.parse_dnf5_locklist(text) == {'containerd.io': ['0:1.7.21-3.1.el9']}
+    assert _packages.parse_dnf5_locklist(text) == {'containerd.io': ['0:1.7.21-3.1.el9']}
 
 
 def test_dnf5_locklist_invalid():
     with pytest.raises(ValueError, match='versionlock.toml'):
-        _pins.parse_dnf5_locklist('[[packages]\nname=')
+        _packages.parse_dnf5_locklist('[[packages]\nname=')
 
 
 # --- choosing a version ------------------------------------------------------------------------

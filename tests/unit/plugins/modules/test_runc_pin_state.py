@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""runc_pin_state: package-owner detection and the dpkg/rpm/dnf queries, driven by recorded
+"""runc_pin_state's package queries (module_utils/_scan/packages.py, shared with the runtime_facts scan):
+package-owner detection and the dpkg/rpm/dnf queries, driven by recorded
 command outputs (the RPM paths cannot run on the Debian test hosts), and the record lookup on
 real files."""
 
@@ -9,6 +10,7 @@ __metaclass__ = type
 
 import os
 
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import packages
 from ansible_collections.runcguard.seccomp.plugins.modules import runc_pin_state as mod
 
 
@@ -26,22 +28,22 @@ class FakeHost(object):
 
 
 def test_dpkg_owner_tries_the_merged_usr_variant():
-    host = FakeHost({
-        ('dpkg', '-S', '/usr/bin/runc'): (1, '', 'dpkg-query: no path found matching pattern /usr/bin/runc'),
-        ('dpkg', '-S', '/bin/runc'): (0, 'containerd.io: /bin/runc\n', ''),
-    })
-    assert mod.dpkg_owner(host, '/usr/bin/runc', '/usr/bin/runc') == 'containerd.io'
-    assert host.asked[0] == ('dpkg', '-S', '/usr/bin/runc')
+    cands = ('/usr/bin/runc', '/bin/runc')
+    host = FakeHost({('dpkg-query', '-S') + cands: (1, 'dpkg-query: no path found matching pattern /usr/bin/runc\n'
+                                                       'containerd.io: /bin/runc\n', '')})
+    assert packages.dpkg_owner(host.run, ['/usr/bin/runc', '/usr/bin/runc']) == 'containerd.io'
+    assert host.asked == [('dpkg-query', '-S') + cands]  # one query for every candidate
 
 
 def test_dpkg_owner_follows_the_symlink_to_the_owned_file():
     # Debian's runc: /usr/bin/runc is a link to /usr/sbin/runc, which the package lists
-    host = FakeHost({('dpkg', '-S', '/usr/sbin/runc'): (0, 'runc: /usr/sbin/runc\n', '')})
-    assert mod.dpkg_owner(host, '/usr/bin/runc', '/usr/sbin/runc') == 'runc'
+    cands = ('/usr/bin/runc', '/bin/runc', '/usr/sbin/runc', '/sbin/runc')
+    host = FakeHost({('dpkg-query', '-S') + cands: (1, 'runc: /usr/sbin/runc\n', '')})
+    assert packages.dpkg_owner(host.run, ['/usr/bin/runc', '/usr/sbin/runc']) == 'runc'
 
 
 def test_dpkg_owner_none_for_a_hand_installed_binary():
-    assert mod.dpkg_owner(FakeHost({}), '/usr/local/bin/runc', '/usr/local/bin/runc') is None
+    assert packages.dpkg_owner(FakeHost({}).run, ['/usr/local/bin/runc', '/usr/local/bin/runc']) is None
 
 
 def test_dpkg_info_held_installed_and_offered():
@@ -50,14 +52,14 @@ def test_dpkg_info_held_installed_and_offered():
         ('apt-cache', 'madison', 'containerd.io'): (
             0, 'containerd.io |   1.7.24-1 | file:/srv/r ./ Packages\ncontainerd.io |   1.7.21-1 | file:/srv/r ./ Packages\n', ''),
     })
-    info = mod.dpkg_info(host, 'containerd.io')
+    info = packages.dpkg_info(host.run, 'containerd.io')
     assert info == {'installed': '1.7.21-1', 'selection': 'hold', 'held': True,
                     'available': ['1.7.24-1', '1.7.21-1']}
 
 
 def test_dpkg_info_removed_package_keeps_no_version():
     host = FakeHost({('dpkg-query', '-W', '-f=${Status}\t${Version}\n', 'runc'): (0, 'deinstall ok config-files\t1.1.5\n', '')})
-    info = mod.dpkg_info(host, 'runc')
+    info = packages.dpkg_info(host.run, 'runc')
     assert info['installed'] is None and info['selection'] == 'deinstall' and info['available'] == []
 
 
@@ -66,9 +68,9 @@ RPM_QF = ['rpm', '-qf', '--qf', '%{NAME}\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\n']
 
 def test_rpm_owner_and_unowned():
     host = FakeHost({tuple(RPM_QF + ['/usr/bin/runc']): (0, 'containerd.io\t0:1.7.21-3.1.el9\n', '')})
-    assert mod.rpm_owner(host, '/usr/bin/runc', '/usr/bin/runc') == 'containerd.io'
+    assert packages.rpm_owner(host.run, '/usr/bin/runc', '/usr/bin/runc') == ('containerd.io', '0:1.7.21-3.1.el9')
     host = FakeHost({tuple(RPM_QF + ['/usr/local/bin/runc']): (1, 'file /usr/local/bin/runc is not owned by any package\n', '')})
-    assert mod.rpm_owner(host, '/usr/local/bin/runc', '/usr/local/bin/runc') is None
+    assert packages.rpm_owner(host.run, '/usr/local/bin/runc', '/usr/local/bin/runc') is None
 
 
 def test_rpm_info_dnf5_with_lock():
@@ -77,13 +79,13 @@ def test_rpm_info_dnf5_with_lock():
         ('rpm', '-q', '--qf', '%{EPOCHNUM}:%{VERSION}-%{RELEASE}\n', 'runc'): (0, '2:1.2.0-0.rc2.el9\n', ''),
         ('/usr/bin/dnf5', 'repoquery', '-q', '--qf', qf, 'runc'): (0, 'runc|2|1.1.13|1.el9\nrunc|2|1.2.0|0.rc2.el9\n', ''),
     })
-    info = mod.rpm_info(host, '/usr/bin/dnf5', {'runc': ['2:1.2.0-0.rc2.el9']}, 'runc')
+    info = packages.rpm_info(host.run, '/usr/bin/dnf5', {'runc': ['2:1.2.0-0.rc2.el9']}, 'runc')
     assert info == {'installed': '2:1.2.0-0.rc2.el9', 'selection': None, 'held': True,
                     'available': ['2:1.1.13-1.el9', '2:1.2.0-0.rc2.el9']}
 
 
 def test_rpm_info_not_installed_no_dnf():
-    info = mod.rpm_info(FakeHost({}), None, {}, 'containerd.io')
+    info = packages.rpm_info(FakeHost({}).run, None, {}, 'containerd.io')
     assert info == {'installed': None, 'selection': None, 'held': False, 'available': []}
 
 
