@@ -11,7 +11,7 @@ module: backup_restore
 short_description: Put files back from the backups this collection made, with their owner, group, mode and xattrs
 version_added: 0.2.0
 description:
-  - Replaces each O(files[].path) with the bytes of O(files[].backup) and gives it the backup's owner, group,
+  - Replaces the C(path) of each entry of O(files) with the bytes of its C(backup) and gives it the backup's owner, group,
     mode and extended attributes (a backup made by C(runcguard.seccomp.seccomp_profile) or C(profile_fix)
     carries those of the original), atomically (a scratch file beside it, then a rename), then removes the
     backup.

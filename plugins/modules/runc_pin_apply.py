@@ -11,7 +11,7 @@ module: runc_pin_apply
 short_description: Point container engines at a side-by-side runc, record what changed, and undo it
 version_added: 0.2.0
 description:
-  - Every change the C(runcguard.seccomp.runc_pin) role makes to files: installs a verified runc binary,
+  - Every change the C(runcguard.seccomp.runc_pin) role makes to files. It installs a verified runc binary,
     sets the runtime path in the engines' configurations, records the original of every file and every
     directory it creates under O(state_dir), and (O(state=absent)) restores them.
   - "containerd: a C(version = 1) or C(version = 2) config is edited in place (containerd 1.x replaces an
@@ -65,7 +65,7 @@ options:
     type: str
   record:
     description:
-      - Files the caller changes itself (the package method's apt preferences or versionlock file): their
+      - Files the caller changes itself (the package method's apt preferences or versionlock file). Their
         originals are recorded (once) before the caller writes them, so O(state=absent) puts them back.
     type: list
     elements: path

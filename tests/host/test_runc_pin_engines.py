@@ -60,9 +60,9 @@ CORPUS = {
     'version 1': ({'etc/containerd/config.toml': u'[plugins.cri]\n  sandbox_image = "registry.k8s.io/pause:3.9"\n'
                                                  u'[plugins.cri.containerd.runtimes.runc.options]\n  SystemdCgroup = true\n'},
                   ['containerd']),
-    'existing BinaryName': ({'etc/containerd/config.toml': u'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.'
-                                                          u'runtimes.runc.options]\n  BinaryName = "/usr/sbin/runc" # distro\n'},
-                            ['containerd']),
+    'existing BinaryName': ({'etc/containerd/config.toml': (
+        u'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n'
+        u'  BinaryName = "/usr/sbin/runc" # distro\n')}, ['containerd']),
     'multi-line imports with a trailing comma': ({
         'etc/containerd/config.toml': u'version = 2\nimports = [\n  "{root}/etc/containerd/opt.toml", # opt\n]\n',
         'etc/containerd/opt.toml': u'version = 2\n[plugins."io.containerd.internal.v1.opt"]\n  path = "/opt/containerd"\n'},

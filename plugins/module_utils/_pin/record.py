@@ -59,8 +59,9 @@ def _new_file(dest, data, mode=0o644, like=None):
     directory = os.path.dirname(dest)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0)
     for _attempt in range(100):
-        tmp = os.path.join(directory, '.%s%s%s.tmp' % (os.path.basename(dest), _files.SCRATCH_MARK,
-                                                      binascii.hexlify(os.urandom(6)).decode('ascii')))
+        name = '.%s%s%s.tmp' % (os.path.basename(dest), _files.SCRATCH_MARK,
+                                binascii.hexlify(os.urandom(6)).decode('ascii'))
+        tmp = os.path.join(directory, name)
         try:
             fd = os.open(tmp, flags, 0o600)
             break

@@ -101,12 +101,13 @@ def _unset(value):
 
 
 def _diff_paths(a, b, prefix=''):
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in set(a) | set(b):
-            for item in _diff_paths(a.get(key), b.get(key), prefix + '.' + key if prefix else key):
-                yield item
-    elif a != b:
-        yield prefix
+    """Dotted paths where ``a`` and ``b`` differ."""
+    if not (isinstance(a, dict) and isinstance(b, dict)):
+        return [prefix] if a != b else []
+    out = []
+    for key in set(a) | set(b):
+        out += _diff_paths(a.get(key), b.get(key), prefix + '.' + key if prefix else key)
+    return out
 
 
 def dockerd_validates(binary, timeout):
