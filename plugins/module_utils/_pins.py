@@ -167,7 +167,7 @@ def install_spec(manager, name, version):
 
 def restore_specs(before):
     """From packages.json (the state before the first pin): install specs of the recorded versions (one
-    transaction) and the dpkg selections to put back."""
+    transaction), the dpkg selections to put back and the packages the pin itself installed (``remove``)."""
     manager = before.get('manager')
     packages = before.get('packages') or {}
     install, selections = [], []
@@ -178,7 +178,8 @@ def restore_specs(before):
             if info.get('selection'):
                 selections.append({'name': name, 'selection': info['selection']})
     return {'manager': manager, 'install': install, 'selections': selections,
-            'names': [n for n in sorted(packages) if (packages[n] or {}).get('installed')]}
+            'names': [n for n in sorted(packages) if (packages[n] or {}).get('installed')],
+            'remove': list(before.get('installed_by_pin') or [])}
 
 
 def plan(owners, packages, method, action, version, minimum=None, explicit=None):

@@ -75,6 +75,13 @@ options:
       - Package versions and holds before the first pin (from C(runcguard.seccomp.runc_pin_state)), kept once as
         C(packages.json) in O(state_dir) for the unpin.
     type: dict
+  installed:
+    description:
+      - Packages the caller just installed for the pin (dnf4's C(python3-dnf-plugin-versionlock)); recorded, and
+        O(state=absent) reports them in RV(packages_before.remove) for removal.
+    type: list
+    elements: str
+    default: []
   forget:
     description:
       - With O(state=absent), remove the record afterwards. V(false) keeps it (the role puts packages back
@@ -219,6 +226,10 @@ packages_before:
       description: dpkg selections to put back (C(name), C(selection)).
       type: list
       elements: dict
+    remove:
+      description: Packages the pin itself installed (to remove on unpin).
+      type: list
+      elements: str
 records:
   description: Whether a record of an earlier pin existed when the module started.
   returned: always
@@ -448,7 +459,9 @@ def present(module, rec):
                 dirs.append(parent)
     to_record = [record.real_target(f) for f in p['record'] if not rec.recorded(record.real_target(f))]
     packages = p['packages'] is not None and not os.path.exists(os.path.join(rec.state_dir, 'packages.json'))
-    changed = bool(writes or binary_change or to_record or packages)
+    known = (rec.packages() or {}).get('installed_by_pin', []) if rec.exists() else []
+    installed = [n for n in p['installed'] if n not in known]
+    changed = bool(writes or binary_change or to_record or packages or installed)
     result = dict(changed=changed, engines=planner.engines, files=writes + ([binary] if binary_change else []),
                   dirs=dirs)
     if module._diff:
@@ -467,6 +480,8 @@ def present(module, rec):
             rec.keep_original(path)
         if packages:
             rec.keep_packages(p['packages'])
+        if installed:
+            rec.keep_installed(installed)
         for path in ([binary] if binary_change else []) + writes:
             rec.make_parents(path)
         if binary_change:
@@ -535,6 +550,7 @@ def main():
             podman_dropin=dict(type='path', default='/etc/containers/containers.conf.d/99-runcguard-runc.conf'),
             state_dir=dict(type='path', default='/var/lib/runcguard/runc_pin'),
             record=dict(type='list', elements='path', default=[]),
+            installed=dict(type='list', elements='str', default=[]),
             packages=dict(type='dict'),
             forget=dict(type='bool', default=True),
             validate=dict(type='bool', default=True),

@@ -188,16 +188,34 @@ class Record(object):
         if not os.path.exists(dest):
             _new_file(dest, (json.dumps(packages, indent=2, sort_keys=True) + '\n').encode('utf-8'), 0o600)
 
-    def packages(self):
-        """packages.json as data, or None."""
-        path = os.path.join(self.state_dir, 'packages.json')
+    def _json(self, name):
+        path = os.path.join(self.state_dir, name)
         if not os.path.isfile(path):
             return None
         try:
-            data = json.loads(_files.read_bounded(path, FILE_LIMIT).decode('utf-8'))
+            return json.loads(_files.read_bounded(path, FILE_LIMIT).decode('utf-8'))
         except ValueError as exc:
             raise RecordError('%s is not JSON: %s' % (path, exc))
-        return data if isinstance(data, dict) else None
+
+    def packages(self):
+        """packages.json as data (with ``installed_by_pin``: the packages the pin itself installed), or None."""
+        data = self._json('packages.json')
+        installed = self._json('installed.json')
+        if not isinstance(data, dict) and not installed:
+            return None
+        data = dict(data) if isinstance(data, dict) else {}
+        data['installed_by_pin'] = [n for n in installed or [] if isinstance(n, str)]
+        return data
+
+    def keep_installed(self, names):
+        """Add ``names`` (packages the pin installed, e.g. dnf4's versionlock plugin) to installed.json;
+        unpin removes exactly those. Returns the names that were new."""
+        known = self._json('installed.json') or []
+        new = [n for n in names if n not in known]
+        if new:
+            _new_file(os.path.join(self.state_dir, 'installed.json'),
+                      (json.dumps(known + new) + '\n').encode('utf-8'), 0o600)
+        return new
 
     def make_parents(self, path):
         """Create the missing directories above ``path`` (root:root 0755), each recorded first."""

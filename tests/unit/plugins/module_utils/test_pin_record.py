@@ -116,3 +116,20 @@ def test_not_a_regular_file_is_refused(tmp_path):
     os.mkfifo(str(tmp_path / 'fifo'))
     with pytest.raises(record.RecordError, match='not a regular file'):
         rec.keep_original(str(tmp_path / 'fifo'))
+
+
+def test_packages_the_pin_installed_are_removed_by_unpin(tmp_path):
+    # dnf4: the pin installs python3-dnf-plugin-versionlock; unpin must remove exactly that (issue 22)
+    from ansible_collections.runcguard.seccomp.plugins.module_utils import _pins
+    rec = record.Record(str(tmp_path / 'state'))
+    rec.open()
+    rec.keep_packages({'manager': 'rpm', 'packages': {'runc': {'installed': '0:1.2.0-0.rc2.el9', 'selection': None}}})
+    assert rec.keep_installed(['python3-dnf-plugin-versionlock']) == ['python3-dnf-plugin-versionlock']
+    assert rec.keep_installed(['python3-dnf-plugin-versionlock']) == []  # a later pin does not add it twice
+    specs = _pins.restore_specs(rec.packages())
+    assert specs['install'] == ['runc-1.2.0-0.rc2.el9']
+    assert specs['remove'] == ['python3-dnf-plugin-versionlock']
+    fresh = record.Record(str(tmp_path / 'other'))
+    fresh.open()
+    fresh.keep_packages({'manager': 'rpm', 'packages': {}})
+    assert _pins.restore_specs(fresh.packages())['remove'] == []  # the plugin was there before: kept

@@ -286,4 +286,4 @@ def test_restore_specs_from_the_recorded_state():
     assert _pins.restore_specs(before) == {
         'manager': 'dpkg', 'install': ['containerd.io=1.7.24-1', 'runc=1.2.0~rc2-1'],
         'selections': [{'name': 'containerd.io', 'selection': 'hold'}, {'name': 'runc', 'selection': 'install'}],
-        'names': ['containerd.io', 'runc']}
+        'names': ['containerd.io', 'runc'], 'remove': []}
