@@ -82,8 +82,20 @@ def _applies(strategy, finding, bundles):
         return bool(finding.get('profile')) and bool(finding.get('syscalls')) and finding['profile'] not in bundles
     if strategy in RUNC_STRATEGIES:
         runtime = finding.get('runtime')
-        return isinstance(runtime, dict) and runtime_kind(runtime) == 'runc'
+        # a user's own runc (rootless, in a home) is never pinned or upgraded by root: runc_pin changes the
+        # runc the engines run as root
+        return isinstance(runtime, dict) and runtime_kind(runtime) == 'runc' and not runtime.get('owner')
     return False
+
+
+def _user_runc(finding):
+    runtime = finding.get('runtime')
+    owner = runtime.get('owner') if isinstance(runtime, dict) else None
+    if not owner:
+        return None
+    name = owner.get('name') if isinstance(owner, dict) else owner
+    return ('%s belongs to %s: runc_pin never changes a user\'s own runc; upgrade it as that user'
+            % (runtime.get('path') or 'the runtime', name))
 
 
 def _ref(finding, strategy=None, why=None):
@@ -155,7 +167,8 @@ def plan(findings, policy, min_severity='high', facts=None, select=None):
         if chosen:
             actions.append(_ref(finding, chosen))
         elif wanted:
-            manual.append(_ref(finding, why='no strategy of the policy (%s) applies here' % ', '.join(wanted)))
+            why = _user_runc(finding) if any(w in RUNC_STRATEGIES for w in wanted) else None
+            manual.append(_ref(finding, why=why or 'no strategy of the policy (%s) applies here' % ', '.join(wanted)))
         else:
             manual.append(_ref(finding, why='the policy has no automatic strategy for %s' % finding.get('id')))
 

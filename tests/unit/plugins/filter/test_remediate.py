@@ -227,3 +227,15 @@ def test_invalid_select_fails_the_filter_before_any_finding():
                                                  r'"\[\?severity==": the expression ends too early at position 12'):
         remediation_plan([], select='[?severity==')
     assert remediation_plan([], select='') == remediation_plan([])
+
+
+def test_a_users_own_runc_is_never_pinned_by_root():
+    # rootless: a runc in a home belongs to its user; runc_pin (root) must not pin or upgrade it
+    host = facts([runc('1.2.0-rc.2', path='/home/alice/.local/bin/runc')], [profile('/etc/a.json', ['fcntl'])])
+    findings = evaluate(host)
+    for finding in findings:
+        finding['runtime'] = dict(finding['runtime'], owner={'name': 'alice', 'uid': 1000})
+    result = plan(findings, {'notify-fcntl-hang': ['upgrade_runc', 'pin_runc']}, facts=host)
+    assert result['actions'] == [] and result['runc_action'] is None
+    assert [m['why'] for m in result['manual']] == [
+        "/home/alice/.local/bin/runc belongs to alice: runc_pin never changes a user's own runc; upgrade it as that user"]
