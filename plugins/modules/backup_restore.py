@@ -45,6 +45,12 @@ options:
     description: Remove each backup once its file is restored.
     type: bool
     default: true
+  allow_user_owned:
+    description:
+      - Restore a file that a non-root user owns or can change, or that lies below such a directory (the same
+        choice C(runcguard.seccomp.seccomp_profile) made when it rewrote it). Done race-free, the owner kept.
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''
@@ -72,7 +78,7 @@ import os
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _files
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _files, _safefile
 from ansible_collections.runcguard.seccomp.plugins.module_utils._pin import record
 
 
@@ -81,6 +87,7 @@ def main():
         argument_spec=dict(
             files=dict(type='list', elements='dict', required=True),
             remove_backups=dict(type='bool', default=True),
+            allow_user_owned=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -100,9 +107,9 @@ def main():
             restored.append(path)
             if module.check_mode:
                 continue
-            record.restore_copy(backup, record.real_target(path))
+            record.restore_copy(backup, record.real_target(path), module.params['allow_user_owned'])
             if module.params['remove_backups']:
-                os.unlink(backup)
+                _safefile.remove_file(backup, module.params['allow_user_owned'])
         except (OSError, _files.FileProblem, record.RecordError) as exc:
             if path in restored:
                 restored.remove(path)

@@ -249,7 +249,7 @@ import shutil
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _files, _pins
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _files, _pins, _safefile
 from ansible_collections.runcguard.seccomp.plugins.module_utils._pin import configs, record, validate
 
 LOCK_TIMEOUT = 60
@@ -448,6 +448,13 @@ def present(module, rec):
                 planner.errors.append('%s: %s' % (engine, getattr(exc, 'message', None) or exc))
     finally:
         planner.cleanup()
+    for path in sorted(planner.changes) + ([binary] if binary_change else []):
+        existing = path
+        while not os.path.lexists(existing) and existing != '/':
+            existing = os.path.dirname(existing)
+        control = _safefile.user_control(existing)
+        if control:
+            planner.errors.append('%s: %s is %s; root does not write there' % (path, control[0], control[1]))
     if planner.errors:
         module.fail_json(msg='runc_pin_apply: %s. Nothing was changed.' % '; '.join(planner.errors),
                          errors=planner.errors)
@@ -468,10 +475,9 @@ def present(module, rec):
         result['diff'] = _diff(planner, binary_change, dirs)
     if not changed or module.check_mode:
         return result
-    lock = _files.FileLock(rec.state_dir, LOCK_TIMEOUT)
     if not os.path.isdir(os.path.dirname(rec.state_dir)):
         rec.open()
-    lock.acquire()
+    lock = _safefile.lock_file(rec.lock_path, LOCK_TIMEOUT)
     try:
         rec.open()
         rec.clean_scratch(([binary] if binary else []) + writes + [record.real_target(f) for f in p['record']])
@@ -486,20 +492,17 @@ def present(module, rec):
             rec.make_parents(path)
         if binary_change:
             src = p['binary_src']
-            with open(src, 'rb') as handle:
-                data = handle.read()
+            data = _safefile.read_file(src, record.FILE_LIMIT)
             if hashlib.sha256(data).hexdigest() != sha:
                 module.fail_json(msg='runc_pin_apply: %s changed while it was installed' % src)
-            record._new_file(binary, data, 0o755)
-            os.unlink(src)
+            _safefile.write_file(binary, data, attrs=_safefile.Attributes(0, 0, 0o755), max_size=record.FILE_LIMIT)
+            _safefile.remove_file(src)
         for path in writes:
             data = planner.changes[path]
             if data is None:
-                os.unlink(path)
-            elif os.path.exists(path):
-                _files.replace_file(path, data)
-            else:
-                record._new_file(path, data, 0o644)
+                _safefile.remove_file(path)
+            else:  # a replaced file keeps its owner, group, mode and xattrs; a new one is root:root 0644
+                _safefile.write_file(path, data, max_size=record.FILE_LIMIT)
     finally:
         lock.release()
     return result
@@ -508,9 +511,7 @@ def present(module, rec):
 def absent(module, rec):
     if not rec.exists():
         return dict(changed=False, restored={}, files=[], dirs=[])
-    lock = _files.FileLock(rec.state_dir, LOCK_TIMEOUT)
-    if not module.check_mode:
-        lock.acquire()
+    lock = None if module.check_mode else _safefile.lock_file(rec.lock_path, LOCK_TIMEOUT)
     try:
         if not module.check_mode:
             rec.clean_scratch([])
@@ -518,13 +519,15 @@ def absent(module, rec):
         if not module.check_mode and module.params['forget']:
             rec.forget()
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
     # after the lock (its file sits beside the state directory) is gone
     parents = done.pop('state_parents', [])
     if module.params['forget']:
         done['dirs_removed'] += rec.remove_dirs(parents, check=module.check_mode)
     files = done['restored'] + done['removed']
-    result = dict(changed=bool(files or done['dirs_removed']) or module.params['forget'], restored=done, files=files, dirs=done['dirs_removed'])
+    result = dict(changed=bool(files or done['dirs_removed']) or module.params['forget'], restored=done, files=files,
+                  dirs=done['dirs_removed'])
     if module._diff:
         result['diff'] = [{'prepared': ''.join('restore %s\n' % f for f in done['restored'])
                            + ''.join('remove %s\n' % f for f in done['removed'])
@@ -571,7 +574,7 @@ def main():
             result = absent(module, rec)
         else:
             result = present(module, rec)
-    except (_files.FileProblem, record.RecordError, OSError) as exc:
+    except (_files.FileProblem, record.RecordError, OSError) as exc:  # _safefile.UserControlled included
         module.fail_json(msg='runc_pin_apply: %s' % (getattr(exc, 'message', None) or exc), records=had_records)
     result['records'] = had_records
     if module.params['state'] != 'present':

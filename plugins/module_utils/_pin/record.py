@@ -19,14 +19,13 @@ is undone by ``restore``. Files are always edited at the end of their symlinks: 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import binascii
 import errno
 import json
 import os
 import shutil
 import stat
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _files
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _files, _safefile
 
 FORMAT = b'2\n'
 FILE_LIMIT = 64 << 20  # a runc binary is ~10 MiB
@@ -51,69 +50,57 @@ def missing_parents(path):
     return list(reversed(out))
 
 
-def _new_file(dest, data, mode=0o644, like=None):
-    """Atomically put ``data`` at ``dest`` (replacing it); attributes of ``like`` (a stat) or root:root ``mode``.
-
-    A scratch file beside ``dest`` (O_EXCL, O_NOFOLLOW, created 0600), synced, then renamed.
-    """
-    directory = os.path.dirname(dest)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0)
-    for _attempt in range(100):
-        name = '.%s%s%s.tmp' % (os.path.basename(dest), _files.SCRATCH_MARK,
-                                binascii.hexlify(os.urandom(6)).decode('ascii'))
-        tmp = os.path.join(directory, name)
+def _attrs(mode=0o644, like=None):
+    """Attributes for a write: those of ``like`` ((stat, path) of a file of ours) or root:root ``mode``."""
+    if like is None:
+        return _safefile.Attributes(0, 0, mode)
+    st, source = like
+    xattrs = {}
+    if hasattr(os, 'listxattr'):
         try:
-            fd = os.open(tmp, flags, 0o600)
-            break
-        except OSError as exc:
-            if exc.errno != errno.EEXIST:
-                raise
-    else:
-        raise RecordError('no free temporary name beside %s' % dest)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        if like is not None:
-            st, source = like
-            _files._copy_attributes(fd, st, source)
-        else:
-            os.fchown(fd, 0, 0)
-            os.fchmod(fd, mode)
-        os.fsync(fd)
-        os.close(fd)
-        fd = None
-        os.rename(tmp, dest)
-    except BaseException:
-        if fd is not None:
-            os.close(fd)
-        try:
-            os.unlink(tmp)
+            for key in os.listxattr(source, follow_symlinks=False):
+                try:
+                    xattrs[key] = os.getxattr(source, key, follow_symlinks=False)
+                except OSError:
+                    pass
         except OSError:
             pass
-        raise
-    _files.fsync_dir(dest)
+    return _safefile.Attributes(st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode), xattrs)
+
+
+def _new_file(dest, data, mode=0o644, like=None):
+    """Atomically put ``data`` at ``dest`` (created or replaced) through the race-free root writer
+    (``_safefile``), with the attributes of ``like`` or root:root ``mode``."""
+    _safefile.write_file(dest, data, attrs=_attrs(mode, like), max_size=FILE_LIMIT)
+
+
+def _mkdir(path, mode):
+    """Create directory ``path`` (its parent exists) root-owned ``mode``, without following a user's links."""
+    _safefile.SafeDir.open(path, create=True, mode=mode).close()
+    os.chmod(path, mode)  # the umask narrowed it
 
 
 def read_file(path, limit=FILE_LIMIT):
     """Bytes of the regular file at the end of ``path``'s links, or None when there is none."""
     if not os.path.lexists(path):
         return None
-    return _files.read_bounded(path, limit)
+    return _safefile.read_file(path, limit)
 
 
-def restore_copy(saved, target):
+def restore_copy(saved, target, allow_user_owned=False):
     """Put the bytes of ``saved`` at ``target`` with ``saved``'s owner, group, mode and xattrs (atomic)."""
     st = os.lstat(saved)
     if not stat.S_ISREG(st.st_mode):
         raise RecordError('%s is not a regular file' % saved)
-    _new_file(target, _files.read_bounded(saved, FILE_LIMIT), like=(st, saved))
+    _safefile.copy_file(saved, target, allow_user_owned=allow_user_owned, max_size=FILE_LIMIT)
 
 
 class Record(object):
 
     def __init__(self, state_dir):
         self.state_dir = state_dir.rstrip('/') or '/'
+        # the lock of the record: .<state dir name>.record.runcguard-lock beside the state directory
+        self.lock_path = self.state_dir + '.record'
 
     def _at(self, kind, path):
         return os.path.join(self.state_dir, kind, path.lstrip('/'))
@@ -141,7 +128,8 @@ class Record(object):
     # ------------------------------------------------------------------ writing the record
     def _mkdirs(self, path, mode=0o700):
         if not os.path.isdir(path):
-            os.makedirs(path, mode)
+            for parent in missing_parents(os.path.join(path, 'x')):
+                _mkdir(parent, mode)
 
     def open(self):
         """Create the state directory (records the parents it had to create); returns those parents."""
@@ -149,8 +137,8 @@ class Record(object):
         if self.exists():
             return created
         parents = missing_parents(os.path.join(self.state_dir, 'x'))
-        os.makedirs(self.state_dir, 0o700)
-        os.chmod(self.state_dir, 0o700)
+        for parent in parents:
+            _mkdir(parent, 0o700 if parent == self.state_dir else 0o755)
         _new_file(os.path.join(self.state_dir, 'format'), FORMAT, 0o600)
         for parent in parents:
             if parent != self.state_dir:
@@ -176,10 +164,9 @@ class Record(object):
         st = os.lstat(path)
         if not stat.S_ISREG(st.st_mode):
             raise RecordError('%s is not a regular file; nothing was changed' % path)
-        data = _files.read_bounded(path, FILE_LIMIT)
         dest = self._at('orig', path)
         self._mkdirs(os.path.dirname(dest))
-        _new_file(dest, data, like=(st, path))
+        _safefile.copy_file(path, dest, max_size=FILE_LIMIT)  # bytes, owner, group, mode and xattrs
         return True
 
     def keep_packages(self, packages):
@@ -193,7 +180,7 @@ class Record(object):
         if not os.path.isfile(path):
             return None
         try:
-            return json.loads(_files.read_bounded(path, FILE_LIMIT).decode('utf-8'))
+            return json.loads(_safefile.read_file(path, FILE_LIMIT).decode('utf-8'))
         except ValueError as exc:
             raise RecordError('%s is not JSON: %s' % (path, exc))
 
@@ -222,9 +209,7 @@ class Record(object):
         made = []
         for parent in missing_parents(path):
             self._marker('dirs', parent)
-            os.mkdir(parent, 0o755)
-            os.chown(parent, 0, 0)
-            os.chmod(parent, 0o755)
+            _mkdir(parent, 0o755)
             made.append(parent)
         return made
 
@@ -245,12 +230,19 @@ class Record(object):
         return sorted(restores), sorted(removals), sorted(dirs, key=lambda d: (-d.count('/'), d))
 
     def clean_scratch(self, paths):
-        """Remove what a killed run left beside ``paths`` and the record's files (call with the lock held)."""
+        """Remove what a killed run left beside ``paths`` and the record's files (each under its lock)."""
         removed = []
         restores, removals, dummy = self.plan_restore()
-        for path in set(paths) | set(real_target(p) for p in restores + removals):
-            if os.path.isdir(os.path.dirname(path)):
-                removed += [os.path.join(os.path.dirname(path), n) for n in _files.remove_stale_scratch(path)]
+        for path in sorted(set(paths) | set(real_target(p) for p in restores + removals)):
+            if not os.path.isdir(os.path.dirname(path)):
+                continue
+            sdir, name = _safefile.SafeDir.for_file(path, must_exist=False, action='clean up beside')
+            with sdir:
+                lock = sdir.lock(name, 30)
+                try:
+                    removed += [sdir.join(n) for n in sdir.remove_stale_scratch(name)]
+                finally:
+                    lock.release()
         return removed
 
     def fingerprint(self):
@@ -268,12 +260,12 @@ class Record(object):
                 if kind != 'dirs' and os.path.isfile(target):
                     st = os.stat(target)
                     digest.update(('%d:%d:%o\n' % (st.st_uid, st.st_gid, st.st_mode)).encode('ascii'))
-                    digest.update(hashlib.sha256(_files.read_bounded(target, FILE_LIMIT)).digest())
+                    digest.update(hashlib.sha256(_safefile.read_file(target, FILE_LIMIT)).digest())
                 elif kind == 'dirs':
                     digest.update(b'dir\n' if os.path.isdir(target) else b'none\n')
         packages = os.path.join(self.state_dir, 'packages.json')
         if os.path.isfile(packages):
-            digest.update(_files.read_bounded(packages, FILE_LIMIT))
+            digest.update(_safefile.read_file(packages, FILE_LIMIT))
         return digest.hexdigest()
 
     def restore(self, check=False):
@@ -285,7 +277,7 @@ class Record(object):
         for path in restores:
             saved = self._at('orig', path)
             target = real_target(path)
-            data = _files.read_bounded(saved, FILE_LIMIT)
+            data = _safefile.read_file(saved, FILE_LIMIT)
             st = os.lstat(saved)
             if not owner_kept and os.path.exists(target):
                 # an older record: its copy is root's; the file keeps the owner it has now
@@ -302,7 +294,7 @@ class Record(object):
             if os.path.lexists(path):
                 done['removed'].append(path)
                 if not check:
-                    os.unlink(path)
+                    _safefile.remove_file(path)
         state = self.state_dir.rstrip('/') + '/'
         done['state_parents'] = [d for d in dirs if state.startswith(d.rstrip('/') + '/')]
         for path in dirs:

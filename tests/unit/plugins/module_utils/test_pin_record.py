@@ -26,9 +26,9 @@ def test_restore_bytes_owner_mode_xattr_link(tmp_path):
     etc = tmp_path / 'etc'
     etc.mkdir()
     target = etc / 'real.toml'
-    _write(str(target), b'version = 2\r\n# mine\r\n', 0o600)
-    if ROOT:
-        os.chown(str(target), 4321, 4322)
+    _write(str(target), b'version = 2\r\n# mine\r\n', 0o640)
+    if ROOT:  # a group of users may read it; a file a user owns is refused (issue 26's policy)
+        os.chown(str(target), 0, 4322)
     try:
         os.setxattr(str(target), 'user.rcg', b'kept')
         xattr = True
@@ -56,9 +56,9 @@ def test_restore_bytes_owner_mode_xattr_link(tmp_path):
     assert os.path.islink(str(link)) and os.readlink(str(link)) == 'real.toml'
     st = os.stat(real)
     assert open(real, 'rb').read() == b'version = 2\r\n# mine\r\n'
-    assert stat.S_IMODE(st.st_mode) == 0o600
+    assert stat.S_IMODE(st.st_mode) == 0o640
     if ROOT:
-        assert (st.st_uid, st.st_gid) == (4321, 4322)
+        assert (st.st_uid, st.st_gid) == (0, 4322)
     if xattr:
         assert os.getxattr(real, 'user.rcg') == b'kept'
     assert not os.path.exists(str(tmp_path / 'etc' / 'crio'))
@@ -101,13 +101,13 @@ def test_older_record_keeps_the_files_owner(tmp_path):
     path = str(tmp_path / 'config.toml')
     _write(str(orig / 'config.toml'), b'original', 0o640)
     _write(path, b'pinned', 0o644)
-    os.chown(path, 1500, 1501)
+    os.chown(path, 0, 1501)
     rec = record.Record(str(state))
     assert not rec.owner_kept()
     rec.restore()
     st = os.stat(path)
     assert open(path, 'rb').read() == b'original'
-    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1500, 1501, 0o640)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 1501, 0o640)
 
 
 def test_not_a_regular_file_is_refused(tmp_path):
@@ -133,3 +133,16 @@ def test_packages_the_pin_installed_are_removed_by_unpin(tmp_path):
     fresh.open()
     fresh.keep_packages({'manager': 'rpm', 'packages': {}})
     assert _pins.restore_specs(fresh.packages())['remove'] == []  # the plugin was there before: kept
+
+
+@pytest.mark.skipif(not ROOT, reason='chown needs root')
+def test_a_users_file_is_refused(tmp_path):
+    # issue 26: root does not record or rewrite a file a non-root user owns (runc_pin refuses such a pin)
+    from ansible_collections.runcguard.seccomp.plugins.module_utils import _safefile
+    path = str(tmp_path / 'daemon.json')
+    _write(path, b'{}', 0o644)
+    os.chown(path, 1500, 1500)
+    rec = record.Record(str(tmp_path / 'state'))
+    rec.open()
+    with pytest.raises(_safefile.UserControlled, match='owned by uid 1500'):
+        rec.keep_original(path)

@@ -34,7 +34,7 @@ def test_restore_keeps_the_backups_owner_group_mode(tmp_path):
     backup.write_bytes(b'{"original": true}\n')
     os.chmod(str(backup), 0o640)
     if ROOT:
-        os.chown(str(backup), 1500, 1501)
+        os.chown(str(backup), 0, 1501)
     profile.write_bytes(b'{"rewritten": true}\n')
     os.chmod(str(profile), 0o644)
     entry = {'path': str(profile), 'backup': str(backup), 'sha256': 'ignored'}
@@ -46,7 +46,7 @@ def test_restore_keeps_the_backups_owner_group_mode(tmp_path):
     assert profile.read_bytes() == b'{"original": true}\n'
     assert stat.S_IMODE(st.st_mode) == 0o640
     if ROOT:
-        assert (st.st_uid, st.st_gid) == (1500, 1501)
+        assert (st.st_uid, st.st_gid) == (0, 1501)
     assert not backup.exists()
     assert run(tmp_path, files=[entry])['changed'] is False
 
@@ -64,3 +64,26 @@ def test_bad_entries_are_errors_and_the_rest_is_restored(tmp_path):
     assert [e['path'] for e in result['errors']] == ['relative', str(tmp_path / 'x.json')]
     assert 'not a regular file' in result['errors'][1]['msg']
     assert good.read_bytes() == b'old' and result['restored'] == [str(good)]
+
+
+def test_a_users_profile_is_restored_as_the_users_only_when_allowed(tmp_path):
+    # issue 26 case 5: the rollback gave a user's profile to root:root 0644
+    if not ROOT:
+        return
+    home = tmp_path / 'home'
+    home.mkdir()
+    profile, backup = home / 'agent.json', home / 'agent.json.1.2026-01-01@00:00:00~'
+    backup.write_bytes(b'{"original": true}\n')
+    profile.write_bytes(b'{"rewritten": true}\n')
+    for path, mode in ((backup, 0o600), (profile, 0o600)):
+        os.chown(str(path), 1500, 1500)
+        os.chmod(str(path), mode)
+    entry = {'path': str(profile), 'backup': str(backup)}
+    refused = run(tmp_path, files=[entry])
+    assert refused['failed'] is True and 'owned by uid 1500' in refused['errors'][0]['msg']
+    assert profile.read_bytes() == b'{"rewritten": true}\n'
+    result = run(tmp_path, files=[entry], allow_user_owned=True)
+    st = os.stat(str(profile))
+    assert result['restored'] == [str(profile)] and profile.read_bytes() == b'{"original": true}\n'
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (1500, 1500, 0o600)
+    assert not backup.exists()
