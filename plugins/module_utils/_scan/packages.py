@@ -145,7 +145,6 @@ def parse_dnf5_locklist(text):
     return locks
 
 
-
 # --- queries -----------------------------------------------------------------------------------
 def text_runner(run):
     """A runner giving text from one giving bytes and a problem (``_command.run`` style, bound to a timeout)."""
