@@ -143,12 +143,12 @@ def svg_bars(chart_id, title, bars, unit):
            'font-family="monospace" font-size="12">' % (chart_id, h(title), width, height, width, height)]
     for n, (label, value, colour) in enumerate(shown):
         y = 4 + n * row_h
-        bar = int(round(bar_w * value / float(top)))
+        bar_len = int(round(bar_w * value / float(top)))
         out.append('<g class="bar" data-value="%d"><text class="label" x="%d" y="%d" text-anchor="end">%s</text>'
                    '<rect x="%d" y="%d" width="%d" height="%d" fill="%s"></rect>'
                    '<text class="value" x="%d" y="%d">%s</text></g>' % (
-                       value, label_w - pad, y + 15, h(labels[n]), label_w, y + 3, bar, row_h - 6, colour,
-                       label_w + bar + pad, y + 15, h(values[n])))
+                       value, label_w - pad, y + 15, h(labels[n]), label_w, y + 3, bar_len, row_h - 6, colour,
+                       label_w + bar_len + pad, y + 15, h(values[n])))
     out.append('</svg><figcaption>%s%s</figcaption></figure>' % (
         h(title), h(' (%d more not drawn: %d %s)' % (len(hidden), sum(v for _l, v, _c in hidden), unit))
         if hidden else ''))
