@@ -19,13 +19,14 @@ import os
 import re
 import time
 
+from ansible import release as ansible_release
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, is_scratch
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import Attributes, SafeDir
 from ansible_collections.runcguard.seccomp.plugins.modules import fleet_report as _doc
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _argspec, _renderers, _report, _report_text
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _argspec, _partials, _renderers, _report, _report_text
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, describe, optional_query, truthy
 
 RESULT_LIMIT = 100
@@ -115,14 +116,23 @@ class ActionModule(ActionBase):
             gate = optional_query(args['fail_query'], 'fail_query')
         except QueryError as exc:
             raise AnsibleActionFail('runcguard.seccomp.fleet_report: %s' % exc)
-        formats = list(dict.fromkeys(args['formats']))
+        # partial_only: this slice's partial, no report set (the merge writes it)
+        formats = [] if args['partial_only'] else list(dict.fromkeys(args['formats']))
         dest = args['dest']
         paths = dict((fmt, os.path.join(dest, '%s.%s' % (args['basename'], _renderers.EXTENSIONS[fmt])))
                      for fmt in formats)
         # SARIF locations relative to sarif_base (a repository of profiles), absolute otherwise.
         options = {'sarif': {'base': os.path.abspath(args['sarif_base']) if args['sarif_base'] else None}}
         started = time.time()
-        summaries = _summaries(task_vars, args['hosts'], args['summary_var'])
+        merged = None
+        if args['merge_dir']:
+            # the hosts of every partial in merge_dir; hosts lists those expected (missing if in none)
+            try:
+                summaries, merged = _partials.read_partials(args['merge_dir'], expect=args['hosts'])
+            except _partials.PartialError as exc:
+                raise AnsibleActionFail('runcguard.seccomp.fleet_report: %s' % exc)
+        else:
+            summaries = _summaries(task_vars, args['hosts'], args['summary_var'])
         timings = {'collect': time.time() - started}
 
         # The report a person opens first: JSON when written, else the first format.
@@ -133,6 +143,8 @@ class ActionModule(ActionBase):
             fleet = _report.build_fleet(summaries, hosts=args['hosts'], fail_on=args['fail_on'],
                                         fail_on_unaudited=args['fail_on_unaudited'], generated_at=stamp,
                                         title=args['title'], waivers=args['waivers'])
+            if merged is not None:
+                fleet['merge'] = merged
             if gate is not None:
                 # The query reads the JSON report with its own result not yet decided; every format
                 # then states what it decided.
@@ -167,7 +179,17 @@ class ActionModule(ActionBase):
             if leftovers:
                 result.setdefault('warnings', []).append(
                     'removed what an interrupted report run left in %s: %s' % (dest, ', '.join(leftovers)))
+        if args['partial_dir']:
+            result['partial'] = self._partial(args['partial_dir'], fleet, task_vars, mode)
         timings['write'] = time.time() - started
+        if merged is not None:
+            result['merge'] = self._merge_result(merged)
+            result.setdefault('warnings', []).extend(
+                'merge: %s: %s' % (item['path'], item['error']) for item in merged['errors'][:20])
+            if merged['duplicates']:
+                result['warnings'].append('merge: %d host(s) are in more than one partial; the newest partial '
+                                          'was used (the report lists them under merge.duplicates)'
+                                          % len(merged['duplicates']))
         if self._task.diff:
             result['diff'] = [{'before_header': paths[fmt], 'after_header': paths[fmt],
                                'before': '' if existing[fmt] is None else '(previous %s report)\n' % fmt,
@@ -175,7 +197,7 @@ class ActionModule(ActionBase):
         if gate is not None:
             result['query'] = query
         result.update({
-            'changed': bool(changed_formats),
+            'changed': bool(changed_formats) or bool(result.get('partial')),
             'files': paths,
             'changed_formats': changed_formats,
             'backup_files': backups,
@@ -233,6 +255,26 @@ class ActionModule(ActionBase):
         except (IOError, OSError) as exc:
             raise AnsibleActionFail('runcguard.seccomp.fleet_report: cannot write the report in %s: %s' % (dest, exc))
         return changed, backups, leftovers
+
+    def _partial(self, directory, fleet, task_vars, mode):
+        """This run's partial (one file, never over another's); its path (not written in check mode)."""
+        try:
+            slice_name = _partials.slice_id(task_vars)
+            path = os.path.join(directory, _partials.partial_name(slice_name))
+            if self._task.check_mode:
+                return path
+            return _partials.write_partial(directory, fleet['hosts'], slice_name, mode=mode,
+                                           run=_partials.run_metadata(task_vars, ansible_release.__version__))
+        except _partials.PartialError as exc:
+            raise AnsibleActionFail('runcguard.seccomp.fleet_report: %s' % exc)
+
+    @staticmethod
+    def _merge_result(merged):
+        """The merge section, bounded (the JSON report has it all)."""
+        return {'dir': merged['dir'], 'partials': len(merged['partials']),
+                'errors': merged['errors'][:RESULT_LIMIT], 'errors_count': len(merged['errors']),
+                'duplicates': merged['duplicates'][:RESULT_LIMIT], 'duplicates_count': len(merged['duplicates']),
+                'missing': merged['missing'][:RESULT_LIMIT], 'missing_count': len(merged['missing'])}
 
     @staticmethod
     def _query(gate, json_text, report_path):

@@ -121,6 +121,33 @@ options:
     description: Most host lines in RV(table).
     type: int
     default: 25
+  partial_dir:
+    description:
+      - Also write this run's hosts as one partial report in this directory on the controller, for a sliced
+        audit (AWX/AAP job slicing) that O(merge_dir) joins later (C(runcguard.seccomp.merge), C(docs/awx.md)).
+      - The partial (C(<slice>.rcg-partial.jsonl)) holds every host summary of O(hosts) (findings, errors, probe
+        observations) and run metadata. The slice id is C(job-<awx_job_id>) (or C(tower_job_id)) when AWX sets
+        it, otherwise unique to the run.
+      - Written atomically and never over an existing file, so slices sharing the directory never overwrite or
+        delete each other's partials; a second partial with the same slice id fails the task.
+    type: path
+  partial_only:
+    description:
+      - With O(partial_dir), write the partial instead of the report set (O(formats) are not written). The
+        verdict and table still describe this run's hosts.
+    type: bool
+    default: false
+  merge_dir:
+    description:
+      - Build the report from every partial in this directory instead of from host variables (the
+        C(runcguard.seccomp.merge) playbook). The report is the one an unsliced run over the same hosts writes,
+        plus a C(merge) section (partials read, error entries, duplicates, missing hosts).
+      - O(hosts) then lists the hosts expected; each one in no partial is reported C(missing). Hosts of the
+        partials that are not in O(hosts) are reported too.
+      - A host in several partials is taken from the newest one (header C(created_at)); the report lists it
+        under C(merge.duplicates). A file that is not a readable partial gives one error entry in
+        C(merge.errors) (and a warning); every other file is still merged.
+    type: path
   sarif_base:
     description:
       - Directory on the controller the SARIF result locations are relative to (with C(uriBaseId) C(%SRCROOT%)),
@@ -244,6 +271,42 @@ verdict:
       type: str
       sample: "runcguard audit gate failed (audit_fail_on=high): 2 active finding(s) at or above high (web1),
         1 host(s) not audited (db3). See reports/runcguard-audit.json."
+partial:
+  description: Path of the partial written (in check mode, that would be written).
+  returned: when O(partial_dir) is set
+  type: str
+merge:
+  description: What the merge read, bounded to 100 entries per list (the JSON report has all of it).
+  returned: when O(merge_dir) is set
+  type: dict
+  contains:
+    dir:
+      description: The merge directory.
+      type: str
+    partials:
+      description: Partials merged.
+      type: int
+    errors:
+      description: C({path, error}) per file (or line) that could not be merged.
+      type: list
+      elements: dict
+    errors_count:
+      description: Number of error entries.
+      type: int
+    duplicates:
+      description: C({host, used, ignored}) per host found in more than one partial.
+      type: list
+      elements: dict
+    duplicates_count:
+      description: Number of hosts in more than one partial.
+      type: int
+    missing:
+      description: Expected hosts in no partial.
+      type: list
+      elements: str
+    missing_count:
+      description: Number of expected hosts in no partial.
+      type: int
 query:
   description: Result of O(fail_query).
   returned: when O(fail_query) is set

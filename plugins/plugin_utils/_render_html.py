@@ -28,6 +28,8 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text imp
 )
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_inventory import inventory_hazards
 
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._partials import merge_lines
+
 FORMAT = 'html'
 EXTENSION = 'html'
 DEFAULT = True
@@ -325,6 +327,10 @@ def render(fleet):
             out.append('<li><code>%s</code> host %s profile %s expired %s: %s (hosts: %s)</li>' % (
                 h(w['id']), h(w['host']), h(w['profile']), h(w['expires']), h(w['reason']), h(w['hosts'])))
         out.append('</ul>')
+    merge = merge_lines(fleet)
+    if merge:
+        out.append('<h2>Merge of partial reports</h2><ul id="merge">%s</ul>' % ''.join('<li>%s</li>' % h(line)
+                                                                                    for line in merge))
     out.append('<script>%s</script></body></html>' % _JS)
     return '\n'.join(out) + '\n'
 

@@ -21,6 +21,8 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text imp
 )
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_inventory import inventory_hazards
 
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._partials import merge_lines
+
 FORMAT = 'md'
 EXTENSION = 'md'
 DEFAULT = True
@@ -89,6 +91,9 @@ def render(fleet):
         for w in fleet['expired_waivers']:
             lines.append('- %s on %s (profile %s) expired %s: %s; hosts: %s' % (
                 md(w['id']), md(w['host']), md(w['profile']), md(w['expires']), md(w['reason']), md(w['hosts'])))
+    merge = merge_lines(fleet)
+    if merge:
+        lines += ['', '## Merge of partial reports', ''] + ['- %s' % md(line) for line in merge]
     return '\n'.join(lines) + '\n'
 
 

@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Partial reports of sliced audits: written atomically under a name of their own, never over another
+file; merged back into the fleet an unsliced run builds; every bad file or line is one error entry."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import datetime
+import json
+import os
+import threading
+
+import pytest
+
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _partials, _renderers, _report
+
+FINDING = {'id': 'notify-fcntl-hang', 'key': 'notify-fcntl-hang|/p.json|/usr/bin/runc', 'severity': 'critical',
+           'title': 't', 'profile': '/p.json', 'origin': [], 'syscalls': ['fcntl'], 'affected': True,
+           'runtime': {'path': '/usr/bin/runc', 'name': 'runc', 'version': '1.2.0-rc.2'}, 'reference': 'r',
+           'message': 'm', 'remediation': ['pin_runc']}
+FACTS = {'runtimes': [{'name': 'runc', 'path': '/usr/bin/runc', 'version': '1.2.0-rc.2'}], 'profiles': [{'path': '/p'}]}
+
+
+def summaries(names):
+    out = {}
+    for index, name in enumerate(names):
+        findings = [dict(FINDING)] if index % 2 else []
+        out[name] = _report.host_summary(name, facts=FACTS, findings=findings,
+                                         status='unreachable' if index == 3 else 'ok')
+    return out
+
+
+def moment(second):
+    return datetime.datetime(2026, 1, 2, 3, 4, second, 5, tzinfo=datetime.timezone.utc)
+
+
+def fleet_hosts(names):
+    return _report.build_fleet(summaries(names), hosts=names)['hosts']
+
+
+NAMES = ['n%d' % i for i in range(1, 10)]
+
+
+def test_slice_id_from_awx_else_unique():
+    assert _partials.slice_id({'awx_job_id': 42}) == 'job-42'
+    assert _partials.slice_id({'tower_job_id': '7'}) == 'job-7'
+    assert _partials.slice_id({'awx_job_id': '', 'tower_job_id': 8}) == 'job-8'
+    first, second = _partials.slice_id({}), _partials.slice_id({})
+    assert first != second and _partials._SAFE_ID.match(first)
+    with pytest.raises(_partials.PartialError, match='awx_job_id'):
+        _partials.slice_id({'awx_job_id': '../../etc/x'})
+
+
+def test_slices_merge_to_the_unsliced_fleet(tmp_path):
+    whole = _report.build_fleet(summaries(NAMES), hosts=NAMES, fail_on='high')
+    for index in range(3):
+        part = [h for h in whole['hosts'] if h['host'] in NAMES[index::3]]
+        _partials.write_partial(str(tmp_path), part, 'job-%d' % index, run={'awx_job_id': str(index)},
+                                moment=moment(index))
+    merged, info = _partials.read_partials(str(tmp_path), expect=NAMES)
+    again = _report.build_fleet(merged, hosts=NAMES, fail_on='high')
+    assert again == whole
+    assert info['errors'] == [] and info['missing'] == [] and info['duplicates'] == []
+    assert [p['slice'] for p in info['partials']] == ['job-0', 'job-1', 'job-2']
+    assert [p['hosts'] for p in info['partials']] == [3, 3, 3]
+    # and so every format renders the same
+    assert _renderers.render(again, _renderers.FORMATS) == _renderers.render(whole, _renderers.FORMATS)
+
+
+def test_never_over_an_existing_partial(tmp_path):
+    path = _partials.write_partial(str(tmp_path), fleet_hosts(NAMES[:2]), 'job-1')
+    before = open(path, 'rb').read()
+    with pytest.raises(_partials.PartialError, match='already exists'):
+        _partials.write_partial(str(tmp_path), fleet_hosts(NAMES[2:4]), 'job-1')
+    assert open(path, 'rb').read() == before
+    assert os.listdir(str(tmp_path)) == ['job-1.rcg-partial.jsonl']  # no scratch file left behind
+
+
+def test_concurrent_slices_keep_every_partial(tmp_path):
+    errors = []
+
+    def write(index):
+        try:
+            _partials.write_partial(str(tmp_path), fleet_hosts(NAMES[index::4]), _partials.slice_id({}))
+        except Exception as exc:  # pragma: no cover - the assertion below shows it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    merged, info = _partials.read_partials(str(tmp_path), expect=NAMES)
+    assert len(info['partials']) == 4 and sorted(merged) == sorted(NAMES) and info['missing'] == []
+
+
+def test_missing_duplicates_and_bad_files(tmp_path):
+    _partials.write_partial(str(tmp_path), fleet_hosts(NAMES[:3]), 'job-1', moment=moment(1))
+    newer = fleet_hosts(['n2'])
+    newer[0]['message'] = 'newer'
+    _partials.write_partial(str(tmp_path), newer, 'job-2', moment=moment(2))
+    (tmp_path / 'README').write_text('hello')
+    (tmp_path / 'sub').mkdir()
+    (tmp_path / 'x.rcg-partial.jsonl').write_text('not json\n')
+    (tmp_path / 'y.rcg-partial.jsonl').write_text('')
+    header = json.dumps({'format': _partials.FORMAT, 'version': 1, 'slice': 'job-3', 'hosts': 3,
+                         'created_at': '2026-01-02T03:04:09.000005Z'})
+    good = json.dumps(fleet_hosts(['n7'])[0])
+    (tmp_path / 'job-3.rcg-partial.jsonl').write_text('\n'.join([
+        header, '{"host": "n8", "status": "ok", "findings": "x"}', '[1]', good]) + '\n')  # no trailer
+    (tmp_path / 'job-4.rcg-partial.jsonl').write_text(header.replace('"version": 1', '"version": 9') + '\n')
+    (tmp_path / '.job-5.rcg-partial.jsonl.runcguard-x.tmp').write_text('a slice still writing')
+    merged, info = _partials.read_partials(str(tmp_path), expect=NAMES[:4] + ['n7', 'n8'])
+    assert merged['n2']['message'] == 'newer'
+    assert info['duplicates'] == [{'host': 'n2', 'used': 'job-2.rcg-partial.jsonl',
+                                   'ignored': ['job-1.rcg-partial.jsonl']}]
+    assert info['missing'] == ['n4', 'n8']
+    assert merged['n8']['status'] == 'missing' and 'audit_merge_expect' in merged['n8']['message']
+    assert merged['n7']['status'] == 'ok'  # a cut-short partial: what was read is merged
+    by_file = {}
+    for item in info['errors']:
+        by_file.setdefault(os.path.basename(item['path']), []).append(item['error'])
+    assert sorted(by_file) == ['README', 'job-3.rcg-partial.jsonl', 'job-4.rcg-partial.jsonl', 'sub',
+                               'x.rcg-partial.jsonl', 'y.rcg-partial.jsonl']
+    assert any('findings is not a list' in e for e in by_file['job-3.rcg-partial.jsonl'])
+    assert any('not a host summary' in e for e in by_file['job-3.rcg-partial.jsonl'])
+    assert any('cut short' in e for e in by_file['job-3.rcg-partial.jsonl'])
+    assert 'version 9 is not supported' in by_file['job-4.rcg-partial.jsonl'][0]
+    assert 'a directory' in by_file['sub'][0] and 'empty file' in by_file['y.rcg-partial.jsonl'][0]
+    fleet = _report.build_fleet(merged, hosts=NAMES[:4] + ['n7', 'n8'])
+    fleet['merge'] = info
+    lines = _partials.merge_lines(fleet)
+    assert any('n2 is in more than one partial' in line for line in lines)
+    assert any('missing' in line and 'n4, n8' in line for line in lines)
+    for fmt, text in _renderers.render(fleet, _renderers.FORMATS).items():
+        _renderers.validate(fmt, text, fleet)
+
+
+def test_host_text_in_a_partial_is_escaped(tmp_path):
+    hosts = fleet_hosts(['n1'])
+    hosts[0]['message'] = '<script>alert(1)</script>'
+    _partials.write_partial(str(tmp_path), hosts, 'job-1<x>'.replace('<x>', ''))
+    (tmp_path / '<img src=x onerror=alert(1)>').write_text('x')
+    merged, info = _partials.read_partials(str(tmp_path))
+    fleet = _report.build_fleet(merged)
+    fleet['merge'] = info
+    html = _renderers.render(fleet, ['html'])['html']
+    assert '<img src=x' not in html and '&lt;img src=x' in html
