@@ -329,8 +329,8 @@ def render(fleet):
         out.append('</ul>')
     merge = merge_lines(fleet)
     if merge:
-        out.append('<h2>Merge of partial reports</h2><ul id="merge">%s</ul>' % ''.join('<li>%s</li>' % h(line)
-                                                                                    for line in merge))
+        items = ''.join('<li>%s</li>' % h(line) for line in merge)
+        out.append('<h2>Merge of partial reports</h2><ul id="merge">%s</ul>' % items)
     out.append('<script>%s</script></body></html>' % _JS)
     return '\n'.join(out) + '\n'
 
