@@ -248,4 +248,3 @@ def test_newest_partial_wins_and_bad_files_are_error_entries(fleet, sliced):
     assert 'merge: %s' % (partials / 'notes.txt') in proc.stderr  # warnings name the bad files
     md = (reports / 'runcguard-audit.md').read_text()
     assert 'node1 is in more than one partial' in md and 'notes.txt' in md
-
