@@ -208,7 +208,7 @@ def test_lost_slice_is_missing_and_fails_the_gate(fleet, sliced):
     assert sorted(h for h, s in status.items() if s == 'missing') == sorted(lost)
     assert data['merge']['missing'] == sorted(lost, key=HOSTS.index)
     assert all(s == 'ok' for h, s in status.items() if h not in lost)
-    assert 'host(s) not audited (%s)' % ', '.join(lost) in proc.stdout
+    assert 'hosts not audited (%s)' % ', '.join(lost) in proc.stdout
     # without audit_merge_expect the lost hosts are simply not known
     merge(inventory, partials, base / 'lost-unexpected')
     assert report(base / 'lost-unexpected')['totals']['hosts'] == len(HOSTS) - len(lost)
