@@ -219,3 +219,24 @@ def plan(owners, packages, method, action, version, minimum=None, explicit=None)
             why = 'requested' if method == 'binary' else 'chosen: ' + '; '.join(problems)
             result.update({'method': 'binary', 'runc': version, 'reason': 'binary method ' + why})
     return result
+
+
+# --- the check after a change -------------------------------------------------------------------
+def wrong_runtimes(runtimes, runc):
+    """Messages for each engine-used runtime that does not run runc ``runc``, judged by the ``commit:``
+    line (git describe tag) where the build has one: runtime_facts' version already prefers it when
+    the first line lies (containerd.io 1.7.18/1.7.19)."""
+    wrong = []
+    for rt in runtimes or ():
+        if not isinstance(rt, dict):
+            continue
+        version, commit = rt.get('version'), rt.get('commit') or ''
+        tagged = re.match(r'^v\d+\.\d+\.\d+', commit)
+        if version == runc and not (tagged and not commit.startswith('v%s-' % runc)):
+            continue
+        text = '%s use %s which reports runc %s (commit %s)' % (
+            ', '.join(rt.get('used_by') or []), rt.get('path'), version or 'unknown', commit or '?')
+        if rt.get('error'):
+            text += ': %s' % rt['error']
+        wrong.append(text)
+    return wrong

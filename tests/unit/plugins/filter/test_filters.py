@@ -65,3 +65,13 @@ def test_probe_findings_filter():
     assert 'probe_findings: input must be the results list' in str(err.value)
     with pytest.raises(AnsibleFilterError):
         probe_findings([], findings='x')
+
+
+def test_runc_pin_wrong_filter():
+    from ansible_collections.runcguard.seccomp.plugins.filter.runc_pin_wrong import runc_pin_wrong
+    from ansible.errors import AnsibleFilterError
+    assert runc_pin_wrong([{'path': '/usr/sbin/runc', 'version': '1.1.13', 'used_by': ['docker']}], runc='1.1.13') == []
+    with pytest.raises(AnsibleFilterError, match='runc must be the wanted runc version'):
+        runc_pin_wrong([], runc='')
+    with pytest.raises(AnsibleFilterError, match='input must be a list of runtime entries'):
+        runc_pin_wrong('x', runc='1.1.13')

@@ -287,3 +287,16 @@ def test_restore_specs_from_the_recorded_state():
         'manager': 'dpkg', 'install': ['containerd.io=1.7.24-1', 'runc=1.2.0~rc2-1'],
         'selections': [{'name': 'containerd.io', 'selection': 'hold'}, {'name': 'runc', 'selection': 'install'}],
         'names': ['containerd.io', 'runc'], 'remove': []}
+
+
+def test_wrong_runtimes_by_version_and_tag():
+    good = {'path': '/usr/local/sbin/runc-1.1.13', 'version': '1.1.13', 'commit': 'v1.1.13-0-g58aa9203c',
+            'used_by': ['docker'], 'error': None}
+    lying = {'path': '/usr/bin/runc', 'version': '1.1.13', 'commit': 'v1.2.0-rc.2-0-gf2d2ee5e4',
+             'used_by': ['containerd'], 'error': None}
+    untagged = {'path': '/usr/sbin/runc', 'version': '1.1.13', 'commit': '58aa920', 'used_by': ['cri-o']}
+    old = {'path': '/usr/sbin/runc', 'version': None, 'commit': None, 'used_by': ['podman'], 'error': 'timed out'}
+    assert _pins.wrong_runtimes([good, untagged], '1.1.13') == []
+    assert _pins.wrong_runtimes([lying, old], '1.1.13') == [
+        'containerd use /usr/bin/runc which reports runc 1.1.13 (commit v1.2.0-rc.2-0-gf2d2ee5e4)',
+        'podman use /usr/sbin/runc which reports runc unknown (commit ?): timed out']
