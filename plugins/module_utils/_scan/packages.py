@@ -163,20 +163,37 @@ def manager():
     return None
 
 
-def dpkg_owner(run, paths, admin=()):
-    """Package owning the first of ``paths`` (a file, its realpath, ...; merged-/usr twins tried) that a
-    package lists: one dpkg-query -S call."""
-    cands = []
-    for path in paths:
-        for cand in path_candidates(path):
-            if cand not in cands:
-                cands.append(cand)
+def dpkg_owners(run, groups, admin=()):
+    """For each list of paths in ``groups`` (a file, its realpath, ...), the package owning the first one a
+    package lists (merged-/usr twins tried), or None: ONE dpkg-query -S call for all of them (each call
+    reads every package's file list: the costliest command of a scan)."""
+    per_group, cands = [], []
+    for paths in groups:
+        mine = []
+        for path in paths:
+            for cand in path_candidates(path):
+                if cand not in mine:
+                    mine.append(cand)
+        per_group.append(mine)
+        cands += [c for c in mine if c not in cands]
+    if not cands:
+        return [None for dummy in groups]
     dummy, out, dummy2 = run(['dpkg-query'] + list(admin) + ['-S'] + cands)
-    for cand in cands:  # rc is 1 when one of them is not found; the others are still listed
-        owners = parse_dpkg_search(out or '', cand)
-        if owners:
-            return owners[0]
-    return None
+    found = []
+    for mine in per_group:  # rc is 1 when one of them is not found; the others are still listed
+        owner = None
+        for cand in mine:
+            owners = parse_dpkg_search(out or '', cand)
+            if owners:
+                owner = owners[0]
+                break
+        found.append(owner)
+    return found
+
+
+def dpkg_owner(run, paths, admin=()):
+    """Package owning the first of ``paths`` that a package lists (see dpkg_owners), or None."""
+    return dpkg_owners(run, [paths], admin)[0]
 
 
 def rpm_owner(run, path, realpath=None, root=()):
@@ -253,14 +270,12 @@ def package_owners(fs, run, runtimes):
     admin = [] if fs.root == '/' else ['--admindir=' + fs.real('/var/lib/dpkg')]
     root = [] if fs.root == '/' else ['--root', fs.root]
     owners = {}
-    for rt in runtimes:
-        if rt.get('realpath') is None:
-            continue
-        if dpkg:
-            pkg = dpkg_owner(run, [rt['realpath']] + list(rt['paths']), admin)
-            if pkg:
-                owners[rt['realpath']] = pkg
-        elif rpm:
+    located = [rt for rt in runtimes if rt.get('realpath') is not None]
+    if dpkg:
+        found = dpkg_owners(run, [[rt['realpath']] + list(rt['paths']) for rt in located], admin)
+        owners = dict((rt['realpath'], pkg) for rt, pkg in zip(located, found) if pkg)
+    elif rpm:
+        for rt in located:
             found = rpm_owner(run, rt['realpath'], None, root)
             if found:
                 rt['package'] = {'manager': 'rpm', 'name': found[0], 'version': _EPOCH.sub('', found[1])}

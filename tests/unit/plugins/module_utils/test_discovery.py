@@ -411,3 +411,15 @@ def test_scan_timeout_bounds_the_whole_scan(host):
     errors = [r['error'] for r in sorted(facts['runtimes'], key=lambda r: r['path'])]
     assert errors[0] == 'timed out after 1s'  # min(command_timeout, what is left of the scan)
     assert errors[1:] == ['not run: the scan reached its time limit (scan_timeout=1s)'] * 2
+
+
+def test_one_dpkg_query_for_every_runtime():
+    # each dpkg-query -S reads every package's file list: the scan asks once for all binaries
+    asked = []
+
+    def run(argv):
+        asked.append(argv)
+        return 1, 'runc: /usr/sbin/runc\ncontainerd.io: /usr/bin/runc\n', 'no path found matching /opt/x/runc'
+    found = _packages.dpkg_owners(run, [['/usr/sbin/runc', '/usr/bin/runc'], ['/opt/x/runc'], ['/usr/bin/runc']])
+    assert found == ['runc', None, 'containerd.io']
+    assert len(asked) == 1
