@@ -168,6 +168,16 @@ ansible_facts:
                 version:
                   description: Package version.
                   type: str
+                advisory_ids:
+                  description:
+                    - Security advisory ids (CVE, GHSA, GO; upper case, sorted, at most 1000) the package's changelog
+                      names (Debian C(changelog.Debian.gz), C(rpm -q --changelog)), so that fixes the distribution
+                      backported are not reported as open. V(null) when the changelog could not be read.
+                  type: list
+                  elements: str
+                changelog_error:
+                  description: Why the changelog could not be read or was not trusted, or V(null).
+                  type: str
             used_by:
               description: Engines whose configuration (or default lookup) runs this binary.
               type: list

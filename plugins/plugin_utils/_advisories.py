@@ -36,6 +36,7 @@ RELEASES = _table.RELEASES
 ADVISORIES = _table.ADVISORIES
 # Bundling packages ship an upstream runc build: their changelog is not runc's (Docker's containerd.io).
 UPSTREAM_BUILD_PACKAGES = ('containerd.io',)
+MAX_CHANGELOG_IDS = 1000
 NO_CRUN_DATA = ('the Go vulnerability database, the only advisory source this collection ships, has no crun '
                 'entries (crun is written in C): check crun advisories with your distribution')
 
@@ -200,7 +201,8 @@ def _apply_backports(runtime, out):
                     'judged by the upstream version alone' % (label, problem))
             out['note'] = '; '.join(n for n in (out['note'], note) if n)
         return
-    named = set(str(i).upper() for i in ids if isinstance(i, str))
+    # host data: only strings, at most MAX_CHANGELOG_IDS of them (the scan writes at most 1000)
+    named = set(i.strip().upper() for i in ids[:MAX_CHANGELOG_IDS] if isinstance(i, str))
     for kind in ('open', 'unknown'):
         kept = []
         for item in out[kind]:

@@ -15,6 +15,7 @@ __metaclass__ = type
 from bisect import bisect_left
 from functools import lru_cache
 
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _advisories
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazard_versions import (
     CRUN_SENDMSG_FIXED,
     FCNTL_HANG_DEV_ALWAYS,
@@ -187,3 +188,17 @@ def notify_unsupported(runtime, host_libseccomp=None):
         return False, 'is not runc'
     verdict = _negate(version_at_least(runtime, RUNC_NOTIFY_SINCE))
     return verdict, 'predates SCMP_ACT_NOTIFY support (runc %s)' % RUNC_NOTIFY_SINCE
+
+
+def runc_advisory(runtime, host_libseccomp=None):
+    """A runc build with open runc security advisories (plugin_utils._advisories); crun has none of them."""
+    if runtime_kind(runtime) != 'runc':
+        return False, 'is not runc'
+    state = _advisories.runtime_advisories(runtime, 'runc')
+    if not state['covered']:
+        return 'unknown', state['note']
+    if state['open']:
+        return True, 'carries %d open runc security advisories' % len(state['open'])
+    if state['unknown']:
+        return 'unknown', 'may carry %d runc security advisories (a development build)' % len(state['unknown'])
+    return False, 'carries no open runc security advisory'

@@ -20,7 +20,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import 
     NOTIFY,
     is_32bit,
 )
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _build_verdicts as _builds
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _advisories, _build_verdicts as _builds
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._build_verdicts import (
     kernel_at_least,
     libseccomp_too_old,
@@ -134,6 +134,17 @@ _ENTRIES = {
         'sources': ['https://man7.org/linux/man-pages/man2/seccomp_unotify.2.html'],
         'remediation': ['upgrade_runc', 'pin_runc', 'rewrite_profile'],
     },
+    # Decided per runtime binary, whatever the profiles (see _runc_advisory_findings).
+    'runc-advisory': {
+        'title': 'runc build with open security advisories',
+        'description': ('The runc binary is a release the Go vulnerability database lists security '
+                        'advisories for (container escapes among them), and its package changelog names '
+                        'no backported fix for them.'),
+        'severity': 'high',
+        'reference': 'https://pkg.go.dev/vuln/list',
+        'sources': ['https://github.com/opencontainers/runc/security/advisories'],
+        'remediation': ['upgrade_runc'],
+    },
     'notify-probe-disagrees': {
         'title': 'Observed runtime behaviour disagrees with its version data',
         'description': ('What the canary probe observed differs from what the version data of the '
@@ -148,7 +159,8 @@ _ENTRIES = {
 # What each remediation strategy means (docs/remediation.md has the details); SARIF help text.
 STRATEGIES = {
     'upgrade_runc': 'Upgrade runc to a release without the problem (playbooks/remediate.yml, runc_pin_action=upgrade).',
-    'pin_runc': 'Pin runc to a known-good release such as 1.1.13 (runcguard.seccomp.runc_pin).',
+    'pin_runc': 'Pin runc to a release without the problem (runcguard.seccomp.runc_pin); a release with open '
+                'security advisories (1.1.13 has five) is refused unless runc_pin_accept_advisories lists each.',
     'rewrite_profile': 'Take the syscall out of the SCMP_ACT_NOTIFY rule and keep it allowed '
                        '(runcguard.seccomp.profile_fix / seccomp_profile).',
     'edit_profile': 'Edit the profile by hand: an allow/errno defaultAction and explicit NOTIFY rules.',
@@ -348,6 +360,57 @@ def _runtime_sensitive_findings(rule, profile, runtime, names, host):
                      % (profile.get('path'), ', '.join(sorted(sensitive))))]
 
 
+def _advisory_ids_text(item):
+    return '%s%s' % (item['go'], ' (%s)' % ', '.join(item['cve'] + item['ghsa']) if item['cve'] or item['ghsa'] else '')
+
+
+def _runc_advisory_findings(rule, runtime, host):
+    """The ``runc-advisory`` finding of one runtime entry ([] or [finding]): one per runc binary.
+
+    Severity high with every open advisory listed (ids, summary, fixed versions), the lowest safe
+    release of its line and overall; medium (``affected: unknown``) when only a development build's
+    advisories are undecided or its version cannot be read. Backports its package changelog names
+    are reported as fixed. crun has no entries in the advisory database (see _advisories).
+    """
+    if runtime_kind(runtime) != 'runc':
+        return []
+    state = _advisories.runtime_advisories(runtime, 'runc')
+    label = _runtime_label(runtime)
+    if not state['covered']:
+        if runtime.get('error'):
+            return []  # the runtime's error entry already says it could not be read
+        finding = make_finding(rule.id, None, [], _runtime_ref(runtime), [], 'unknown',
+                               '%s: %s; check its runc security advisories by hand (%s).'
+                               % (label, state['note'], rule.entry['reference']), severity='medium')
+        finding['advisories'] = state
+        return [finding]
+    if not state['open'] and not state['unknown']:
+        return []
+    parts = []
+    if state['open']:
+        parts.append('%s carries %d open security advisor%s: %s' % (
+            label, len(state['open']), 'y' if len(state['open']) == 1 else 'ies',
+            '; '.join(_advisories.describe(i) for i in state['open'])))
+    if state['unknown']:
+        parts.append('%s%d more may be open (%s): %s' % (
+            '' if state['open'] else label + ': ', len(state['unknown']), state['unknown'][0]['why'],
+            '; '.join(_advisory_ids_text(i) for i in state['unknown'])))
+    if state['backported']:
+        parts.append('fixed by backport: %s' % '; '.join('%s, %s' % (_advisory_ids_text(i), i['why'])
+                                                         for i in state['backported']))
+    line = '.'.join(state['version'].split('.')[:2]) + '.x'
+    parts.append('lowest safe release of %s: %s; lowest safe release overall: %s' % (
+        line, state['line_floor'] or 'none (no %s release is free of them)' % line,
+        state['safe_release'] or 'none known'))
+    if state['note']:
+        parts.append(state['note'])
+    message = '. '.join(parts) + '. Upgrade runc (runcguard.seccomp.runc_pin, runc_pin_action: upgrade).'
+    finding = make_finding(rule.id, None, [], _runtime_ref(runtime), [], True if state['open'] else 'unknown',
+                           message, severity=None if state['open'] else 'medium')
+    finding['advisories'] = state
+    return [finding]
+
+
 class Rule(object):
     """One hazard: its catalogue entry and every decision about it, for every part of the collection.
 
@@ -362,7 +425,7 @@ class Rule(object):
     """
 
     def __init__(self, hazard_id, verdict=None, profile_check=None, build_check=None, runtime=None, trigger=None,
-                 probe_outcomes=()):
+                 probe_outcomes=(), runtime_check=None):
         self.id = hazard_id
         self.entry = _ENTRIES[hazard_id]
         self.severity = self.entry['severity']
@@ -372,6 +435,8 @@ class Rule(object):
         self._verdict = verdict
         self._profile_check = profile_check
         self._build_check = build_check
+        # runtime_check(rule, runtime, host): findings about a runtime binary whatever the profiles
+        self._runtime_check = runtime_check
         self.build_decided = verdict is not None
 
     def verdict(self, runtime, host_libseccomp=None):
@@ -382,6 +447,10 @@ class Rule(object):
     def findings(self, profile, runtime, names, host):
         check = self._profile_check if runtime is None else self._build_check
         return check(self, profile, runtime, names, host) if check else []
+
+    def runtime_findings(self, runtime, host):
+        """Findings about one runtime binary on the host, whatever its profiles."""
+        return self._runtime_check(self, runtime, host) if self._runtime_check else []
 
 
 RULES = dict((rule.id, rule) for rule in (
@@ -400,6 +469,7 @@ RULES = dict((rule.id, rule) for rule in (
     # Observed by the notify_probe module (see _probe_findings).
     Rule('notify-probe-hang'),
     Rule('notify-probe-disagrees'),
+    Rule('runc-advisory', _builds.runc_advisory, runtime='runc', runtime_check=_runc_advisory_findings),
 ))
 CATALOGUE = dict((hazard_id, rule.entry) for hazard_id, rule in RULES.items())
 # Hazards decided by the runtime build alone (the fleet report's runtime_inventory). The others
@@ -407,6 +477,7 @@ CATALOGUE = dict((hazard_id, rule.entry) for hazard_id, rule in RULES.items())
 BUILD_HAZARDS = tuple(hazard_id for hazard_id, rule in RULES.items() if rule.build_decided)
 _PROFILE_RULES = [rule for rule in RULES.values() if rule._profile_check]
 _BUILD_RULES = [rule for rule in RULES.values() if rule._build_check]
+_RUNTIME_RULES = [rule for rule in RULES.values() if rule._runtime_check]
 
 
 def _sort_key(finding):
@@ -438,6 +509,9 @@ def evaluate(facts):
         for runtime in _runtimes_for(profile, runtimes):
             for rule in _BUILD_RULES:
                 findings.extend(rule.findings(profile, runtime, names, host))
+    for runtime in runtimes:
+        for rule in _RUNTIME_RULES:
+            findings.extend(rule.runtime_findings(runtime, host))
     unique = dict((f['key'], f) for f in findings)
     return sorted(unique.values(), key=_sort_key)
 

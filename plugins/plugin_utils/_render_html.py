@@ -181,16 +181,46 @@ def _charts(fleet):
 def _inventory_table(fleet):
     hazards = inventory_hazards(fleet)
     out = ['<table id="runtime-inventory"><thead><tr><th>runtime</th><th>version</th><th>commit</th><th>hosts</th>'
-           '<th>engines</th>%s</tr></thead><tbody>' % ''.join('<th><code>%s</code></th>' % h(x) for x in hazards)]
+           '<th>engines</th><th>open advisories</th>%s</tr></thead><tbody>'
+           % ''.join('<th><code>%s</code></th>' % h(x) for x in hazards)]
     for b in fleet['runtime_inventory']:
         cells = []
         for hazard_id in hazards:
             text = inventory_cell(b, hazard_id)
             cells.append('<td class="v-%s">%s</td>' % (h(text.replace(' ', '-')), h(text)))
-        out.append('<tr><td>%s</td><td>%s</td><td><code>%s</code></td><td>%d</td><td>%s</td>%s</tr>' % (
+        adv = b.get('advisories')
+        count = str(adv.get('count', 0)) if isinstance(adv, dict) else 'not covered'
+        out.append('<tr><td>%s</td><td>%s</td><td><code>%s</code></td><td>%d</td><td>%s</td><td>%s</td>%s</tr>' % (
             h(b['name']), h(b['version']) or 'unknown', h(b['commit']), b['hosts'], h(', '.join(b['engines'])),
-            ''.join(cells)))
+            h(count), ''.join(cells)))
     out.append('</tbody></table>')
+    return ''.join(out)
+
+
+def _advisory_links(ids):
+    # plain text: the report links nowhere (it is read offline; each id is on pkg.go.dev/vuln/<id>)
+    return h(', '.join(one_line(x) for x in ids))
+
+
+def _advisory_table(fleet):
+    """Runtime builds with open (or undecided) runc security advisories, most advisories first."""
+    builds = [b for b in fleet['runtime_inventory']
+              if isinstance(b.get('advisories'), dict) and (b['advisories'].get('open') or b['advisories'].get('unknown'))]
+    if not builds:
+        return '<p id="runtime-advisories">No runtime build with open runc security advisories.</p>'
+    builds.sort(key=lambda b: (-len(b['advisories'].get('open') or []), str(b.get('name') or ''),
+                               str(b.get('version') or '')))
+    out = ['<table id="runtime-advisories"><thead><tr><th>runtime</th><th>version</th><th>hosts</th>'
+           '<th>open advisories</th><th>advisory ids</th><th>undecided</th><th>fixed by backport</th></tr></thead><tbody>']
+    for b in builds:
+        adv = b['advisories']
+        out.append('<tr class="advisory-build" data-open="%d"><td>%s</td><td>%s</td><td>%d</td><td>%d</td><td>%s</td>'
+                   '<td>%s</td><td>%s</td></tr>' % (
+                       len(adv.get('open') or []), h(b['name']), h(b['version']) or 'unknown', b['hosts'],
+                       len(adv.get('open') or []), _advisory_links(adv.get('open') or []),
+                       _advisory_links(adv.get('unknown') or []), _advisory_links(adv.get('backported') or [])))
+    out.append('</tbody></table><p>Advisory data: Go Vulnerability Database (vuln.go.dev), '
+               'CC-BY-4.0; each id is described at pkg.go.dev/vuln/ID.</p>')
     return ''.join(out)
 
 
@@ -312,6 +342,8 @@ def render(fleet):
     out.append(_charts(fleet))
     out.append('<h2>Runtime inventory</h2>')
     out.append(_inventory_table(fleet) if fleet['runtime_inventory'] else '<p>No runtime found.</p>')
+    out.append('<h2>Runtimes with open security advisories</h2>')
+    out.append(_advisory_table(fleet))
     out.append('<h2>By hazard</h2><table id="by-hazard"><thead><tr><th>hazard</th><th>severity</th><th>hosts</th>'
                '<th>findings</th><th>waived</th><th>title</th></tr></thead><tbody>')
     for hz in fleet['by_hazard']:

@@ -43,6 +43,14 @@ def _md_table(headers, rows):
     return out
 
 
+def _advisory_cell(advisories):
+    """'5: GO-2024-3110, ...' (open runc advisories of a build), '0', or 'not covered' (crun, no version)."""
+    if not isinstance(advisories, dict):
+        return 'not covered'
+    ids = advisories.get('open') or []
+    return md('%d: %s' % (len(ids), ', '.join(ids))) if ids else '0'
+
+
 def render(fleet):
     totals = fleet['totals']
     lines = ['# %s' % md(fleet['title']), '']
@@ -55,9 +63,10 @@ def render(fleet):
     lines += _md_table(['severity', 'findings'], [[s, str(fleet['by_severity'].get(s, 0))] for s in SEVERITY_ORDER])
     lines += ['', '## Runtime inventory', '']
     hazards = inventory_hazards(fleet)
-    lines += _md_table(['runtime', 'version', 'commit', 'hosts', 'engines'] + [md(h) for h in hazards],
+    lines += _md_table(['runtime', 'version', 'commit', 'hosts', 'engines', 'open advisories'] + [md(h) for h in hazards],
                        [[md(b['name']), md(b['version']) or 'unknown', md(b['commit']), str(b['hosts']),
-                         md(', '.join(b['engines']))] + [inventory_cell(b, h) for h in hazards]
+                         md(', '.join(b['engines'])), _advisory_cell(b.get('advisories'))]
+                        + [inventory_cell(b, h) for h in hazards]
                         for b in fleet['runtime_inventory']]) if fleet['runtime_inventory'] else ['No runtime found.']
     lines += ['', '## By hazard', '']
     lines += _md_table(['hazard', 'severity', 'hosts', 'findings', 'waived', 'title'],

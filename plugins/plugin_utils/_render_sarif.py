@@ -4,7 +4,9 @@
 
 """Fleet report renderer: SARIF 2.1.0 (GitHub code scanning, GitLab, DefectDojo).
 
-One rule per hazard of the catalogue, one result per finding (waived ones carry a suppression).
+One rule per hazard of the catalogue, one result per finding (waived ones carry a suppression);
+a ``runc-advisory`` finding gives one result per advisory it lists instead, each with a rule of its
+own (``runc-advisory/GO-...``: its CVE/GHSA ids, summary, fixed versions, advisory URL).
 The location is the profile path: relative to ``base`` (``audit_sarif_base``) when it lies below
 it, so a repository of profiles gets annotations on its own files, else an absolute file URI.
 Hosts that could not be audited and error entries become tool execution notifications.
@@ -20,6 +22,7 @@ from urllib.parse import quote
 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, STRATEGIES, severity_rank
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_json
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._advisories import describe as _describe
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNAUDITED
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import gates, one_line, verdict_line
 
@@ -80,6 +83,43 @@ def _uri(path, base):
     return quote(path), None
 
 
+ADVISORY_RULE = 'runc-advisory'
+ATTRIBUTION = 'Advisory data: Go Vulnerability Database (https://vuln.go.dev), CC-BY-4.0.'
+
+
+def advisory_items(finding):
+    """The advisories a ``runc-advisory`` finding lists (open, then undecided); [] for any other."""
+    state = finding.get('advisories') if finding.get('id') == ADVISORY_RULE else None
+    if not isinstance(state, dict):
+        return []
+    return [i for key in ('open', 'unknown') for i in state.get(key) or [] if isinstance(i, dict) and i.get('go')]
+
+
+def _advisory_rule(item):
+    ids = [one_line(i) for i in [item['go']] + list(item.get('cve') or []) + list(item.get('ghsa') or [])]
+    summary = one_line(item.get('summary')).replace(' in github.com/opencontainers/runc', '')
+    fixed = ', '.join(one_line(v) for v in item.get('fixed') or []) or 'no fixed release'
+    url = one_line(item.get('url'))
+    help_text = ('%s. Fixed in runc %s. Remediation: %s Advisory: %s. %s'
+                 % (summary, fixed, STRATEGIES['upgrade_runc'], url, ATTRIBUTION))
+    rule = {
+        'id': '%s/%s' % (ADVISORY_RULE, ids[0]),
+        'name': 'RuncAdvisory%s' % ''.join(c for c in ids[0] if c.isalnum()),
+        'shortDescription': {'text': '%s: %s' % (', '.join(ids), summary)},
+        'fullDescription': {'text': '%s (%s); fixed in runc %s.' % (summary, ', '.join(ids), fixed)},
+        'help': {'text': help_text,
+                 'markdown': '**%s**\n\n%s\n\nFixed in runc %s.\n\n- `upgrade_runc`: %s\n\nAdvisory: <%s>\n\n%s'
+                             % (', '.join(ids), summary, fixed, STRATEGIES['upgrade_runc'], url, ATTRIBUTION)},
+        'defaultConfiguration': {'level': LEVELS['high']},
+        'properties': {'security-severity': SECURITY_SEVERITY['high'], 'precision': 'high',
+                       'tags': ['security', 'runc', 'containers', 'vulnerability'] + ids, 'severity': 'high',
+                       'remediation': ['upgrade_runc'], 'fixed': [one_line(v) for v in item.get('fixed') or []]},
+    }
+    if url.startswith('https://'):
+        rule['helpUri'] = url
+    return rule
+
+
 def _location(finding, base):
     runtime = finding.get('runtime') if isinstance(finding.get('runtime'), dict) else {}
     path = finding.get('profile') or runtime.get('path')
@@ -97,15 +137,26 @@ def _fingerprint(host, finding):
     return hashlib.sha256(key.encode('utf-8')).hexdigest()
 
 
-def _result(host, finding, rule_index, base):
+def _result(host, finding, rule_index, base, advisory=None):
     severity = one_line(finding.get('severity')) or 'medium'
     runtime = finding.get('runtime') if isinstance(finding.get('runtime'), dict) else None
+    message = one_line(finding.get('message')) or one_line(finding.get('title')) or 'finding'
+    rule_id = one_line(finding.get('id')) or 'unknown'
+    fingerprint = _fingerprint(host, finding)
+    if advisory is not None:
+        rule_id = '%s/%s' % (ADVISORY_RULE, one_line(advisory['go']))
+        severity = 'high' if advisory.get('status') == 'open' else 'medium'
+        message = '%s %s at %s: %s%s' % (
+            one_line((runtime or {}).get('name')) or 'runc', one_line((runtime or {}).get('version')) or '(version unknown)',
+            one_line((runtime or {}).get('path')), one_line(_describe(advisory)),
+            '' if advisory.get('status') == 'open' else ' (may be open: %s)' % one_line(advisory.get('why')))
+        fingerprint = hashlib.sha256(('%s|%s' % (fingerprint, rule_id)).encode('utf-8')).hexdigest()
     result = {
-        'ruleId': one_line(finding.get('id')) or 'unknown',
+        'ruleId': rule_id,
         'ruleIndex': rule_index,
         'level': LEVELS.get(severity, 'warning'),
-        'message': {'text': one_line(finding.get('message')) or one_line(finding.get('title')) or 'finding'},
-        'partialFingerprints': {'runcguardFindingKey/v1': _fingerprint(host, finding)},
+        'message': {'text': message},
+        'partialFingerprints': {'runcguardFindingKey/v1': fingerprint},
         'properties': {
             'host': host, 'severity': severity, 'affected': finding.get('affected'),
             'syscalls': [one_line(s) for s in finding.get('syscalls') or []],
@@ -114,6 +165,8 @@ def _result(host, finding, rule_index, base):
             'key': finding.get('key'),
         },
     }
+    if advisory is not None:
+        result['properties'].update(advisory=one_line(advisory['go']), advisory_status=one_line(advisory.get('status')))
     location = _location(finding, base)
     if location:
         result['locations'] = [location]
@@ -153,6 +206,15 @@ def render(fleet, base=None):
     results = []
     for host in fleet['hosts']:
         for finding in host['findings']:
+            items = advisory_items(finding)
+            for item in items:
+                rule_id = '%s/%s' % (ADVISORY_RULE, one_line(item['go']))
+                if rule_id not in index:
+                    index[rule_id] = len(rules)
+                    rules.append(_advisory_rule(item))
+                results.append(_result(host['host'], finding, index[rule_id], base, advisory=item))
+            if items:
+                continue
             hazard_id = one_line(finding.get('id')) or 'unknown'
             if hazard_id not in index:
                 index[hazard_id] = len(rules)
@@ -179,13 +241,14 @@ def render(fleet, base=None):
 
 def validate(text, fleet):
     """The parts the consumers rely on (the full schema check is in the tests: jsonschema is not a
-    controller requirement): version, one rule per hazard seen, one result per finding."""
+    controller requirement): version, one rule per hazard seen, one result per finding (per advisory
+    for a runc-advisory finding)."""
     log = json.loads(text)
     if log.get('version') != '2.1.0' or len(log.get('runs') or []) != 1:
         raise ValueError('not a SARIF 2.1.0 log with one run')
     run = log['runs'][0]
     rules = [r['id'] for r in run['tool']['driver']['rules']]
-    expected = sum(len(host['findings']) for host in fleet['hosts'])
+    expected = sum(len(advisory_items(f)) or 1 for host in fleet['hosts'] for f in host['findings'])
     if len(run['results']) != expected:
         raise ValueError('expected %d results, got %d' % (expected, len(run['results'])))
     for result in run['results']:

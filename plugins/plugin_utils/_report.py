@@ -107,6 +107,21 @@ def _omitted_by_hazard(omitted):
     return sorted(groups.values(), key=lambda e: (-severity_rank(e['severity']), e['id']))
 
 
+ADVISORY_IDS_LIMIT = 1000
+
+
+def _package_summary(package):
+    """The owning package as runtime_inventory judges backports by it (host data: bounded, one-line)."""
+    if not isinstance(package, dict) or not package.get('name'):
+        return None
+    ids = package.get('advisory_ids')
+    return {'manager': one_line(package.get('manager')), 'name': one_line(package.get('name')),
+            'version': one_line(package.get('version')),
+            'advisory_ids': ([one_line(i) for i in ids if isinstance(i, str)][:ADVISORY_IDS_LIMIT]
+                             if isinstance(ids, list) else None),
+            'changelog_error': one_line(package.get('changelog_error')) or None}
+
+
 def host_summary(host, facts=None, findings=None, status='ok', message=None, errors=None, probe=None,
                  max_findings=MAX_FINDINGS_PER_HOST):
     """The per-host summary the audit role sets (``audit_host_summary``); findings already waived.
@@ -137,6 +152,7 @@ def host_summary(host, facts=None, findings=None, status='ok', message=None, err
                              # what runtime_inventory groups and judges builds by
                              'commit': runtime.get('commit'), 'dev': bool(runtime.get('dev')),
                              'libseccomp': runtime.get('libseccomp'),
+                             'package': _package_summary(runtime.get('package')),
                              'used_by': sorted(one_line(e) for e in runtime.get('used_by') or [] if e)})
     runtimes.sort(key=lambda r: (str(r['path'] or ''), str(r['name'] or '')))
     profiles = [p for p in facts.get('profiles') or [] if isinstance(p, dict)]

@@ -12,6 +12,7 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils._build_verdicts 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, runtime_verdicts, severity_rank
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import one_line
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import version_key
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._advisories import runtime_advisories
 
 
 # Probe findings: an observation about the build that ran the canary.
@@ -20,8 +21,19 @@ _OBSERVED = ('notify-probe-hang', 'notify-probe-disagrees')
 
 def _verdict_inputs(runtime):
     """The fields runtime_verdicts reads, as a hashable key (one evaluation per distinct build)."""
+    package = runtime.get('package') if isinstance(runtime.get('package'), dict) else {}
+    ids = package.get('advisory_ids')
     return (runtime_kind(runtime), runtime.get('version'), runtime.get('commit'), bool(runtime.get('dev')),
-            runtime.get('libseccomp'), bool(runtime.get('error')))
+            runtime.get('libseccomp'), bool(runtime.get('error')), one_line(package.get('name')),
+            one_line(package.get('manager')), tuple(one_line(i) for i in ids) if isinstance(ids, list) else None)
+
+
+def _advisory_counts(runtime):
+    """GO ids per status (open, unknown, backported) of one runtime entry; None when not covered."""
+    state = runtime_advisories(runtime, runtime_kind(runtime))
+    if not state['covered']:
+        return None
+    return dict((key, [i['go'] for i in state[key]]) for key in ('open', 'unknown', 'backported'))
 
 
 _UNSET = object()
@@ -49,13 +61,17 @@ def runtime_inventory(fleet_hosts):
             build = builds.setdefault(key, {'name': name, 'version': runtime.get('version'),
                                             'commit': runtime.get('commit'), 'hosts': set(), 'engines': set(),
                                             'observed': set(), 'hits': set(),
-                                            'verdicts': dict((h, _UNSET) for h in CATALOGUE)})
+                                            'verdicts': dict((h, _UNSET) for h in CATALOGUE), 'advisory_sets': {}})
             build['hosts'].add(host['host'])
             build['engines'].update(one_line(e) for e in runtime.get('used_by') or [] if e)
             inputs = _verdict_inputs(runtime)
             if inputs not in judged:
-                judged[inputs] = runtime_verdicts(runtime)
-            for hazard_id, verdict in judged[inputs].items():
+                judged[inputs] = (runtime_verdicts(runtime), _advisory_counts(runtime))
+            verdicts, counts = judged[inputs]
+            if counts is not None:
+                for status, ids in counts.items():
+                    build['advisory_sets'].setdefault(status, set()).update(ids)
+            for hazard_id, verdict in verdicts.items():
                 build['verdicts'][hazard_id] = _merge_verdict(build['verdicts'][hazard_id], verdict)
             by_path[runtime.get('path')] = build
         for finding in host.get('findings') or []:
@@ -70,10 +86,17 @@ def runtime_inventory(fleet_hosts):
     inventory = []
     for build in builds.values():
         observed = build.pop('observed')
+        sets = build.pop('advisory_sets')
         verdicts = dict((h, True if h in observed else None if v is _UNSET else v) for h, v in build['verdicts'].items())
+        # runc security advisories: open on at least one host running the build (a backport may differ
+        # between hosts' packages); None when not covered (crun, no readable version)
+        advisories = None if not sets else dict(
+            (status, sorted(sets.get(status, ()))) for status in ('open', 'unknown', 'backported'))
+        if advisories is not None:
+            advisories['count'] = len(advisories['open'])
         inventory.append(dict(build, hosts=len(build['hosts']), engines=sorted(build['engines']), verdicts=verdicts,
                               hits=sorted(build['hits'], key=lambda h: (-severity_rank(
-                                  (CATALOGUE.get(h) or {}).get('severity')), h))))
+                                  (CATALOGUE.get(h) or {}).get('severity')), h)), advisories=advisories))
     return sorted(inventory, key=lambda b: (str(b['name'] or ''), version_key(b['version']), str(b['commit'] or '')))
 
 

@@ -16,6 +16,8 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._files import Fi
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import may_execute, open_for_read
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.buildinfo import read_build_info_fd
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import DISTRIBUTION_ROOTS, RUNTIME_DIRS, RUNTIME_GLOBS, RUNTIME_NAMES
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _command
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.changelog import add_advisory_ids
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.host import add_error as _error
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.packages import package_owners
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.pkgdb import nerdctl_full_version
@@ -221,6 +223,9 @@ def gather_runtimes(fs, run, engines, runtime_paths, discover, errors, pkgdb=Non
                 entry['package'] = pkgdb.owner([entry['realpath']] + entry['paths'])
         for path, message in pkgdb.problems:
             _error(errors, path, message)
+    # advisory ids the owning packages' changelogs name (backported fixes; judged on the controller)
+    add_advisory_ids(fs, run, [e for e in order if e.get('package')], rpm=_command.find('rpm'),
+                     rpm_root=[] if fs.root == '/' else ['--root', fs.root])
     for entry in order:
         for path in [entry['realpath']] + entry['paths']:
             for prefix, engine in DISTRIBUTION_ROOTS:

@@ -26,7 +26,8 @@ VERSIONS = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtur
 
 def test_readme_example_profile_on_debian_runc(tmp_path):
     """README, Quick start: the example profile with Debian 12's runc 1.1.5 gives no hang, a medium
-    finding for the absent agent socket and an info one."""
+    finding for the absent agent socket and an info one; beside them the runc binary's advisories
+    (this stub is owned by no package, so no backport is known: six open)."""
     root = tmp_path / 'root'
     (root / 'usr' / 'sbin').mkdir(parents=True)
     (root / 'srv').mkdir()
@@ -39,7 +40,10 @@ def test_readme_example_profile_on_debian_runc(tmp_path):
     facts = _discovery.gather(profile_paths=['/srv/p.json'], command_timeout=5, _root=str(root))
     assert [(r['name'], r['version']) for r in facts['runtimes']] == [('runc', '1.1.5')]
     findings = sorted((f['severity'], f['id']) for f in evaluate(facts))
-    assert findings == [('info', 'notify-runtime-sensitive'), ('medium', 'notify-listener-absent')]
+    assert findings == [('high', 'runc-advisory'), ('info', 'notify-runtime-sensitive'),
+                        ('medium', 'notify-listener-absent')]
+    (advisory,) = [f for f in evaluate(facts) if f['id'] == 'runc-advisory']
+    assert len(advisory['advisories']['open']) == 6
 
 
 def read(path):

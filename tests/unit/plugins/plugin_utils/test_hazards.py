@@ -219,7 +219,7 @@ def test_write_rejected_and_runc_too_old():
     old = parse_runtime_version('runc version 1.0.3\ncommit: v1.0.3-0-gf46b6ba2\n')
     old.update({'path': '/usr/bin/runc', 'used_by': ['docker']})
     found = evaluate(facts([old], [profile(doc)]))
-    assert ids(found, 'high') == ['notify-unsupported']
+    assert ids(found, 'high') == ['notify-unsupported', 'runc-advisory']  # 1.0.3: every advisory of its time
 
 
 def test_default_action_notify():
@@ -242,13 +242,13 @@ def test_crun_sendmsg():
 
 def test_listener_checks():
     doc = {'defaultAction': 'SCMP_ACT_ALLOW', 'syscalls': [{'names': ['connect'], 'action': 'SCMP_ACT_NOTIFY'}]}
-    found = evaluate(facts([runtime('runc-1.2.0')], [profile(doc)]))
+    found = evaluate(facts([runtime('runc-1.3.6')], [profile(doc)]))
     assert ids(found) == ['notify-no-listener-path']
     doc['listenerPath'] = '/run/none.sock'
-    found = evaluate(facts([runtime('runc-1.2.0')], [profile(doc, listener_exists=False)]))
+    found = evaluate(facts([runtime('runc-1.3.6')], [profile(doc, listener_exists=False)]))
     assert ids(found) == ['notify-listener-absent']
     assert found[0]['severity'] == 'medium'
-    assert evaluate(facts([runtime('runc-1.2.0')], [profile(doc, listener_exists=None)])) == []
+    assert evaluate(facts([runtime('runc-1.3.6')], [profile(doc, listener_exists=None)])) == []
 
 
 def test_old_kernel_and_libseccomp():
@@ -362,7 +362,8 @@ def test_fcntl64_counts_on_32bit_only():
 
 def test_error_profiles_and_garbage_entries_are_skipped():
     bad = {'path': '/etc/x.json', 'error': 'malformed JSON: ...'}
-    assert evaluate(facts(['not a dict', runtime('runc-1.2.0-rc.2')], [bad, 'junk'])) == []
+    # only the runtime's own finding (its advisories) is left: no profile finding from garbage
+    assert ids(evaluate(facts(['not a dict', runtime('runc-1.2.0-rc.2')], [bad, 'junk']))) == ['runc-advisory']
 
 
 def test_catalogue_is_complete():
@@ -431,3 +432,73 @@ def test_every_hazard_is_described_with_known_strategies():
     for hazard_id, entry in CATALOGUE.items():
         assert len(entry['description']) > 40, hazard_id
         assert set(entry['remediation']) <= set(STRATEGIES), hazard_id
+
+
+# --- runc-advisory: one finding per runc binary, on any host ------------------------------------
+
+FIVE = ['GO-2024-3110', 'GO-2025-4096', 'GO-2025-4097', 'GO-2025-4098', 'GO-2026-5761']
+
+
+def advisory(found):
+    return [f for f in found if f['id'] == 'runc-advisory']
+
+
+@pytest.mark.parametrize('fixture, expected', [
+    ('runc-1.1.13', FIVE),
+    ('runc-1.2.0', FIVE[1:]),
+    ('runc-1.2.0-rc.2', FIVE),
+    ('runc-1.3.6', []),
+    ('containerd.io-1.7.19-runc', FIVE),  # first line says 1.7.19; the commit line's 1.1.13 decides
+    ('debian12-runc-1.1.5', ['GO-2024-2491'] + FIVE),  # no changelog read: the version alone
+])
+def test_runc_advisory_per_binary_without_any_profile(fixture, expected):
+    found = advisory(evaluate(facts([runtime(fixture)], [])))
+    if not expected:
+        assert found == []
+        return
+    (finding,) = found
+    assert (finding['severity'], finding['affected'], finding['profile']) == ('high', True, None)
+    assert finding['key'] == 'runc-advisory||/usr/bin/runc' and finding['remediation'] == ['upgrade_runc']
+    assert [a['go'] for a in finding['advisories']['open']] == expected
+    assert finding['advisories']['safe_release'] == '1.3.6'
+    for go_id in expected:
+        assert go_id in finding['message']
+    assert 'lowest safe release overall: 1.3.6' in finding['message']
+
+
+def test_backports_named_by_the_package_changelog_are_not_open():
+    entry = runtime('debian12-runc-1.1.5')
+    entry['package'] = {'manager': 'dpkg', 'name': 'runc', 'version': '1.1.5+ds1-1+deb12u1',
+                        'advisory_ids': ['CVE-2023-25809', 'CVE-2024-21626'], 'changelog_error': None}
+    (finding,) = advisory(evaluate(facts([entry], [])))
+    state = finding['advisories']
+    assert [a['go'] for a in state['open']] == FIVE
+    assert [(a['go'], a['status']) for a in state['backported']] == [('GO-2024-2491', 'backported')]
+    assert 'fixed by backport: GO-2024-2491 (CVE-2024-21626' in finding['message']
+    assert 'changelog of dpkg package runc 1.1.5+ds1-1+deb12u1 names CVE-2024-21626' in finding['message']
+    entry['package'] = dict(entry['package'], advisory_ids=None, changelog_error='/usr/share/doc/runc/x cannot be opened')
+    (finding,) = advisory(evaluate(facts([entry], [])))
+    assert len(finding['advisories']['open']) == 6 and 'cannot be opened' in finding['message']
+    assert 'backported cannot be told' in finding['message']
+    # Docker's containerd.io ships an upstream build: its changelog is not runc's
+    entry['package'] = {'manager': 'dpkg', 'name': 'containerd.io', 'version': '1.7.21-1',
+                        'advisory_ids': ['CVE-2024-21626'], 'changelog_error': None}
+    (finding,) = advisory(evaluate(facts([entry], [])))
+    assert 'GO-2024-2491' in [a['go'] for a in finding['advisories']['open']]
+
+
+def test_runc_advisory_for_dev_builds_and_unreadable_versions():
+    dev = parse_runtime_version('runc version 1.2.0-rc.2+dev\ncommit: v1.2.0-rc.2-15-gabcdef012\n')
+    dev.update({'path': '/usr/bin/runc', 'used_by': ['docker']})
+    (finding,) = advisory(evaluate(facts([dev], [])))
+    assert finding['severity'] == 'high' and [a['go'] for a in finding['advisories']['open']] == FIVE[1:]
+    assert [a['go'] for a in finding['advisories']['unknown']] == ['GO-2024-3110']  # fixed in rc.3: may be in it
+    nameless = {'name': 'runc', 'path': '/usr/bin/runc', 'version': None, 'error': None, 'used_by': []}
+    (finding,) = advisory(evaluate(facts([nameless], [])))
+    assert (finding['severity'], finding['affected']) == ('medium', 'unknown')
+    assert 'cannot be told' in finding['message']
+    hung = dict(nameless, error='timed out after 10s')
+    assert advisory(evaluate(facts([hung], []))) == []  # its error entry says it already
+    crun = {'name': 'crun', 'path': '/usr/bin/crun', 'version': '1.5', 'error': None, 'used_by': []}
+    assert advisory(evaluate(facts([crun], []))) == []
+    assert runtime_verdicts(crun)['runc-advisory'] is False

@@ -72,7 +72,7 @@ def test_the_validator_catches_a_broken_log(report):
 
 def test_one_rule_per_hazard(report):
     rules = report[2]['runs'][0]['tool']['driver']['rules']
-    assert sorted(r['id'] for r in rules) == sorted(CATALOGUE)
+    assert sorted(r['id'] for r in rules if not r['id'].startswith('runc-advisory/')) == sorted(CATALOGUE)
     fcntl = [r for r in rules if r['id'] == 'notify-fcntl-hang'][0]
     assert fcntl['name'] == 'NotifyFcntlHang'
     assert fcntl['shortDescription']['text'] == CATALOGUE['notify-fcntl-hang']['title']
@@ -86,15 +86,16 @@ def test_one_rule_per_hazard(report):
 def test_one_result_per_finding(report):
     data, _text, log = report
     run = log['runs'][0]
-    findings = [(h['host'], f) for h in data['hosts'] for f in h['findings']]
-    assert len(run['results']) == len(findings) == 4
+    findings = [(h['host'], f) for h in data['hosts'] for f in h['findings'] if f['id'] != 'runc-advisory']
+    results = [r for r in run['results'] if not r['ruleId'].startswith('runc-advisory/')]
+    assert len(results) == len(findings) == 4
     by_rule = dict((r['ruleId'], r) for r in run['results'] if r['properties']['host'] == 'node1'
                    and r['ruleId'] == 'notify-fcntl-hang')
     hang = by_rule['notify-fcntl-hang']
     assert hang['level'] == 'error' and 'hangs' in hang['message']['text']
     assert run['tool']['driver']['rules'][hang['ruleIndex']]['id'] == 'notify-fcntl-hang'
     assert hang['properties']['runtime'] == {'name': 'runc', 'path': '/usr/bin/runc', 'version': '1.2.0-rc.2'}
-    levels = [(r['properties']['host'], r['ruleId'], r['level']) for r in run['results']]
+    levels = [(r['properties']['host'], r['ruleId'], r['level']) for r in results]
     assert levels == [('node1', 'notify-fcntl-hang', 'error'), ('node2', 'notify-write-rejected', 'error'),
                       ('node3', 'notify-write-rejected', 'error'), ('node1', 'notify-runtime-sensitive', 'note')]
 
@@ -102,7 +103,7 @@ def test_one_result_per_finding(report):
 def test_locations_relative_to_the_base_and_escaped(report):
     results = report[2]['runs'][0]['results']
     locations = dict((r['properties']['host'], r['locations'][0]['physicalLocation']['artifactLocation'])
-                     for r in results if r['ruleId'] != 'notify-runtime-sensitive')
+                     for r in results if r['ruleId'] != 'notify-runtime-sensitive' and r['properties']['profile'])
     assert locations['node1'] == {'uri': 'agent.json', 'uriBaseId': '%SRCROOT%'}
     assert locations['node2'] == {'uri': 'team%20a/%3Cscript%3Ex%3C/script%3E%2520.json', 'uriBaseId': '%SRCROOT%'}
     assert locations['node3'] == {'uri': 'file:///etc/docker/seccomp.json'}  # outside the base: absolute
@@ -145,3 +146,27 @@ def test_sarif_is_opt_in_and_takes_its_base_through_render_options(report):
     assert _renderers.EXTENSIONS['sarif'] == 'sarif'
     texts = _renderers.render(report[0], ['sarif', 'json'], {'sarif': {'base': '/srv/profiles'}})
     assert texts['sarif'] == report[1]
+
+
+def test_a_rule_and_a_result_per_runc_advisory(report):
+    data, _text, log = report
+    run = log['runs'][0]
+    rules = dict((r['id'], r) for r in run['tool']['driver']['rules'])
+    # node1 runs 1.2.0-rc.2 and node2 1.1.13 (five each), node3 1.2.0 (four)
+    advisory = [r for r in run['results'] if r['ruleId'].startswith('runc-advisory/')]
+    assert sorted((r['properties']['host'], r['ruleId'].split('/')[1]) for r in advisory if r['properties']['host'] == 'node3') \
+        == [('node3', 'GO-2025-4096'), ('node3', 'GO-2025-4097'), ('node3', 'GO-2025-4098'), ('node3', 'GO-2026-5761')]
+    assert len(advisory) == 5 + 5 + 4
+    assert sorted(i for i in rules if i.startswith('runc-advisory/')) == [
+        'runc-advisory/GO-2024-3110', 'runc-advisory/GO-2025-4096', 'runc-advisory/GO-2025-4097',
+        'runc-advisory/GO-2025-4098', 'runc-advisory/GO-2026-5761']
+    rule = rules['runc-advisory/GO-2025-4097']
+    assert rule['shortDescription']['text'].startswith('GO-2025-4097, CVE-2025-52565, GHSA-qw9x-cqr3-wc7r: Container escape')
+    assert rule['helpUri'] == 'https://github.com/opencontainers/runc/security/advisories/GHSA-qw9x-cqr3-wc7r'
+    assert 'CVE-2025-52565' in rule['properties']['tags'] and rule['properties']['security-severity'] == '8.0'
+    assert 'Fixed in runc 1.2.8, 1.3.3, 1.4.0-rc.3' in rule['help']['text'] and 'CC-BY-4.0' in rule['help']['text']
+    one = [r for r in advisory if r['properties']['host'] == 'node2' and r['ruleId'].endswith('GO-2024-3110')][0]
+    assert run['tool']['driver']['rules'][one['ruleIndex']]['id'] == one['ruleId'] and one['level'] == 'error'
+    assert one['message']['text'].startswith('runc 1.1.13 at /usr/bin/runc: GO-2024-3110 (CVE-2024-45310')
+    assert one['locations'][0]['physicalLocation']['artifactLocation'] == {'uri': 'file:///usr/bin/runc'}
+    assert one['properties']['advisory'] == 'GO-2024-3110' and one['properties']['advisory_status'] == 'open'

@@ -41,7 +41,7 @@ def profile(path, notify, listener='/run/agent.sock', error=None):
 
 
 FACTS = {
-    'web2': {'runtimes': [runc('1.1.5+ds1')], 'profiles': [profile('/etc/docker/b4ns.json', ['fcntl', 'connect'])]},
+    'web2': {'runtimes': [runc('1.3.6')], 'profiles': [profile('/etc/docker/b4ns.json', ['fcntl', 'connect'])]},
     'web10': {'runtimes': [runc('1.2.0-rc.2')], 'profiles': [profile(EVIL, ['fcntl', 'close'])]},
     'broken': {'runtimes': [runc(None, '/usr/local/bin/runc', error='timed out after 5 s')],
                'profiles': [profile('/etc/docker/bad.json', [], error='malformed JSON: Expecting value at line 1')],
@@ -79,13 +79,14 @@ def test_counts_waivers_and_verdict(fleet):
     web10 = fleet['hosts'][4]
     assert web10['counts']['critical'] == 1 and web10['max_severity'] == 'critical'
     assert web10['waived'] == 1  # runtime-sensitive (close) waived
-    assert [f['id'] for f in web10['findings'] if not f['waived']] == ['notify-fcntl-hang']
-    assert fleet['hosts'][3]['max_severity'] is None  # Debian runc 1.1.5: fcntl under NOTIFY is fine
+    assert [f['id'] for f in web10['findings'] if not f['waived']] == ['notify-fcntl-hang', 'runc-advisory']
+    assert fleet['hosts'][3]['max_severity'] is None  # runc 1.3.6: fcntl under NOTIFY is fine, no advisory
     assert fleet['by_severity']['critical'] == 1
     assert fleet['expired_waivers'][0]['hosts'] == ['web10']
     assert fleet['verdict']['failed'] is True
     assert fleet['verdict']['blocking'] == [{'host': 'web10', 'id': 'notify-fcntl-hang', 'severity': 'critical',
-                                             'profile': EVIL}]
+                                             'profile': EVIL},
+                                            {'host': 'web10', 'id': 'runc-advisory', 'severity': 'high', 'profile': None}]
     assert fleet['verdict']['unaudited'] == ['gone', 'never-ran']
 
 
@@ -151,21 +152,21 @@ def test_junit_cases_failures_and_errors(fleet):
     assert all(len(s.findall('testcase')) == n_hazards + 1 for s in suites.values())
     failing = [(c.get('classname'), c.get('name')) for c in root.iter('testcase') if c.find('failure') is not None]
     # the fail_on=high gate failed on web10's critical finding: its own case fails too
-    assert failing == [('web10', 'notify-fcntl-hang'), ('runcguard gates', 'audit_fail_on')]
+    assert failing == [('web10', 'notify-fcntl-hang'), ('web10', 'runc-advisory'), ('runcguard gates', 'audit_fail_on')]
     assert [c.get('name') for c in gates.findall('testcase')] == ['audit_fail_on']
     erroring = sorted(c.get('classname') for c in root.iter('testcase') if c.find('error') is not None)
     assert erroring == ['gone', 'never-ran']
     skipped = [c.get('name') for c in suites['web10'].findall('testcase') if c.find('skipped') is not None]
     assert skipped == ['notify-runtime-sensitive']
-    assert root.get('failures') == '2' and root.get('errors') == '2'
+    assert root.get('failures') == '3' and root.get('errors') == '2'
 
 
 @pytest.mark.parametrize('hosts,fail_on,query,expected', [
     (None, 'none', None, 'Gate: none (the audit never fails the play).'),
-    (None, 'high', None, 'Gate: audit_fail_on=high FAILED: 1 active finding at or above high, 2 hosts not audited.'),
+    (None, 'high', None, 'Gate: audit_fail_on=high FAILED: 2 active findings at or above high, 2 hosts not audited.'),
     (['web2'], 'critical', None, 'Gate: audit_fail_on=critical passed: no active finding at or above critical.'),
     (None, 'none', (False, '[]'), 'Gate: audit_fail_query=hosts[].x passed: result [].'),
-    (None, 'high', (True, '["web10"]'), 'Gates: audit_fail_on=high FAILED: 1 active finding at or above high, '
+    (None, 'high', (True, '["web10"]'), 'Gates: audit_fail_on=high FAILED: 2 active findings at or above high, '
                                         '2 hosts not audited; audit_fail_query=hosts[].x FAILED: result ["web10"].'),
 ])
 def test_every_format_names_every_gate(hosts, fail_on, query, expected):
@@ -306,7 +307,7 @@ def test_md_validator_accepts_escaped_pipes(fleet):
 
 def test_verdict_message_names_hosts_and_report(fleet):
     message = _report_text.verdict_message(fleet, 'reports/runcguard-audit.json')
-    assert message == ('runcguard audit gate failed (audit_fail_on=high): 1 active finding at or above high '
+    assert message == ('runcguard audit gate failed (audit_fail_on=high): 2 active findings at or above high '
                        '(web10), 2 hosts not audited (gone, never-ran). See reports/runcguard-audit.json.')
     passed = _report.build_fleet({'a': _report.host_summary('a', {}, [])}, fail_on='high')
     assert _report_text.verdict_message(passed) == 'runcguard audit gate passed (audit_fail_on=high).'

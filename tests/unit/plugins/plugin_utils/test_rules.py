@@ -34,7 +34,7 @@ def test_one_rule_per_catalogued_hazard():
     for hazard_id, rule in RULES.items():
         assert isinstance(rule, Rule) and rule.id == hazard_id and rule.entry is CATALOGUE[hazard_id]
     assert BUILD_HAZARDS == ('notify-fcntl-hang', 'notify-write-rejected', 'crun-notify-sendmsg-hang',
-                             'notify-unsupported')
+                             'notify-unsupported', 'runc-advisory')
 
 
 @pytest.mark.parametrize('runtime', [

@@ -88,7 +88,9 @@ def test_in_json_and_markdown():
     cells = [c.strip() for c in row.strip('|').split('|')]
     # rc.2 would hang if a profile put fcntl under NOTIFY, but no profile on h1 does: a potential
     assert cells[5 + header.strip('|').split('|')[5:].index(' notify-fcntl-hang ')] == 'would hit'
-    assert data['runtime_inventory'][1]['hits'] == [] and data['runtime_inventory'][1]['verdicts']['notify-fcntl-hang']
+    # its open runc advisories are a real hit, profile or not
+    assert data['runtime_inventory'][1]['hits'] == ['runc-advisory']
+    assert data['runtime_inventory'][1]['verdicts']['notify-fcntl-hang']
 
 
 def test_html_groups_by_hazard_then_host_with_inventory_table_and_charts():
@@ -119,3 +121,50 @@ def test_html_groups_by_hazard_then_host_with_inventory_table_and_charts():
     many = _report.build_fleet(dict(('h%d' % n, summary('h%d' % n, [], [finding('h%d' % n, 'notify-fcntl-hang', 'high')]))
                                     for n in range(_render_html.OPEN_GROUPS_UP_TO + 1)))
     assert '<details class="hazard" data-hazard="notify-fcntl-hang" data-rows="201">' in _render_html.render(many)
+
+
+def _fleet_with_advisories():
+    debian = rt('runc', '1.1.5', path='/usr/sbin/runc')
+    debian['package'] = {'manager': 'dpkg', 'name': 'runc', 'version': '1.1.5+ds1-1+deb12u1',
+                         'advisory_ids': ['CVE-2024-21626'] + ['CVE-2099-%04d' % n for n in range(2000)]}
+    hosts = {'a': [rt('runc', '1.1.13'), rt('crun', '1.5')], 'b': [rt('runc', '1.1.13'), debian],
+             'c': [rt('runc', '1.3.6')], 'd': [rt('runc', '1.2.0')]}
+    summaries = dict((h, _report.host_summary(h, {'runtimes': r, 'profiles': []}, evaluate({'runtimes': r})))
+                     for h, r in hosts.items())
+    return _report.build_fleet(summaries)
+
+
+def test_inventory_counts_advisories_per_version():
+    fleet = _fleet_with_advisories()
+    builds = by_build(fleet['runtime_inventory'])
+    five = ['GO-2024-3110', 'GO-2025-4096', 'GO-2025-4097', 'GO-2025-4098', 'GO-2026-5761']
+    assert builds[('runc', '1.1.13', None)]['advisories'] == {'open': five, 'unknown': [], 'backported': [], 'count': 5}
+    assert builds[('runc', '1.1.13', None)]['hosts'] == 2 and builds[('runc', '1.1.13', None)]['verdicts']['runc-advisory']
+    assert builds[('runc', '1.2.0', None)]['advisories']['count'] == 4
+    assert builds[('runc', '1.3.6', None)]['advisories']['count'] == 0
+    assert builds[('runc', '1.3.6', None)]['verdicts']['runc-advisory'] is False
+    # Debian's package names the backport of CVE-2024-21626 (the host's id list is capped, not trusted whole)
+    assert builds[('runc', '1.1.5', None)]['advisories'] == {'open': five, 'unknown': [], 'backported': ['GO-2024-2491'],
+                                                             'count': 5}
+    package = [r for r in fleet['hosts'][1]['runtimes'] if r['path'] == '/usr/sbin/runc'][0]['package']
+    assert len(package['advisory_ids']) == _report.ADVISORY_IDS_LIMIT
+    assert builds[('crun', '1.5', None)]['advisories'] is None  # not covered: no crun advisory data
+
+
+def test_reports_show_runtimes_with_open_advisories():
+    fleet = _fleet_with_advisories()
+    html = _render_html.render(fleet)
+    _render_html.validate(html, fleet)
+    table = html[html.index('<table id="runtime-advisories">'):]
+    table = table[:table.index('</table>')]
+    rows = re.findall(r'<tr class="advisory-build" data-open="(\d+)"><td>([^<]*)</td><td>([^<]*)</td>', table)
+    assert rows == [('5', 'runc', '1.1.13'), ('5', 'runc', '1.1.5'), ('4', 'runc', '1.2.0')]
+    assert 'GO-2024-2491' in table and 'CC-BY-4.0' in html and 'https://' not in html
+    inventory_table = html[html.index('<table id="runtime-inventory">'):]
+    assert '<td>not covered</td>' in inventory_table[:inventory_table.index('</table>')]  # crun
+    md = _render_md.render(fleet)
+    assert '| runc | 1.1.13 |  | 2 | docker | 5: GO-2024-3110, GO-2025-4096, GO-2025-4097, GO-2025-4098, GO-2026-5761 |' in md
+    data = json.loads(_render_json.render(fleet))
+    assert [b['advisories'] and b['advisories']['count'] for b in data['runtime_inventory']] == [None, 5, 5, 4, 0]
+    clean = _report.build_fleet({'c': _report.host_summary('c', {'runtimes': [rt('runc', '1.3.6')], 'profiles': []}, [])})
+    assert 'No runtime build with open runc security advisories.' in _render_html.render(clean)
