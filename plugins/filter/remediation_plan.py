@@ -31,7 +31,8 @@ def _severity(name, value):
     return str(value)
 
 
-def remediation_plan(findings, policy=None, min_severity='high', facts=None, select=None):
+def remediation_plan(findings, policy=None, min_severity='high', facts=None, select=None, pin_version=None,
+                     upgrade_version=None):
     name = 'runcguard.seccomp.remediation_plan'
     findings = _findings(name, 'the input', findings)
     if facts is not None and not isinstance(facts, dict):
@@ -40,7 +41,8 @@ def remediation_plan(findings, policy=None, min_severity='high', facts=None, sel
     try:
         return make_plan(findings, DEFAULT_POLICY if policy is None else policy,
                          min_severity=_severity(name, min_severity), facts=facts,
-                         select=select if select else None)
+                         select=select if select else None, pin_version=str(pin_version) if pin_version else None,
+                         upgrade_version=str(upgrade_version) if upgrade_version else None)
     except PolicyError as exc:
         raise AnsibleFilterError('%s: %s' % (name, exc))
 

@@ -22,6 +22,7 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import 
     severity_rank,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import is_32bit
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._advisories import strategy_advisories
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, compile_query
 
 # Strategies the remediate role can apply itself; the others need a person.
@@ -127,7 +128,7 @@ def select_findings(findings, query):
     return chosen
 
 
-def plan(findings, policy, min_severity='high', facts=None, select=None):
+def plan(findings, policy, min_severity='high', facts=None, select=None, pin_version=None, upgrade_version=None):
     """The remediation plan of one host.
 
     ``select``: a JMESPath expression choosing the findings to act on, instead of the default
@@ -139,6 +140,9 @@ def plan(findings, policy, min_severity='high', facts=None, select=None):
     manual   active findings at/above min_severity no automatic strategy can fix (with why);
     rewrite  [{notify_remove, paths}] grouped so each profile loses only its own hazardous syscalls;
     runc_action  'upgrade', 'pin' or None (upgrade wins: it fixes what a pin fixes);
+    runc_advisories  what each runc strategy leaves open: {upgrade_runc: {version, open: [GO ids]},
+                 pin_runc: {...}} for ``upgrade_version`` (default: the lowest release fixing the hang
+                 and every advisory) and ``pin_version`` (runc_pin_version; None: not known);
     fingerprint  stable hash of (key, strategy) pairs, to recognise a plan that failed before.
     """
     if min_severity not in SEVERITIES:
@@ -189,7 +193,7 @@ def plan(findings, policy, min_severity='high', facts=None, select=None):
     pairs = sorted((a['key'] or '', a['strategy']) for a in actions)
     fingerprint = hashlib.sha256(json.dumps(pairs).encode('utf-8')).hexdigest()[:16] if pairs else None
     out = {'actions': actions, 'manual': manual, 'rewrite': rewrite, 'runc_action': runc_action,
-           'fingerprint': fingerprint}
+           'runc_advisories': strategy_advisories(pin_version, upgrade_version), 'fingerprint': fingerprint}
     if error:
         out['error'] = error
     return out

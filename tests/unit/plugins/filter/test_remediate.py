@@ -48,9 +48,26 @@ def test_default_policy_is_valid_and_automatic():
 
 
 def test_clean_host_has_empty_plan():
-    host = facts([runc('1.2.0-rc.2')], [profile('/etc/p.json', ['connect'])])
+    host = facts([runc('1.3.6')], [profile('/etc/p.json', ['connect'])])
     result = plan(evaluate(host), DEFAULT_POLICY, facts=host)
-    assert result == {'actions': [], 'manual': [], 'rewrite': [], 'runc_action': None, 'fingerprint': None}
+    assert result == {'actions': [], 'manual': [], 'rewrite': [], 'runc_action': None, 'fingerprint': None,
+                      'runc_advisories': {'upgrade_runc': {'version': '1.3.6', 'open': []},
+                                          'pin_runc': {'version': None, 'open': []}}}
+
+
+def test_runc_advisories_are_manual_by_default_and_the_plan_says_what_each_strategy_leaves_open():
+    host = facts([runc('1.2.0-rc.2')], [profile('/etc/p.json', ['connect'])])
+    result = plan(evaluate(host), DEFAULT_POLICY, facts=host, pin_version='1.1.13')
+    assert [(m['id'], m['severity']) for m in result['manual']] == [('runc-advisory', 'high')]
+    assert result['runc_advisories']['pin_runc']['open'] == ['GO-2024-3110', 'GO-2025-4096', 'GO-2025-4097',
+                                                             'GO-2025-4098', 'GO-2026-5761']
+    assert result['runc_advisories']['upgrade_runc'] == {'version': '1.3.6', 'open': []}
+    upgrade = plan(evaluate(host), {'runc-advisory': ['upgrade_runc']}, facts=host)
+    assert upgrade['runc_action'] == 'upgrade' and upgrade['manual'] == []
+    via_filter = remediation_plan(evaluate(host), facts=host, pin_version='1.2.0', upgrade_version='1.4.3')
+    assert via_filter['runc_advisories'] == {
+        'upgrade_runc': {'version': '1.4.3', 'open': []},
+        'pin_runc': {'version': '1.2.0', 'open': ['GO-2025-4096', 'GO-2025-4097', 'GO-2025-4098', 'GO-2026-5761']}}
 
 
 def test_rewrite_first_by_default():
@@ -101,7 +118,7 @@ def test_running_container_bundle_falls_back_to_runtime_strategy():
 def test_manual_waived_and_below_threshold():
     no_listener = profile('/etc/n.json', ['connect'])
     no_listener['listener_path'] = ''
-    host = facts([runc('1.1.13')], [no_listener])
+    host = facts([runc('1.3.6')], [no_listener])
     findings = evaluate(host)
     assert [f['id'] for f in findings] == ['notify-no-listener-path']
     result = plan(findings, DEFAULT_POLICY, facts=host)
