@@ -29,7 +29,8 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import h
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import WaiverError, apply_waivers, normalize_waivers
 
 ARGUMENT_SPEC = _argspec.argument_spec(_doc.DOCUMENTATION)
-SCAN_OPTIONS = ('profile_paths', 'runtime_paths', 'discover', 'command_timeout', 'max_profile_size', 'root', 'execute')
+SCAN_OPTIONS = ('profile_paths', 'runtime_paths', 'discover', 'command_timeout', 'max_profile_size', 'root', 'execute',
+                'users')
 SCAN_MARGIN = 5  # seconds: the module's own bound ends before the task's (module start-up, reading files)
 
 
@@ -141,8 +142,17 @@ class ActionModule(ActionBase):
 
     def _probe(self, facts, args, task_vars):
         """notify_probe observations of the runtimes the facts found: (results, error entries)."""
-        probe_args = {'runtime': [r.get('path') for r in facts['runtimes'] if isinstance(r, dict) and r.get('path')],
+        runtimes = [r for r in facts['runtimes'] if isinstance(r, dict) and r.get('path')]
+        # a user's own binary is probed as that user (never run by root); the system's as root
+        per_user = {}
+        for runtime in runtimes:
+            owner = runtime.get('owner') if isinstance(runtime.get('owner'), dict) else None
+            if owner and owner.get('name'):
+                per_user.setdefault(str(owner['name']), []).append(runtime['path'])
+        probe_args = {'runtime': [r['path'] for r in runtimes if not isinstance(r.get('owner'), dict)],
                       'timeout': args['probe_timeout']}
+        if per_user:
+            probe_args['user_runtimes'] = per_user
         if args['probe_syscalls']:
             probe_args['syscalls'] = args['probe_syscalls']
         if args['probe_sweep']:

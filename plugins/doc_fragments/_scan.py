@@ -40,6 +40,24 @@ options:
       - When V(false), only O(profile_paths) and O(runtime_paths) are examined.
     type: bool
     default: true
+  users:
+    description:
+      - Rootless setups of non-root users to audit as well (rootless podman, containerd/nerdctl, Docker,
+        bypass4netns).
+      - V(auto) finds the users from C(/etc/subuid), C(/var/lib/systemd/linger), C(/run/user/UID) and
+        the processes of non-root users (rootlesskit, containerd, dockerd, conmon, bypass4netnsd, runc, ...).
+        A list of user names (or uids) scans exactly those users; V(none) scans no user.
+      - Per user only a fixed list of paths is looked at (C(~/.local/bin), C(~/bin), the user units' C(PATH),
+        C(~/.config/containers), C(~/.config/docker/daemon.json), C(~/.config/containerd), podman storage,
+        C(/run/user/UID/containerd), C(/run/user/UID/runc) state), never a walk of a home. At most 200 users
+        per host (an error entry names the rest); each user's scan has a 5 second bound; a home on a
+        network file system or autofs is not read (an error entry says so).
+      - A user's binary is never executed by root; its version comes from its Go build information, or
+        from C(--version) run as its owner with dropped privileges. A path that leads out of what the
+        user owns (a link to C(/etc/shadow), another user's file) becomes an error entry that does not
+        show the target.
+    type: raw
+    default: auto
   command_timeout:
     description:
       - Seconds one runtime binary may take to answer C(--version) (or a package query may take)

@@ -54,12 +54,27 @@ def _kill_group(proc):
     proc.wait()
 
 
-def run(argv, timeout, cwd=None, limit=OUTPUT_LIMIT):
-    """(rc, stdout bytes, stderr bytes, error text or None) of argv, bounded by ``timeout`` seconds."""
+def _as_user(user):
+    """Popen keywords that run argv as ``user`` (uid, gid): no supplementary groups, no root left."""
+    if user is None:
+        return {}
+    uid, gid = int(user[0]), int(user[1] if user[1] is not None else user[0])
+    if uid == 0:
+        raise ValueError('run as a user: uid 0 is not a dropped privilege')
+    return {'user': uid, 'group': gid, 'extra_groups': []}
+
+
+def run(argv, timeout, cwd=None, limit=OUTPUT_LIMIT, user=None, env=None):
+    """(rc, stdout bytes, stderr bytes, error text or None) of argv, bounded by ``timeout`` seconds.
+
+    ``user``: (uid, gid) to run argv as that user with every root privilege dropped (setgroups([]),
+    setgid, setuid before exec): how a user's own binary is run, never as root. ``env`` replaces
+    ``ENV`` (it should be built from it).
+    """
     try:
         proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL,  # pylint: disable=ansible-bad-function
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, cwd=cwd,
-                                close_fds=True, start_new_session=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or ENV, cwd=cwd,
+                                close_fds=True, start_new_session=True, **_as_user(user))
     except OSError as exc:
         return None, b'', b'', _spawn_error(exc)
     deadline = time.monotonic() + max(1, timeout)

@@ -94,6 +94,23 @@ attributes:
     details:
       - Linux only, as root, kernel 5.5 or later for C(SECCOMP_USER_NOTIF_FLAG_CONTINUE).
 options:
+  user:
+    description:
+      - Probe rootless, as this user (a name or uid). The canary runs with the user's runtime under that
+        user's uid and gid (no supplementary groups, no root privilege left), in a user namespace that maps
+        container root to the user, with the user's C(XDG_RUNTIME_DIR) (C(/run/user/UID)). Outcomes, time
+        bounds and cleanup are the same (a hung runtime is killed by PID and C(runc delete --force) runs as
+        the user); root only serves the seccomp agent and removes the leftovers.
+      - The runtime's C(--version) runs as the user too. A binary owned by another user is not run.
+      - Without O(runtime), the user's own runc and crun in C(~/.local/bin) and C(~/bin) are probed.
+      - Not with O(sweep).
+    type: str
+  user_runtimes:
+    description:
+      - Runtimes of users' rootless setups (a dict, user name -> list of paths), each probed as its user as with O(user),
+        in this same run (M(runcguard.seccomp.audit_host) passes the runtimes whose C(owner) is a user here).
+      - O(runtime) is then probed as root as usual (an empty list probes no system runtime).
+    type: dict
   runtime:
     description:
       - Runtime binaries to probe (runc or crun).
@@ -209,6 +226,16 @@ results:
       description: Path of the runtime binary.
       type: str
       sample: /usr/sbin/runc
+    user:
+      description: The user the canary ran as (only with O(user)).
+      type: str
+      returned: when probed as a user (O(user), O(user_runtimes))
+      sample: alice
+    uid:
+      description: That user's uid.
+      type: int
+      returned: when probed as a user (O(user), O(user_runtimes))
+      sample: 1000
     name:
       description: What the binary says it is.
       type: str
@@ -435,6 +462,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             runtime=dict(type='list', elements='path'),
+            user=dict(type='str'),
+            user_runtimes=dict(type='dict'),
             syscalls=dict(type='list', elements='str'),
             profile=dict(type='path'),
             sweep=dict(type='bool', default=False),
@@ -442,7 +471,7 @@ def main():
             total_timeout=dict(type='int', default=0),
             no_new_privileges=dict(type='list', elements='bool', default=[True, False]),
         ),
-        mutually_exclusive=[('syscalls', 'profile'), ('sweep', 'profile')],
+        mutually_exclusive=[('syscalls', 'profile'), ('sweep', 'profile'), ('sweep', 'user'), ('user', 'user_runtimes')],
         supports_check_mode=True,
     )
     params = module.params
@@ -483,8 +512,32 @@ def main():
         if not syscall_sets:
             module.fail_json(msg='no valid syscall to probe', not_probed=not_probed)
 
-    runtimes = params['runtime'] if params['runtime'] is not None else _probe.find_runtimes()
-    if not runtimes:
+    user = None
+    if params['user']:
+        try:
+            user = _probe.probe_user(params['user'])
+        except ValueError as exc:
+            module.fail_json(msg=str(exc))
+    groups = []  # [(user or None, [paths])]: users' runtimes run as their users
+    for name, paths in sorted((params['user_runtimes'] or {}).items()):
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            module.fail_json(msg='user_runtimes.%s must be a list of paths' % name)
+        try:
+            groups.append((_probe.probe_user(name), paths))
+        except ValueError as exc:
+            not_probed.extend({'runtime': p, 'message': 'not probed: %s' % exc} for p in paths)
+    if params['runtime'] is not None:
+        runtimes = params['runtime']
+    elif user:
+        runtimes = _probe.user_runtimes(user)
+        if not runtimes:
+            module.fail_json(msg='user %s has no runc or crun in ~/.local/bin or ~/bin; name one with runtime'
+                                 % user['name'])
+    else:
+        runtimes = _probe.find_runtimes()
+    if not runtimes and params['user_runtimes'] is not None:
+        pass  # only users' runtimes
+    elif not runtimes:
         module.fail_json(msg='no runc or crun binary found in the standard locations; name one with runtime')
     allowed = []
     for runtime in runtimes:  # a user's binary never starts a container as root (docs/security.md)
@@ -504,7 +557,17 @@ def main():
                                                      params['timeout'], deadline=deadline)
             else:
                 results, refused = _probe.run_all(runtimes, syscall_sets, nnp_values, params['timeout'],
-                                                  profile=params['profile'], deadline=deadline)
+                                                  profile=params['profile'], deadline=deadline, user=user) \
+                    if runtimes else ([], [])
+            for who, paths in groups:
+                if params['sweep']:
+                    refused.extend({'runtime': p, 'message': 'not swept: a sweep runs as root only; probe %s\'s '
+                                                             'runtimes with syscalls' % who['name']} for p in paths)
+                    continue
+                found, left = _probe.run_all(paths, syscall_sets, nnp_values, params['timeout'],
+                                             profile=params['profile'], deadline=deadline, user=who)
+                results.extend(found)
+                refused.extend(left)
     except (ProbeInterrupted, KeyboardInterrupt) as exc:
         module.fail_json(msg='notify_probe interrupted (%s); the probe in progress was cleaned up' % exc, reaped=reaped)
     not_probed.extend(refused)

@@ -186,6 +186,20 @@ ansible_facts:
             error:
               description: Why the binary could not be examined (timeout, not executable, unparsable output).
               type: str
+            owner:
+              description:
+                - The user whose own binary this is (a rootless setup, O(users)), C({name, uid}); V(null) for the
+                  system's. Root never executes it; its version comes from its Go build info, or from
+                  C(--version) run as this user.
+              type: dict
+            users:
+              description: Users whose rootless setups run or hold this binary (their engines, bin directories).
+              type: list
+              elements: str
+            run_as:
+              description: The user C(--version) ran as, when the build info gave no version.
+              type: str
+              returned: when the version was read by running the binary as its owner
         profiles:
           description: One entry per real profile file (or inline Docker per-container profile).
           type: list
@@ -259,6 +273,23 @@ ansible_facts:
               description: Why the profile could not be read (malformed JSON, too large, unreadable, not UTF-8,
                 an unpaired surrogate escape, a file name that is not valid UTF-8, shown escaped).
               type: str
+            owner:
+              description:
+                - The user whose rootless setup holds or generates this profile, C({name, uid}); V(null) for the
+                  system's. A user's file is read only when that user owns it (or it is a root-owned file anyone
+                  may read); a link out of that becomes an error that does not show its target.
+              type: dict
+        users:
+          description:
+            - One entry per user with a rootless setup (option O(users)), C([]) with O(users=none).
+            - C(name), C(uid), C(home), C(runtime_dir), C(signals) (why the user was picked), C(processes),
+              C(engines) (C(podman), C(docker), C(containerd) as that user's configuration sets them),
+              C(agents) (bypass4netns and bypass4netnsd binaries, unit, sockets), C(nerdctl) (each nerdctl binary
+              with C(version), C(bypass4netns) module version, the C(notify) list it generates and its source),
+              C(units), C(error).
+          type: list
+          elements: dict
+          returned: always
         engines:
           description: Per engine found on the host, the configuration read.
           type: dict
@@ -297,7 +328,7 @@ ansible_facts:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.discovery import (
-    COMMAND_TIMEOUT, MAX_PROFILE_SIZE, gather,
+    COMMAND_TIMEOUT, MAX_PROFILE_SIZE, USERS, check_users, gather,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.profiles import profile_path_items
@@ -314,6 +345,7 @@ def main():
             scan_timeout=dict(type='int', default=0),
             root=dict(type='path'),
             execute=dict(type='bool'),
+            users=dict(type='raw', default=USERS),
         ),
         supports_check_mode=True,
     )
@@ -325,6 +357,7 @@ def main():
         module.fail_json(msg='max_profile_size must be a positive number of bytes')
     try:
         profile_path_items(module.params['profile_paths'])
+        module.params['users'] = check_users(module.params['users'])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
 

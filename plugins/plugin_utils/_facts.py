@@ -19,6 +19,7 @@ _SCALAR = 'scalar'  # text or number (kernel versions, YAML may read 6.1 as a fl
 _RUNTIME = {
     'name': _TEXT, 'path': _TEXT, 'realpath': _TEXT, 'version': _TEXT, 'commit': _TEXT, 'libseccomp': _TEXT,
     'error': _TEXT, 'dev': bool, 'used_by': [_TEXT], 'paths': [_TEXT], 'package': dict,
+    'owner': {'name': _TEXT, 'uid': int}, 'users': [_TEXT],
 }
 _ORIGIN = {'engine': _TEXT, 'setting': _TEXT}
 _PROFILE = {
@@ -26,9 +27,10 @@ _PROFILE = {
     'error': _TEXT, 'warning': _TEXT, 'listener_exists': bool, 'notify_syscalls': [_TEXT], 'architectures': [_TEXT],
     'duplicate_keys': [_TEXT], 'notify_sets': {'literal': [_TEXT], 'expanded': [_TEXT]}, 'origin': [_ORIGIN],
     'bundle': {'id': _TEXT, 'namespace': _TEXT, 'engine': _TEXT}, 'notify': [dict],
+    'owner': {'name': _TEXT, 'uid': int},
 }
 _FACTS = {'arch': _TEXT, 'kernel': _SCALAR, 'libseccomp': _TEXT, 'runtimes': list, 'profiles': list,
-          'engines': dict, 'scan': dict}
+          'engines': dict, 'scan': dict, 'users': [dict]}
 
 _NAMES = {str: 'a string', bool: 'true or false', dict: 'an object', list: 'a list'}
 

@@ -205,14 +205,33 @@ def effective_notify(profile, arch=None):
     return names
 
 
+def _owner_name(entry):
+    owner = entry.get('owner')
+    return owner.get('name') if isinstance(owner, dict) else None
+
+
 def _runtimes_for(profile, runtimes):
-    """Runtimes that would run this profile; every runtime when the origin does not say."""
+    """Runtimes that would run this profile; every runtime when the origin does not say.
+
+    A user's profile (``owner``) is run by that user's runtimes (``users`` names the user), or by
+    the system's when the user's setup names none; a system profile never by a user's own binary.
+    """
     engines = set()
     for engine in _consumers(profile):
         engines.update(_ORIGIN_TO_ENGINES.get(engine, (engine,)))
     bundle = profile.get('bundle') or {}
     if bundle.get('engine'):
         engines.add(bundle['engine'])
+    owner = _owner_name(profile)
+    if owner:
+        mine = [r for r in runtimes if owner in (r.get('users') or ())]
+        if not mine:
+            mine = [r for r in runtimes if not _owner_name(r)]
+        if 'nerdctl' in engines:
+            engines.add('containerd')  # nerdctl's containers are run by the user's containerd
+        used = [r for r in mine if engines & set(r.get('used_by') or ())]
+        return used or mine
+    runtimes = [r for r in runtimes if not _owner_name(r)]
     used = [r for r in runtimes if engines & set(r.get('used_by') or ())]
     return used or list(runtimes)
 
@@ -220,7 +239,10 @@ def _runtimes_for(profile, runtimes):
 def _runtime_ref(runtime):
     if runtime is None:
         return None
-    return {'path': runtime.get('path'), 'name': runtime.get('name'), 'version': runtime.get('version')}
+    ref = {'path': runtime.get('path'), 'name': runtime.get('name'), 'version': runtime.get('version')}
+    if runtime.get('owner'):
+        ref['owner'] = runtime['owner']
+    return ref
 
 
 def make_finding(hazard_id, profile_path, origin, runtime_ref, syscalls, affected, message,
@@ -244,8 +266,20 @@ def make_finding(hazard_id, profile_path, origin, runtime_ref, syscalls, affecte
 
 
 def _finding(hazard_id, profile, runtime, syscalls, affected, message, severity=None):
-    return make_finding(hazard_id, profile.get('path'), profile.get('origin'), _runtime_ref(runtime), syscalls,
-                        affected, message, severity=severity)
+    finding = make_finding(hazard_id, profile.get('path'), profile.get('origin'), _runtime_ref(runtime), syscalls,
+                           affected, message + _user_note(profile, runtime), severity=severity)
+    owner = profile.get('owner') or (runtime or {}).get('owner')
+    if isinstance(owner, dict):
+        finding['owner'] = {'name': owner.get('name'), 'uid': owner.get('uid')}
+    return finding
+
+
+def _user_note(profile, runtime):
+    """' Rootless setup of user X (uid N).' when a user's profile or binary is involved."""
+    owner = profile.get('owner') or (runtime or {}).get('owner')
+    if not isinstance(owner, dict):
+        return ''
+    return ' Rootless setup of user %s (uid %s).' % (owner.get('name'), owner.get('uid'))
 
 
 def _exec_note(profile):

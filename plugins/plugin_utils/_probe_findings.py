@@ -83,8 +83,14 @@ def _groups(probe_results):
 def _finding(hazard_id, runtime_path, profile, first, syscalls, affected, message, remediation, severity=None):
     origin = [{'engine': 'user', 'setting': 'notify_probe profile'}] if profile else []
     runtime_ref = {'path': runtime_path, 'name': _kind(first), 'version': first.get('version')}
-    return make_finding(hazard_id, profile, origin, runtime_ref, syscalls, affected, message,
-                        severity=severity, remediation=remediation)
+    user = first.get('user')
+    if user:  # probed rootless, as the user whose setup runs this binary
+        message = '%s Probed rootless as user %s.' % (message, user)
+    finding = make_finding(hazard_id, profile, origin, runtime_ref, syscalls, affected, message,
+                           severity=severity, remediation=remediation)
+    if user:
+        finding['owner'] = {'name': str(user), 'uid': first.get('uid')}
+    return finding
 
 
 def _label(result):

@@ -76,17 +76,50 @@ def _bundle_paths(facts):
                if isinstance(p, dict) and (p.get('format') == 'bundle' or p.get('bundle')))
 
 
+def _generated(finding):
+    """The profile is generated at run time (nerdctl's bypass4netns profile): there is no file to rewrite."""
+    return any(isinstance(o, dict) and o.get('engine') == 'nerdctl' for o in finding.get('origin') or ())
+
+
+def _users_runc(finding):
+    """The finding's runtime is a user's own binary (a rootless setup): the system's runc is not it."""
+    runtime = finding.get('runtime')
+    return isinstance(runtime, dict) and isinstance(runtime.get('owner'), dict)
+
+
 def _applies(strategy, finding, bundles):
     """Can this strategy remove this finding on this host?"""
     if strategy == 'rewrite_profile':
-        # A running container's config.json is never rewritten (no future container reads it).
-        return bool(finding.get('profile')) and bool(finding.get('syscalls')) and finding['profile'] not in bundles
+        # A running container's config.json is never rewritten (no future container reads it), nor a
+        # profile that only exists inside nerdctl.
+        return bool(finding.get('profile')) and bool(finding.get('syscalls')) and finding['profile'] not in bundles \
+            and not _generated(finding)
     if strategy in RUNC_STRATEGIES:
         runtime = finding.get('runtime')
-        # a user's own runc (rootless, in a home) is never pinned or upgraded by root: runc_pin changes the
-        # runc the engines run as root
-        return isinstance(runtime, dict) and runtime_kind(runtime) == 'runc' and not runtime.get('owner')
+        # runc_pin changes the system's runc; a user's own binary needs a change as that user
+        return isinstance(runtime, dict) and runtime_kind(runtime) == 'runc' and not _users_runc(finding)
     return False
+
+
+def manual_text(finding):
+    """Exactly what a person changes for a finding no automatic strategy fits, or None."""
+    runtime = finding.get('runtime') if isinstance(finding.get('runtime'), dict) else {}
+    owner = finding.get('owner') if isinstance(finding.get('owner'), dict) else {}
+    user = owner.get('name')
+    steps = []
+    if _generated(finding):
+        steps.append('nerdctl generates this profile for containers run with nerdctl/bypass4netns=true (the '
+                     'bypass4netns module it compiles in puts fcntl under SCMP_ACT_NOTIFY); there is no file to '
+                     'rewrite: replace the runc that %s containerd runs (%s) with runc >= 1.2.0 (1.3.6 is safe for '
+                     'every known advisory), or stop running containers with nerdctl/bypass4netns=true on it'
+                     % ('the user %s\'s' % user if user else 'its', runtime.get('path') or 'its runc'))
+    if _users_runc(finding) and not _generated(finding):
+        steps.append('%s is user %s\'s own runc %s: as %s, put runc >= 1.2.0 (1.3.6 is safe for every known '
+                     'advisory) in its place (same path, owned by %s, sha256-verified), or point the user\'s engine '
+                     'at a fixed runc' % (runtime.get('path'), runtime['owner'].get('name'), runtime.get('version') or
+                                          '(version unknown)', runtime['owner'].get('name'),
+                                          runtime['owner'].get('name')))
+    return '; '.join(steps) or None
 
 
 def _user_runc(finding):
@@ -105,6 +138,8 @@ def _ref(finding, strategy=None, why=None):
         'profile': finding.get('profile'), 'syscalls': list(finding.get('syscalls') or []),
         'runtime': finding.get('runtime'),
     }
+    if isinstance(finding.get('owner'), dict):  # a rootless setup: the plan names the user
+        out['owner'] = finding['owner']
     if strategy:
         out['strategy'] = strategy
     if why:
@@ -170,6 +205,8 @@ def plan(findings, policy, min_severity='high', facts=None, select=None, pin_ver
         chosen = next((s for s in wanted if _applies(s, finding, bundles)), None)
         if chosen:
             actions.append(_ref(finding, chosen))
+        elif wanted and manual_text(finding):
+            manual.append(_ref(finding, why=manual_text(finding)))
         elif wanted:
             why = _user_runc(finding) if any(w in RUNC_STRATEGIES for w in wanted) else None
             manual.append(_ref(finding, why=why or 'no strategy of the policy (%s) applies here' % ', '.join(wanted)))

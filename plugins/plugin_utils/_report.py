@@ -153,7 +153,10 @@ def host_summary(host, facts=None, findings=None, status='ok', message=None, err
                              'commit': runtime.get('commit'), 'dev': bool(runtime.get('dev')),
                              'libseccomp': runtime.get('libseccomp'),
                              'package': _package_summary(runtime.get('package')),
-                             'used_by': sorted(one_line(e) for e in runtime.get('used_by') or [] if e)})
+                             'used_by': sorted(one_line(e) for e in runtime.get('used_by') or [] if e),
+                             # rootless setups: the user whose own binary it is, the users who run it
+                             'owner': _owner(runtime.get('owner')),
+                             'users': sorted(one_line(u) for u in runtime.get('users') or [] if isinstance(u, str))})
     runtimes.sort(key=lambda r: (str(r['path'] or ''), str(r['name'] or '')))
     profiles = [p for p in facts.get('profiles') or [] if isinstance(p, dict)]
     summary = {
@@ -170,7 +173,7 @@ def host_summary(host, facts=None, findings=None, status='ok', message=None, err
         'profiles': len(profiles),
         'notify_profiles': len([p for p in profiles if p.get('notify_syscalls')]),
         'probe': [dict((k, item.get(k)) for k in ('runtime', 'name', 'version', 'syscall', 'no_new_privileges',
-                                                  'outcome', 'message'))
+                                                  'outcome', 'message', 'user'))
                   for item in probe or [] if isinstance(item, dict)],
     }
     summary.update(_counts(summary))
@@ -346,3 +349,11 @@ def set_query_verdict(fleet, expression, failed=None, result=None):
     fleet['verdict']['query'] = {'expression': expression, 'failed': failed, 'result': result}
     fleet['verdict']['gates'] = gates(fleet)
     return fleet
+
+
+def _owner(owner):
+    """{name, uid} of a rootless entry's owner (one line, bounded), or None."""
+    if not isinstance(owner, dict) or not owner.get('name'):
+        return None
+    uid = owner.get('uid')
+    return {'name': one_line(owner['name']), 'uid': uid if isinstance(uid, int) and not isinstance(uid, bool) else None}

@@ -64,6 +64,11 @@ def runtime_inventory(fleet_hosts):
                                             'verdicts': dict((h, _UNSET) for h in CATALOGUE), 'advisory_sets': {}})
             build['hosts'].add(host['host'])
             build['engines'].update(one_line(e) for e in runtime.get('used_by') or [] if e)
+            # rootless setups: the users whose engines run this build (owner: the user's own binary)
+            owner = runtime.get('owner') if isinstance(runtime.get('owner'), dict) else {}
+            users = [u for u in runtime.get('users') or [] if isinstance(u, str)] + (
+                [owner['name']] if isinstance(owner.get('name'), str) else [])
+            build['engines'].update('user %s' % one_line(u) for u in users)
             inputs = _verdict_inputs(runtime)
             if inputs not in judged:
                 judged[inputs] = (runtime_verdicts(runtime), _advisory_counts(runtime))

@@ -28,7 +28,7 @@ import fnmatch
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, compile_query
 
-WAIVER_KEYS = ('id', 'host', 'profile', 'when', 'reason', 'expires')
+WAIVER_KEYS = ('id', 'host', 'profile', 'owner', 'when', 'reason', 'expires')
 
 
 class WaiverError(ValueError):
@@ -82,6 +82,7 @@ def _prepare(waivers, variable=None):
             'id': str(waiver['id']),
             'host': str(waiver.get('host') or '*'),
             'profile': str(waiver.get('profile') or '*'),
+            'owner': str(waiver.get('owner') or '*'),
             'reason': str(waiver['reason']),
             'expires': day.isoformat(),
         }
@@ -106,7 +107,14 @@ def _matches(waiver, finding, host):
     profile = '' if profile is None else str(profile)
     return (fnmatch.fnmatchcase(str(finding.get('id', '')), waiver['id'])
             and fnmatch.fnmatchcase(str(host), waiver['host'])
-            and fnmatch.fnmatchcase(profile, waiver['profile']))
+            and fnmatch.fnmatchcase(profile, waiver['profile'])
+            and fnmatch.fnmatchcase(_owner(finding), waiver.get('owner', '*')))
+
+
+def _owner(finding):
+    """The finding's user name (a rootless setup), '' for the system's."""
+    owner = finding.get('owner')
+    return str(owner.get('name') or '') if isinstance(owner, dict) else ''
 
 
 def apply_waivers(findings, waivers, host, today=None, variable=None):

@@ -122,8 +122,12 @@ def _die_with_parent():
 class Canary(object):
     """One container start; use as a context manager so cleanup always runs."""
 
-    def __init__(self, runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent=None, answer=True):
+    def __init__(self, runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent=None, answer=True,
+                 user=None):
         self.runtime = runtime
+        # user: {name, uid, gid, home, runtime_dir} - the canary runs rootless as that user (user
+        # namespace, the user's XDG_RUNTIME_DIR); root only serves the agent and cleans up.
+        self.user = user
         self.answer = answer
         self.kind = kind
         self.syscalls = sorted(set(syscalls))
@@ -164,8 +168,27 @@ class Canary(object):
         for name in binds + ['proc', 'dev']:
             os.mkdir(os.path.join(rootfs, name))
         config = canary_config(self.id, self.syscalls, self.socket, self.nnp, binds)
+        if self.user:
+            rootless_config(config, self.user)
         with open(os.path.join(self.bundle, 'config.json'), 'w') as handle:
             json.dump(config, handle, indent=2)
+        if self.user:  # everything the user's runtime touches is the user's (made by root, then handed over)
+            for top, dirs, files in os.walk(self.tmp):
+                for name in [top] + [os.path.join(top, n) for n in dirs + files]:
+                    os.lchown(name, self.user['uid'], self.user['gid'])
+
+    def _env(self):
+        if not self.user:
+            return ENV
+        return dict(ENV, HOME=self.user.get('home') or '/', XDG_RUNTIME_DIR=self.user['runtime_dir'])
+
+    def _as(self):
+        return (self.user['uid'], self.user['gid']) if self.user else None
+
+    def _popen_user(self):
+        if not self.user:
+            return {}
+        return {'user': self.user['uid'], 'group': self.user['gid'], 'extra_groups': []}
 
     def _runtime(self, *args):
         return [self.runtime, '--root', self.state_root] + list(args)
@@ -198,6 +221,8 @@ class Canary(object):
         started = time.time()
         self._prepare()
         self.agent = Agent(self.socket, answer=self.answer).start()
+        if self.user:  # the user's runtime connects to the agent
+            os.chown(self.socket, self.user['uid'], self.user['gid'])
         out = open(os.path.join(self.tmp, 'stdout'), 'wb')
         err = open(os.path.join(self.tmp, 'stderr'), 'wb')
         argv = self._runtime('run', '--bundle', self.bundle, '--pid-file', self.pid_file)
@@ -208,8 +233,9 @@ class Canary(object):
             # Popen, not run_command: a hung runtime must be found and killed by PID. It dies with
             # this process (PR_SET_PDEATHSIG); what it started is reaped by the next run.
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,  # pylint: disable=ansible-bad-function
-                                         stderr=err, env=ENV, cwd=self.tmp, close_fds=True, start_new_session=True,
-                                         preexec_fn=_die_with_parent())
+                                         stderr=err, env=self._env(), cwd=self.tmp, close_fds=True,
+                                         start_new_session=True, preexec_fn=_die_with_parent(),
+                                         **self._popen_user())
         finally:
             out.close()
             err.close()
@@ -335,7 +361,8 @@ class Canary(object):
         deadline = time.time() + limit
         status = 'unknown'
         while True:
-            rc, out, _err, _error = run(self._runtime('state', self.id), max(1, int(deadline - time.time()) + 1))
+            rc, out, _err, _error = run(self._runtime('state', self.id), max(1, int(deadline - time.time()) + 1),
+                                        user=self._as(), env=self._env())
             if rc == 0:
                 try:
                     status = json.loads(out.decode('utf-8')).get('status') or 'unknown'
@@ -374,7 +401,7 @@ class Canary(object):
                     kill_exact(pid, start)
                 time.sleep(0.1)
             if os.path.isdir(self.state_root):
-                error = run(self._runtime('delete', '--force', self.id), 10)[3]
+                error = run(self._runtime('delete', '--force', self.id), 10, user=self._as(), env=self._env())[3]
                 if error:
                     problems.append('%s delete: %s' % (self.runtime, error))
         if self.agent is not None:
@@ -422,14 +449,29 @@ def transient_start_failure(result):
     return result.get('outcome') == 'error' and bool(_TRANSIENT_START.search(result.get('message') or ''))
 
 
-def probe(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent=None, answer=True):
+def rootless_config(config, user):
+    """Make the canary's config rootless for ``user``: a user namespace mapping container root to the
+    user, no cgroup of its own (an unprivileged runc has none to create), no device cgroup rules."""
+    linux = config['linux']
+    linux['uidMappings'] = [{'containerID': 0, 'hostID': int(user['uid']), 'size': 1}]
+    linux['gidMappings'] = [{'containerID': 0, 'hostID': int(user['gid']), 'size': 1}]
+    linux['namespaces'] = [ns for ns in linux['namespaces'] if ns.get('type') != 'user'] + [{'type': 'user'}]
+    linux.pop('cgroupsPath', None)
+    linux.pop('resources', None)
+    for mount in config.get('mounts') or ():
+        if mount.get('type') == 'bind':
+            mount['options'] = ['rbind' if o == 'bind' else o for o in mount.get('options') or []]
+    return config
+
+
+def probe(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent=None, answer=True, user=None):
     """Run one canary; always cleans up. Returns the result dict with `leftovers`.
 
     A start that failed with runc's transient init race is run once more.
     """
     leftovers = []
     for attempt in (1, 2):
-        canary = Canary(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent, answer)
+        canary = Canary(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent, answer, user=user)
         result = None
         try:
             result = canary.run()

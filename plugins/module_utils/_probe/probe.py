@@ -21,11 +21,12 @@ import os
 import re
 import time
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._command import run
+from ansible_collections.runcguard.seccomp.plugins.module_utils._command import ENV, run
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import RUNTIME_DIRS, RUNTIME_GLOBS
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, read_bounded
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.abi import host_support
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.canary import probe
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.users import USER_BIN_DIRS
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
     ProfileError, decode_profile, notify_analysis, seccomp_section)
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import parse_runtime_version
@@ -37,11 +38,25 @@ OUT_OF_TIME = 'not probed: the total time limit (total_timeout) left less than o
 RUNTIME_KINDS = ('runc', 'crun')
 
 
-def runtime_identity(path, timeout=10):
-    """(parsed version dict, refusal message or None) for a runtime binary."""
+def runtime_identity(path, timeout=10, user=None):
+    """(parsed version dict, refusal message or None) for a runtime binary.
+
+    With ``user`` ({name, uid, gid, home, runtime_dir}) the binary is run as that user (dropped
+    privileges), and only if that user or root owns it: never another user's file.
+    """
     if not os.path.isfile(path) or not os.access(path, os.X_OK):
         return None, '%s is not an executable file' % path
-    rc, out, err, error = run([path, '--version'], timeout)
+    if user:
+        try:
+            owner = os.stat(path).st_uid
+        except OSError as exc:
+            return None, '%s: %s' % (path, exc.strerror)
+        if owner not in (0, user['uid']):
+            return None, ('%s is not owned by user %s (or root): not run as that user' % (path, user['name']))
+        env = dict(ENV, HOME=user.get('home') or '/', XDG_RUNTIME_DIR=user['runtime_dir'])
+        rc, out, err, error = run([path, '--version'], timeout, user=(user['uid'], user['gid']), env=env, cwd='/')
+    else:
+        rc, out, err, error = run([path, '--version'], timeout)
     if error:
         return None, '%s --version: %s' % (path, error)
     info = parse_runtime_version(out)
@@ -71,6 +86,29 @@ def find_runtimes(paths=None):
                 seen.add(real)
                 found.append(path)
     return found
+
+
+def probe_user(name):
+    """{name, uid, gid, home, runtime_dir} of the user a rootless probe runs as. Raises ValueError."""
+    import pwd
+    try:
+        entry = pwd.getpwuid(int(name)) if str(name).isdigit() else pwd.getpwnam(str(name))
+    except (KeyError, ValueError):
+        raise ValueError('user %s: no such user' % name)
+    if entry.pw_uid == 0:
+        raise ValueError('user %s is root: a rootless probe runs as a non-root user (omit user for root)' % name)
+    runtime_dir = '/run/user/%d' % entry.pw_uid
+    if not os.path.isdir(runtime_dir):
+        raise ValueError('user %s has no %s (XDG_RUNTIME_DIR): log the user in or enable lingering '
+                         '(loginctl enable-linger %s) first' % (entry.pw_name, runtime_dir, entry.pw_name))
+    return {'name': entry.pw_name, 'uid': entry.pw_uid, 'gid': entry.pw_gid, 'home': entry.pw_dir,
+            'runtime_dir': runtime_dir}
+
+
+def user_runtimes(user):
+    """The user's own runc/crun in ~/.local/bin and ~/bin (the candidates runtime_facts looks at)."""
+    paths = [os.path.join(user['home'], d, n) for d in USER_BIN_DIRS for n in RUNTIME_KINDS]
+    return find_runtimes(paths)
 
 
 # --- a whole run ----------------------------------------------------------------------------
@@ -105,14 +143,14 @@ def profile_notify_set(path, max_size=4 * 1024 * 1024):
     return info['notify_syscalls']
 
 
-def identify(runtimes):
+def identify(runtimes, user=None):
     """([(path, version info)] of the distinct runc/crun binaries, skipped [{runtime, message}])."""
     targets, skipped, seen = [], [], set()
     for path in runtimes:
         if os.path.realpath(path) in seen:
             continue  # /usr/bin/runc -> /usr/sbin/runc: one binary, probed once
         seen.add(os.path.realpath(path))
-        info, refusal = runtime_identity(path)
+        info, refusal = runtime_identity(path, user=user)
         if refusal:
             skipped.append({'runtime': path, 'message': refusal})
         else:
@@ -139,7 +177,7 @@ def out_of_time(deadline, timeout):
     return deadline is not None and time.time() + timeout > deadline
 
 
-def run_all(runtimes, syscall_sets, nnp_values, timeout, profile=None, tmp_parent=None, deadline=None):
+def run_all(runtimes, syscall_sets, nnp_values, timeout, profile=None, tmp_parent=None, deadline=None, user=None):
     """Probe every runtime x syscall set x no_new_privileges value, one at a time.
 
     Returns (results, skipped): skipped holds {runtime, message} for binaries that are not
@@ -148,7 +186,7 @@ def run_all(runtimes, syscall_sets, nnp_values, timeout, profile=None, tmp_paren
     no probe starts; each one left out is listed in skipped.
     """
     results = []
-    targets, skipped = identify(runtimes)
+    targets, skipped = identify(runtimes, user=user)
     unsupported = host_support()
     for path, info in targets:
         for syscalls in syscall_sets:
@@ -158,12 +196,14 @@ def run_all(runtimes, syscall_sets, nnp_values, timeout, profile=None, tmp_paren
                                     % (OUT_OF_TIME, ','.join(syscalls), str(bool(nnp)).lower())})
                     continue
                 result = base_result(path, info, syscalls, nnp, profile)
+                if user:
+                    result['user'], result['uid'] = user['name'], user['uid']
                 if unsupported:
                     result.update(outcome='unsupported', message=unsupported)
                 else:
                     started = time.time()
                     try:
-                        result.update(probe(path, info['name'], syscalls, nnp, timeout, tmp_parent))
+                        result.update(probe(path, info['name'], syscalls, nnp, timeout, tmp_parent, user=user))
                     except (OSError, ValueError, RuntimeError) as exc:
                         result.update(outcome='error', seconds=round(time.time() - started, 3),
                                       message='probe of %s could not run: %s' % (path, exc))

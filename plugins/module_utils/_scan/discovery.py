@@ -23,16 +23,61 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.profiles i
     KUBELET_SECCOMP, STANDARD_PROFILES, Profiles, bundles, docker_hostconfigs, user_profiles, walk,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.rootfs import HostFs, RootFs
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import buildinfo as go_buildinfo
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import users as users_scan
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.runtimes import gather_runtimes
+from ansible_collections.runcguard.seccomp.plugins.module_utils._version import parse_runtime_version
 
 SCHEMA = 1
 # Defaults of gather()'s options (runtime_facts uses them for its argument spec).
 COMMAND_TIMEOUT = 10
 MAX_PROFILE_SIZE = 1024 * 1024
+USERS = 'auto'
+
+
+def check_users(value):
+    """The ``users`` option: 'auto', 'none' or a list of names/uids. Raises ValueError naming the problem."""
+    if value is None:
+        return 'none'
+    if isinstance(value, str):
+        if value in ('auto', 'none'):
+            return value
+        raise ValueError("users must be 'auto', 'none' or a list of user names, got %r" % value[:100])
+    if isinstance(value, (list, tuple)):
+        out = []
+        for index, item in enumerate(value):
+            if isinstance(item, bool) or not isinstance(item, (str, int)) or not str(item).strip():
+                raise ValueError('users[%d] must be a user name or uid' % index)
+            out.append(str(item).strip())
+        if len(out) > users_scan.MAX_USERS:
+            raise ValueError('users names %d users; at most %d per host' % (len(out), users_scan.MAX_USERS))
+        return out
+    raise ValueError("users must be 'auto', 'none' or a list of user names, got %s" % type(value).__name__)
+
+
+def _users(fs, users, engine_facts, errors):
+    """Rootless setups: [(user, UserScan or None)] for the ``users`` option."""
+    found = users_scan.find_users(fs, users, errors)
+    if not found:
+        return []
+    system = {'mounts': users_scan.mount_table(fs),
+              'podman': {'default_runtime': (engine_facts.get('podman') or {}).get('default_runtime')}}
+    return users_scan.scan_users(fs, found, system, go_buildinfo, errors)
+
+
+def _static_only(entry, user):
+    """execute=false: a user's binary without usable build info keeps no version (nothing is run)."""
+    entry['error'] = 'version not read: no usable Go build information, and execute is false'
+
+
+def _user_error(user):
+    return {'name': user['name'], 'uid': user['uid'], 'home': user['home'], 'runtime_dir': user['runtime_dir'],
+            'signals': list(user['signals']), 'processes': list(user.get('processes') or ()), 'engines': {},
+            'agents': [], 'nerdctl': [], 'units': [], 'error': user.get('error')}
 
 
 def gather(*, profile_paths=(), runtime_paths=(), discover=True, command_timeout=COMMAND_TIMEOUT,
-           max_profile_size=MAX_PROFILE_SIZE, scan_timeout=0, root=None, execute=None, _root='/'):
+           max_profile_size=MAX_PROFILE_SIZE, scan_timeout=0, root=None, execute=None, users=USERS, _root='/'):
     """Scan the host: the facts dict of runtime_facts (its options, same names and defaults).
 
     ``root``: audit the node whose root file system is mounted there (paths reported as the node sees
@@ -74,6 +119,12 @@ def gather(*, profile_paths=(), runtime_paths=(), discover=True, command_timeout
     names = set(engine_facts)
 
     runtimes = gather_runtimes(fs, run, engines, runtime_paths or (), discover, errors, pkgdb)
+    # users' rootless setups: on the live host only (a mounted node root has no running users); with
+    # execute=false nobody's binary is run, not even as its owner
+    scans = _users(fs, users, engine_facts, errors) if discover and not root else []
+    users_scan.merge_runtimes(fs, scans, runtimes, go_buildinfo,
+                              users_scan.run_version_as_owner(command_timeout, parse_runtime_version)
+                              if not static else _static_only, errors)
 
     profiles = Profiles(fs, max(1, int(max_profile_size)), arch, kernel, errors, 'cri-o' in names)
     if discover:
@@ -88,6 +139,13 @@ def gather(*, profile_paths=(), runtime_paths=(), discover=True, command_timeout
         docker = engine_facts.get('docker')
         if docker:
             docker_hostconfigs(fs, profiles, docker.get('data_root') or '/var/lib/docker', errors)
+    for user, scan in scans:
+        if scan is None:
+            continue
+        for path, engine, setting, bundle, must_exist in scan.profiles:
+            profiles.add_file(path, engine, setting, must_exist=must_exist, bundle=bundle, user=user)
+        for key, path, data, engine, setting in scan.generated:
+            profiles.add_inline(path, key, data, engine, setting, None, owner=scan.owner, realpath=None)
     user_profiles(fs, profiles, profile_paths, errors)
     profile_list = profiles.finish()
 
@@ -99,6 +157,7 @@ def gather(*, profile_paths=(), runtime_paths=(), discover=True, command_timeout
         'runtimes': runtimes,
         'profiles': profile_list,
         'engines': engine_facts,
+        'users': [scan.facts() if scan is not None else _user_error(user) for user, scan in scans],
         'scan': {
             'duration_ms': int((time.time() - started) * 1000),
             'files_seen': profiles.files_seen,

@@ -23,11 +23,13 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import 
     EXPANDING_READERS, LITERAL_READERS, PROFILE_READERS, ProfileError, describe_profile,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import UserControlled, read_file
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import users as users_scan
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.host import add_error as _error
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.rootfs import RootEscape
 
 STANDARD_PROFILES = ('/usr/share/containers/seccomp.json', '/etc/containers/seccomp.json')
 KUBELET_SECCOMP = '/var/lib/kubelet/seccomp'
+RUNC_STATE = '/run/runc'  # root's runc state directory: state.json names the bundle
 # (glob of a running bundle's config.json, engine, index of namespace in path parts or None)
 BUNDLE_GLOBS = (
     ('/run/containerd/io.containerd.runtime.v2.task/*/*/config.json', 'containerd'),
@@ -61,17 +63,19 @@ class Profiles(object):
                 'path': path, 'realpath': real, 'sha256': None, 'size': None, 'format': None,
                 'origin': [], 'default_action': None, 'listener_path': None, 'listener_exists': None,
                 'architectures': [], 'notify': [], 'notify_syscalls': [], 'bundle': bundle, 'error': None,
-                'duplicate_keys': [], 'warning': None, '_data': None,
+                'duplicate_keys': [], 'warning': None, 'owner': None, '_data': None,
             }
             self.order.append(entry)
         if origin not in entry['origin']:
             entry['origin'].append(origin)
         return entry
 
-    def add_file(self, path, engine, setting, must_exist=False, bundle=None, reader=None):
+    def add_file(self, path, engine, setting, must_exist=False, bundle=None, reader=None, user=None):
         origin = {'engine': engine, 'setting': setting}
         if reader:
             origin['reader'] = reader
+        if user is not None:
+            return self._add_owned(path, origin, must_exist, bundle, user)
         if printable(path) != path:
             # no engine setting, pod spec or JSON config can name it, and it cannot be reported as is
             shown = printable(path)
@@ -125,14 +129,46 @@ class Profiles(object):
             return ''
         return '' if resolved == path else ' (a symlink, resolved inside the audited root to %s)' % resolved
 
-    def add_inline(self, path, key, data, engine, setting, bundle):
+    def _add_owned(self, path, origin, must_exist, bundle, user):
+        """A file a user controls: read only within what that user owns (users.read_owned)."""
+        owner = users_scan.owner_of(user)
+        shown = printable(path)
+        if not users_scan.lexists(self.fs, path):
+            if must_exist:
+                entry = self._entry(shown, shown, None, origin, bundle)
+                entry['owner'] = owner
+                entry['error'] = _error(self.errors, shown, 'does not exist (named by %s %s of user %s)'
+                                        % (origin['engine'], origin['setting'], user['name']))
+            return
+        self.files_seen += 1
         try:
-            real = self.fs.host(os.path.realpath(self.fs.real(path)))
-        except FileProblem:
-            real = path
-        entry = self._entry(key, path, real,
-                            {'engine': engine, 'setting': setting}, bundle)
+            data = users_scan.read_owned(self.fs, path, user, self.max_size)
+        except FileProblem as exc:  # never the target of a link out of the user's files
+            entry = self._entry(shown, shown, None, origin, bundle)
+            entry['owner'] = owner
+            entry['error'] = _error(self.errors, shown, exc.message)
+            return
+        try:
+            resolved = self.fs.host(os.path.realpath(self.fs.real(path)))
+        except (OSError, ValueError):
+            resolved = path
+        known = resolved in self.entries
+        entry = self._entry(resolved, shown, resolved, origin, bundle)
+        entry['owner'] = entry['owner'] or owner
+        if not known:
+            entry['_data'] = data
+
+    def add_inline(self, path, key, data, engine, setting, bundle, owner=None, realpath=None):
+        if realpath is None:
+            try:
+                realpath = self.fs.host(os.path.realpath(self.fs.real(path)))
+            except FileProblem:
+                realpath = path
+        entry = self._entry(key, path, realpath, {'engine': engine, 'setting': setting}, bundle)
         entry['_data'] = data
+        if owner:
+            entry['owner'] = owner
+        return entry
 
     def finish(self):
         out = []
@@ -180,6 +216,8 @@ class Profiles(object):
             entry['listener_exists'] = is_socket(self.fs.real(listener)) if listener else None
         except FileProblem:
             entry['listener_exists'] = None
+        if any(o.get('engine') == 'nerdctl' for o in entry['origin']):
+            entry['listener_exists'] = None  # one socket per container, made when nerdctl starts it
         return True
 
 
@@ -222,6 +260,9 @@ def bundles(fs, profiles, engine_names):
                 eng = 'docker' if ns == 'moby' else engine
                 bundle = {'id': parts[-2], 'namespace': ns, 'engine': eng}
             profiles.add_file(path, 'bundle', '%s bundle config.json' % bundle['engine'], bundle=bundle)
+    for config, cid, _pid in users_scan.state_bundles(fs, None, RUNC_STATE):
+        profiles.add_file(config, 'bundle', 'runc state %s/%s (running or hung container)' % (RUNC_STATE, cid),
+                          bundle={'id': cid, 'namespace': None, 'engine': 'runc'})
 
 
 def profile_path_items(items):
