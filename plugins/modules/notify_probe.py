@@ -541,6 +541,9 @@ def main():
         module.fail_json(msg='no runc or crun binary found in the standard locations; name one with runtime')
     allowed = []
     for runtime in runtimes:  # a user's binary never starts a container as root (docs/security.md)
+        if user:  # probed as that user (dropped privileges), never as root
+            allowed.append(runtime)
+            continue
         ok, why = may_execute(runtime)
         if ok:
             allowed.append(runtime)
