@@ -471,7 +471,8 @@ def probe(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent=None, 
     """
     leftovers = []
     for attempt in (1, 2):
-        canary = Canary(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent, answer, user=user)
+        canary = Canary(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent, answer,
+                        **({'user': user} if user else {}))
         result = None
         try:
             result = canary.run()
