@@ -172,9 +172,7 @@ def host_summary(host, facts=None, findings=None, status='ok', message=None, err
         'runtimes': runtimes,
         'profiles': len(profiles),
         'notify_profiles': len([p for p in profiles if p.get('notify_syscalls')]),
-        'probe': [dict((k, item.get(k)) for k in ('runtime', 'name', 'version', 'syscall', 'no_new_privileges',
-                                                  'outcome', 'message', 'user'))
-                  for item in probe or [] if isinstance(item, dict)],
+        'probe': [_probe_entry(item) for item in probe or [] if isinstance(item, dict)],
     }
     summary.update(_counts(summary))
     return summary
@@ -357,3 +355,12 @@ def _owner(owner):
         return None
     uid = owner.get('uid')
     return {'name': one_line(owner['name']), 'uid': uid if isinstance(uid, int) and not isinstance(uid, bool) else None}
+
+
+def _probe_entry(item):
+    """One canary run as the report keeps it (``user``: only for a rootless setup's runtime)."""
+    out = dict((k, item.get(k)) for k in ('runtime', 'name', 'version', 'syscall', 'no_new_privileges', 'outcome',
+                                          'message'))
+    if item.get('user'):
+        out['user'] = one_line(item['user'])
+    return out

@@ -39,6 +39,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
     FileProblem, describe_os_error, printable,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import bypass4netns as b4n
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import RUNTIME_DIRS
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.toml import TomlError, loads as toml_loads
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import version_from_build_info
 
@@ -531,8 +532,7 @@ def _scan_podman(fs, scan, system_podman):
         cands = [_expand(rt, user)]
     else:
         cands = [_expand(p, user) for p in table.get(rt) or []] or \
-            [os.path.join(d, rt) for d in ('/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin', '/sbin',
-                                           '/bin', '/usr/lib/cri-o-runc/sbin', '/run/current-system/sw/bin')]
+            [os.path.join(d, rt) for d in RUNTIME_DIRS]  # podman's built-in table: the same directories
     found = next((c for c in cands if lexists(fs, c)), None)
     if found:
         _add_runtime(scan, found, 'podman containers.conf engine.runtime (%s)' % rt, 'podman')
