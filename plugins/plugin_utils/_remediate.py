@@ -113,12 +113,6 @@ def manual_text(finding):
                      'rewrite: replace the runc that %s containerd runs (%s) with runc >= 1.2.0 (1.3.6 is safe for '
                      'every known advisory), or stop running containers with nerdctl/bypass4netns=true on it'
                      % ('the user %s\'s' % user if user else 'its', runtime.get('path') or 'its runc'))
-    if _users_runc(finding) and not _generated(finding):
-        steps.append('%s is user %s\'s own runc %s: as %s, put runc >= 1.2.0 (1.3.6 is safe for every known '
-                     'advisory) in its place (same path, owned by %s, sha256-verified), or point the user\'s engine '
-                     'at a fixed runc' % (runtime.get('path'), runtime['owner'].get('name'), runtime.get('version') or
-                                          '(version unknown)', runtime['owner'].get('name'),
-                                          runtime['owner'].get('name')))
     return '; '.join(steps) or None
 
 

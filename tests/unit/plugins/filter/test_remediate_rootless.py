@@ -64,7 +64,8 @@ def test_users_own_runc_is_never_given_to_runc_pin():
     assert result['actions'] == [] and result['runc_action'] is None
     manual = [m for m in result['manual'] if m['id'] == 'notify-fcntl-hang']
     assert manual[0]['owner'] == ALICE
-    assert manual[0]['why'].startswith("/home/alice/.local/bin/runc is user alice's own runc 1.2.0-rc.2: as alice")
+    assert manual[0]['why'].startswith("/home/alice/.local/bin/runc belongs to alice: runc_pin never changes a user's "
+                                       "own runc; upgrade it as that user")
 
 
 def test_nerdctl_generated_profile_is_a_manual_plan():
