@@ -653,12 +653,28 @@ class SafeDir(object):
                 raise FileProblem('was replaced while it was being rewritten; nothing was written', path)
             if exists is False and now is not None:
                 raise FileProblem('already exists', path)
-            os.rename(tmp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+            if exists is False and self._link_exclusive(tmp, name, path):
+                self._unlink_quiet(tmp)
+            else:
+                os.rename(tmp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
         except BaseException:
             self._unlink_quiet(tmp)
             raise
         self.fsync()
         return backup_path
+
+    def _link_exclusive(self, tmp, name, path):
+        """Give ``tmp`` the name ``name`` only if that name is free (link() is atomic and fails on a taken
+        name). False where the file system has no hard links (the caller renames after its own check)."""
+        try:
+            os.link(tmp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd, follow_symlinks=False)
+            return True
+        except OSError as exc:
+            if exc.errno == errno.EEXIST:
+                raise FileProblem('already exists', path)
+            if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                return False
+            raise
 
     def write_in_place(self, name, data, expect):
         """Overwrite ``name`` in place (a bind-mounted file cannot be renamed over); same inode checks."""

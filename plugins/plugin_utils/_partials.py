@@ -26,15 +26,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import errno
 import json
 import os
 import re
 import socket
-import tempfile
 import uuid
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._files import SCRATCH_MARK
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import Attributes, SafeDir
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import HOST_STATES, host_summary
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import one_line
 
@@ -116,63 +115,21 @@ def write_partial(directory, hosts, slice_name, run=None, mode=0o644, moment=Non
     header = {'format': FORMAT, 'version': VERSION, 'slice': slice_name, 'created_at': _stamp(moment),
               'hosts': len(hosts), 'run': dict(run or {})}
     final = os.path.join(directory, partial_name(slice_name))
+    data = ''.join(line + '\n' for line in _lines(hosts, header)).encode('utf-8')
+    # the directory is opened once without following links and the partial published relative to it
+    # (module_utils/_safefile, the collection's one writer): never over an existing partial
     try:
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        fd, tmp = tempfile.mkstemp(prefix='.%s%s' % (partial_name(slice_name), SCRATCH_MARK), suffix='.tmp',
-                                   dir=directory)
-    except OSError as exc:
-        raise PartialError('cannot write a partial in %s: %s' % (directory, exc))
-    try:
-        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
-            for line in _lines(hosts, header):
-                handle.write(line)
-                handle.write('\n')
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        _publish(tmp, final)
-    except OSError as exc:
-        raise PartialError('cannot write the partial %s: %s' % (final, exc))
-    finally:
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-    _sync_dir(directory)
-    return final
-
-
-def _publish(tmp, final):
-    """Give ``tmp`` the name ``final`` unless that name exists (then PartialError)."""
-    try:
-        os.link(tmp, final)  # atomic, and fails when the name is taken
-        return
-    except OSError as exc:
-        if exc.errno == errno.EEXIST:
+        with SafeDir.open(os.path.abspath(directory), allow_user_owned=True, create=True) as sdir:
+            sdir.write(partial_name(slice_name), data, attrs=Attributes(os.geteuid(), os.getegid(), mode),
+                       exists=False)
+    except FileProblem as exc:
+        if exc.message == 'already exists':
             raise PartialError('%s already exists: a partial of this slice id was written before; it is kept '
                                '(remove it, or run with another awx_job_id)' % final)
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-            raise
-    # storage without hard links: claim the name exclusively, then rename the full file over it
-    try:
-        os.close(os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        raise PartialError('cannot write the partial %s: %s' % (final, exc.message))
     except OSError as exc:
-        if exc.errno == errno.EEXIST:
-            raise PartialError('%s already exists: a partial of this slice id was written before; it is kept' % final)
-        raise
-    os.replace(tmp, final)
-
-
-def _sync_dir(directory):
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        raise PartialError('cannot write the partial %s: %s' % (final, exc))
+    return final
 
 
 # ----------------------------------------------------------------------------------------------

@@ -380,3 +380,15 @@ def test_every_read_as_root_follows_the_read_policy(tmp_path, mode):
             reader(link, 100)
         assert 'daemon.json' not in info.value.message
     assert read_text(secret, 100) == '{"secret": 1}'
+
+
+def test_a_new_file_is_published_only_under_a_free_name(tmp_path, mode):
+    """exists=False: link()-published, so a name taken meanwhile (another writer) is never replaced."""
+    with SafeDir.open(str(tmp_path)) as sdir:
+        sdir.write('part.jsonl', b'first', attrs=Attributes(0, 0, 0o640), exists=False)
+        with pytest.raises(FileProblem) as info:
+            sdir.write('part.jsonl', b'second', exists=False)
+    assert info.value.message == 'already exists'
+    assert open(str(tmp_path / 'part.jsonl'), 'rb').read() == b'first'
+    assert stat.S_IMODE(os.stat(str(tmp_path / 'part.jsonl')).st_mode) == 0o640
+    assert os.listdir(str(tmp_path)) == ['part.jsonl']  # no scratch left behind
