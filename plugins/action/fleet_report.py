@@ -5,7 +5,8 @@
 
 Runs only on the controller: it reads every host's summary from hostvars, builds the fleet with
 plugin_utils._report, renders and validates each format with plugin_utils._renderers and writes
-each file atomically (temp file in the same directory, then os.replace). Nothing is sent to a host.
+each file atomically through module_utils._safefile (relative to the report directory opened once:
+temporary file, backup, rename). Nothing is sent to a host.
 """
 
 from __future__ import absolute_import, division, print_function
