@@ -103,7 +103,7 @@ def test_containerfile_wires_collection_and_requirements(built):
     # The step that turns meta/execution-environment.yml into pip/bindep installs.
     assert 'introspect.py introspect' in text
     assert '/output/scripts/install-from-bindep' in text
-    assert 'ansible-core>=2.19.0' in text
+    assert 'ansible-core>=2.16.0' in text
 
 
 def test_context_holds_this_collection(built):

@@ -248,3 +248,16 @@ def test_newest_partial_wins_and_bad_files_are_error_entries(fleet, sliced):
     assert 'merge: %s' % (partials / 'notes.txt') in proc.stderr  # warnings name the bad files
     md = (reports / 'runcguard-audit.md').read_text()
     assert 'node1 is in more than one partial' in md and 'notes.txt' in md
+
+
+def test_sliced_audit_and_merge_on_ansible_core_2_16(tmp_path, fleet):
+    """The lowest supported ansible-core: the same unsliced run, slices and merge, the same reports."""
+    bindir = CORE_216
+    base, inventory = fleet
+    work = tmp_path / 'core-2.16'
+    work.mkdir()
+    unsliced = work / 'unsliced'
+    proc = run(command(inventory, 'audit.yml', '-e', 'audit_report_dir=%s' % unsliced, bindir=bindir))
+    assert 'does not support Ansible version' not in proc.stdout + proc.stderr  # meta/runtime.yml: >=2.16.0
+    assert report(unsliced)['totals']['audited'] == len(HOSTS)
+    sliced_equals_unsliced(work, inventory, unsliced, bindir=bindir)
