@@ -30,7 +30,7 @@ from xml.sax.saxutils import quoteattr
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTING_MD = os.path.join(ROOT, 'docs', 'testing.md')
-SUITES = ('shellcheck', 'lint', 'docs', 'sanity', 'units', 'units-2.19', 'host', 'molecule')
+SUITES = ('shellcheck', 'lint', 'docs', 'sanity', 'sanity-2.16', 'units', 'units-2.19', 'units-2.16', 'host', 'molecule')
 
 
 def claims_table(path=TESTING_MD):

@@ -22,7 +22,9 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 # Molecule its podman connection; community.general has dnf_versionlock (runc_pin on RedHat).
 COLLECTIONS=(containers/podman community/general)
 ANSIBLE_WHEEL_SPEC='ansible>=14,<15'
-APT_PACKAGES=(podman runc crun debootstrap uidmap chromium shellcheck)
+# openssh-server: the host tests' own sshd instances on loopback (tests/host/sshfleet.py); the
+# machine's ssh service is never started (policy-rc.d below), the tests run sshd with their own config.
+APT_PACKAGES=(podman runc crun debootstrap uidmap chromium shellcheck openssh-server)
 
 # A stamp records the inputs a step was done with; the step is skipped while they are unchanged.
 stamp_ok() { [ -f "$RCG_CACHE/stamps/$1" ] && [ "$(cat "$RCG_CACHE/stamps/$1")" = "$2" ]; }
@@ -41,7 +43,15 @@ if [ "$minimal" = 0 ]; then
     log "apt-get install ${missing//$'\n'/ }"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
+    # no service starts on install (openssh-server would start the machine's sshd on port 22)
+    policy=/usr/sbin/policy-rc.d own_policy=0
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\n# scripts/setup.sh: no service starts during its apt-get install\nexit 101\n' >"$policy"
+      chmod 755 "$policy"
+      own_policy=1
+    fi
     apt-get install -y -qq "${APT_PACKAGES[@]}" >/dev/null
+    [ "$own_policy" = 0 ] || rm -f "$policy"
   fi
 fi
 
@@ -112,8 +122,10 @@ if [ "$minimal" = 0 ]; then
   if [ -n "$OLD_PY" ]; then
     make_venv .venv-2.19 "$OLD_PY"
     add_layer .venv-2.19 requirements-2.19.txt
+    make_venv .venv-2.16 "$OLD_PY"
+    add_layer .venv-2.16 requirements-2.16.txt
   else
-    log "WARNING: no python3.11 found; skipping .venv-2.19 (ansible-core 2.19 units)"
+    log "WARNING: no python3.11 found; skipping .venv-2.19 and .venv-2.16 (ansible-core 2.19 and 2.16 tests)"
   fi
 fi
 
@@ -195,7 +207,7 @@ args = [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel')]
 subprocess.check_call([sys.executable, '-m', 'ensurepip', '--default-pip'])
 subprocess.check_call([sys.executable, '-m', 'pip', 'install'] + args)
 PY
-    done
+    done < <(grep -oE "pip='[0-9.]+'" "$reqpy" | grep -oE '[0-9.]+' | sort -u)
   done
 done
 

@@ -4,14 +4,14 @@
 # (sums over all suites; a Molecule scenario counts as one test). Exit status is non-zero when
 # anything failed or when no test ran at all.
 #   bash scripts/test.sh                 everything (runs scripts/setup.sh first)
-#   RCG_SUITES="sanity units" bash scripts/test.sh    a subset: shellcheck lint docs sanity units units-2.19 host molecule claims (last: needs the others)
+#   RCG_SUITES="sanity units" bash scripts/test.sh    a subset: shellcheck lint docs sanity sanity-2.16 units units-2.19 units-2.16 host molecule claims (last: needs the others)
 #   RCG_SCENARIOS="clean" bash scripts/test.sh        only these Molecule scenarios
 #   RCG_MOLECULE_JOBS=2                   scenarios run at once (default 2)
 #   RCG_REQUIRE_SHARED=1                  (.ci/run) no shared/ or a missing build fails, never skips
 # A name in RCG_SUITES or RCG_SCENARIOS that does not exist is a failure.
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-suites=${RCG_SUITES:-shellcheck lint docs sanity units units-2.19 host molecule claims}
+suites=${RCG_SUITES:-shellcheck lint docs sanity sanity-2.16 units units-2.19 units-2.16 host molecule claims}
 t_start=$SECONDS
 
 if ! bash "$root/scripts/setup.sh"; then
@@ -110,18 +110,28 @@ ansible_test() {  # $1 venv dir, rest: ansible-test arguments (run inside the st
 }
 
 # --- ansible-test sanity (newest core; compile/import on every target Python found) --------
-run_sanity() {
-  local t0=$SECONDS log=$out/sanity.log rc
-  say "sanity (ansible-test sanity --venv, log: ${log#"$RCG_ROOT"/})"
+run_sanity() {  # $1 suite name, $2 venv dir, rest: ansible-test sanity options (default: every test)
+  local name=$1 venv=$2 t0=$SECONDS rc
+  local log=$out/$name.log
+  shift 2
+  if [ ! -x "$venv/bin/ansible-test" ]; then
+    record "$name" 0 1 0 0 "missing $venv"; return
+  fi
+  say "$name (ansible-test sanity --venv $*, log: ${log#"$RCG_ROOT"/})"
   rm -rf "$stage/tests/output/junit"
-  ansible_test "$RCG_ROOT/.venv" sanity --venv --junit >"$log" 2>&1
+  ansible_test "$venv" sanity --venv --junit "$@" >"$log" 2>&1
   rc=$?
   local p f s
   read -r p f s < <(junit_counts "$stage"/tests/output/junit/ansible-test-sanity-*.xml)
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi  # crashed before writing a failure report
-  record sanity "$p" "$f" "$s" $((SECONDS - t0)) "rc=$rc"
-  [ "$rc" = 0 ] || { echo "--- sanity errors"; grep -E '^(ERROR|FATAL)' "$log" | head -60; }
+  record "$name" "$p" "$f" "$s" $((SECONDS - t0)) "rc=$rc"
+  [ "$rc" = 0 ] || { echo "--- $name errors"; grep -E '^(ERROR|FATAL)' "$log" | head -60; }
 }
+# ansible-core 2.16 (the lowest supported): the sanity tests whose verdict depends on the core version
+# (documentation and argument specs, runtime metadata, imports and syntax on every target Python);
+# style checks (pep8, pylint, shellcheck, ...) are the newest core's business.
+SANITY_216=(--test validate-modules --test ansible-doc --test action-plugin-docs --test runtime-metadata
+  --test import --test compile --test yamllint --test ignores --python 3.11)
 
 # --- ansible-test units -----------------------------------------------------------------------
 run_units() {  # $1 suite name, $2 venv dir, $3 python version
@@ -255,9 +265,11 @@ run_molecule() {
 stage_collection
 for suite in $suites; do
   case $suite in
-    sanity) run_sanity ;;
+    sanity) run_sanity sanity "$RCG_ROOT/.venv" ;;
     units) run_units units "$RCG_ROOT/.venv" "$("$RCG_ROOT/.venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" ;;
     units-2.19) run_units units-2.19 "$RCG_ROOT/.venv-2.19" 3.11 ;;
+    units-2.16) run_units units-2.16 "$RCG_ROOT/.venv-2.16" 3.11 ;;
+    sanity-2.16) run_sanity sanity-2.16 "$RCG_ROOT/.venv-2.16" "${SANITY_216[@]}" ;;
     host) run_host ;;
     docs) run_linter docs antsibull-docs lint-collection-docs --plugin-docs . ;;
     lint) run_linter lint ansible-lint --offline --profile production --nocolor ;;

@@ -147,3 +147,16 @@ def test_host_text_in_a_partial_is_escaped(tmp_path):
     fleet['merge'] = info
     html = _renderers.render(fleet, ['html'])['html']
     assert '<img src=x' not in html and '&lt;img src=x' in html
+
+
+def test_one_line_fast_path_changes_nothing():
+    """one_line returns printable text as it is; every other character still goes through the escapes."""
+    from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _report_text
+
+    def slow(text):
+        return ' '.join(_report_text.visible(text).split())
+
+    for code in list(range(0x0, 0x3100)) + [0xfeff, 0xfff9, 0x1d173, 0xe0001]:
+        char = chr(code)
+        for text in (char, 'a%sb' % char, ' %s' % char, '%s ' % char, 'a  %s' % char):
+            assert _report_text.one_line(text) == slow(text), (hex(code), text)
