@@ -117,8 +117,8 @@ def main():
         bench_name = 'fleet_bench_ssh' if fleet else 'fleet_bench'
         if fleet and args.json == _bench.default_json('fleet_bench'):
             args.json = _bench.default_json(bench_name)  # the SSH run has a result file of its own
-        result = _bench.Result(bench_name, {'hosts': args.hosts, 'rounds': args.rounds, 'forks': args.forks,
-                                      'ssh': bool(fleet)})
+        params = {'hosts': args.hosts, 'rounds': args.rounds, 'forks': args.forks, 'ssh': bool(fleet)}
+        result = _bench.Result(bench_name, params)
         times = dict((name, []) for name in runs)
         for round_no in range(args.rounds):
             for name, argv in runs.items():
@@ -132,9 +132,8 @@ def main():
                         statuses = [h['status'] for h in json.load(handle)['hosts']]
                     result.count('%s: hosts audited ok' % name, statuses.count('ok'), args.hosts)
         medians = dict((name, result.measure(name, values)) for name, values in times.items())
-        result.table('%d hosts%s, forks %d, medians of %d rounds' % (
-            args.hosts, ' over SSH (%d sshd, pipelining, ControlPersist)' % len(fleet.daemons) if fleet else '',
-            args.forks, args.rounds),
+        over = ' over SSH (%d sshd, pipelining, ControlPersist)' % len(fleet.daemons) if fleet else ''
+        result.table('%d hosts%s, forks %d, medians of %d rounds' % (args.hosts, over, args.forks, args.rounds),
                      ['playbook', 'median s', 'ratio to ping'],
                      [[name, round(value, 1), round(value / medians['ping'], 2)] for name, value in medians.items()])
         if fleet:  # issue 23: over SSH, discovery on

@@ -111,9 +111,9 @@ def main():
         result = json.loads(proc.stdout.strip().splitlines()[-1])
         peak = result['peak'] / 2.0 ** 20
         print('Python %s on %s, %d CPUs, load average %.1f; %d hosts (%d findings) in %d partials of %.0f MB '
-              '(written in %.0f s, not timed)' % (platform.python_version(), platform.machine(), os.cpu_count(),
-                                                   os.getloadavg()[0], result['hosts'], result['findings'],
-                                                   args.slices, size / 1e6, setup_time))
+              '(written in %.0f s, not timed)' % (
+                  platform.python_version(), platform.machine(), os.cpu_count(), os.getloadavg()[0], result['hosts'],
+                  result['findings'], args.slices, size / 1e6, setup_time))
         print('')
         print('| step | seconds | output size |')
         print('|---|---|---|')

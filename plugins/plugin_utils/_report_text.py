@@ -39,7 +39,7 @@ def natural_key(value):
 
 def one_line(value):
     """One line of printable text for any JSON-ish value (lists joined, None -> '', controls escaped)."""
-    if type(value) is str and value.isprintable() and value[:1] != ' ' and value[-1:] != ' ' and '  ' not in value:
+    if value.__class__ is str and value.isprintable() and value[:1] != ' ' and value[-1:] != ' ' and '  ' not in value:
         # nothing to escape or fold: isprintable() is false for every control, bidi and whitespace
         # character but ' ' (the commonest case by far; reports of 100,000 hosts call this millions of times)
         return value

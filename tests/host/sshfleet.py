@@ -174,8 +174,8 @@ class SshFleet(object):
             for address in addresses:
                 while True:
                     if proc.poll() is not None:
-                        raise RuntimeError('sshd for %s exited with %s (log in %s)' % (address, proc.returncode,
-                                                                                      self.workdir))
+                        raise RuntimeError('sshd for %s exited with %s (log in %s)' % (
+                            address, proc.returncode, self.workdir))
                     try:
                         socket.create_connection((address, port), timeout=1).close()
                         break

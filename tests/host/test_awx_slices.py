@@ -95,7 +95,7 @@ def report(directory):
 def test_three_runner_slices_then_merge_equal_the_unsliced_job(fleet):
     hosts, work = fleet
     unsliced = work / 'reports-unsliced'
-    finish(job(fleet, 'unsliced', SLICE.split('\n\n')[0] + '\n', {'audit_report_dir': str(unsliced)}))
+    finish(job(fleet, 'unsliced', SLICE.split('\n\n', maxsplit=1)[0] + '\n', {'audit_report_dir': str(unsliced)}))
     partials = work / 'partials'
     started = [job(fleet, 'slice%d' % index, SLICE,
                    {'awx_job_id': 500 + index, 'audit_partial_dir': str(partials), 'audit_partial_only': True,
