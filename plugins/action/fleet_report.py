@@ -14,88 +14,24 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-from collections.abc import Mapping
 import json
 import os
-import re
 import time
 
 from ansible import release as ansible_release
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, is_scratch
-from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import Attributes, SafeDir
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem
 from ansible_collections.runcguard.seccomp.plugins.modules import fleet_report as _doc
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _argspec, _partials, _renderers, _report, _report_text
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import (
+    _argspec, _partials, _renderers, _report, _report_files, _report_text,
+)
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import QueryError, describe, optional_query, truthy
 
 RESULT_LIMIT = 100
-_TIMESTAMP = re.compile(r'Generated: (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)')
 
 ARGUMENT_SPEC = _argspec.argument_spec(_doc.DOCUMENTATION)
-
-
-def _read(path):
-    try:
-        with open(path, 'rb') as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
-
-
-def _previous_timestamp(paths):
-    """generated_at of the report already on disk, so identical content keeps identical bytes."""
-    for fmt, path in sorted(paths.items()):
-        data = _read(path)
-        if data is None:
-            continue
-        text = data[:1 << 20].decode('utf-8', 'replace')
-        if fmt == 'json':
-            try:
-                value = json.loads(data.decode('utf-8')).get('generated_at')
-            except (ValueError, AttributeError):
-                continue
-            if isinstance(value, str):
-                return value
-        match = _TIMESTAMP.search(text)
-        if match:
-            return match.group(1)
-    return None
-
-
-def _leftovers_in(dest, basename):
-    """Does ``dest`` hold scratch files of this report set (a killed run's)?"""
-    try:
-        names = os.listdir(dest)
-    except OSError:
-        return False
-    return any(name.startswith('.' + basename) and is_scratch(name) for name in names)
-
-
-def _summaries(task_vars, hosts, var):
-    hostvars = task_vars.get('hostvars') or {}
-    raw_get = getattr(hostvars, 'raw_get', None)
-    out = {}
-    for host in hosts:
-        if host not in hostvars and host == task_vars.get('inventory_hostname'):
-            # The host this task runs on: a playbook run without inventory targets the implicit
-            # localhost, which is in no inventory and so not in hostvars; its variables are ours.
-            out[host] = task_vars.get(var)
-            continue
-        # A host that is not in the inventory has no variables (raw_get would return an undefined
-        # marker that fails outside templating): it is reported as missing.
-        if host not in hostvars:
-            out[host] = None
-            continue
-        # raw_get: no templating of host-supplied strings, and no per-host var templating cost.
-        values = raw_get(host) if raw_get else hostvars[host]
-        out[host] = values.get(var) if isinstance(values, Mapping) else None
-    return out
-
-
-# Seconds a report run waits for another one writing the same report set.
-LOCK_TIMEOUT = 60
 
 
 class ActionModule(ActionBase):
@@ -108,11 +44,10 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        mode = args['mode']
         try:
-            mode = int(mode, 8) if isinstance(mode, str) else int(mode)
-        except ValueError:
-            raise AnsibleActionFail('runcguard.seccomp.fleet_report: mode must be octal like 0644, got %r' % mode)
+            mode = _report_files.file_mode(args['mode'])
+        except ValueError as exc:
+            raise AnsibleActionFail('runcguard.seccomp.fleet_report: %s' % exc)
         try:
             gate = optional_query(args['fail_query'], 'fail_query')
         except QueryError as exc:
@@ -133,7 +68,7 @@ class ActionModule(ActionBase):
             except _partials.PartialError as exc:
                 raise AnsibleActionFail('runcguard.seccomp.fleet_report: %s' % exc)
         else:
-            summaries = _summaries(task_vars, args['hosts'], args['summary_var'])
+            summaries = _report_files.host_values(task_vars, args['hosts'], args['summary_var'])
         timings = {'collect': time.time() - started}
 
         # The report a person opens first: JSON when written, else the first format.
@@ -155,10 +90,10 @@ class ActionModule(ActionBase):
             return fleet, _renderers.render(fleet, formats, options)
 
         # Same results as the report on disk -> same bytes (its timestamp kept) -> nothing written.
-        previous = _previous_timestamp(paths) if args['timestamp'] else None
+        previous = _report_files.previous_timestamp(paths) if args['timestamp'] else None
         started = time.time()
         fleet, texts = build(previous)
-        existing = dict((fmt, _read(path)) for fmt, path in paths.items())
+        existing = dict((fmt, _report_files.read(path)) for fmt, path in paths.items())
         changed_formats = [fmt for fmt in formats if existing[fmt] != texts[fmt].encode('utf-8')]
         if changed_formats and args['timestamp']:
             now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
@@ -174,7 +109,7 @@ class ActionModule(ActionBase):
                                         % (fmt, exc))
 
         backups = {}
-        if (changed_formats or _leftovers_in(dest, args['basename'])) and not self._task.check_mode:
+        if (changed_formats or _report_files.leftovers_in(dest, args['basename'])) and not self._task.check_mode:
             changed_formats, backups, leftovers = self._write(dest, args['basename'], paths, formats, texts, mode,
                                                               args['backup'])
             if leftovers:
@@ -220,42 +155,16 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def _write(dest, basename, paths, formats, texts, mode, backup):
-        """Write the changed formats under one lock, so two runs never leave a mixed set of files.
-
-        Returns (formats written, backups, leftovers of a killed run that were removed).
+        """Write the changed formats under one lock (_report_files.write_set), so two runs never leave a
+        mixed set of files. Returns (formats written, backups, leftovers of a killed run that were removed).
         """
         try:
-            # the report directory is opened once, without following links; the lock, the reads, the
-            # backups, the temporary files and the renames are all relative to it (module_utils/_safefile)
-            with SafeDir.open(os.path.abspath(dest), allow_user_owned=True, create=True) as sdir:
-                lock = sdir.lock(basename, LOCK_TIMEOUT)
-                try:
-                    leftovers = [name for fmt in formats for name in sdir.remove_stale_scratch(
-                        os.path.basename(paths[fmt]))]
-                    if lock.stale_pid:
-                        leftovers.append('%s (pid %s)' % (lock.name, lock.stale_pid))
-                    # compared again under the lock: another run may have written since we looked
-                    changed, backups = [], {}
-                    attrs = Attributes(os.geteuid(), os.getegid(), mode)
-                    for fmt in formats:
-                        name, data = os.path.basename(paths[fmt]), texts[fmt].encode('utf-8')
-                        old = st = None
-                        if sdir.lstat(name) is not None:
-                            old, st = sdir.read(name, max(len(data), 1 << 20) * 4)
-                        if old == data:
-                            continue
-                        backup_file = sdir.write(name, data, expect=st, attrs=attrs,
-                                                 backup=old if backup and old is not None else None)
-                        changed.append(fmt)
-                        if backup_file:
-                            backups[fmt] = backup_file
-                finally:
-                    lock.release()
+            return _report_files.write_set(dest, basename, dict((fmt, paths[fmt]) for fmt in formats),
+                                           texts, mode, backup)
         except FileProblem as exc:
             raise AnsibleActionFail('runcguard.seccomp.fleet_report: %s' % exc.message)
         except (IOError, OSError) as exc:
             raise AnsibleActionFail('runcguard.seccomp.fleet_report: cannot write the report in %s: %s' % (dest, exc))
-        return changed, backups, leftovers
 
     def _partial(self, directory, fleet, task_vars, mode):
         """This run's partial (one file, never over another's); its path (not written in check mode)."""

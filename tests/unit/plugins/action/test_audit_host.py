@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""audit_host action with a mocked ``_execute_module``: what it sends to the host, and what it makes
+of each answer (facts, failure, unreachable, a probe), without a host."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from unittest import mock
+
+import pytest
+
+from ansible.errors import AnsibleActionFail
+from ansible.playbook.play_context import PlayContext
+
+from ansible_collections.runcguard.seccomp.plugins.action.audit_host import ARGUMENT_SPEC, SCAN_MARGIN, SCAN_OPTIONS, ActionModule
+
+FACTS = {
+    'schema': 1, 'arch': 'x86_64', 'kernel': '6.1.0', 'libseccomp': '2.5.4',
+    'runtimes': [{'name': 'runc', 'path': '/usr/sbin/runc', 'paths': ['/usr/sbin/runc'], 'realpath': '/usr/sbin/runc',
+                  'version': '1.2.0-rc.2', 'dev': False, 'commit': 'v1.2.0-rc.2-0-gf2d2ee5e4', 'libseccomp': '2.5.4',
+                  'package': None, 'used_by': ['docker'], 'error': None}],
+    'profiles': [{'path': '/etc/docker/agent.json', 'realpath': '/etc/docker/agent.json', 'format': 'oci',
+                  'origin': [{'engine': 'docker', 'setting': 'daemon.json seccomp-profile'}],
+                  'default_action': 'SCMP_ACT_ALLOW', 'listener_path': '/run/agent.sock', 'listener_exists': True,
+                  'notify_syscalls': ['fcntl'], 'bundle': None, 'error': None}],
+    'engines': {}, 'scan': {'errors': []},
+}
+
+
+def action(args, answers, check_mode=False):
+    """The action with ``_execute_module`` answering from ``answers`` (module name -> result or exception)."""
+    task = mock.MagicMock()
+    task.args = args
+    task.check_mode = check_mode
+    task.async_val = 0
+    task.diff = False
+    connection = mock.MagicMock()
+    connection._shell.tmpdir = None
+    module = ActionModule(task, connection, PlayContext(), loader=None, templar=None, shared_loader_obj=None)
+    calls = []
+
+    def execute(module_name, module_args=None, task_vars=None, **kwargs):
+        calls.append((module_name, dict(module_args or {})))
+        answer = answers[module_name]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+    module._execute_module = execute
+    return module, calls
+
+
+def run(args, answers, task_vars=None):
+    module, calls = action(args, answers)
+    return module.run(task_vars=dict({'inventory_hostname': 'node1'}, **(task_vars or {}))), calls
+
+
+def test_gathers_then_evaluates_on_the_controller():
+    result, calls = run({}, {'runcguard.seccomp.runtime_facts': {'ansible_facts': {'runcguard': FACTS}}})
+    assert [name for name, _args in calls] == ['runcguard.seccomp.runtime_facts']
+    scan = calls[0][1]
+    # the module stops starting commands SCAN_MARGIN seconds before the task gives up on it
+    assert scan['scan_timeout'] == ARGUMENT_SPEC['timeout']['default'] - SCAN_MARGIN
+    assert set(scan) == set(SCAN_OPTIONS) | {'scan_timeout'}
+    assert result['status'] == 'ok' and result['changed'] is False
+    assert [f['id'] for f in result['findings']] == ['notify-fcntl-hang']
+    assert result['ansible_facts'] == {'runcguard': FACTS}
+
+
+def test_cached_facts_contact_no_module():
+    result, calls = run({'facts_source': 'cached'}, {}, {'ansible_facts': {'runcguard': FACTS}})
+    assert calls == [] and result['status'] == 'ok' and 'ansible_facts' not in result
+
+
+def test_unreachable_and_failed_hosts_are_summaries():
+    result, _calls = run({}, {'runcguard.seccomp.runtime_facts': {'unreachable': True, 'msg': 'ssh: timed out'}})
+    assert result['unreachable'] is True and result['status'] == 'unreachable' and result['message'] == 'ssh: timed out'
+    result, _calls = run({}, {'runcguard.seccomp.runtime_facts': {'failed': True, 'msg': 'boom'}})
+    assert result['status'] == 'failed' and result['message'] == 'boom'
+    assert result['warnings'] == ['node1: not audited: boom']
+
+
+def test_wrong_shape_facts_are_not_audited():
+    bad = dict(FACTS, runtimes='runc')
+    result, _calls = run({}, {'runcguard.seccomp.runtime_facts': {'ansible_facts': {'runcguard': bad}}})
+    assert result['status'] == 'failed' and 'facts.runtimes must be a list' in result['message']
+
+
+def test_probe_observation_becomes_a_finding_and_is_bounded():
+    observed = {'results': [{'runtime': '/usr/sbin/runc', 'name': 'runc', 'version': '1.2.0-rc.2', 'syscall': 'fcntl',
+                             'syscalls': ['fcntl'], 'no_new_privileges': True, 'outcome': 'hang', 'message': 'hung'}]}
+    result, calls = run({'probe': True, 'timeout': 30},
+                        {'runcguard.seccomp.runtime_facts': {'ansible_facts': {'runcguard': FACTS}},
+                         'runcguard.seccomp.notify_probe': observed})
+    probe_args = calls[1][1]
+    assert calls[1][0] == 'runcguard.seccomp.notify_probe'
+    assert probe_args['runtime'] == ['/usr/sbin/runc'] and probe_args['total_timeout'] < 30
+    assert 'notify-probe-hang' in [f['id'] for f in result['findings']]
+    assert result['probe'][0]['outcome'] == 'hang'
+
+
+def test_bad_waivers_fail_before_the_host_is_contacted():
+    module, calls = action({'waivers': [{'id': 'no-such-hazard', 'reason': 'x', 'expires': '2099-01-01'}]}, {})
+    with pytest.raises(AnsibleActionFail, match='audit_host: .*no-such-hazard'):
+        module.run(task_vars={'inventory_hostname': 'node1'})
+    assert calls == []
