@@ -66,6 +66,6 @@ class ActionModule(ActionBase):
             'files': paths,
             'totals': report['totals'],
             'generated_at': report['generated_at'],
-            'summary': _remediation_report.summary_lines(report, files),
+            'lines': _remediation_report.report_lines(report, files),
         })
         return result

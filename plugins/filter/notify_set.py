@@ -18,7 +18,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import 
 )
 
 
-def notify_set(profile, arch=None, caps=None, kernel=None, consumer=None):
+def notify_set(profile, arch=None, caps=None, kernel=None, reader=None):
     name = 'runcguard.seccomp.notify_set'
     if isinstance(profile, dict):
         data = json.dumps(profile)
@@ -26,14 +26,14 @@ def notify_set(profile, arch=None, caps=None, kernel=None, consumer=None):
         data = str(profile)
     else:
         raise AnsibleFilterError('%s: profile must be a dict or JSON text, got %s' % (name, type(profile).__name__))
-    for label, value in (('arch', arch), ('kernel', kernel), ('consumer', consumer)):
+    for label, value in (('arch', arch), ('kernel', kernel), ('reader', reader)):
         if value is not None and not is_string(value):
             raise AnsibleFilterError('%s: %s must be a string, got %s' % (name, label, type(value).__name__))
     if caps is not None and (is_string(caps) or not isinstance(caps, (list, tuple))
                              or not all(is_string(c) for c in caps)):
         raise AnsibleFilterError('%s: caps must be a list of capability names' % name)
     try:
-        info = describe_profile(data, arch=arch, kernel=kernel, consumer=consumer, caps=caps)
+        info = describe_profile(data, arch=arch, kernel=kernel, reader=reader, caps=caps)
     except ProfileError as exc:
         raise AnsibleFilterError('%s: %s' % (name, exc))
     if info is None:

@@ -12,7 +12,7 @@ Three on-disk shapes are understood:
 Who reads a profile decides what it means. Docker, podman and CRI-O expand the Docker keys
 (``includes``/``excludes`` filter rules by arch, capabilities and kernel). containerd, nerdctl and
 kubelet-with-containerd decode it as OCI and ignore those keys, so every rule applies. When the
-consumer is unknown both readings are taken and their union is reported: a hazard that is real
+reader is unknown both readings are taken and their union is reported: a hazard that is real
 for either reader is reported.
 """
 
@@ -309,19 +309,19 @@ def _reading(section, expanding, arch, caps, kernel):
     return rules, names
 
 
-def notify_analysis(section, fmt='oci', arch=None, caps=None, kernel=None, consumer=None):
+def notify_analysis(section, fmt='oci', arch=None, caps=None, kernel=None, reader=None):
     """Effective NOTIFY analysis of one seccomp section.
 
-    ``consumer``: who reads the profile (docker, podman, cri-o expand Docker keys; containerd,
+    ``reader``: who reads the profile (docker, podman, cri-o expand Docker keys; containerd,
     kubelet, bundle read OCI literally); None means unknown, and both readings are united.
     """
-    if consumer is not None:
-        consumer = consumer.lower()
+    if reader is not None:
+        reader = reader.lower()
     default_action = section.get('defaultAction')
     readings = {}
-    if fmt != 'docker' or consumer is None or consumer not in EXPANDING_READERS:
+    if fmt != 'docker' or reader is None or reader not in EXPANDING_READERS:
         readings['literal'] = _reading(section, False, arch, caps, kernel)
-    if fmt == 'docker' and (consumer is None or consumer in EXPANDING_READERS or consumer not in LITERAL_READERS):
+    if fmt == 'docker' and (reader is None or reader in EXPANDING_READERS or reader not in LITERAL_READERS):
         readings['expanded'] = _reading(section, True, arch, caps, kernel)
     merged, names = {}, set()
     for rules, reading_names in readings.values():
@@ -348,7 +348,7 @@ def _architectures(section):
     return arches
 
 
-def describe_profile(data, arch=None, kernel=None, consumer=None, caps=None):
+def describe_profile(data, arch=None, kernel=None, reader=None, caps=None):
     """Facts entry fields for one profile file's bytes, or None for a bundle without seccomp.
 
     Raises ProfileError with a specific message for unusable content. ``duplicate_keys`` lists the
@@ -359,7 +359,7 @@ def describe_profile(data, arch=None, kernel=None, consumer=None, caps=None):
     section = seccomp_section(doc, fmt)
     if section is None:
         return None
-    info = notify_analysis(section, fmt, arch=arch, caps=caps, kernel=kernel, consumer=consumer)
+    info = notify_analysis(section, fmt, arch=arch, caps=caps, kernel=kernel, reader=reader)
     info['format'] = fmt
     info['duplicate_keys'] = duplicates
     return info

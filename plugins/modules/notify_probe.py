@@ -577,7 +577,7 @@ def main():
     if not results and not sweeps:
         module.fail_json(msg='no runtime could be probed: %s' % '; '.join(s['message'] for s in not_probed),
                          results=results, sweeps=sweeps, not_probed=not_probed, reaped=reaped)
-    counts = _probe.summary(results)
+    counts = _probe.outcome_counts(results)
     if sweeps:
         msg = '%d sweeps, %d starts: %s' % (len(sweeps), sum(s['starts'] for s in sweeps), '; '.join(
             '%s %s nnp=%s hang [%s] error [%s] inconclusive %d' % (

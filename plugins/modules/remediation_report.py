@@ -106,7 +106,7 @@ generated_at:
   description: UTC time stamp written into the report.
   returned: always
   type: str
-summary:
+lines:
   description: Lines for the play's output (totals, hosts that are neither clean nor not run, the files).
   returned: always
   type: list

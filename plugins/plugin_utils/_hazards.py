@@ -183,7 +183,7 @@ def severity_rank(severity):
     return _RANK.get(severity, -1)
 
 
-def _consumers(profile):
+def _readers(profile):
     """Who reads the profile: each origin's ``reader`` (a profile_paths item's) or else its engine."""
     return set(o.get('reader') or o.get('engine') for o in profile.get('origin') or ()
                if isinstance(o, dict) and (o.get('reader') or o.get('engine')))
@@ -193,7 +193,7 @@ def effective_notify(profile, arch=None):
     """The profile's NOTIFY set as its readers read it; the union of every reading when they are
     mixed or unknown (``user`` without a reader, kubelet, an engine of its own)."""
     sets = profile.get('notify_sets') or {}
-    engines = _consumers(profile)
+    engines = _readers(profile)
     names = profile.get('notify_syscalls') or []
     if engines and engines <= EXPANDING_READERS and 'expanded' in sets:
         names = sets['expanded']
@@ -217,7 +217,7 @@ def _runtimes_for(profile, runtimes):
     the system's when the user's setup names none; a system profile never by a user's own binary.
     """
     engines = set()
-    for engine in _consumers(profile):
+    for engine in _readers(profile):
         engines.update(_ORIGIN_TO_ENGINES.get(engine, (engine,)))
     bundle = profile.get('bundle') or {}
     if bundle.get('engine'):

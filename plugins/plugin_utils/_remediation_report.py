@@ -118,7 +118,7 @@ def render_md(report):
 RENDERERS = {'json': render_json, 'md': render_md}
 
 
-def summary_lines(report, files):
+def report_lines(report, files):
     """What the play prints: totals, one line per host that is neither clean nor not run, the files."""
     lines = ['Remediation %s so far: %s' % ('plan' if report['check_mode'] else 'result',
                                             ', '.join('%s=%d' % kv for kv in sorted(report['totals'].items())))]

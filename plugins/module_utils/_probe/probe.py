@@ -212,7 +212,7 @@ def run_all(runtimes, syscall_sets, nnp_values, timeout, profile=None, tmp_paren
     return results, skipped
 
 
-def summary(results):
+def outcome_counts(results):
     counts = dict((outcome, 0) for outcome in OUTCOMES)
     for result in results:
         counts[result['outcome']] = counts.get(result['outcome'], 0) + 1

@@ -183,7 +183,7 @@ class Profiles(object):
             out.append(entry)
         return out
 
-    def _consumer(self, entry):
+    def _reader(self, entry):
         kinds = set()
         for origin in entry['origin']:
             engine = origin.get('reader') or origin['engine']
@@ -197,7 +197,7 @@ class Profiles(object):
 
     def _describe(self, entry, data):
         try:
-            info = describe_profile(data, arch=self.arch, kernel=self.kernel, consumer=self._consumer(entry))
+            info = describe_profile(data, arch=self.arch, kernel=self.kernel, reader=self._reader(entry))
         except ProfileError as exc:
             entry['error'] = _error(self.errors, entry['path'], str(exc))
             return True

@@ -59,7 +59,7 @@ def _runtime_candidates(fs, engines, runtime_paths, discover):
     return cands
 
 
-def _probe_runtime(fs, run, entry):
+def read_version(fs, run, entry):
     """Fill version fields of one runtime entry by running `<binary> --version`."""
     real = fs.real(entry['realpath'])
     if not os.access(real, os.X_OK):
@@ -212,7 +212,7 @@ def gather_runtimes(fs, run, engines, runtime_paths, discover, errors, pkgdb=Non
             if pkgdb is not None:
                 _static_runtime(fs, pkgdb, entry)
             else:
-                _probe_runtime(fs, run, entry)
+                read_version(fs, run, entry)
             if entry['error']:
                 _error(errors, entry['path'], entry['error'])
     if pkgdb is None:

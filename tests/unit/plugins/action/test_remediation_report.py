@@ -64,8 +64,8 @@ def test_report_of_every_host_written_relative_to_the_working_directory(tmp_path
     # waived findings are not counted as left
     assert 'Findings after: notify-listener-absent\n' in text
     assert '## node3: not\\_run\n\nnot reached: later batch' in text
-    assert result['summary'][0] == 'Remediation result so far: failed=1, fixed=1, not_run=1'
-    assert result['summary'][-1].startswith('Report: %s' % (tmp_path / 'reports'))
+    assert result['lines'][0] == 'Remediation result so far: failed=1, fixed=1, not_run=1'
+    assert result['lines'][-1].startswith('Report: %s' % (tmp_path / 'reports'))
     assert oct(os.stat(result['files']['json']).st_mode & 0o777) == '0o644'
 
 

@@ -156,7 +156,7 @@ def test_runtime_message_json_log_and_bound():
 
 def test_summary_counts_every_outcome():
     results = [{'outcome': 'ok'}, {'outcome': 'hang'}, {'outcome': 'ok'}, {'outcome': 'inconclusive'}]
-    assert _probe.summary(results) == {'ok': 2, 'hang': 1, 'error': 0, 'unsupported': 0, 'inconclusive': 1}
+    assert _probe.outcome_counts(results) == {'ok': 2, 'hang': 1, 'error': 0, 'unsupported': 0, 'inconclusive': 1}
 
 
 # --- host helpers on real files ------------------------------------------------------------

@@ -40,13 +40,13 @@ def test_docker_format_readers_differ():
     doc, fmt = decode_profile(data)
     assert fmt == 'docker'
     # Docker on amd64 drops the arm64-only fcntl rule; a CAP_NET_ADMIN container drops connect
-    docker = notify_analysis(doc, fmt, arch='x86_64', caps=['CAP_NET_ADMIN'], kernel='6.1.0', consumer='docker')
+    docker = notify_analysis(doc, fmt, arch='x86_64', caps=['CAP_NET_ADMIN'], kernel='6.1.0', reader='docker')
     assert docker['notify_syscalls'] == ['sendmsg']
     assert set(docker['notify_sets']) == {'expanded'}
     # containerd reads OCI: includes ignored, singular "name" ignored
-    containerd = notify_analysis(doc, fmt, arch='x86_64', consumer='containerd')
+    containerd = notify_analysis(doc, fmt, arch='x86_64', reader='containerd')
     assert containerd['notify_syscalls'] == ['bpf', 'connect', 'fcntl']
-    # unknown consumer: union of both readings
+    # unknown reader: union of both readings
     unknown = notify_analysis(doc, fmt, arch='x86_64')
     assert unknown['notify_syscalls'] == ['bpf', 'connect', 'fcntl', 'sendmsg']
     assert unknown['architectures'] == ['SCMP_ARCH_X86_64', 'SCMP_ARCH_AARCH64']
@@ -54,7 +54,7 @@ def test_docker_format_readers_differ():
 
 def test_docker_filters_unknown_values_count_and_are_conditional():
     doc, fmt = decode_profile(load('docker-arch-notify.json'))
-    info = notify_analysis(doc, fmt, consumer='docker')
+    info = notify_analysis(doc, fmt, reader='docker')
     assert info['notify_syscalls'] == ['bpf', 'connect', 'fcntl', 'sendmsg']
     by_name = dict((r['names'][0], r) for r in info['notify'])
     assert by_name['fcntl']['conditional'] is True
@@ -64,12 +64,12 @@ def test_docker_filters_unknown_values_count_and_are_conditional():
 
 def test_docker_min_kernel_and_caps():
     doc, fmt = decode_profile(load('docker-arch-notify.json'))
-    old = notify_analysis(doc, fmt, arch='aarch64', caps=['CAP_SYS_ADMIN'], kernel='5.4.0', consumer='docker')
+    old = notify_analysis(doc, fmt, arch='aarch64', caps=['CAP_SYS_ADMIN'], kernel='5.4.0', reader='docker')
     assert 'bpf' not in old['notify_syscalls'] and 'fcntl' in old['notify_syscalls']
     new = notify_analysis(doc, fmt, arch='aarch64', caps=['CAP_SYS_ADMIN'], kernel='5.10.0-21-arm64',
-                          consumer='podman')
+                          reader='podman')
     assert 'bpf' in new['notify_syscalls']
-    nocap = notify_analysis(doc, fmt, arch='aarch64', caps=[], kernel='5.10', consumer='cri-o')
+    nocap = notify_analysis(doc, fmt, arch='aarch64', caps=[], kernel='5.10', reader='cri-o')
     assert 'bpf' not in nocap['notify_syscalls'] and 'connect' in nocap['notify_syscalls']
 
 

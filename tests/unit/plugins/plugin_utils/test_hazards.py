@@ -297,8 +297,8 @@ def user_profile(reader, doc):
     origin = {'engine': 'user', 'setting': 'profile_paths'}
     if reader:
         origin['reader'] = reader
-    consumer = reader if reader in ('docker', 'podman', 'cri-o', 'containerd', 'oci') else None  # as discovery does
-    entry = describe_profile(json.dumps(doc).encode(), arch='x86_64', consumer=consumer)
+    reader = reader if reader in ('docker', 'podman', 'cri-o', 'containerd', 'oci') else None  # as discovery does
+    entry = describe_profile(json.dumps(doc).encode(), arch='x86_64', reader=reader)
     entry.update({'path': '/srv/b4n.json', 'origin': [origin], 'listener_exists': True, 'error': None})
     return entry
 

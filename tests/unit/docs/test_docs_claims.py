@@ -20,8 +20,8 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_sarif, _report
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._query import describe
 
-REPO = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..')
-VERSIONS = os.path.join(os.path.dirname(__file__), '..', 'module_utils', 'fixtures', 'versions')
+REPO = os.path.join(os.path.dirname(__file__), '..', '..', '..')
+VERSIONS = os.path.join(REPO, 'tests', 'unit', 'plugins', 'module_utils', 'fixtures', 'versions')
 
 
 def test_readme_example_profile_on_debian_runc(tmp_path):

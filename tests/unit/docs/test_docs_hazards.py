@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, SEVERITIES, evaluate
 
-DOC = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'docs', 'hazards.md')
+DOC = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'docs', 'hazards.md')
 
 
 def read_doc():
