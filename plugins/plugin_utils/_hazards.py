@@ -14,12 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazard_versions import KERNEL_NOTIFY_SINCE, RUNC_NOTIFY_SINCE
-from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
-    EXPANDING_READERS,
-    LITERAL_READERS,
-    NOTIFY,
-    is_32bit,
-)
+from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import NOTIFY
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _advisories, _build_verdicts as _builds
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._build_verdicts import (
     kernel_at_least,
@@ -27,7 +22,9 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils._build_verdicts 
     runtime_kind,
     version_at_least,
 )
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._catalogue import ENTRIES as _ENTRIES
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._facts import check_facts
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._profile_readers import effective_notify, runtimes_for
 
 SEVERITIES = ('info', 'low', 'medium', 'high', 'critical')
 _RANK = dict((name, rank) for rank, name in enumerate(SEVERITIES))
@@ -41,199 +38,10 @@ RUNTIME_SENSITIVE = frozenset((
     'epoll_wait', 'epoll_pwait', 'nanosleep', 'getpid', 'sched_yield',
 ))
 
-_SPEC_SECCOMP = 'https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#seccomp'
-# The catalogue text of every hazard; the Rule objects below give each its behaviour.
-_ENTRIES = {
-    'notify-fcntl-hang': {
-        'title': 'runc hangs when fcntl is under SCMP_ACT_NOTIFY',
-        'description': ('runc 1.2.0-rc.1 and 1.2.0-rc.2 block forever in runc run / runc exec for a '
-                        'container whose seccomp profile puts fcntl under SCMP_ACT_NOTIFY: the runc '
-                        'init calls fcntl after loading the filter, before it has handed the '
-                        'notify fd to the agent.'),
-        'severity': 'critical',
-        'reference': 'https://github.com/opencontainers/runc/issues/4328',
-        'sources': ['https://github.com/opencontainers/runc/pull/4337',
-                    'https://github.com/rootless-containers/bypass4netns/issues/86'],
-        'remediation': ['upgrade_runc', 'pin_runc', 'rewrite_profile'],
-    },
-    'notify-write-rejected': {
-        'title': 'runc refuses SCMP_ACT_NOTIFY on write',
-        'description': ('runc refuses a profile with write under SCMP_ACT_NOTIFY (it writes to '
-                        'its sync pipe after loading the filter), so the container does not '
-                        'start.'),
-        'severity': 'high',
-        'reference': 'https://github.com/opencontainers/runc/pull/2682',
-        'sources': [],
-        'remediation': ['rewrite_profile'],
-    },
-    'notify-default-action': {
-        'title': 'SCMP_ACT_NOTIFY as defaultAction is rejected',
-        'description': ('A profile whose defaultAction is SCMP_ACT_NOTIFY is rejected by runc; '
-                        'containers using it do not start.'),
-        'severity': 'high',
-        'reference': 'https://github.com/opencontainers/runc/pull/2682',
-        'sources': [_SPEC_SECCOMP],
-        'remediation': ['edit_profile'],
-    },
-    'crun-notify-sendmsg-hang': {
-        'title': 'crun < 1.6 hangs when sendmsg is under SCMP_ACT_NOTIFY',
-        'description': ('crun older than 1.6 hangs starting a container whose profile puts '
-                        'sendmsg under SCMP_ACT_NOTIFY: it sends the notify fd with sendmsg after '
-                        'the filter is loaded.'),
-        'severity': 'critical',
-        'reference': 'https://github.com/containers/crun/issues/1002',
-        'sources': ['https://github.com/containers/crun/pull/1004'],
-        'remediation': ['upgrade_crun', 'rewrite_profile'],
-    },
-    'notify-no-listener-path': {
-        'title': 'SCMP_ACT_NOTIFY rule without listenerPath',
-        'description': ('A profile with SCMP_ACT_NOTIFY rules but no listenerPath gives the '
-                        'runtime nowhere to send the notify fd; containers fail to start.'),
-        'severity': 'high',
-        'reference': _SPEC_SECCOMP,
-        'sources': [],
-        'remediation': ['fix_listener'],
-    },
-    'notify-listener-absent': {
-        'title': 'listenerPath socket does not exist on the host',
-        'description': ('The socket named by the listenerPath of the profile does not exist on the '
-                        'host: the seccomp agent is not running and containers using the profile '
-                        'fail to start.'),
-        'severity': 'medium',
-        'reference': _SPEC_SECCOMP,
-        'sources': [],
-        'remediation': ['fix_listener'],
-    },
-    'notify-unsupported': {
-        'title': 'SCMP_ACT_NOTIFY not supported by this runtime, libseccomp or kernel',
-        'description': ('SCMP_ACT_NOTIFY needs runc >= 1.1.0, libseccomp >= 2.5.0 and Linux >= '
-                        '5.7; with less, containers using the profile fail to start.'),
-        'severity': 'high',
-        'reference': 'https://github.com/opencontainers/runc/releases/tag/v1.1.0',
-        'sources': ['https://man7.org/linux/man-pages/man2/seccomp_unotify.2.html'],
-        'remediation': ['upgrade_runc'],
-    },
-    'notify-runtime-sensitive': {
-        'title': 'SCMP_ACT_NOTIFY on a syscall the runtime itself uses',
-        'description': ('The profile puts a syscall the runtime itself makes around seccomp setup '
-                        'under SCMP_ACT_NOTIFY: safe with current runtimes, but fragile if a '
-                        'runtime calls it before handing over the notify fd.'),
-        'severity': 'info',
-        'reference': 'https://github.com/opencontainers/runc/issues/4328',
-        'sources': [],
-        'remediation': ['rewrite_profile'],
-    },
-    # Observed by the notify_probe module (see _probe_findings).
-    'notify-probe-hang': {
-        'title': 'Runtime observed hanging with a syscall under SCMP_ACT_NOTIFY',
-        'description': ('A canary container run by runcguard.seccomp.notify_probe hung with the '
-                        'syscall under SCMP_ACT_NOTIFY: the runtime build really has the hang, '
-                        'whatever its version says.'),
-        'severity': 'critical',
-        'reference': 'https://github.com/opencontainers/runc/issues/4328',
-        'sources': ['https://man7.org/linux/man-pages/man2/seccomp_unotify.2.html'],
-        'remediation': ['upgrade_runc', 'pin_runc', 'rewrite_profile'],
-    },
-    # Decided per runtime binary, whatever the profiles (see _runc_advisory_findings).
-    'runc-advisory': {
-        'title': 'runc build with open security advisories',
-        'description': ('The runc binary is a release the Go vulnerability database lists security '
-                        'advisories for (container escapes among them), and its package changelog names '
-                        'no backported fix for them.'),
-        'severity': 'high',
-        'reference': 'https://pkg.go.dev/vuln/list',
-        'sources': ['https://github.com/opencontainers/runc/security/advisories'],
-        'remediation': ['upgrade_runc'],
-    },
-    'notify-probe-disagrees': {
-        'title': 'Observed runtime behaviour disagrees with its version data',
-        'description': ('What the canary probe observed differs from what the version data of the '
-                        'runtime predicts (a patched, mislabelled or wrapped binary).'),
-        'severity': 'medium',
-        'reference': 'https://github.com/opencontainers/runc/issues/4328',
-        'sources': [],
-        'remediation': [],
-    },
-}
-
-# What each remediation strategy means (docs/remediation.md has the details); SARIF help text.
-STRATEGIES = {
-    'upgrade_runc': 'Upgrade runc to a release without the problem (playbooks/remediate.yml, runc_pin_action=upgrade).',
-    'pin_runc': 'Pin runc to a release without the problem (runcguard.seccomp.runc_pin); a release with open '
-                'security advisories (1.1.13 has five) is refused unless runc_pin_accept_advisories lists each.',
-    'rewrite_profile': 'Take the syscall out of the SCMP_ACT_NOTIFY rule and keep it allowed '
-                       '(runcguard.seccomp.profile_fix / seccomp_profile).',
-    'edit_profile': 'Edit the profile by hand: an allow/errno defaultAction and explicit NOTIFY rules.',
-    'fix_listener': 'Set listenerPath to the seccomp agent socket and start the agent before containers.',
-    'upgrade_crun': 'Upgrade crun to 1.6 or later.',
-}
-
-# Engines a profile origin names -> engines whose runtimes run it.
-_ORIGIN_TO_ENGINES = {
-    'kubelet': ('containerd', 'cri-o', 'k3s', 'rke2', 'microk8s', 'k0s'),
-    'containers-common': ('podman', 'cri-o'),
-    'oci': (),  # a plain OCI reader (profile_paths reader: oci) names no engine
-}
-# Readers that decode a Docker-format profile as plain OCI; kubelet reads it as its CRI runtime does.
-_LITERAL_READERS = LITERAL_READERS - {'kubelet'}
-
 
 def severity_rank(severity):
     """0 (info) .. 4 (critical); unknown names rank below info."""
     return _RANK.get(severity, -1)
-
-
-def _readers(profile):
-    """Who reads the profile: each origin's ``reader`` (a profile_paths item's) or else its engine."""
-    return set(o.get('reader') or o.get('engine') for o in profile.get('origin') or ()
-               if isinstance(o, dict) and (o.get('reader') or o.get('engine')))
-
-
-def effective_notify(profile, arch=None):
-    """The profile's NOTIFY set as its readers read it; the union of every reading when they are
-    mixed or unknown (``user`` without a reader, kubelet, an engine of its own)."""
-    sets = profile.get('notify_sets') or {}
-    engines = _readers(profile)
-    names = profile.get('notify_syscalls') or []
-    if engines and engines <= EXPANDING_READERS and 'expanded' in sets:
-        names = sets['expanded']
-    elif engines and engines <= _LITERAL_READERS and 'literal' in sets:
-        names = sets['literal']
-    names = set(n for n in names if isinstance(n, str))
-    if 'fcntl64' in names and is_32bit(arch):
-        names.add('fcntl')
-    return names
-
-
-def _owner_name(entry):
-    owner = entry.get('owner')
-    return owner.get('name') if isinstance(owner, dict) else None
-
-
-def _runtimes_for(profile, runtimes):
-    """Runtimes that would run this profile; every runtime when the origin does not say.
-
-    A user's profile (``owner``) is run by that user's runtimes (``users`` names the user), or by
-    the system's when the user's setup names none; a system profile never by a user's own binary.
-    """
-    engines = set()
-    for engine in _readers(profile):
-        engines.update(_ORIGIN_TO_ENGINES.get(engine, (engine,)))
-    bundle = profile.get('bundle') or {}
-    if bundle.get('engine'):
-        engines.add(bundle['engine'])
-    owner = _owner_name(profile)
-    if owner:
-        mine = [r for r in runtimes if owner in (r.get('users') or ())]
-        if not mine:
-            mine = [r for r in runtimes if not _owner_name(r)]
-        if 'nerdctl' in engines:
-            engines.add('containerd')  # nerdctl's containers are run by the user's containerd
-        used = [r for r in mine if engines & set(r.get('used_by') or ())]
-        return used or mine
-    runtimes = [r for r in runtimes if not _owner_name(r)]
-    used = [r for r in runtimes if engines & set(r.get('used_by') or ())]
-    return used or list(runtimes)
 
 
 def _runtime_ref(runtime):
@@ -540,7 +348,7 @@ def evaluate(facts):
             continue
         for rule in _PROFILE_RULES:
             findings.extend(rule.findings(profile, None, names, host))
-        for runtime in _runtimes_for(profile, runtimes):
+        for runtime in runtimes_for(profile, runtimes):
             for rule in _BUILD_RULES:
                 findings.extend(rule.findings(profile, runtime, names, host))
     for runtime in runtimes:

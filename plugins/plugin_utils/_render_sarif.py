@@ -20,7 +20,8 @@ import json
 import posixpath
 from urllib.parse import quote
 
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, STRATEGIES, severity_rank
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._catalogue import STRATEGIES
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, severity_rank
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_json
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._advisories import describe as _describe
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNAUDITED

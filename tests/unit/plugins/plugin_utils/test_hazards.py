@@ -9,11 +9,11 @@ import os
 
 import pytest
 
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._catalogue import STRATEGIES
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import (
     BUILD_HAZARDS,
     CATALOGUE,
     SEVERITIES,
-    STRATEGIES,
     evaluate,
     runtime_verdicts,
     severity_rank,
