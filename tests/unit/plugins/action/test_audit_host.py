@@ -62,9 +62,10 @@ def test_gathers_then_evaluates_on_the_controller():
     scan = calls[0][1]
     # the module stops starting commands SCAN_MARGIN seconds before the task gives up on it
     assert scan['scan_timeout'] == ARGUMENT_SPEC['timeout']['default'] - SCAN_MARGIN
-    assert set(scan) == set(SCAN_OPTIONS) | {'scan_timeout'}
+    assert {'profile_paths', 'runtime_paths', 'discover', 'command_timeout', 'max_profile_size'} <= set(scan)
+    assert set(scan) <= set(SCAN_OPTIONS) | {'scan_timeout'}  # options left unset are not sent
     assert result['status'] == 'ok' and result['changed'] is False
-    assert [f['id'] for f in result['findings']] == ['notify-fcntl-hang']
+    assert [f['id'] for f in result['findings']] == ['notify-fcntl-hang', 'runc-advisory']  # rc.2 has open advisories
     assert result['ansible_facts'] == {'runcguard': FACTS}
 
 
