@@ -2,14 +2,15 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: notify_findings over N synthetic hosts' facts on one core.
 
-Goal (docs/benchmarks.md): >= 20,000 hosts/s. Run from a directory where the collection is
+Goal (docs/benchmarks.md): at most 2x a JSON round trip of the same facts, measured side by
+side in the same run (hosts/s are reported too; on a shared machine they measure its load). Run from a directory where the collection is
 importable as ansible_collections.runcguard.seccomp (scripts/env.sh sets that up), e.g.
 
     python benchmarks/notify_findings_bench.py --hosts 10000 --rounds 5
 
 Medians of --rounds: hosts/s for the filter and, side by side in the same run, for a baseline that
 only walks the same facts (json round trip of each host's facts), so the ratio is stable across
-machines. Result in benchmarks/results/notify_findings_bench.json; exit 1 below the goal.
+machines. Result in benchmarks/results/notify_findings_bench.json; exit 1 above the goal.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -71,40 +72,44 @@ def synthetic_fleet(count, _profile, _version):
     return fleet
 
 
-def timed(func, fleet, rounds):
-    """Seconds of each round over the whole fleet."""
-    times = []
-    for dummy in range(rounds):
-        start = time.perf_counter()
-        for facts in fleet:
-            func(facts)
-        times.append(time.perf_counter() - start)
-    return times
+def timed(func, fleet):
+    """CPU seconds of this process for one pass over the whole fleet: single-threaded pure Python,
+    so CPU time is what the work costs, whatever else the machine is running."""
+    start = time.process_time()
+    for facts in fleet:
+        func(facts)
+    return time.process_time() - start
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--hosts', type=int, default=10000)
-    parser.add_argument('--min-rate', type=float, default=20000, help='goal: hosts/s at least')
+    parser.add_argument('--max-ratio', type=float, default=2.0,
+                        help='goal: notify_findings at most this many times the json round trip')
     _bench.add_arguments(parser, 'notify_findings_bench', rounds=5)
     args = parser.parse_args()
     _hazards, _profile, _version = _import()
     fleet = synthetic_fleet(args.hosts, _profile, _version)
     result = _bench.Result('notify_findings_bench', {'hosts': args.hosts, 'rounds': args.rounds,
-                                                     'min_rate': args.min_rate})
+                                                     'max_ratio': args.max_ratio})
     findings = sum(len(_hazards.evaluate(f)) for f in fleet)
     # Every host's facts give the same findings per runtime mix (4 mixes): the work per host is real.
     result.count('hosts evaluated', len(fleet), args.hosts)
     result.data['params']['findings'] = findings
-    evaluate_s = result.measure('evaluate', timed(_hazards.evaluate, fleet, args.rounds))
-    baseline_s = result.measure('baseline', timed(lambda f: json.loads(json.dumps(f)), fleet, args.rounds))
+    # Each round times both sides back to back; the goal is the median of the rounds' ratios.
+    rounds = [(timed(_hazards.evaluate, fleet), timed(lambda f: json.loads(json.dumps(f)), fleet))
+              for dummy in range(args.rounds)]
+    evaluate_s = result.measure('evaluate', [e for e, _b in rounds])
+    baseline_s = result.measure('baseline', [b for _e, b in rounds])
+    ratio = result.measure('ratio', [e / b for e, b in rounds], unit='x')
     rate = args.hosts / evaluate_s
-    result.table('%d hosts, %d findings, medians of %d rounds, one core' % (args.hosts, findings, args.rounds),
+    result.table('%d hosts, %d findings, medians of %d rounds, CPU seconds of one core' % (args.hosts, findings, args.rounds),
                  ['measurement', 'seconds', 'hosts/s'],
                  [['notify_findings (evaluate)', round(evaluate_s, 3), int(rate)],
                   ['baseline: json round trip of the same facts', round(baseline_s, 3), int(args.hosts / baseline_s)],
-                  ['ratio notify_findings / baseline', round(evaluate_s / baseline_s, 2), '']])
-    result.goal('hosts/s >= %d' % args.min_rate, rate, '>=', args.min_rate)
+                  ['ratio notify_findings / baseline (median of the rounds)', round(ratio, 2), '']])
+    result.goal('notify_findings / json round trip of the same facts <= %.1f' % args.max_ratio,
+                ratio, '<=', args.max_ratio)
     return result.finish(args.json)
 
 

@@ -108,6 +108,7 @@ def line_floors():
     return floors
 
 
+@lru_cache(maxsize=512)
 def lowest_safe_release(minimum=None):
     """The lowest final release (>= minimum when given) that no advisory matches, or None."""
     floor = version_key(minimum) if minimum else None
@@ -138,7 +139,37 @@ def _package(runtime):
     return package
 
 
+# runtime_advisories per distinct input: a fleet runs few builds, evaluated once per runtime entry.
+_MEMO = {}
+_MEMO_MAX = 4096
+
+
+def _memo_key(runtime, kind):
+    package = _package(runtime)
+    if package is not None:
+        ids = package.get('advisory_ids')
+        package = (package.get('name'), package.get('manager'), package.get('version'),
+                   tuple(ids) if isinstance(ids, list) else ids, package.get('changelog_error'))
+    return (kind, runtime.get('version'), bool(runtime.get('error')), bool(runtime.get('dev')), package)
+
+
 def runtime_advisories(runtime, kind):
+    """``_runtime_advisories`` remembered per distinct input (version, error, dev, owning package):
+    each call gets its own top-level dict and lists, the advisory entries are shared (read them only)."""
+    try:
+        key = _memo_key(runtime, kind)
+        cached = _MEMO.get(key)
+    except TypeError:  # unhashable host data: not remembered
+        key, cached = None, None
+    if cached is None:
+        cached = _runtime_advisories(runtime, kind)
+        if key is not None and len(_MEMO) < _MEMO_MAX:
+            _MEMO[key] = cached
+    return dict(cached, open=list(cached['open']), unknown=list(cached['unknown']),
+                backported=list(cached['backported']))
+
+
+def _runtime_advisories(runtime, kind):
     """What the advisory table says about one runtime entry of the facts (``kind``: runc, crun or None,
     as ``_hazards.runtime_kind`` tells).
 

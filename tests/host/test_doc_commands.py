@@ -11,8 +11,8 @@ machine). The comment line right above the fence says how:
   parses the way Ansible parses it into the intended variables, JMESPath expressions
   (``audit_fail_query``, ``remediate_select``, ``jp``) compile, inventories exist. A quoting
   mistake that the shell or Ansible's ``key=value`` splitting would mangle fails here.
-- ``<!-- doc-test: run -->``: run for real against this machine; it must succeed and write the
-  report it documents.
+- ``<!-- doc-test: run -->``: run for real against this machine; it must succeed (or fail only by
+  an audit gate, the effect a gate documents) and write the report it documents.
 - ``<!-- doc-test: skip REASON -->``: not run (placeholders to fill in, or the test command
   itself); still parsed by ``bash -n``.
 """
@@ -159,7 +159,11 @@ def test_block_runs_as_written(page, mode, body, tmp_path):
     cwd = scratch(tmp_path)
     if mode == 'run':
         proc = run_block(body, cwd)
-        assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-2000:])
+        # A gate shown in the docs may really fail on this machine (its runc has open advisories): that
+        # is the documented effect, said by the gate's own message; anything else must succeed.
+        gate_failed = 'runcguard audit gate failed' in proc.stdout + proc.stderr
+        assert proc.returncode == 0 or gate_failed, (proc.stdout[-3000:], proc.stderr[-2000:])
+        assert 'ERROR!' not in proc.stdout + proc.stderr, proc.stderr[-2000:]
         reports = glob.glob(str(cwd / 'reports' / 'runcguard-audit.*'))
         assert reports, 'the block wrote no report'
         with open(str(cwd / 'reports' / 'runcguard-audit.json')) as handle:
