@@ -59,6 +59,26 @@ def describe_os_error(exc):
     return exc.strerror or str(exc)
 
 
+def read_fd(fd, path, max_size, limit='max_profile_size'):
+    """The bytes of the open file ``fd``, at most ``max_size`` (its size already checked): one byte
+    more is read, so a file that grew past the limit since is refused too. The one bounded read every
+    reader of host files uses; ``limit`` names the setting in the message."""
+    chunks, remaining = [], max_size + 1
+    try:
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+    except OSError as exc:
+        raise FileProblem(describe_os_error(exc), path)
+    data = b''.join(chunks)
+    if len(data) > max_size:
+        raise FileProblem('too large: more than %d bytes%s' % (max_size, ' (%s)' % limit if limit else ''), path)
+    return data
+
+
 def read_bounded(path, max_size):
     """Return the bytes of regular file `path`, refusing anything larger than `max_size`.
 
@@ -81,18 +101,7 @@ def read_bounded(path, max_size):
                 raise FileProblem(text, path)
         if st.st_size > max_size:
             raise FileProblem('too large: %d bytes, limit (max_profile_size) is %d' % (st.st_size, max_size), path)
-        chunks = []
-        remaining = max_size + 1  # one byte more tells a file that grew past the limit
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        data = b''.join(chunks)
-        if len(data) > max_size:
-            raise FileProblem('too large: more than %d bytes (max_profile_size)' % max_size, path)
-        return data
+        return read_fd(fd, path, max_size)
     except OSError as exc:
         raise FileProblem(describe_os_error(exc), path)
     finally:

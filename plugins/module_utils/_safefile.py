@@ -40,7 +40,7 @@ import struct
 import time
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
-    SCRATCH_MARK, FileProblem, describe_os_error,
+    SCRATCH_MARK, FileProblem, describe_os_error, read_fd,
 )
 
 _CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
@@ -808,20 +808,7 @@ def _read_fd(fd, st, max_size, path):
                           else 'is a directory', path)
     if st.st_size > max_size:
         raise FileProblem('too large: %d bytes, limit (max_profile_size) is %d' % (st.st_size, max_size), path)
-    chunks, remaining = [], max_size + 1
-    try:
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-    except OSError as exc:
-        raise FileProblem(describe_os_error(exc), path)
-    data = b''.join(chunks)
-    if len(data) > max_size:
-        raise FileProblem('too large: more than %d bytes (max_profile_size)' % max_size, path)
-    return data
+    return read_fd(fd, path, max_size)
 
 
 # --- whole-file operations by path (each one walk, then everything relative to the directory) ---------

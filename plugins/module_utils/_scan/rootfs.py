@@ -26,7 +26,7 @@ import os
 import stat
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
-    FileProblem, Fs, describe_os_error, read_bounded,
+    FileProblem, Fs, describe_os_error, read_bounded, read_fd,
 )
 
 MAX_LINKS = 40  # as the kernel: more symlinks on one path is a loop
@@ -51,17 +51,7 @@ def _read_fd(fd, max_size, path, limit_name='max_profile_size'):
             raise FileProblem(text, path)
     if st.st_size > max_size:
         raise FileProblem('too large: %d bytes, limit (%s) is %d' % (st.st_size, limit_name, max_size), path)
-    chunks, remaining = [], max_size + 1
-    while remaining > 0:
-        chunk = os.read(fd, min(remaining, 1 << 20))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    data = b''.join(chunks)
-    if len(data) > max_size:
-        raise FileProblem('too large: more than %d bytes (%s)' % (max_size, limit_name), path)
-    return data
+    return read_fd(fd, path, max_size, limit_name)
 
 
 def _sha256_fd(fd, max_size, path):

@@ -36,7 +36,7 @@ import time
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _command
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
-    FileProblem, describe_os_error, printable,
+    FileProblem, describe_os_error, printable, read_fd,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import bypass4netns as b4n
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import RUNTIME_DIRS
@@ -125,17 +125,7 @@ def read_owned(fs, path, user, max_size):
         size = os.fstat(fd).st_size
         if size > max_size:
             raise FileProblem('too large: %d bytes, limit is %d' % (size, max_size), path)
-        chunks, left = [], max_size + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        data = b''.join(chunks)
-        if len(data) > max_size:
-            raise FileProblem('too large: more than %d bytes' % max_size, path)
-        return data
+        return read_fd(fd, path, max_size, limit=None)
     except OSError as exc:
         raise FileProblem(describe_os_error(exc), path)
     finally:

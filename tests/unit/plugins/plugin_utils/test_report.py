@@ -405,3 +405,16 @@ def test_origin_text_names_the_reader_of_a_profile_given_by_path():
     assert _report_text.origin_text(origin) == 'docker: daemon.json seccomp-profile; user: profile_paths (read by containerd)'
     assert _report_text.origin_text([{'engine': 'user', 'setting': 'profile_paths', 'reader': 'a\nb'}]) == \
         'user: profile_paths (read by a b)'
+
+
+def test_a_hosts_huge_text_does_not_fail_the_report_set():
+    """Red team: one user's profile with a 140 KB syscall name stopped every report (csv.reader's
+    128 KiB field limit in the CSV check). It renders and validates; the limit is restored."""
+    limit = csv.field_size_limit()
+    summary = _report.host_summary('eve-host', {}, [{'id': 'notify-fcntl-hang', 'severity': 'critical',
+                                                     'profile': '/home/eve/seccomp.json', 'syscalls': ['A' * 140000],
+                                                     'message': 'B' * 200000}])
+    fleet = _report.build_fleet({'eve-host': summary})
+    text = _render_csv.render(fleet)
+    _render_csv.validate(text, fleet)
+    assert csv.field_size_limit() == limit
