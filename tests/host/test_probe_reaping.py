@@ -185,3 +185,36 @@ def test_may_run_only_binaries_no_other_user_can_change(tmp_parent):
     os.chmod(tmp_parent, 0o777)
     assert not _probe_reap.may_run(mine)       # in a directory anyone can write (no sticky bit)
     os.chmod(tmp_parent, 0o700)
+
+
+@pytest.fixture
+def decoy_user():
+    """A real non-root user (removed afterwards)."""
+    name = 'rcg-fixreap-%d' % os.getpid()
+    subprocess.run(['useradd', '--system', '--no-create-home', '--shell', '/usr/sbin/nologin', name], check=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(['userdel', name], check=False)
+
+
+def test_a_users_process_with_a_probe_like_argument_is_never_reaped(tmp_parent, decoy_user):
+    dead = _dead_pid()
+    names = ['runcguard-probe-99999-abc',            # its "owner" PID above pid_max: always dead
+             'runcguard-probe-%d-decoy1\n' % dead,   # a trailing newline (`$` accepted it)
+             'runcguard-probe-%d-decoy2' % dead]
+    decoys = [subprocess.Popen(['/usr/bin/python3', '-c', 'import time; time.sleep(900)', name], user=decoy_user,
+                               group=decoy_user, extra_groups=[], cwd='/') for name in names]
+    try:
+        starts = [wait_for(lambda p=proc: _probe_cleanup.proc_stat(p.pid), 5, 'the decoy')[2] for proc in decoys]
+        assert all(os.stat('/proc/%d' % proc.pid).st_uid != 0 for proc in decoys)
+        ids = names + [name.strip() for name in names]
+        assert [name for name in _probe_reap.find_dead_runs([tmp_parent]) if name in ids] == []
+        out = finish(start_module({'runtime': ['/nonexistent/x']}, tmp_parent))
+        assert all(alive(proc.pid, start) for proc, start in zip(decoys, starts)), out
+        assert [r for r in out['reaped'] if r['container_id'] in ids] == []
+        assert all(proc.pid not in r['processes'] for r in out['reaped'] for proc in decoys), out['reaped']
+    finally:
+        for proc in decoys:
+            proc.kill()
+            proc.wait(10)

@@ -12,9 +12,9 @@ start time). A run is dead when no process with that PID is running, or the one 
 after the object was made (a reused PID). Live runs, other users' directories and anything that does
 not match exactly are never touched.
 
-For each dead run: every process of it (in its cgroups, in the runtime's session, with its name or
-container id as an argument) is killed with SIGKILL by PID, only if it is
-still the process that was seen; the runtime recorded in ``owner.json`` runs ``delete --force`` when
+For each dead run: every process of it (in its root-made cgroups, in the session of the runtime its
+root-made directory recorded; never a process only because of its name or arguments, which any user
+may choose) is killed with SIGKILL by PID, only if it is still the process that was seen; the runtime recorded in ``owner.json`` runs ``delete --force`` when
 root may run it; the cgroups are removed, the mounts under the directory detached, the directory
 removed. Each run reaped is reported, with what could not be removed.
 """
@@ -34,11 +34,10 @@ import time
 from ansible_collections.runcguard.seccomp.plugins.module_utils._command import run
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import may_execute
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.cleanup import (
-    all_pids, descendants, detach_mount, kill_exact, mounts_under, proc_stat)
+    cgroup_pids, descendants, detach_mount, kill_exact, mounts_under, proc_stat)
 
 PREFIX = 'runcguard-probe-'
-NAME = re.compile(r'^runcguard-probe-([0-9]{1,10})-[A-Za-z0-9_]{1,32}$')
-IN_TEXT = re.compile(r'runcguard-probe-[0-9]{1,10}-[A-Za-z0-9_]{1,32}')
+NAME = re.compile(r'\Aruncguard-probe-([0-9]{1,10})-[A-Za-z0-9_]{1,32}\Z')
 OWNER_FILE = 'owner.json'
 RUNTIME_PID_FILE = 'runtime.pid'
 CGROUP_BASE = '/sys/fs/cgroup'
@@ -186,8 +185,8 @@ def _cgroups(base, boot, runs, alive):
                 info = os.lstat(path)
             except OSError:
                 continue
-            if not stat.S_ISDIR(info.st_mode):
-                continue
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o022:
+                continue  # not a cgroup root made (a delegated one a user may create)
             if name not in runs:
                 if _owner_alive(int(NAME.match(name).group(1)), min(info.st_mtime, info.st_ctime), boot):
                     alive.add(name)
@@ -204,40 +203,34 @@ def _read_proc(pid, leaf, limit=65536):
         return ''
 
 
-def _processes(runs, alive):
-    """Add every process that belongs to a dead run; a name not seen yet is judged by its owner PID
-    against the process's own start (a live run started before its canary's processes)."""
+def _processes(runs):
+    """Add every process that belongs to a dead run: the members of its root-made cgroups and of the
+    session of the runtime its root-made directory recorded (while that PID is still that process or
+    gone). A process is never adopted for its arguments or its name: any user may start one with a
+    probe-like argument."""
     me = os.getpid()
-    sessions = {}
     for entry in runs.values():
-        if entry.session:
-            pid, start = entry.session
-            current = proc_stat(pid)
+        for pid in sorted(cgroup_pids(entry.cgroups)):
+            info = proc_stat(pid) if pid != me else None
+            # Still in the canary's cgroup after its start time was read (not a reused PID).
+            if info is not None and entry.name in _cgroup_names(pid):
+                entry.processes[pid] = info[2]
+        if entry.directory and entry.session:
+            leader, start = entry.session
+            current = proc_stat(leader)
             if current is None or current[2] == start:  # a reused PID: its session is not ours
-                sessions[entry.name] = pid
-    for pid in all_pids():
-        if pid == me:
-            continue
-        info = proc_stat(pid)
-        if info is None:
-            continue
-        # In a canary's cgroup, or given its container id as an argument (`runc run ... <id>`).
-        names = set(IN_TEXT.findall(_read_proc(pid, 'cgroup')))
-        names.update(arg for arg in _read_proc(pid, 'cmdline').split('\0') if NAME.match(arg))
-        for name in names:
-            if name in alive:
-                continue
-            if name not in runs:
-                owner = proc_stat(int(NAME.match(name).group(1)))
-                if owner is not None and owner[2] <= info[2]:
-                    alive.add(name)  # its run started before it and is still running
-                    continue
-                runs[name] = _Run(name)
-            runs[name].processes[pid] = info[2]
-    for name, leader in sessions.items():
-        for pid, start in descendants([], session=leader).items():
-            if pid != me:
-                runs[name].processes.setdefault(pid, start)
+                for pid, pid_start in descendants([], session=leader).items():
+                    if pid != me:
+                        entry.processes.setdefault(pid, pid_start)
+
+
+def _cgroup_names(pid):
+    """Canary names that are a component of one of pid's cgroup paths."""
+    names = set()
+    for line in _read_proc(pid, 'cgroup').splitlines():
+        path = line.split(':', 2)[-1]
+        names.update(part for part in path.split('/') if NAME.match(part))
+    return names
 
 
 def find_dead_runs(parents=None, cgroup_base=CGROUP_BASE):
@@ -249,7 +242,7 @@ def find_dead_runs(parents=None, cgroup_base=CGROUP_BASE):
     runs, alive = {}, set()
     _directories(parents, boot, runs, alive)
     _cgroups(cgroup_base, boot, runs, alive)
-    _processes(runs, alive)
+    _processes(runs)
     return runs
 
 
