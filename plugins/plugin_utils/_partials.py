@@ -35,7 +35,7 @@ import uuid
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import Attributes, SafeDir
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import HOST_STATES, host_summary
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import one_line
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import SEVERITY_ORDER, one_line
 
 FORMAT = 'runcguard.seccomp/audit-partial'
 VERSION = 1
@@ -149,6 +149,25 @@ def _host_problem(entry):
     for key in ('findings', 'errors', 'omitted', 'runtimes', 'probe'):
         if any(not isinstance(item, dict) for item in entry.get(key) or []):
             return '%s holds an item that is not an object' % key
+    # what the fleet report counts by: a hazard id and a known severity (omitted groups: their counts)
+    for key in ('findings', 'omitted'):
+        for index, item in enumerate(entry.get(key) or []):
+            problem = _item_problem(item, counted=key == 'omitted')
+            if problem:
+                return '%s[%d] %s' % (key, index, problem)
+    return None
+
+
+def _item_problem(item, counted):
+    if not isinstance(item.get('id'), str) or not item['id']:
+        return 'has no hazard id'
+    if item.get('severity') not in SEVERITY_ORDER:
+        return 'severity %s is not one of %s' % (one_line(json.dumps(item.get('severity'), default=str))[:40],
+                                                 ', '.join(SEVERITY_ORDER))
+    for count in ('findings', 'waived') if counted else ():
+        value = item.get(count, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            return '%s is not a count' % count
     return None
 
 

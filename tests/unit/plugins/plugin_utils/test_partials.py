@@ -137,6 +137,38 @@ def test_missing_duplicates_and_bad_files(tmp_path):
         _renderers.validate(fmt, text, fleet)
 
 
+def test_a_malformed_host_summary_is_one_error_the_rest_is_merged(tmp_path):
+    header = json.dumps({'format': _partials.FORMAT, 'version': 1, 'slice': 'job-1', 'hosts': 8,
+                         'created_at': '2026-01-02T03:04:09.000005Z'})
+    good = fleet_hosts(['n1', 'n2'])
+    assert good[1]['findings']
+    bad = [{'host': 'b1', 'status': 'ok', 'findings': [{'x': 1}]},
+           {'host': 'b2', 'status': 'ok', 'findings': [dict(FINDING, severity='bogus')]},
+           {'host': 'b3', 'status': 'ok', 'findings': [dict(FINDING, id=None)]},
+           {'host': 'b4', 'status': 'ok', 'omitted': [{'id': 'x', 'severity': 'high', 'findings': 'many'}]},
+           {'host': 'b5', 'status': 'ok', 'omitted': [{'id': 'x', 'severity': None, 'findings': 1}]},
+           {'host': 'b6', 'status': 'ok', 'omitted': [{'id': 'x', 'severity': 'low', 'waived': -1}]}]
+    lines = [header, json.dumps(good[0])] + [json.dumps(b) for b in bad] + [json.dumps(good[1]),
+                                                                          json.dumps({'end': True, 'hosts': 8})]
+    (tmp_path / 'job-1.rcg-partial.jsonl').write_text('\n'.join(lines) + '\n')
+    merged, info = _partials.read_partials(str(tmp_path))
+    assert sorted(merged) == ['n1', 'n2']
+    errors = [e['error'] for e in info['errors']]
+    assert errors == [
+        'line 3: findings[0] has no hazard id; that host is not merged',
+        'line 4: findings[0] severity "bogus" is not one of critical, high, medium, low, info; '
+        'that host is not merged',
+        'line 5: findings[0] has no hazard id; that host is not merged',
+        'line 6: omitted[0] findings is not a count; that host is not merged',
+        'line 7: omitted[0] severity null is not one of critical, high, medium, low, info; '
+        'that host is not merged',
+        'line 8: omitted[0] waived is not a count; that host is not merged']
+    fleet = _report.build_fleet(merged, hosts=sorted(merged))
+    assert fleet['totals']['findings'] == 1 and None not in fleet['by_severity']
+    for fmt, text in _renderers.render(fleet, _renderers.FORMATS).items():
+        _renderers.validate(fmt, text, fleet)
+
+
 def test_host_text_in_a_partial_is_escaped(tmp_path):
     hosts = fleet_hosts(['n1'])
     hosts[0]['message'] = '<script>alert(1)</script>'
