@@ -148,8 +148,8 @@ def test_a_malformed_host_summary_is_one_error_the_rest_is_merged(tmp_path):
            {'host': 'b4', 'status': 'ok', 'omitted': [{'id': 'x', 'severity': 'high', 'findings': 'many'}]},
            {'host': 'b5', 'status': 'ok', 'omitted': [{'id': 'x', 'severity': None, 'findings': 1}]},
            {'host': 'b6', 'status': 'ok', 'omitted': [{'id': 'x', 'severity': 'low', 'waived': -1}]}]
-    lines = [header, json.dumps(good[0])] + [json.dumps(b) for b in bad] + [json.dumps(good[1]),
-                                                                          json.dumps({'end': True, 'hosts': 8})]
+    trailer = json.dumps({'end': True, 'hosts': 8})
+    lines = [header, json.dumps(good[0])] + [json.dumps(b) for b in bad] + [json.dumps(good[1]), trailer]
     (tmp_path / 'job-1.rcg-partial.jsonl').write_text('\n'.join(lines) + '\n')
     merged, info = _partials.read_partials(str(tmp_path))
     assert sorted(merged) == ['n1', 'n2']
