@@ -13,7 +13,7 @@ import json
 import os
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, describe_os_error
-from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import may_execute, open_for_read
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import check_read, may_execute, open_for_read
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.buildinfo import read_build_info_fd
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import DISTRIBUTION_ROOTS, RUNTIME_DIRS, RUNTIME_GLOBS, RUNTIME_NAMES
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _command
@@ -65,9 +65,11 @@ def read_version(fs, run, entry):
     if not os.access(real, os.X_OK):
         entry['error'] = 'not executable'
         return
-    allowed, why = may_execute(real) if os.geteuid() == 0 else (True, None)
+    # the policy applies to the paths as named (a user's link chain), never to the resolved target
+    checks = [may_execute(fs.real(p)) for p in entry['paths']] if os.geteuid() == 0 else [(True, None)]
+    allowed = any(ok for ok, _why in checks)
     if not allowed:  # a user's binary: never run as root, its version read statically (issue 26)
-        _static_version(real, entry, why)
+        _static_version(fs.real(entry['path']), entry, checks[0][1])
         return
     rc, out, err, problem = run([real, '--version'])
     text = out.decode('utf-8', 'replace')
@@ -86,10 +88,11 @@ def read_version(fs, run, entry):
         _features(run, real, entry)
 
 
-def _static_version(real, entry, why):
-    """Version fields from the binary's Go build information, read (never run) race-free as root."""
+def _static_version(named, entry, why):
+    """Version fields from the binary's Go build information, read (never run) race-free as root
+    through the path as named (a user's link is followed only into what that user can read)."""
     try:
-        fd = open_for_read(real)
+        fd = open_for_read(named)
     except FileProblem as exc:
         entry['error'] = 'not run as root: %s; version unknown (%s)' % (why, exc.message)
         return
@@ -178,6 +181,10 @@ def gather_runtimes(fs, run, engines, runtime_paths, discover, errors, pkgdb=Non
             real = fs.real(path)
         except FileProblem as exc:  # a symlink out of the audited root, a loop
             order.append(_runtime_error(path, exc.message, info['used_by'], errors))
+            continue
+        refused = check_read(path) if fs.root == '/' and os.geteuid() == 0 and path.startswith('/') else None
+        if refused:  # a user's link into what that user cannot read: nothing of the target is shown
+            order.append(_runtime_error(path, refused, info['used_by'], errors))
             continue
         if not path.startswith('/') or not os.path.lexists(real):  # bare names never resolve against cwd
             if info['must_exist']:

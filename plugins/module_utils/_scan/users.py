@@ -38,6 +38,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils import _command
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
     FileProblem, describe_os_error, printable, read_fd,
 )
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import check_read
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import bypass4netns as b4n
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import RUNTIME_DIRS
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.toml import TomlError, loads as toml_loads
@@ -970,10 +971,12 @@ def merge_runtimes(fs, scans, runtimes, buildinfo, run_as_owner, errors):
         for path, reason, engines in scan.runtimes:
             shown = printable(path)
             try:
-                st = os.stat(fs.real(path))
-            except OSError as exc:
+                real = fs.real(path)
+                st = os.stat(real)
+            except (OSError, FileProblem) as exc:
+                text = exc.message if isinstance(exc, FileProblem) else describe_os_error(exc)
                 entry = _blank_runtime(shown, None)
-                entry['error'] = scan.error(shown, '%s (named by %s)' % (describe_os_error(exc), reason))
+                entry['error'] = scan.error(shown, '%s (named by %s)' % (text, reason))
                 entry['users'] = [user['name']]
                 entry['used_by'] = sorted(engines)
                 runtimes.append(entry)
@@ -982,8 +985,8 @@ def merge_runtimes(fs, scans, runtimes, buildinfo, run_as_owner, errors):
             entry = by_key.get(key)
             if entry is None:
                 entry = _blank_runtime(shown, owner if st.st_uid == user['uid'] else None)
-                if st.st_uid not in (0, user['uid']):
-                    entry['error'] = scan.error(shown, _leaves(user))
+                if st.st_uid not in (0, user['uid']) or (fs.root == '/' and check_read(real)):
+                    entry['error'] = scan.error(shown, _leaves(user))  # the target (realpath) is never shown
                 else:
                     try:
                         entry['realpath'] = fs.host(os.path.realpath(fs.real(path)))
