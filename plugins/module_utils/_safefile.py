@@ -185,6 +185,57 @@ class Walk(object):
             self.fd = None
 
 
+class LinkPolicy(object):
+    """Root's policy on users' links, step by step along one lookup (``walk``; RootFs inside a mounted root).
+
+    ``node(st, here)`` for each object passed (directory or final file), ``link(st, here)`` for each
+    symlink followed. Tracks the first thing a non-root user controls (``controller``, ``user``) and,
+    once a user's link was followed, refuses (UserControlled, naming only ``path``) anything that user
+    could not read, a link of a second user, a link in a directory only a group or everyone can change,
+    and, for ``purpose='write'``, any user's link.
+    """
+
+    def __init__(self, path, purpose='read'):
+        self.path, self.purpose = path, purpose
+        self.controller = None    # (path, text)
+        self.user = None          # uid of that user (None for a group/everyone-writable object)
+        self.tainted_by = None    # uid of a user whose link was followed
+
+    def link(self, st, here=None):
+        here = here or self.path
+        link_ctl = control_of(st) or (self.controller[1] if self.controller else None)
+        if not link_ctl:
+            return
+        owner = st.st_uid if not _trusted(st.st_uid) else self.user
+        if self.purpose == 'write':
+            text = ('owned by %s' % _who(st.st_uid) if not _trusted(st.st_uid)
+                    else 'in %s, which is %s' % self.controller)
+            raise UserControlled('%s is a symlink %s; root does not follow a link a non-root user controls to '
+                                 'rewrite a file' % (here, text), self.path)
+        if owner is None:
+            raise UserControlled('%s is a symlink in a directory %s; root does not follow it'
+                                 % (here, self.controller[1]), self.path)
+        if self.tainted_by is not None and self.tainted_by != owner:
+            raise UserControlled('%s: links of two different users on the way; not followed' % here, self.path)
+        self.tainted_by = owner
+        if not self.controller:
+            self.controller, self.user = (here, 'a symlink owned by %s' % _who(owner)), owner
+
+    def node(self, st, here=None, acl=()):
+        ctl = control_of(st, acl)
+        if ctl and not self.controller:
+            self.controller, self.user = (here or self.path, ctl), None if _trusted(st.st_uid) else st.st_uid
+        if self.tainted_by is not None and not _readable_by(st, self.tainted_by, stat.S_ISDIR(st.st_mode)):
+            raise UserControlled('%s is reached through a symlink owned by %s and leads to what that user '
+                                 'cannot read; root does not read it for them' % (self.path, _who(self.tainted_by)),
+                                 self.path)
+
+
+def link_policy(path, purpose='read'):
+    """A fresh ``LinkPolicy`` for one lookup of ``path``."""
+    return LinkPolicy(path, purpose)
+
+
 def _split(path):
     return [p for p in path.split('/') if p not in ('', '.')]
 
@@ -200,12 +251,10 @@ def walk(path, purpose='write', follow_final=True):
         raise FileProblem('not an absolute path', path)
     w = Walk()
     stack = [(os.open('/', _PATH or os.O_RDONLY | _DIRECTORY | _CLOEXEC), '/', os.stat('/'))]
-    root_ctl = control_of(stack[0][2], _acl_writers('/'))
-    if root_ctl:
-        w.controller, w.user = ('/', root_ctl), None if _trusted(stack[0][2].st_uid) else stack[0][2].st_uid
+    policy = LinkPolicy(path, purpose)
+    policy.node(stack[0][2], '/', _acl_writers('/'))
     parts = _split(path)
     links = 0
-    tainted_by = None  # uid of a user whose link was followed: later components must be theirs to read
     try:
         while parts:
             name = parts.pop(0)
@@ -227,34 +276,14 @@ def walk(path, purpose='write', follow_final=True):
                 links += 1
                 if links > _MAX_LINKS:
                     raise FileProblem(describe_os_error(OSError(errno.ELOOP, '')), path)
-                link_ctl = control_of(st) or (w.controller[1] if w.controller else None)
-                if link_ctl:
-                    owner = st.st_uid if not _trusted(st.st_uid) else w.user
-                    if purpose == 'write':
-                        raise UserControlled('%s is a symlink %s; root does not follow a link a non-root user '
-                                             'controls to rewrite a file' % (here, _link_ctl_text(st, w)), path)
-                    if owner is None:
-                        raise UserControlled('%s is a symlink in a directory %s; root does not follow it'
-                                             % (here, w.controller[1]), path)
-                    if tainted_by is not None and tainted_by != owner:
-                        raise UserControlled('%s: links of two different users on the way; not followed' % here,
-                                             path)
-                    tainted_by = owner
-                    if not w.controller:
-                        w.controller, w.user = (here, 'a symlink owned by %s' % _who(owner)), owner
+                policy.link(st, here)
                 target = os.readlink(name, dir_fd=fd)
                 if target.startswith('/'):
                     while len(stack) > 1:
                         os.close(stack.pop()[0])
                 parts = _split(target) + parts
                 continue
-            ctl = control_of(st, () if stat.S_ISLNK(st.st_mode) else _acl_writers(here, follow=False))
-            if ctl and not w.controller:
-                w.controller, w.user = (here, ctl), None if _trusted(st.st_uid) else st.st_uid
-            if tainted_by is not None and not _readable_by(st, tainted_by, stat.S_ISDIR(st.st_mode)):
-                raise UserControlled('%s is reached through a symlink owned by %s and leads to what that user '
-                                     'cannot read; root does not read it for them' % (path, _who(tainted_by)),
-                                     path)
+            policy.node(st, here, () if stat.S_ISLNK(st.st_mode) else _acl_writers(here, follow=False))
             if last:
                 w.name, w.final = name, st
                 break
@@ -270,6 +299,7 @@ def walk(path, purpose='write', follow_final=True):
                 raise FileProblem('%s changed while it was opened (renamed or replaced); nothing was done'
                                   % here, path)
             stack.append((nfd, here, got))
+        w.controller, w.user = policy.controller, policy.user
         if w.name is None and len(stack) > 1:  # the path named a directory; its parent holds it
             fd, dpath, st = stack.pop()
             os.close(fd)
@@ -280,12 +310,6 @@ def walk(path, purpose='write', follow_final=True):
     finally:
         for fd, _p, _s in stack:
             os.close(fd)
-
-
-def _link_ctl_text(st, w):
-    if not _trusted(st.st_uid):
-        return 'owned by %s' % _who(st.st_uid)
-    return 'in %s, which is %s' % (w.controller[0], w.controller[1])
 
 
 def _check_user(w, allow_user_owned, path, action):

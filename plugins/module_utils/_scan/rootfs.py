@@ -28,6 +28,7 @@ import stat
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
     FileProblem, Fs, describe_os_error, read_bounded, read_fd,
 )
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import link_policy
 
 MAX_LINKS = 40  # as the kernel: more symlinks on one path is a loop
 _CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
@@ -153,6 +154,7 @@ class RootFs(HostFs):
         relative symlink that climbs above the root; FileProblem for a loop.
         """
         todo, done, links = self._steps(path), [], 0
+        policy = link_policy(path)  # _safefile's rule on users' links, inside the root
         while todo:
             part, from_link = todo.pop()
             if part == '..':
@@ -179,6 +181,7 @@ class RootFs(HostFs):
                 links += 1
                 if links > MAX_LINKS:
                     raise FileProblem(describe_os_error(OSError(errno.ELOOP, 'loop')), path)
+                policy.link(st, '/' + '/'.join(done + [part]))
                 try:
                     target = os.readlink(real)
                 except OSError as exc:
@@ -187,6 +190,7 @@ class RootFs(HostFs):
                     done = []
                 todo.extend((p, True) for p in reversed(target.split('/')) if p not in ('', '.'))
                 continue
+            policy.node(st, '/' + '/'.join(done + [part]))
             done.append(part)
         return '/' + '/'.join(done)
 
@@ -255,6 +259,7 @@ class RootFs(HostFs):
     # -- reading ---------------------------------------------------------------------------------
     def open_read(self, path):
         """A read-only fd of the node path's file, walked with O_NOFOLLOW dir fds inside the root."""
+        policy = link_policy(path)  # _safefile's rule on users' links, inside the root
         root_fd = os.open(self.root, _DIR_FLAGS)
         chain = [root_fd]
         try:
@@ -277,18 +282,25 @@ class RootFs(HostFs):
                     links += 1
                     if links > MAX_LINKS:
                         raise FileProblem(describe_os_error(OSError(errno.ELOOP, 'loop')), path)
+                    policy.link(st)
                     target = os.readlink(part, dir_fd=chain[-1])
                     if target.startswith('/'):
                         while len(chain) > 1:
                             os.close(chain.pop())
                     todo.extend((p, True) for p in reversed(target.split('/')) if p not in ('', '.'))
                     continue
+                policy.node(st)
                 if not todo:
                     flags = os.O_RDONLY | _NONBLOCK | _CLOEXEC | os.O_NOFOLLOW
                     try:
-                        return os.open(part, flags, dir_fd=chain[-1])
+                        fd = os.open(part, flags, dir_fd=chain[-1])
                     except OSError as exc:
                         raise FileProblem(describe_os_error(exc), path)
+                    got = os.fstat(fd)
+                    if (got.st_dev, got.st_ino) != (st.st_dev, st.st_ino):
+                        os.close(fd)
+                        raise FileProblem('changed while it was opened; read it again', path)
+                    return fd
                 if not stat.S_ISDIR(st.st_mode):
                     raise FileProblem(describe_os_error(OSError(errno.ENOTDIR, 'not a directory')), path)
                 try:

@@ -136,3 +136,33 @@ def test_unreadable_directory_is_a_clear_error(open_tmp, as_nobody):
         with pytest.raises(FileProblem) as caught:
             fs.listdir('/etc/locked')
         assert caught.value.message == 'permission denied'
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='chown to a node user needs root')
+def test_a_node_users_link_is_followed_only_into_what_that_user_can_read(tmp_path):
+    root = tmp_path / 'root'
+    secret_dir = root / 'root/s'
+    secret_dir.mkdir(parents=True)
+    (secret_dir / 'p.json').write_bytes(SECRET)
+    os.chmod(str(secret_dir / 'p.json'), 0o600)
+    os.chmod(str(secret_dir), 0o700)
+    os.chmod(str(root / 'root'), 0o700)
+    (root / 'etc').mkdir()
+    (root / 'etc/public.json').write_bytes(b'{}')
+    os.chmod(str(root / 'etc/public.json'), 0o644)
+    user_dir = root / 'home/node'
+    user_dir.mkdir(parents=True)
+    os.chown(str(user_dir), 65534, 65534)
+    for name, target in (('leak.json', '/root/s/p.json'), ('public.json', '/etc/public.json')):
+        os.symlink(target, str(user_dir / name))
+        os.lchown(str(user_dir / name), 65534, 65534)
+    os.symlink('/root/s/p.json', str(root / 'etc/rootlink.json'))  # root's own link: followed as before
+    fs = RootFs(str(root))
+    for op in (fs.resolve, fs.real, lambda p: fs.read(p, 4096), lambda p: fs.sha256(p, 4096)):
+        with pytest.raises(FileProblem) as exc:
+            op('/home/node/leak.json')
+        assert 'cannot read' in exc.value.message and 'p.json' not in exc.value.message
+        assert '/root' not in exc.value.message
+    assert fs.read('/home/node/public.json', 4096) == b'{}'  # what the user can read is followed
+    assert fs.resolve('/home/node/public.json') == '/etc/public.json'
+    assert fs.read('/etc/rootlink.json', 4096) == SECRET

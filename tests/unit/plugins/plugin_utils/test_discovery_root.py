@@ -180,3 +180,30 @@ def test_unreadable_directories_under_the_root(open_tmp, as_nobody):
     assert errors[kube + '/locked'] == 'permission denied'
     assert errors['/etc/docker/daemon.json'] == 'permission denied'
     assert [p['path'] for p in facts['profiles'] if p['notify_syscalls']] == [kube + '/open/visible.json']
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='chown to a node user needs root')
+def test_a_node_users_link_to_a_root_only_profile_is_an_error_entry_revealing_nothing(tmp_path):
+    """A node user (owns /var/lib/kubelet/seccomp/operator) links leak.json to a root-only profile
+    under the root: never read for them, no realpath, sha256, listener or NOTIFY set of it in the facts."""
+    root = tmp_path / 'node'
+    secret = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/rcg-secret.sock',
+              'syscalls': [{'names': ['fcntl'], 'action': 'SCMP_ACT_NOTIFY'}]}
+    put(root, '/root/s/p.json', secret)
+    os.chmod(str(root / 'root/s/p.json'), 0o600)
+    os.chmod(str(root / 'root/s'), 0o700)
+    os.chmod(str(root / 'root'), 0o700)
+    operator = root / 'var/lib/kubelet/seccomp/operator'
+    operator.mkdir(parents=True)
+    os.chown(str(operator), 65534, 65534)
+    link(root, '/var/lib/kubelet/seccomp/operator/leak.json', '/root/s/p.json')
+    os.lchown(str(operator / 'leak.json'), 65534, 65534)
+    put(root, '/var/lib/kubelet/seccomp/operator/own.json', {'defaultAction': 'SCMP_ACT_ALLOW'})
+    os.chown(str(operator / 'own.json'), 65534, 65534)
+    facts = scan(root)
+    profiles = by_path(facts['profiles'])
+    leak = profiles['/var/lib/kubelet/seccomp/operator/leak.json']
+    assert 'cannot read' in leak['error'] and leak['sha256'] is None and not leak['notify_syscalls']
+    assert profiles['/var/lib/kubelet/seccomp/operator/own.json']['error'] is None  # the user's own file is read
+    assert 'p.json' not in repr(facts) and '/root/s' not in repr(facts)
+    assert 'fcntl' not in repr(facts) and 'rcg-secret' not in repr(facts)
