@@ -89,7 +89,7 @@ def test_sweeps_under_full_load_agree(full_load, tmp_parent, build, hang):
         assert entry['combined'] == [], entry
         for item in entry['inconclusive']:
             assert item['reason'] in ('signal_return', 'not_reproduced') and item['message'], item
-        counts = _probe.summary(results)
+        counts = _probe.outcome_counts(results)
         assert counts['inconclusive'] == len(entry['inconclusive']) and counts['hang'] == len(entry['hang'])
         findings = probe_findings(results)
         critical = [f for f in findings if f['severity'] == 'critical']
