@@ -135,6 +135,8 @@ TABLE = '''# Testing
 | unit file all passed | README | `tests/unit/plugins/test_u.py` |
 | task passed on every host | README | `molecule/audit/verify.yml::Hosts agree` |
 | task failed on one host | README | `molecule/audit/verify.yml::Hosts differ` |
+| task left out on one host by when | README | `molecule/audit/verify.yml::Only h1` |
+| task left out on every host | README | `molecule/audit/verify.yml::Nobody` |
 | benchmark without its JSON | README | `benchmarks/fast_bench.py` |
 | benchmark met its goals | README | `benchmarks/fast_bench.py` → `benchmarks/results/fast_bench.json` |
 | benchmark missed a goal | README | `benchmarks/slow_bench.py` → `benchmarks/results/slow_bench.json` |
@@ -162,6 +164,9 @@ MOLECULE_JUNIT = '''<?xml version="1.0"?><testsuites><testsuite name="verify">
 <testcase classname="molecule/audit/verify" name="[h2] Verify: Hosts agree"/>
 <testcase classname="molecule/audit/verify" name="[h1] Verify: Hosts differ"/>
 <testcase classname="molecule/audit/verify" name="[h2] Verify: Hosts differ"><failure message="no"/></testcase>
+<testcase classname="molecule/audit/verify" name="[h1] Verify: Only h1"/>
+<testcase classname="molecule/audit/verify" name="[h2] Verify: Only h1"><skipped message="when"/></testcase>
+<testcase classname="molecule/audit/verify" name="[h1] Verify: Nobody"><skipped message="when"/></testcase>
 </testsuite></testsuites>
 '''
 
@@ -182,8 +187,9 @@ def test_claims_are_backed_only_by_tests_that_passed_in_this_run(tmp_path):
 
     verdicts = dict(claims.check(str(out), root=str(root), table=str(tmp_path / 'testing.md')))
     backed = sorted(claim for claim, problems in verdicts.items() if not problems)
-    assert backed == ['benchmark met its goals', 'docs only', 'passes', 'suites ran', 'task passed on every host',
-                      'unit file all passed']
+    assert backed == ['benchmark met its goals', 'docs only', 'passes', 'suites ran',
+                      'task left out on one host by when', 'task passed on every host', 'unit file all passed']
+    assert verdicts['task left out on every host'] == ['molecule/audit/verify.yml::Nobody did not run']
     assert verdicts['skipped'] == ['tests/host/test_a.py::test_skipped: 1 of 1 skipped']
     assert verdicts['absent'] == ['tests/host/test_a.py::test_gone did not run']
     assert verdicts['one parameter failed'] == ['tests/host/test_a.py::test_param: 1 of 2 failed']
