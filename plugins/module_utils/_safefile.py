@@ -541,15 +541,19 @@ class SafeDir(object):
         except OSError as exc:
             raise FileProblem(describe_os_error(exc), self.path)
 
-    def read(self, name, max_size):
-        """(bytes, stat) of regular file ``name``; never follows a link, never blocks on a FIFO."""
+    def _open_file(self, name):
+        """(descriptor, path) of ``name`` opened read-only; never follows a link, never blocks on a FIFO."""
         path = self.join(name)
         try:
-            fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC, dir_fd=self.fd)
+            return os.open(name, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC, dir_fd=self.fd), path
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise FileProblem('is a symlink; not followed', path)
             raise FileProblem(describe_os_error(exc), path)
+
+    def read(self, name, max_size):
+        """(bytes, stat) of regular file ``name``; never follows a link, never blocks on a FIFO."""
+        fd, path = self._open_file(name)
         try:
             st = os.fstat(fd)
             return _read_fd(fd, st, max_size, path), st
@@ -558,13 +562,7 @@ class SafeDir(object):
 
     def read_with_attributes(self, name, max_size):
         """(bytes, stat, Attributes) of regular file ``name``, all from one descriptor."""
-        path = self.join(name)
-        try:
-            fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC, dir_fd=self.fd)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise FileProblem('is a symlink; not followed', path)
-            raise FileProblem(describe_os_error(exc), path)
+        fd, path = self._open_file(name)
         try:
             st = os.fstat(fd)
             return _read_fd(fd, st, max_size, path), st, Attributes.of_fd(fd)
