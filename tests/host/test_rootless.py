@@ -279,10 +279,10 @@ def test_nerdctl_with_bypass4netns_beside_affected_runc(host, tmp_path):
 
 
 def test_home_on_network_fs_is_not_read(host, monkeypatch):
-    from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import users as users_scan
+    from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import find_users
     pod = host['users']['pod']
-    real = users_scan.mount_table
-    monkeypatch.setattr(users_scan, 'mount_table', lambda fs: [(pod.home, 'nfs4')] + real(fs))
+    real = find_users.mount_table
+    monkeypatch.setattr(find_users, 'mount_table', lambda fs: [(pod.home, 'nfs4')] + real(fs))
     facts = _discovery.gather(users=[pod.name])
     listed = facts['users'][0]
     assert 'is on nfs4: not read' in listed['error']

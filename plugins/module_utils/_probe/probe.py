@@ -26,7 +26,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines im
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, read_bounded
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.abi import host_support
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.canary import probe
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.users import USER_BIN_DIRS
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.user_engines import USER_BIN_DIRS
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
     ProfileError, decode_profile, notify_analysis, seccomp_section)
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import parse_runtime_version

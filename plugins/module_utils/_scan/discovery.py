@@ -24,7 +24,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.profiles i
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.rootfs import HostFs, RootFs
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import buildinfo as go_buildinfo
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import users as users_scan
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import find_users, user_runtimes, users as users_scan
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.runtimes import gather_runtimes
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import parse_runtime_version
 
@@ -49,18 +49,18 @@ def check_users(value):
             if isinstance(item, bool) or not isinstance(item, (str, int)) or not str(item).strip():
                 raise ValueError('users[%d] must be a user name or uid' % index)
             out.append(str(item).strip())
-        if len(out) > users_scan.MAX_USERS:
-            raise ValueError('users names %d users; at most %d per host' % (len(out), users_scan.MAX_USERS))
+        if len(out) > find_users.MAX_USERS:
+            raise ValueError('users names %d users; at most %d per host' % (len(out), find_users.MAX_USERS))
         return out
     raise ValueError("users must be 'auto', 'none' or a list of user names, got %s" % type(value).__name__)
 
 
 def _users(fs, users, engine_facts, errors):
     """Rootless setups: [(user, UserScan or None)] for the ``users`` option."""
-    found = users_scan.find_users(fs, users, errors)
+    found = find_users.find_users(fs, users, errors)
     if not found:
         return []
-    system = {'mounts': users_scan.mount_table(fs),
+    system = {'mounts': find_users.mount_table(fs),
               'podman': {'default_runtime': (engine_facts.get('podman') or {}).get('default_runtime')}}
     return users_scan.scan_users(fs, found, system, go_buildinfo, errors)
 
@@ -122,9 +122,9 @@ def gather(*, profile_paths=(), runtime_paths=(), discover=True, command_timeout
     # users' rootless setups: on the live host only (a mounted node root has no running users); with
     # execute=false nobody's binary is run, not even as its owner
     scans = _users(fs, users, engine_facts, errors) if discover and not root else []
-    users_scan.merge_runtimes(fs, scans, runtimes, go_buildinfo,
-                              users_scan.run_version_as_owner(command_timeout, parse_runtime_version)
-                              if not static else _static_only, errors)
+    user_runtimes.merge_runtimes(fs, scans, runtimes, go_buildinfo,
+                                 user_runtimes.run_version_as_owner(command_timeout, parse_runtime_version)
+                                 if not static else _static_only, errors)
 
     profiles = Profiles(fs, max(1, int(max_profile_size)), arch, kernel, errors, 'cri-o' in names)
     if discover:

@@ -23,9 +23,10 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import 
     EXPANDING_READERS, LITERAL_READERS, PROFILE_READERS, ProfileError, describe_profile,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import UserControlled, read_file
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import users as users_scan
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.host import add_error as _error
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.rootfs import RootEscape
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import user_files
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.user_engines import state_bundles
 
 STANDARD_PROFILES = ('/usr/share/containers/seccomp.json', '/etc/containers/seccomp.json')
 KUBELET_SECCOMP = '/var/lib/kubelet/seccomp'
@@ -130,10 +131,10 @@ class Profiles(object):
         return '' if resolved == path else ' (a symlink, resolved inside the audited root to %s)' % resolved
 
     def _add_owned(self, path, origin, must_exist, bundle, user):
-        """A file a user controls: read only within what that user owns (users.read_owned)."""
-        owner = users_scan.owner_of(user)
+        """A file a user controls: read only within what that user owns (user_files.read_owned)."""
+        owner = user_files.owner_of(user)
         shown = printable(path)
-        if not users_scan.lexists(self.fs, path):
+        if not user_files.lexists(self.fs, path):
             if must_exist:
                 entry = self._entry(shown, shown, None, origin, bundle)
                 entry['owner'] = owner
@@ -142,7 +143,7 @@ class Profiles(object):
             return
         self.files_seen += 1
         try:
-            data = users_scan.read_owned(self.fs, path, user, self.max_size)
+            data = user_files.read_owned(self.fs, path, user, self.max_size)
         except FileProblem as exc:  # never the target of a link out of the user's files
             entry = self._entry(shown, shown, None, origin, bundle)
             entry['owner'] = owner
@@ -260,7 +261,7 @@ def bundles(fs, profiles, engine_names):
                 eng = 'docker' if ns == 'moby' else engine
                 bundle = {'id': parts[-2], 'namespace': ns, 'engine': eng}
             profiles.add_file(path, 'bundle', '%s bundle config.json' % bundle['engine'], bundle=bundle)
-    for config, cid, _pid in users_scan.state_bundles(fs, None, RUNC_STATE):
+    for config, cid, _pid in state_bundles(fs, None, RUNC_STATE):
         profiles.add_file(config, 'bundle', 'runc state %s/%s (running or hung container)' % (RUNC_STATE, cid),
                           bundle={'id': cid, 'namespace': None, 'engine': 'runc'})
 

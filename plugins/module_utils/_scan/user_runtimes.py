@@ -1,0 +1,136 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard.seccomp contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The runtimes rootless users' engines run, merged into the system scan's runtime entries; a user's
+binary is described from its Go build information, else by ``--version`` run as its owner (root
+never executes it)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _command
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, describe_os_error, printable
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import check_read
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import RUNTIME_NAMES
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.user_files import not_owned_message, open_owned
+from ansible_collections.runcguard.seccomp.plugins.module_utils._version import version_from_build_info
+
+
+def describe_runtime(fs, entry, user, buildinfo, run_as_owner):
+    """Fill a user runtime entry without root executing it: build info, else --version as the owner."""
+    try:
+        fd = open_owned(fs, entry['path'], user)
+    except FileProblem as exc:
+        entry['error'] = exc.message
+        return
+    try:
+        st = os.fstat(fd)
+        found = buildinfo.read_build_info_fd(fd)
+    finally:
+        os.close(fd)
+    if found.get('status') == 'found':
+        record = version_from_build_info(found)
+        if not record.get('error') and (record.get('version') or record.get('commit')):
+            for key in ('name', 'version', 'version_source', 'dev', 'commit', 'spec', 'go', 'raw'):
+                if record.get(key) is not None or key != 'name':
+                    entry[key] = record.get(key)
+            return
+    if st.st_uid != user['uid']:  # a root-owned system binary a user config names: the system scan runs it
+        entry['error'] = 'version not read: no usable Go build information'
+        return
+    run_as_owner(entry, user)
+
+
+def run_version_as_owner(command_timeout, parse):
+    """A function (entry, user) that runs ``<binary> --version`` as the user (never root)."""
+    def run(entry, user):
+        env = dict(_command.ENV, HOME=user['home'] or '/', XDG_RUNTIME_DIR=user['runtime_dir'])
+        rc, out, err, problem = _command.run([entry['path'], '--version'], timeout=command_timeout,
+                                             user=(user['uid'], user['gid']), env=env, cwd='/')
+        text = out.decode('utf-8', 'replace')
+        if problem:
+            entry['error'] = problem
+            entry['raw'] = text[:2048] or None
+            return
+        parsed = parse(text)
+        for key in ('version', 'version_source', 'dev', 'commit', 'spec', 'go', 'libseccomp', 'raw', 'error'):
+            entry[key] = parsed.get(key)
+        if parsed.get('name'):
+            entry['name'] = parsed['name']
+        entry['run_as'] = user['name']
+    return run
+
+
+def _blank_runtime(path, owner):
+    name = os.path.basename(path)
+    return {'name': name if name in RUNTIME_NAMES else None, 'path': path, 'paths': [path], 'realpath': None,
+            'version': None, 'version_source': None, 'dev': False, 'commit': None, 'spec': None, 'go': None,
+            'libseccomp': None, 'raw': None, 'package': None, 'used_by': [], 'error': None, 'owner': owner,
+            'users': []}
+
+
+def merge_runtimes(fs, scans, runtimes, buildinfo, run_as_owner, errors):
+    """Add every user's runtimes to ``runtimes`` (the system scan's entries, changed in place).
+
+    A binary the system scan already has (same device and inode) gets the user's name in ``users``
+    and the user's engines in ``used_by``; any other is a new entry with ``owner``, described by
+    describe_runtime (never executed by root).
+    """
+    by_key = {}
+    for entry in runtimes:
+        entry.setdefault('owner', None)
+        entry.setdefault('users', [])
+        if entry.get('realpath'):
+            try:
+                st = os.stat(fs.real(entry['realpath']))
+                by_key[(st.st_dev, st.st_ino)] = entry
+            except OSError:
+                pass
+    own = []  # entries only users' setups brought in
+    for user, scan in scans:
+        if scan is None:
+            continue
+        owner = scan.owner
+        for path, reason, engines in scan.runtimes:
+            shown = printable(path)
+            try:
+                real = fs.real(path)
+                st = os.stat(real)
+            except (OSError, FileProblem) as exc:
+                text = exc.message if isinstance(exc, FileProblem) else describe_os_error(exc)
+                entry = _blank_runtime(shown, None)
+                entry['error'] = scan.error(shown, '%s (named by %s)' % (text, reason))
+                entry['users'] = [user['name']]
+                entry['used_by'] = sorted(engines)
+                runtimes.append(entry)
+                continue
+            key = (st.st_dev, st.st_ino)
+            entry = by_key.get(key)
+            if entry is None:
+                entry = _blank_runtime(shown, owner if st.st_uid == user['uid'] else None)
+                if st.st_uid not in (0, user['uid']) or (fs.root == '/' and check_read(real)):
+                    entry['error'] = scan.error(shown, not_owned_message(user))  # the target (realpath) is never shown
+                else:
+                    try:
+                        entry['realpath'] = fs.host(os.path.realpath(fs.real(path)))
+                    except (OSError, ValueError):
+                        entry['realpath'] = shown
+                    describe_runtime(fs, entry, user, buildinfo, run_as_owner)
+                    if entry['error']:
+                        scan.error(shown, entry['error'])
+                by_key[key] = entry
+                runtimes.append(entry)
+                own.append(entry)
+            elif shown not in entry['paths']:
+                entry['paths'] = sorted(set(entry['paths']) | set([shown]))
+            if user['name'] not in entry['users']:
+                entry['users'] = sorted(entry['users'] + [user['name']])
+            if any(entry is e for e in own):
+                entry['used_by'] = sorted(set(entry['used_by']) | engines)  # the user's engines, not root's
+    for user, scan in scans:
+        if scan is not None:
+            errors.extend(scan.errors)
+    return runtimes
