@@ -16,6 +16,7 @@ import struct
 import pytest
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _safefile
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import control as safefile_control
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import (
     Attributes, SafeDir, UserControlled, check_read, copy_file, may_execute, read_file, remove_file, user_control,
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='needs root (chown to 
 def mode(request, monkeypatch):
     """Every test twice: with openat2 where the kernel has it, and with the per-component walk alone."""
     if request.param == 'walk':
-        monkeypatch.setitem(_safefile._openat2_state, 'missing', True)
+        monkeypatch.setitem(safefile_control._openat2_state, 'missing', True)
     return request.param
 
 
@@ -282,7 +283,7 @@ def _first_write_modes(monkeypatch):
     def spy(fd, data):
         seen.setdefault(fd, stat.S_IMODE(os.fstat(fd).st_mode))
         return real_write(fd, data)
-    monkeypatch.setattr(_safefile.os, 'write', spy)
+    monkeypatch.setattr(os, 'write', spy)
     return seen
 
 

@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) runcguard maintainers
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Whole-file operations by path as root: each is one walk, then everything relative to the directory."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import os
+import stat
+
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, describe_os_error
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.control import (
+    _CLOEXEC, _NOFOLLOW, _NONBLOCK, UserControlled, _openat2_nosymlinks, _openat2_state, _readable_by, _same, _who,
+)
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.dirlock import DirLock
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.safedir import SafeDir, _read_fd
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.walk import _check_user, walk
+
+
+def open_for_read(path, allow_user_owned=True):
+    """A read-only descriptor of regular file ``path`` (close it), opened as root race-free: the walk
+    never follows a user's link into what that user could not read, the file is opened ``O_NOFOLLOW``
+    relative to its directory and must be the inode the walk checked."""
+    if allow_user_owned:
+        fd = _open_without_links(path)
+        if fd is not None:
+            return fd
+    w = walk(path, 'read')
+    try:
+        if w.final is None:
+            raise FileProblem(describe_os_error(OSError(errno.ENOENT, '')), path)
+        if not allow_user_owned:
+            _check_user(w, False, path, 'read')
+        if w.user is not None and w.final.st_nlink > 1 and not _readable_by(w.final, w.user, False):
+            raise UserControlled('%s: a hard link in a directory %s to a file that user cannot read; root does '
+                                 'not read it for them' % (path, _who(w.user)), path)
+        if stat.S_ISDIR(w.final.st_mode):
+            raise FileProblem('is a directory', path)
+        try:
+            fd = os.open(w.name, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC, dir_fd=w.fd)
+        except OSError as exc:
+            raise FileProblem(describe_os_error(exc), path)
+        if not _same(os.fstat(fd), w.final):
+            os.close(fd)
+            raise FileProblem('changed while it was read; read it again', path)
+        return fd
+    finally:
+        w.close()
+
+
+def _open_without_links(path):
+    """The fast path of open_for_read: with not one symlink on the whole path (openat2 refuses any), no
+    user can have steered the lookup; a hard link that may not be the user's own takes the full walk."""
+    try:
+        fd = _openat2_nosymlinks(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC)
+    except OSError:
+        return None  # a symlink on the way, or trouble the walk names in its own words
+    if fd is None:
+        return None
+    _openat2_state['worked'] = True
+    st = os.fstat(fd)
+    if stat.S_ISDIR(st.st_mode) or (st.st_nlink > 1 and not st.st_mode & stat.S_IROTH):
+        os.close(fd)
+        return None
+    return fd
+
+
+def read_file(path, max_size, allow_user_owned=True):
+    """Bytes of regular file ``path`` read as root (see open_for_read); FileProblem / UserControlled."""
+    fd = open_for_read(path, allow_user_owned)
+    try:
+        return _read_fd(fd, os.fstat(fd), max_size, path)
+    finally:
+        os.close(fd)
+
+
+def write_file(path, data, attrs=None, backup=False, allow_user_owned=False, lock_timeout=None, max_size=1 << 26):
+    """Create or atomically replace ``path`` with ``data`` as root (see SafeDir.write).
+
+    The current content (when there is a file) is read under the lock for the backup; the owner,
+    group, mode and xattrs of a replaced file are kept unless ``attrs`` says otherwise. Returns
+    ``{'changed': bool, 'backup_file': path or None}``; an identical file is left alone.
+    """
+    sdir, name = SafeDir.for_file(path, allow_user_owned, must_exist=False, action='write')
+    with sdir:
+        lock = sdir.lock(name, 30 if lock_timeout is None else lock_timeout)
+        try:
+            sdir.remove_stale_scratch(name)
+            current = sdir.lstat(name)
+            old, st = (None, None)
+            if current is not None:
+                old, st = sdir.read(name, max_size)
+                if old == data and (attrs is None or attrs.__dict__ == sdir.attributes(name).__dict__):
+                    return {'changed': False, 'backup_file': None}
+            bpath = sdir.write(name, data, expect=st, attrs=attrs, backup=old if backup and st else None,
+                               exists=None if st else False)
+            return {'changed': True, 'backup_file': bpath}
+        finally:
+            lock.release()
+
+
+def copy_file(src, dest, allow_user_owned=False, max_size=1 << 28):
+    """Restore ``src`` (a backup of ours) over ``dest``: content, owner, group, mode and xattrs of ``src``."""
+    ssdir, sname = SafeDir.for_file(src, allow_user_owned, action='restore from')
+    with ssdir:
+        data, _st = ssdir.read(sname, max_size)
+        attrs = ssdir.attributes(sname)
+    return write_file(dest, data, attrs=attrs, allow_user_owned=allow_user_owned, max_size=max_size)
+
+
+def remove_file(path, allow_user_owned=False):
+    """Remove ``path`` (never following a link in it) as root; False when it was not there."""
+    try:
+        sdir, name = SafeDir.for_file(path, allow_user_owned, must_exist=False, action='remove')
+    except FileProblem as exc:
+        if 'does not exist' in exc.message:
+            return False
+        raise
+    with sdir:
+        return sdir.unlink(name)
+
+
+def lock_file(path, timeout, allow_user_owned=False):
+    """The acquired DirLock of ``path`` (the one seccomp_profile takes); releasing it closes its directory."""
+    sdir, name = SafeDir.for_file(path, allow_user_owned, must_exist=False, action='lock')
+    try:
+        return DirLock(sdir, name, timeout, owns_dir=True).acquire()
+    except BaseException:
+        sdir.close()
+        raise
