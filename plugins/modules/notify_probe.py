@@ -216,6 +216,8 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+extends_documentation_fragment:
+  - runcguard.seccomp._probe_returns
 results:
   description: One entry per runtime x syscall (or profile NOTIFY set) x C(no_new_privileges) value.
   returned: always
@@ -311,81 +313,6 @@ results:
       type: list
       elements: str
       sample: []
-sweeps:
-  description: With O(sweep=true), one entry per runtime x C(no_new_privileges) value; empty otherwise.
-  returned: always
-  type: list
-  elements: dict
-  contains:
-    runtime:
-      description: Path of the runtime binary.
-      type: str
-    name:
-      description: runc or crun.
-      type: str
-    version:
-      description: Normalised version from C(--version).
-      type: str
-    no_new_privileges:
-      description: The canaries' C(process.noNewPrivileges).
-      type: bool
-    tested:
-      description: Number of syscall names swept.
-      type: int
-      sample: 382
-    hang:
-      description: Syscalls that make the runtime hang when alone under NOTIFY.
-      type: list
-      elements: str
-      sample: [fcntl]
-    error:
-      description: Syscalls the runtime refuses or fails on under NOTIFY.
-      type: list
-      elements: str
-      sample: [write]
-    unsupported:
-      description: Syscalls not tested because libseccomp does not know them (or NOTIFY is unsupported).
-      type: list
-      elements: str
-    combined:
-      description: Groups of syscalls that fail only together (every time they are started), each with its C(outcome).
-      type: list
-      elements: dict
-      sample: []
-    inconclusive:
-      description:
-        - Groups whose failure says nothing about the runtime, each C({syscalls, reason, message}); never a hang.
-        - C(reason) is C(signal_return) (only signal returns were under NOTIFY) or C(not_reproduced) (the
-          failure did not happen again when the group was started again).
-      type: list
-      elements: dict
-      sample: [{syscalls: [restart_syscall, rt_sigreturn], reason: signal_return, message: "only signal returns ..."}]
-    untested:
-      description: Syscalls left untested because the sweep reached its start limit (256). Normally empty.
-      type: list
-      elements: str
-    starts:
-      description: Container starts the sweep needed.
-      type: int
-      sample: 3
-    seconds:
-      description: Time the sweep took, cleanups included.
-      type: float
-      sample: 0.9
-    message:
-      description: Why the sweep stopped early (the runtime cannot start any canary, ...), or empty.
-      type: str
-    libseccomp:
-      description: Version of the host libseccomp that decided which names are known, or null.
-      type: str
-      sample: 2.5.4
-    leftovers:
-      description: Anything the cleanups could not remove. Normally empty.
-      type: list
-      elements: str
-  sample: [{runtime: /usr/sbin/runc, name: runc, version: 1.2.0-rc.2, no_new_privileges: true, tested: 382,
-            hang: [fcntl], error: [write], unsupported: [mseal], combined: [], inconclusive: [], untested: [], starts: 5,
-            seconds: 2.1, message: "", libseccomp: 2.5.4, leftovers: []}]
 not_probed:
   description:
     - Runtimes and probes that were not run, with the reason (not runc/crun, not executable, no answer,
@@ -403,41 +330,6 @@ not_probed:
       description: Why it was not probed.
       type: str
   sample: [{runtime: /usr/bin/youki, message: "/usr/bin/youki is not runc or crun (...): notify_probe drives only runc and crun"}]
-reaped:
-  description:
-    - What earlier runs that were killed left behind and this run removed first, one entry per canary.
-      Normally empty.
-  returned: always
-  type: list
-  elements: dict
-  contains:
-    container_id:
-      description: The canary's container id (also the name of its directory and cgroups).
-      type: str
-      sample: runcguard-probe-4242-k2j1x0ab
-    pid:
-      description: PID of the run that made it (no longer running).
-      type: int
-    directory:
-      description: Its temporary directory, or null when only cgroups or processes were found.
-      type: str
-    cgroups:
-      description: Its cgroup directories that were removed.
-      type: list
-      elements: str
-    processes:
-      description: PIDs of its processes killed with SIGKILL (a hung C(runc init), C(runc run)).
-      type: list
-      elements: int
-    deleted:
-      description: Whether the runtime deleted its container with C(delete --force).
-      type: bool
-    problems:
-      description: What could not be killed or removed. Normally empty.
-      type: list
-      elements: str
-  sample: [{container_id: runcguard-probe-4242-k2j1x0ab, pid: 4242, directory: /tmp/runcguard-probe-4242-k2j1x0ab,
-            cgroups: [/sys/fs/cgroup/memory/runcguard-probe-4242-k2j1x0ab], processes: [4311], deleted: true, problems: []}]
 summary:
   description: Number of results per outcome.
   returned: always
@@ -446,16 +338,10 @@ summary:
 '''
 
 import os
-import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import probe as _probe
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.cleanup import ProbeInterrupted, interrupt_guard
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.reap import reap_dead_runs
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.sweep import sweep_all
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.syscalls import syscall_names
-from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import may_execute
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.run import ProbeFailed, run_notify_probe
 
 
 def main():
@@ -474,121 +360,14 @@ def main():
         mutually_exclusive=[('syscalls', 'profile'), ('sweep', 'profile'), ('sweep', 'user'), ('user', 'user_runtimes')],
         supports_check_mode=True,
     )
-    params = module.params
     if os.geteuid() != 0:
         module.fail_json(msg='runcguard.seccomp.notify_probe must run as root (become: true): it starts '
                              'containers with runc/crun and serves their seccomp notifications')
-    if params['timeout'] < 1 or params['timeout'] > 600:
-        module.fail_json(msg='timeout must be between 1 and 600 seconds, got %d' % params['timeout'])
-    if params['total_timeout'] < 0:
-        module.fail_json(msg='total_timeout must be 0 (no limit) or more seconds, got %d' % params['total_timeout'])
-    deadline = time.time() + params['total_timeout'] if params['total_timeout'] else None
-    if not params['no_new_privileges']:
-        module.fail_json(msg='no_new_privileges must name at least one value')
-    nnp_values = []
-    for value in params['no_new_privileges']:
-        if value not in nnp_values:
-            nnp_values.append(value)
-
-    not_probed = []
-    if params['profile']:
-        try:
-            syscall_sets = [_probe.profile_notify_set(params['profile'])]
-        except ValueError as exc:
-            module.fail_json(msg=str(exc))
-    else:
-        syscall_sets = []
-        names = params['syscalls']
-        if not names and params['sweep']:
-            names = syscall_names()
-            if not names:
-                module.fail_json(msg='sweep: no syscall table is kept for architecture %s (x86_64 and aarch64 '
-                                     'are); name the syscalls to sweep with syscalls' % os.uname()[4])
-        for name in names or _probe.default_syscalls():
-            if not _probe.SYSCALL_NAME.match(name):
-                not_probed.append({'runtime': None, 'message': 'syscall %r is not a syscall name: not probed' % name})
-            elif [name] not in syscall_sets:
-                syscall_sets.append([name])
-        if not syscall_sets:
-            module.fail_json(msg='no valid syscall to probe', not_probed=not_probed)
-
-    user = None
-    if params['user']:
-        try:
-            user = _probe.probe_user(params['user'])
-        except ValueError as exc:
-            module.fail_json(msg=str(exc))
-    groups = []  # [(user or None, [paths])]: users' runtimes run as their users
-    for name, paths in sorted((params['user_runtimes'] or {}).items()):
-        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-            module.fail_json(msg='user_runtimes.%s must be a list of paths' % name)
-        try:
-            groups.append((_probe.probe_user(name), paths))
-        except ValueError as exc:
-            not_probed.extend({'runtime': p, 'message': 'not probed: %s' % exc} for p in paths)
-    if params['runtime'] is not None:
-        runtimes = params['runtime']
-    elif user:
-        runtimes = _probe.user_runtimes(user)
-        if not runtimes:
-            module.fail_json(msg='user %s has no runc or crun in ~/.local/bin or ~/bin; name one with runtime'
-                                 % user['name'])
-    else:
-        runtimes = _probe.find_runtimes()
-    if not runtimes and params['user_runtimes'] is not None:
-        pass  # only users' runtimes
-    elif not runtimes:
-        module.fail_json(msg='no runc or crun binary found in the standard locations; name one with runtime')
-    allowed = []
-    for runtime in runtimes:  # a user's binary never starts a container as root (docs/security.md)
-        if user:  # probed as that user (dropped privileges), never as root
-            allowed.append(runtime)
-            continue
-        ok, why = may_execute(runtime)
-        if ok:
-            allowed.append(runtime)
-        else:
-            not_probed.append({'runtime': runtime, 'message': '%s: not probed: %s' % (runtime, why)})
-    runtimes = allowed
-
-    sweeps, reaped = [], []
     try:
-        with interrupt_guard():
-            reaped = reap_dead_runs()
-            if params['sweep']:
-                results, sweeps, refused = sweep_all(runtimes, [s[0] for s in syscall_sets], nnp_values,
-                                                     params['timeout'], deadline=deadline)
-            else:
-                results, refused = _probe.run_all(runtimes, syscall_sets, nnp_values, params['timeout'],
-                                                  profile=params['profile'], deadline=deadline, user=user) \
-                    if runtimes else ([], [])
-            for who, paths in groups:
-                if params['sweep']:
-                    refused.extend({'runtime': p, 'message': 'not swept: a sweep runs as root only; probe %s\'s '
-                                                             'runtimes with syscalls' % who['name']} for p in paths)
-                    continue
-                found, left = _probe.run_all(paths, syscall_sets, nnp_values, params['timeout'],
-                                             profile=params['profile'], deadline=deadline, user=who)
-                results.extend(found)
-                refused.extend(left)
-    except (ProbeInterrupted, KeyboardInterrupt) as exc:
-        module.fail_json(msg='notify_probe interrupted (%s); the probe in progress was cleaned up' % exc, reaped=reaped)
-    not_probed.extend(refused)
-    if not results and not sweeps:
-        module.fail_json(msg='no runtime could be probed: %s' % '; '.join(s['message'] for s in not_probed),
-                         results=results, sweeps=sweeps, not_probed=not_probed, reaped=reaped)
-    counts = _probe.outcome_counts(results)
-    if sweeps:
-        msg = '%d sweeps, %d starts: %s' % (len(sweeps), sum(s['starts'] for s in sweeps), '; '.join(
-            '%s %s nnp=%s hang [%s] error [%s] inconclusive %d' % (
-                s['name'], s['version'], str(s['no_new_privileges']).lower(), ','.join(s['hang']),
-                ','.join(s['error']), len(s['inconclusive'])) for s in sweeps))
-    else:
-        msg = '%d probes: %s' % (len(results), ', '.join('%s %d' % kv for kv in sorted(counts.items())))
-    if reaped:
-        msg += '; reaped %d canaries of killed runs (%s)' % (len(reaped), ', '.join(r['container_id'] for r in reaped))
-    module.exit_json(changed=False, results=results, sweeps=sweeps, not_probed=not_probed, summary=counts, msg=msg,
-                     reaped=reaped)
+        result = run_notify_probe(module.params)
+    except ProbeFailed as exc:
+        module.fail_json(msg=exc.msg, **exc.fields)
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == '__main__':
