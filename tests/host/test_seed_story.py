@@ -24,6 +24,7 @@ import realruntimes
 from test_notify_probe import assert_nothing_left  # importing it also puts the collection on sys.path
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import canary as _probe_canary  # noqa: E402
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.outcome import transient_start_failure  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='starts real containers: root only')
 
@@ -93,7 +94,7 @@ def test_remediate_makes_a_hanging_container_start_under_rc2(tmp_path):
                 leftovers = container.cleanup()
             assert leftovers == [] and not os.path.exists(socket_path)
             ids.append(container.id)
-            if not _probe_canary.transient_start_failure(result):
+            if not transient_start_failure(result):
                 break
         return result
 

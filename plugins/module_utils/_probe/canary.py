@@ -16,7 +16,6 @@ __metaclass__ = type
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -30,76 +29,19 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.bundle im
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.cleanup import (
     SECCOMP_WAIT, cgroup_dirs, cgroup_pids, deferred_interrupts, descendants, detach_mount, kill_exact,
     mounts_under, proc_stat, seccomp_waits)
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.outcome import (
+    SIGNAL_RETURNS, classify, transient_start_failure,
+)
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.reap import PREFIX, write_owner, write_runtime_pid
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.syscalls import syscall_table
 
-MESSAGE_LIMIT = 2000
 POLL_SECONDS = 0.02
 # How long a deadlock must hold before it counts: a task waits for the agent, the notify fd is
 # neither at the agent nor on its way, and no thread of the runtime can run. Far longer than an
 # fd in transit.
 STUCK_SECONDS = 0.5
 SCAN_SECONDS = 0.25  # between process scans once the agent is serving
-SIGNAL_RETURNS = ('rt_sigreturn', 'sigreturn', 'restart_syscall')
 
-
-# --- outcome classification -----------------------------------------------------------------
-
-_UNSUPPORTED = re.compile(
-    r'(notify|SCMP_ACT_NOTIFY)[^\n]*(not supported|unsupported|requires|API level|unknown action|invalid action)'
-    r'|(unknown|invalid|unrecognized) (seccomp )?action[^\n]*NOTIFY'
-    r'|seccomp notify unsupported', re.IGNORECASE)
-_LOGRUS_MSG = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
-_JSON_LOG = re.compile(r'^\s*\{.*"msg"\s*:')
-
-
-def runtime_message(stderr):
-    """The runtime's own words from its stderr (logrus text/JSON lines unwrapped), bounded."""
-    if isinstance(stderr, bytes):
-        stderr = stderr.decode('utf-8', 'replace')
-    lines = []
-    for line in (stderr or '').splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if _JSON_LOG.match(line):
-            try:
-                line = json.loads(line).get('msg') or line
-            except ValueError:
-                pass
-        else:
-            match = _LOGRUS_MSG.search(line)
-            if match:
-                line = match.group(1).replace('\\"', '"').replace('\\\\', '\\')
-        lines.append(line)
-    return '\n'.join(lines)[:MESSAGE_LIMIT]
-
-
-def classify(timed_out, returncode, stderr, agent_connected, status=None, stuck=None):
-    """(outcome, message) of one probe.
-
-    `status` is the container state the runtime reports after `run` returned (None when it kept
-    no state): a container that is not `stopped` did not really run, whatever the exit code says.
-    `stuck` describes a deadlock seen while the runtime ran (see Canary._deadlock).
-    """
-    if stuck:
-        return 'hang', stuck
-    if timed_out:
-        return 'hang', 'the runtime did not return within the timeout (agent %s)' % (
-            'connected' if agent_connected else 'never connected')
-    message = runtime_message(stderr)
-    if returncode != 0:
-        if _UNSUPPORTED.search(message):
-            return 'unsupported', message
-        return 'error', message or 'the runtime exited with status %s and printed nothing' % returncode
-    if status is not None and status != 'stopped':
-        return 'hang', 'the runtime exited 0 but the container is still %r, not stopped' % status
-    if not agent_connected:
-        return 'error', 'the runtime exited 0 but never connected to the seccomp agent (listenerPath ignored?)'
-    return 'ok', message
-
-
-# --- one probe ------------------------------------------------------------------------------
 
 PR_SET_PDEATHSIG = 1
 
@@ -437,16 +379,6 @@ class Canary(object):
                 problems.append('temp dir %s could not be removed' % self.tmp)
         self.leftovers = problems
         return problems
-
-
-# runc 1.2 pre-releases sometimes fail to exec their own init through a reused fd, whatever the
-# profile (opencontainers/runc#4294): that says nothing about NOTIFY, so such a start is tried again.
-_TRANSIENT_START = re.compile(r'unable to start init: fork/exec /proc/self/fd/\d+: permission denied')
-
-
-def transient_start_failure(result):
-    """Did this start fail with runc's transient init race (worth one more start)?"""
-    return result.get('outcome') == 'error' and bool(_TRANSIENT_START.search(result.get('message') or ''))
 
 
 def rootless_config(config, user):

@@ -27,7 +27,8 @@ import time
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.probe import base_result, identify, out_of_time
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.abi import host_support
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.canary import SIGNAL_RETURNS, probe
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.canary import probe
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.outcome import SIGNAL_RETURNS
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.syscalls import libseccomp_unknown
 
 # A syscall neither runtime nor `true` ever makes: a start with only this under NOTIFY tells an

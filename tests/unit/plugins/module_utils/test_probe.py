@@ -12,7 +12,8 @@ import struct
 import pytest
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import (
-    abi as _probe_abi, bundle as _probe_bundle, canary as _probe_canary, cleanup as _probe_cleanup, probe as _probe)
+    abi as _probe_abi, bundle as _probe_bundle, canary as _probe_canary, cleanup as _probe_cleanup,
+    outcome as _probe_outcome, probe as _probe)
 
 
 # Values from include/uapi/linux/seccomp.h as compiled on each arch (strace / kernel headers).
@@ -137,21 +138,21 @@ RUNC_WRITE = (b'time="2026-01-01T00:00:00Z" level=error msg="runc run failed: un
     ((False, 0, b'', True), 'ok', ''),
 ])
 def test_classify(args, outcome, message):
-    got, text = _probe_canary.classify(*args)
+    got, text = _probe_outcome.classify(*args)
     assert got == outcome
     assert message in text
 
 
 def test_classify_exit_zero_but_not_stopped_is_a_hang():
     # crun 1.5 with create+start returns 0 while the container is stuck: trust the state only.
-    assert _probe_canary.classify(False, 0, b'', True, status='created')[0] == 'hang'
-    assert _probe_canary.classify(False, 0, b'', True, status='stopped')[0] == 'ok'
+    assert _probe_outcome.classify(False, 0, b'', True, status='created')[0] == 'hang'
+    assert _probe_outcome.classify(False, 0, b'', True, status='stopped')[0] == 'ok'
 
 
 def test_runtime_message_json_log_and_bound():
     text = b'{"level":"error","msg":"runc run failed: boom","time":"x"}\n'
-    assert _probe_canary.runtime_message(text) == 'runc run failed: boom'
-    assert len(_probe_canary.runtime_message(b'x' * 10000)) == _probe_canary.MESSAGE_LIMIT
+    assert _probe_outcome.runtime_message(text) == 'runc run failed: boom'
+    assert len(_probe_outcome.runtime_message(b'x' * 10000)) == _probe_outcome.MESSAGE_LIMIT
 
 
 def test_summary_counts_every_outcome():
