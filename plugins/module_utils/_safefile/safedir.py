@@ -111,6 +111,19 @@ class SafeDir(object):
                 raise FileProblem('is a symlink; not followed', path)
             raise FileProblem(describe_os_error(exc), path)
 
+    def open_read(self, name):
+        """``name`` opened for reading as a binary file object (close it); never follows a link, never
+        blocks on a FIFO. FileProblem unless it is a regular file."""
+        fd, path = self._open_file(name)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise FileProblem('is not a regular file (%s)' % _kind(st), path)
+            return os.fdopen(fd, 'rb')
+        except BaseException:
+            os.close(fd)
+            raise
+
     def read(self, name, max_size):
         """(bytes, stat) of regular file ``name``; never follows a link, never blocks on a FIFO."""
         fd, path = self._open_file(name)
@@ -164,7 +177,9 @@ class SafeDir(object):
         return removed
 
     def _scratch(self, name, data, attrs):
-        """A new scratch file beside ``name`` holding ``data``, created no wider than ``attrs.mode``."""
+        """A new scratch file beside ``name`` holding ``data`` (bytes, or an iterable of bytes chunks
+        written as they come: a report of 200 MB is never one string), created no wider than
+        ``attrs.mode``. An exception from the iterable removes the scratch file."""
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
         for _attempt in range(100):
             tmp = '%s%s.tmp' % (_scratch_prefix(name), binascii.hexlify(os.urandom(6)).decode('ascii'))
@@ -178,9 +193,10 @@ class SafeDir(object):
             raise FileProblem('cannot find a free temporary name beside it', self.join(name))
         try:
             attrs.apply(fd)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            for chunk in (data,) if isinstance(data, (bytes, bytearray, memoryview)) else data:
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view):]
             os.fsync(fd)
         except BaseException:
             os.close(fd)
@@ -209,13 +225,14 @@ class SafeDir(object):
         return self.join(dest)
 
     def write(self, name, data, expect=None, attrs=None, backup=None, exists=None):
-        """Atomically make ``name`` hold ``data``; durable on return. Returns the backup's path or None.
+        """Atomically make ``name`` hold ``data`` (bytes or an iterable of bytes chunks: ``_scratch``);
+        durable on return. Returns the backup's path or None.
 
         expect: stat of the file that was read (``read``'s second value); the name must still be that
         inode right before the rename, else nothing is written (FileProblem). exists=False: ``name``
         must not exist (a new file). attrs: Attributes of the result; default: those of the file being
-        replaced (owner, group, mode, xattrs kept), or root:root 0644 for a new file. backup: bytes to
-        keep as a backup first (normally the bytes that were read).
+        replaced (owner, group, mode, xattrs kept), or root:root 0644 for a new file. backup: bytes (or
+        chunks) to keep as a backup first (normally the bytes that were read).
         """
         path = self.join(name)
         current = self.lstat(name)

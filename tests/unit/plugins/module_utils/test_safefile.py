@@ -393,3 +393,25 @@ def test_a_new_file_is_published_only_under_a_free_name(tmp_path, mode):
     assert open(str(tmp_path / 'part.jsonl'), 'rb').read() == b'first'
     assert stat.S_IMODE(os.stat(str(tmp_path / 'part.jsonl')).st_mode) == 0o640
     assert os.listdir(str(tmp_path)) == ['part.jsonl']  # no scratch left behind
+
+
+def test_a_write_from_chunks_is_streamed_and_an_error_midway_leaves_the_old_file(tmp_path):
+    """Reports of 200 MB are written from an iterable of chunks; an exception from it (a renderer
+    bug) removes the scratch file and the old file stays."""
+    (tmp_path / 'r.json').write_bytes(b'old')
+    with SafeDir.open(str(tmp_path)) as sdir:
+        sdir.write('r.json', (b'%d,' % n for n in range(100000)))
+
+        def broken():
+            yield b'half'
+            raise ValueError('renderer bug')
+        with pytest.raises(ValueError):
+            sdir.write('r.json', broken())
+        with sdir.open_read('r.json') as handle:
+            assert handle.read() == b''.join(b'%d,' % n for n in range(100000))
+        os.mkfifo(str(tmp_path / 'fifo'))
+        os.symlink('r.json', str(tmp_path / 'link'))
+        for name, error in (('fifo', 'is not a regular file'), ('link', 'is a symlink; not followed')):
+            with pytest.raises(FileProblem, match=error):
+                sdir.open_read(name)
+    assert sorted(os.listdir(str(tmp_path))) == ['fifo', 'link', 'r.json']  # no scratch file left
