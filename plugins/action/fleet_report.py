@@ -85,36 +85,47 @@ class ActionModule(ActionBase):
                 # The query reads the JSON report with its own result not yet decided; every format
                 # then states what it decided.
                 _report.set_query_verdict(fleet, gate.expression)
-                query.update(self._query(gate, _renderers.render(fleet, ['json'])['json'], report_path))
+                query.update(self._query(gate, fleet, report_path))
                 _report.set_query_verdict(fleet, gate.expression, query['failed'], query['result'])
-            return fleet, _renderers.render(fleet, formats, options)
+            return fleet
 
         # Same results as the report on disk -> same bytes (its timestamp kept) -> nothing written.
+        # Every file is rendered in chunks and compared with the one on disk as it goes, never held
+        # whole (a 100,000-host JSON report is 220 MB); a host page set of an earlier, bigger report
+        # that this one no longer has is removed.
         previous = _report_files.previous_timestamp(paths) if args['timestamp'] else None
         started = time.time()
-        fleet, texts = build(previous)
-        existing = dict((fmt, _report_files.read(path)) for fmt, path in paths.items())
-        changed_formats = [fmt for fmt in formats if existing[fmt] != texts[fmt].encode('utf-8')]
-        if changed_formats and args['timestamp']:
-            now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
-            fleet, texts = build(now)
-            changed_formats = [fmt for fmt in formats if existing[fmt] != texts[fmt].encode('utf-8')]
-        timings['render'] = time.time() - started
-        started = time.time()
-        for fmt in formats:
-            try:
-                _renderers.validate(fmt, texts[fmt], fleet)
-            except Exception as exc:  # a renderer bug must never overwrite a good report
-                raise AnsibleActionFail('runcguard.seccomp.fleet_report: rendered %s report does not validate: %s'
-                                        % (fmt, exc))
+        fleet = build(previous)
 
-        backups = {}
-        if (changed_formats or _report_files.leftovers_in(dest, args['basename'])) and not self._task.check_mode:
-            changed_formats, backups, leftovers = self._write(dest, args['basename'], paths, formats, texts, mode,
-                                                              args['backup'])
-            if leftovers:
-                result.setdefault('warnings', []).append(
-                    'removed what an interrupted report run left in %s: %s' % (dest, ', '.join(leftovers)))
+        def files_of(fleet):
+            return [(fmt, name, make) for fmt in formats
+                    for name, make in _renderers.render_files(fleet, fmt, args['basename'], options)]
+        files = files_of(fleet)
+        stale = [name for fmt in formats
+                 for name in _report_files.stale_in(dest, args['basename'], files, _renderers.extra_files(fmt))]
+        existing = dict((fmt, os.path.exists(path)) for fmt, path in paths.items())
+        try:
+            changed_formats = _report_files.differing(dest, files, first=not self._task.check_mode)
+            if changed_formats and args['timestamp']:
+                now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+                fleet = build(now)
+                files = files_of(fleet)
+            if self._task.check_mode:
+                changed_formats = list(dict.fromkeys(changed_formats + [self._format_of(n, files) for n in stale]))
+            timings['render'] = time.time() - started
+            started = time.time()
+            backups = {}
+            if (changed_formats or stale or _report_files.leftovers_in(dest, args['basename'])) \
+                    and not self._task.check_mode:
+                changed_formats, backups, leftovers, removed = self._write(dest, args['basename'], files, mode,
+                                                                           args['backup'], stale)
+                if leftovers:
+                    result.setdefault('warnings', []).append(
+                        'removed what an interrupted report run left in %s: %s' % (dest, ', '.join(leftovers)))
+                if removed:
+                    result['removed_files'] = removed
+        except _renderers.RenderError as exc:  # a renderer bug must never overwrite a good report
+            raise AnsibleActionFail('runcguard.seccomp.fleet_report: %s' % exc)
         if args['partial_dir']:
             result['partial'] = self._partial(args['partial_dir'], fleet, task_vars, mode)
         timings['write'] = time.time() - started
@@ -128,13 +139,15 @@ class ActionModule(ActionBase):
                                           % len(merged['duplicates']))
         if self._task.diff:
             result['diff'] = [{'before_header': paths[fmt], 'after_header': paths[fmt],
-                               'before': '' if existing[fmt] is None else '(previous %s report)\n' % fmt,
+                               'before': '(previous %s report)\n' % fmt if existing[fmt] else '',
                                'after': '(new %s report)\n' % fmt} for fmt in changed_formats]
         if gate is not None:
             result['query'] = query
         result.update({
-            'changed': bool(changed_formats) or bool(result.get('partial')),
+            'changed': bool(changed_formats) or bool(result.get('partial')) or bool(result.get('removed_files')),
             'files': paths,
+            'pages': [os.path.join(dest, name) for fmt, name, _make in files
+                      if name != os.path.basename(paths[fmt])],
             'changed_formats': changed_formats,
             'backup_files': backups,
             'generated_at': fleet['generated_at'],
@@ -154,17 +167,20 @@ class ActionModule(ActionBase):
         return result
 
     @staticmethod
-    def _write(dest, basename, paths, formats, texts, mode, backup):
-        """Write the changed formats under one lock (_report_files.write_set), so two runs never leave a
-        mixed set of files. Returns (formats written, backups, leftovers of a killed run that were removed).
+    def _write(dest, basename, files, mode, backup, stale):
+        """Write the changed files under one lock (_report_files.write_files), so two runs never leave a
+        mixed set. Returns (formats written, backups, leftovers of a killed run removed, stale files removed).
         """
         try:
-            return _report_files.write_set(dest, basename, dict((fmt, paths[fmt]) for fmt in formats),
-                                           texts, mode, backup)
+            return _report_files.write_files(dest, basename, files, mode, backup, stale)
         except FileProblem as exc:
             raise AnsibleActionFail('runcguard.seccomp.fleet_report: %s' % exc.message)
         except (IOError, OSError) as exc:
             raise AnsibleActionFail('runcguard.seccomp.fleet_report: cannot write the report in %s: %s' % (dest, exc))
+
+    @staticmethod
+    def _format_of(name, files):
+        return next((fmt for fmt, other, _make in files if name.endswith('.' + _renderers.EXTENSIONS[fmt])), name)
 
     def _partial(self, directory, fleet, task_vars, mode):
         """This run's partial (one file, never over another's); its path (not written in check mode)."""
@@ -187,10 +203,11 @@ class ActionModule(ActionBase):
                 'missing': merged['missing'][:RESULT_LIMIT], 'missing_count': len(merged['missing'])}
 
     @staticmethod
-    def _query(gate, json_text, report_path):
-        """fail_query over the JSON report exactly as written (plain JSON types, no Ansible wrappers)."""
+    def _query(gate, fleet, report_path):
+        """fail_query over the JSON report's data (plain JSON types, no Ansible wrappers: the values a
+        reader of the file gets; compact, not indented, it is never written)."""
         try:
-            value = gate.search(json.loads(json_text), 'the fleet report')
+            value = gate.search(json.loads(json.dumps(fleet, ensure_ascii=False, default=str)), 'the fleet report')
         except QueryError as exc:
             raise AnsibleActionFail('runcguard.seccomp.fleet_report: %s' % exc)
         failed, shown = truthy(value), describe(value)

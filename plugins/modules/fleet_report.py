@@ -179,17 +179,33 @@ EXAMPLES = r'''
 
 RETURN = r'''
 files:
-  description: Report path per format.
+  description: Report path per format (for a split html report, its summary page).
   returned: always
   type: dict
   sample: {json: /srv/reports/runcguard-audit.json}
+pages:
+  description: >-
+    Host pages of the html report, when it is split (more than 10,000 hosts: a summary page at
+    the C(html) path of RV(files) linking pages of 10,000 hosts each, C(<basename>.hosts-0001.html), ...).
+  returned: always
+  type: list
+  elements: str
+removed_files:
+  description: >-
+    Host pages of an earlier, bigger report that this report no longer has, removed (kept as backups
+    with O(backup=true)).
+  returned: when a file was removed
+  type: list
+  elements: str
 changed_formats:
   description: Formats whose file was (or in check mode would be) written.
   returned: always
   type: list
   elements: str
 backup_files:
-  description: Backup path per format, when O(backup=true) and a file was replaced.
+  description: >-
+    Backup path per format, when O(backup=true) and a file was replaced (a host page or a removed file
+    under its file name).
   returned: always
   type: dict
 generated_at:

@@ -262,7 +262,7 @@ def _shared_decoder():
     share = memo.setdefault
 
     def pairs(items):
-        return dict((share(k, k), share(v, v) if type(v) is str and len(v) <= SHARED_STRING else v)
+        return dict((share(k, k), share(v, v) if isinstance(v, str) and len(v) <= SHARED_STRING else v)
                     for k, v in items)
     return json.JSONDecoder(object_pairs_hook=pairs).decode
 

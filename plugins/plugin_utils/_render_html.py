@@ -7,14 +7,18 @@
 Usable at 10,000 hosts: findings are grouped by hazard, then host, in collapsible sections (closed
 when the fleet has many findings); the filter hides groups without a match and opens the rest when
 few rows match. Inline SVG bar charts (findings by severity, hosts per runtime build), no library.
+Past PAGE_HOSTS hosts (100,000 and more) the report is split (``files``): a summary page first, linking
+host pages of PAGE_HOSTS hosts each.
 """
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from html import escape as _html_escape
+from urllib.parse import quote
 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, severity_rank
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._html_assets import CSS as _CSS, JS as _JS
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNAUDITED
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import (
     SEVERITY_ORDER,
@@ -38,77 +42,6 @@ DEFAULT = True
 def h(value):
     return _html_escape(one_line(value), quote=True)
 
-
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
-th[data-sort]{cursor:pointer;background:#f3f3f3}th[data-sort]:after{content:" \\2195";color:#999}
-.sev-critical{background:#b00020;color:#fff}.sev-high{background:#e65100;color:#fff}.sev-medium{background:#f9a825}
-.sev-low{background:#c5e1a5}.sev-info{background:#e3f2fd}.cards span{display:inline-block;margin-right:.5em;padding:.4em .8em;border-radius:4px}
-.st-unreachable,.st-failed,.st-missing{color:#b00020;font-weight:bold}.waived{opacity:.6}
-code{font-size:90%}#controls{margin:.5em 0;position:sticky;top:0;background:#fff;padding:.3em 0;z-index:1}
-details.hazard,details.group{margin:.3em 0}details>summary{cursor:pointer;padding:.2em 0}
-tr.first-of-host td{border-top:2px solid #888}.charts{display:flex;flex-wrap:wrap;gap:2em}
-figure{margin:0}figcaption{font-size:90%;color:#555}.v-affected{background:#ffcdd2}.v-would-hit,.v-unknown,.v-mixed{background:#eeeeee}
-"""
-
-# Sort and filter only: no data is built from strings into HTML (textContent only), no network.
-# Built for 10,000 hosts: each row's text is lowered once, rows are only touched when their state
-# changes, and a hazard group with no matching row is hidden (groups open when few rows match).
-_JS = """
-(function(){
-var rows=Array.prototype.slice.call(document.querySelectorAll('tr.finding'));
-var groups=Array.prototype.slice.call(document.querySelectorAll('details.hazard'));
-var hosts=Array.prototype.slice.call(document.querySelectorAll('details.host'));
-var q=document.getElementById('q'), sev=document.getElementById('sev'), shown=document.getElementById('shown');
-if(!q){return;}
-var texts=null, timer=null, OPEN_BELOW=300;
-function lowered(){ if(!texts){texts=rows.map(function(r){return r.textContent.toLowerCase();});} return texts; }
-function show(el,ok){ if(ok===!el.hasAttribute('hidden')){return;} if(ok){el.removeAttribute('hidden');}else{el.setAttribute('hidden','');} }
-function apply(){
-  var needle=q.value.toLowerCase(), want=sev.value, n=0, t=lowered();
-  var perGroup=new Map();
-  rows.forEach(function(r,i){
-    var ok=(!want||r.getAttribute('data-severity')===want)&&(!needle||t[i].indexOf(needle)>=0);
-    show(r,ok);
-    if(ok){n++; var g=r.closest('details.hazard'); perGroup.set(g,(perGroup.get(g)||0)+1);}
-  });
-  var filtered=!!(needle||want);
-  groups.forEach(function(g){
-    var c=perGroup.get(g)||0, total=g.getAttribute('data-rows');
-    show(g,c>0||!filtered);
-    g.querySelector('.count').textContent=filtered?(c+' of '+total):total;
-    if(filtered&&c>0&&n<=OPEN_BELOW){g.open=true;}
-  });
-  hosts.forEach(function(h){ show(h,!needle||h.getAttribute('data-host').toLowerCase().indexOf(needle)>=0); });
-  shown.textContent=n+' of '+rows.length+' findings shown';
-}
-function later(){ clearTimeout(timer); timer=setTimeout(apply,rows.length>5000?200:0); }
-function sortBy(table,col,numeric,th){
-  var body=table.tBodies[0], list=Array.prototype.slice.call(body.rows);
-  var dir=th.getAttribute('data-dir')==='asc'?-1:1;
-  Array.prototype.forEach.call(table.tHead.rows[0].cells,function(c){c.removeAttribute('data-dir');});
-  th.setAttribute('data-dir',dir===1?'asc':'desc');
-  var keyed=list.map(function(r,i){var c=r.cells[col], k=c.getAttribute('data-key')||c.textContent; return [numeric?parseFloat(k):k,i,r];});
-  keyed.sort(function(a,b){return (a[0]<b[0]?-1:a[0]>b[0]?1:a[1]-b[1])*(a[0]===b[0]?1:dir);});
-  var frag=document.createDocumentFragment();
-  keyed.forEach(function(k){frag.appendChild(k[2]);});
-  body.appendChild(frag);
-}
-Array.prototype.forEach.call(document.querySelectorAll('table.findings'),function(table){
-  Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th,i){
-    if(th.hasAttribute('data-sort')){th.addEventListener('click',function(){sortBy(table,i,th.getAttribute('data-sort')==='num',th);});}
-  });
-});
-function openAll(open){ groups.forEach(function(g){ if(!g.hasAttribute('hidden')){g.open=open;} }); }
-document.getElementById('expand').addEventListener('click',function(){openAll(true);});
-document.getElementById('collapse').addEventListener('click',function(){openAll(false);});
-q.addEventListener('input',later); sev.addEventListener('change',apply);
-var m=/[#&]q=([^&]*)/.exec(location.hash); if(m){q.value=decodeURIComponent(m[1]);}
-var s=/[#&]severity=([a-z]*)/.exec(location.hash); if(s){sev.value=s[1];}
-apply();
-})();
-"""
 
 # Hazard groups start open when the whole report has at most this many findings.
 OPEN_GROUPS_UP_TO = 200
@@ -321,13 +254,17 @@ def _hosts(fleet):
     return out
 
 
-def render(fleet):
+def _head(title):
+    return ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
+            '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+            'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'">',
+            '<title>%s</title><style>%s</style></head><body>' % (h(title), _CSS)]
+
+
+def _summary(fleet):
+    """Title, totals, verdict, charts, runtime inventory, advisories, by hazard: what a person reads first."""
     totals = fleet['totals']
-    out = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
-           '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-           'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'">',
-           '<title>%s</title><style>%s</style></head><body>' % (h(fleet['title']), _CSS),
-           '<h1>%s</h1>' % h(fleet['title'])]
+    out = ['<h1>%s</h1>' % h(fleet['title'])]
     if fleet.get('generated_at'):
         out.append('<p>Generated: %s</p>' % h(fleet['generated_at']))
     out.append('<p id="totals" data-hosts="%d" data-findings="%d">Hosts: %d (audited %d, failed %d, unreachable %d, '
@@ -350,9 +287,12 @@ def render(fleet):
         out.append('<tr><td><code>%s</code></td><td class="sev-%s">%s</td><td>%d</td><td>%d</td><td>%d</td><td>%s</td></tr>'
                    % (h(hz['id']), h(hz['severity']), h(hz['severity']), hz['hosts'], hz['findings'], hz['waived'],
                       h(hz['title'])))
-    out.append('</tbody></table><h2>Findings</h2>')
-    out.extend(_findings(fleet))
-    out.extend(_hosts(fleet))
+    out.append('</tbody></table>')
+    return out
+
+
+def _tail(fleet):
+    out = []
     if fleet['expired_waivers']:
         out.append('<h2>Expired waivers (no longer applied)</h2><ul id="expired-waivers">')
         for w in fleet['expired_waivers']:
@@ -363,8 +303,97 @@ def render(fleet):
     if merge:
         items = ''.join('<li>%s</li>' % h(line) for line in merge)
         out.append('<h2>Merge of partial reports</h2><ul id="merge">%s</ul>' % items)
+    return out
+
+
+def _end(out):
     out.append('<script>%s</script></body></html>' % _JS)
     return '\n'.join(out) + '\n'
+
+
+def render(fleet):
+    """The whole report in one page (fleets of up to PAGE_HOSTS hosts)."""
+    out = _head(fleet['title']) + _summary(fleet) + ['<h2>Findings</h2>']
+    out.extend(_findings(fleet))
+    out.extend(_hosts(fleet))
+    return _end(out + _tail(fleet))
+
+
+# Above this many hosts the report is split (``files``): the summary page <basename>.html links host
+# pages <basename>.hosts-0001.html, ... of PAGE_HOSTS hosts each, in the report's host order.
+PAGE_HOSTS = 10000
+# The names of a report set's host pages after its basename (a run with fewer pages removes the rest).
+EXTRA_FILES = r'\.hosts-[0-9]{4,}\.html'
+
+
+def page_name(basename, number):
+    return '%s.hosts-%04d.%s' % (basename, number, EXTENSION)
+
+
+def _link(name, text, rel=None):
+    return '<a href="%s"%s>%s</a>' % (h(quote(name)), ' rel="%s"' % rel if rel else '', h(text))
+
+
+def _page_counts(hosts):
+    active = sum(sum(x['counts'].get(s, 0) for s in SEVERITY_ORDER) for x in hosts)
+    return active, sum(1 for x in hosts if x['status'] in UNAUDITED), sum(1 for x in hosts if x['errors'])
+
+
+def render_summary(fleet, names, pages):
+    """The summary page of a split report: everything but the findings and hosts, which are on the
+    host pages ``names`` (hosts ``pages``), linked from a table of pages."""
+    out = _head(fleet['title']) + _summary(fleet)
+    out.append('<h2>Hosts</h2><p>%s on %s of up to %d hosts each, in the report\'s host order. Findings (filter, '
+               'sort) and per-host details are on the host pages.</p>' % (
+                   plural(len(fleet['hosts']), 'host'), plural(len(pages), 'page'), PAGE_HOSTS))
+    out.append('<table id="host-pages"><thead><tr><th>page</th><th>first host</th><th>last host</th><th>hosts</th>'
+               '<th>active findings</th><th>not audited</th><th>with errors</th></tr></thead><tbody>')
+    for number, (name, hosts) in enumerate(zip(names, pages), 1):
+        out.append('<tr class="host-page"><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%d</td><td>%d</td>'
+                   '<td>%d</td></tr>' % ((_link(name, 'page %d' % number), h(hosts[0]['host']), h(hosts[-1]['host']),
+                                          len(hosts)) + _page_counts(hosts)))
+    out.append('</tbody></table>')
+    return _end(out + _tail(fleet))
+
+
+def render_page(fleet, main, names, index, hosts):
+    """Host page ``index`` (0-based) of a split report: its hosts' findings and details."""
+    title = '%s: hosts %s to %s (page %d of %d)' % (
+        one_line(fleet['title']), one_line(hosts[0]['host']), one_line(hosts[-1]['host']), index + 1, len(names))
+    nav = [_link(main, 'summary')]
+    if index:
+        nav.append(_link(names[index - 1], 'previous page', 'prev'))
+    if index + 1 < len(names):
+        nav.append(_link(names[index + 1], 'next page', 'next'))
+    nav = '<nav class="pages">%s</nav>' % ' '.join(nav)
+    out = _head(title) + ['<h1>%s</h1>' % h(title), nav]
+    if fleet.get('generated_at'):
+        out.append('<p>Generated: %s</p>' % h(fleet['generated_at']))
+    out.append('<h2>Findings</h2>')
+    page = {'hosts': hosts, 'by_hazard': fleet['by_hazard']}
+    out.extend(_findings(page))
+    out.extend(_hosts(page))
+    return _end(out + [nav])
+
+
+def files(fleet, basename):
+    """[(file name, make)] (``_renderers.render_files``): one page up to PAGE_HOSTS hosts, else the
+    summary page and the host pages; each page rendered and validated when its file is written."""
+    main = '%s.%s' % (basename, EXTENSION)
+    if len(fleet['hosts']) <= PAGE_HOSTS:
+        return [(main, lambda: _validated(render(fleet), fleet))]
+    pages = [fleet['hosts'][i:i + PAGE_HOSTS] for i in range(0, len(fleet['hosts']), PAGE_HOSTS)]
+    names = [page_name(basename, n) for n in range(1, len(pages) + 1)]
+    out = [(main, lambda: _validated(render_summary(fleet, names, pages), {'hosts': []}))]
+    for index, hosts in enumerate(pages):
+        out.append((names[index], lambda i=index, x=hosts: _validated(render_page(fleet, main, names, i, x),
+                                                                      {'hosts': x})))
+    return out
+
+
+def _validated(text, fleet):
+    validate(text, fleet)
+    yield text
 
 
 def validate(text, fleet):

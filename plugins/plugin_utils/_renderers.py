@@ -12,6 +12,9 @@ Adding a format is one new file, ``_render_<format>.py``, with::
     def render(fleet): ...        # fleet dict (``_report.build_fleet``) -> str; keyword
                                   # arguments for format options (sarif: base)
     def validate(text, fleet): ... # raise ValueError when ``text`` is not a sound document
+    def files(fleet, basename): ...  # optional: [(file name, make)], make() -> iterator of text
+                                  # chunks, raising ValueError when unsound (json: streamed; html:
+                                  # a summary page plus host pages for big fleets)
 
 ``validate`` runs before anything is written, so a renderer bug never replaces a good report.
 Renderers take their text helpers (``one_line``, ``runtime_text``, ``waiver_text``, ...) from
@@ -55,10 +58,51 @@ def _renderer(fmt):
     return RENDERERS[fmt]
 
 
+def extra_files(fmt):
+    """A regular expression of the names after the basename of a format's files beyond its first
+    (html host pages), or None."""
+    return getattr(_renderer(fmt), 'EXTRA_FILES', None)
+
+
 def render(fleet, formats=DEFAULT_FORMATS, options=None):
     """format -> text for each requested format; ``options``: format -> keyword arguments."""
     options = options or {}
     return dict((fmt, _renderer(fmt).render(fleet, **options.get(fmt, {}))) for fmt in formats)
+
+
+class RenderError(Exception):
+    """A rendered file that does not validate (a renderer bug): nothing of it is written."""
+
+    def __init__(self, fmt, name, error):
+        Exception.__init__(self, 'rendered %s report %s does not validate: %s' % (fmt, name, error))
+
+
+def _checked(fmt, name, make):
+    def produce():
+        try:
+            yield from make()
+        except RenderError:
+            raise
+        except Exception as exc:  # pylint: disable=broad-except  # any renderer bug: nothing is written
+            raise RenderError(fmt, name, exc)
+    return produce
+
+
+def render_files(fleet, fmt, basename, options=None):
+    """[(file name, make)] of one format: ``make()`` yields the file's text in chunks (rendered when
+    iterated, validated before the last chunk; RenderError when unsound). The first file is the report
+    a person opens; more follow for html at many hosts (host pages)."""
+    module = _renderer(fmt)
+    kwargs = (options or {}).get(fmt, {})
+    if hasattr(module, 'files'):
+        found = module.files(fleet, basename, **kwargs)
+    else:
+        def make():
+            text = module.render(fleet, **kwargs)
+            module.validate(text, fleet)
+            yield text
+        found = [('%s.%s' % (basename, module.EXTENSION), make)]
+    return [(name, _checked(fmt, name, make)) for name, make in found]
 
 
 def validate(fmt, text, fleet):

@@ -8,7 +8,8 @@ Renders a fleet (hostile paths and messages included) with plugin_utils._report,
 row, the script's own counter agrees, nothing from a host became markup, and the severity filter
 (from the URL fragment) hides exactly the other rows. At 10,000 hosts the page still opens (a
 screenshot is taken), its hazard groups start collapsed, and a host filter narrows 20,000 rows to
-that host's and opens its groups.
+that host's and opens its groups. At 100,000 hosts (written as fleet_report writes it) the summary
+page opens first with every host page linked, and a host page reached from its link shows its hosts.
 """
 from __future__ import absolute_import, division, print_function
 
@@ -23,7 +24,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_html, _report, _report_text
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils import (
+    _render_html, _renderers, _report, _report_files, _report_text,
+)
 
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 pytestmark = pytest.mark.skipif(CHROMIUM is None and not os.environ.get('CI'),
@@ -99,7 +102,8 @@ class _Dom(HTMLParser):
             self.shown += data
 
 
-def _browse(path, fragment='', screenshot=None):
+def _browse(path, fragment='', screenshot=None, dom=None):
+    """The DOM after the page's script ran, parsed by ``dom`` (default _Dom)."""
     profile = tempfile.mkdtemp(prefix='rcg-chromium-')
     try:
         action = ['--screenshot=%s' % screenshot, '--window-size=1280,1600'] if screenshot else ['--dump-dom']
@@ -112,7 +116,7 @@ def _browse(path, fragment='', screenshot=None):
         proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300, check=False,
                               env=dict(os.environ, LANG='C', LC_ALL='C', HOME=profile))
         assert proc.returncode == 0, proc.stderr.decode('utf-8', 'replace')[-2000:]
-        dom = _Dom()
+        dom = dom or _Dom()
         dom.feed(proc.stdout.decode('utf-8'))
         return dom
     finally:
@@ -233,6 +237,94 @@ def test_10000_hosts_collapsed_groups_charts_and_severity_filter(big_report):
 def test_10000_hosts_report_size_as_documented(big_report):
     """docs/large-fleets.md: the HTML report is about 11 MB for 10,000 hosts with two findings each."""
     assert 10.0 <= os.path.getsize(big_report[1]) / 1e6 < 12.0
+
+
+# --- 100,000 hosts: a summary page, host pages linked from it -----------------------------------
+
+HUGE = 100000
+
+
+class _Links(HTMLParser):
+    """Links (href, text), the #totals text, host-page rows and the page's <h1>."""
+
+    def __init__(self):
+        HTMLParser.__init__(self)
+        self.links, self.totals, self.page_rows, self.h1 = [], '', 0, ''
+        self._href = self._in = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == 'a':
+            self._href = [attrs.get('href'), '']
+        elif attrs.get('id') == 'totals' or tag == 'h1':
+            self._in = tag if tag == 'h1' else 'totals'
+        elif tag == 'tr' and attrs.get('class') == 'host-page':
+            self.page_rows += 1
+
+    def handle_endtag(self, tag):
+        if tag == 'a' and self._href:
+            self.links.append(tuple(self._href))
+            self._href = None
+        elif tag in ('p', 'h1'):
+            self._in = None
+
+    def handle_data(self, data):
+        if self._href:
+            self._href[1] += data
+        if self._in == 'totals':
+            self.totals += data
+        elif self._in == 'h1':
+            self.h1 += data
+
+
+@pytest.fixture(scope='module')
+def huge_report(tmp_path_factory):
+    """100,000 hosts, one finding each, written through _report_files.write_files as fleet_report does."""
+    summaries = {}
+    for n in range(HUGE):
+        host = 'node%06d' % n
+        finding = {'id': 'notify-fcntl-hang', 'key': 'k', 'severity': 'critical' if n % 7 else 'medium',
+                   'profile': '/var/lib/kubelet/seccomp/profiles/agent.json', 'runtime': None, 'affected': True,
+                   'message': 'runc may hang'}
+        summaries[host] = _report.host_summary(host, {}, [finding])
+    fleet = _report.build_fleet(summaries, generated_at='2026-06-01T00:00:00Z')
+    dest = str(tmp_path_factory.mktemp('huge'))
+    files = [('html', name, make) for name, make in _renderers.render_files(fleet, 'html', 'runcguard-audit')]
+    assert _report_files.write_files(dest, 'runcguard-audit', files, 0o644)[0] == ['html']
+    return dest, [name for _fmt, name, _make in files]
+
+
+def _links(path, fragment=''):
+    return _browse(path, fragment, dom=_Links())
+
+
+def test_100000_hosts_summary_first_with_every_host_page_linked(huge_report, tmp_path):
+    dest, names = huge_report
+    assert names[0] == 'runcguard-audit.html' and len(names) == 1 + HUGE // _render_html.PAGE_HOSTS
+    summary = os.path.join(dest, names[0])
+    assert os.path.getsize(summary) < 200000  # the summary page is small; the hosts are on their pages
+    page = _links(summary)
+    assert page.totals.startswith('Hosts: 100000 (audited 100000') and page.page_rows == len(names) - 1
+    linked = [href for href, text in page.links if text.startswith('page ')]
+    assert linked == names[1:]
+    assert all(os.path.isfile(os.path.join(dest, href)) for href in linked)
+    shot = str(tmp_path / 'summary.png')
+    _browse(summary, screenshot=shot)
+    assert _png_size(shot) == (1280, 1600) and os.path.getsize(shot) > 20000  # a rendered page, not a blank one
+
+
+def test_100000_hosts_a_host_page_reached_from_the_summary_shows_its_hosts(huge_report):
+    dest, names = huge_report
+    href = [h for h, text in _links(os.path.join(dest, names[0])).links if text == 'page 6'][0]
+    page = os.path.join(dest, href)  # the link, resolved as the browser does: a file beside the summary
+    dom = _browse(page, '#q=node054321')
+    assert [(r['cells'][0], r['hidden']) for r in dom.rows if not r['hidden']] == [('node054321', False)]
+    assert len(dom.rows) == _render_html.PAGE_HOSTS and dom.shown == '1 of 10000 findings shown'
+    back = _links(page)
+    assert back.h1.endswith('hosts node050000 to node059999 (page 6 of 10)')
+    assert ('runcguard-audit.html', 'summary') in back.links
+    assert ('runcguard-audit.hosts-0005.html', 'previous page') in back.links
+    assert ('runcguard-audit.hosts-0007.html', 'next page') in back.links
 
 
 # --- charts: every label inside its SVG, colour only for what hosts really hit ---------------------
