@@ -40,6 +40,7 @@ BENCHMARKS = {
     'waivers_bench': (['--hosts', '10000', '--rounds', '5'], ['--hosts', '500', '--rounds', '2']),
     'hostile_facts_bench': (['--profiles', '200', '--runtimes', '100', '--rounds', '3'],
                             ['--profiles', '40', '--runtimes', '60', '--rounds', '1']),
+    'merge_bench': (['--hosts', '100000', '--slices', '10', '--rounds', '3'], ['--hosts', '2000', '--rounds', '1']),
     'probe_sweep_bench': (['--shared', '--rounds', '3', '--hazards-table', '/usr/sbin/runc'], ['/usr/sbin/runc']),
 }
 BLOCK = re.compile(r'(<!-- bench:([a-z_]+) -->\n)(.*?)(<!-- /bench:\2 -->)', re.DOTALL)
