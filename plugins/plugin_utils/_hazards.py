@@ -74,20 +74,18 @@ def make_finding(hazard_id, profile_path, origin, runtime_ref, syscalls, affecte
 
 
 def _finding(hazard_id, profile, runtime, syscalls, affected, message, severity=None):
-    finding = make_finding(hazard_id, profile.get('path'), profile.get('origin'), _runtime_ref(runtime), syscalls,
-                           affected, message + _user_note(profile, runtime), severity=severity)
+    return _with_owner(make_finding(hazard_id, profile.get('path'), profile.get('origin'), _runtime_ref(runtime),
+                                    syscalls, affected, message, severity=severity), profile, runtime)
+
+
+def _with_owner(finding, profile, runtime):
+    """A user's profile or binary is involved: the finding carries ``owner`` and its message ends
+    with ' Rootless setup of user X (uid N).' (so every report format shows the user)."""
     owner = profile.get('owner') or (runtime or {}).get('owner')
     if isinstance(owner, dict):
         finding['owner'] = {'name': owner.get('name'), 'uid': owner.get('uid')}
+        finding['message'] += ' Rootless setup of user %s (uid %s).' % (owner.get('name'), owner.get('uid'))
     return finding
-
-
-def _user_note(profile, runtime):
-    """' Rootless setup of user X (uid N).' when a user's profile or binary is involved."""
-    owner = profile.get('owner') or (runtime or {}).get('owner')
-    if not isinstance(owner, dict):
-        return ''
-    return ' Rootless setup of user %s (uid %s).' % (owner.get('name'), owner.get('uid'))
 
 
 def _exec_note(profile):
@@ -225,7 +223,7 @@ def _runc_advisory_findings(rule, runtime, host):
                                '%s: %s; check its runc security advisories by hand (%s).'
                                % (label, state['note'], rule.entry['reference']), severity='medium')
         finding['advisories'] = state
-        return [finding]
+        return [_with_owner(finding, {}, runtime)]
     if not state['open'] and not state['unknown']:
         return []
     parts = []
@@ -250,7 +248,7 @@ def _runc_advisory_findings(rule, runtime, host):
     finding = make_finding(rule.id, None, [], _runtime_ref(runtime), [], True if state['open'] else 'unknown',
                            message, severity=None if state['open'] else 'medium')
     finding['advisories'] = state
-    return [finding]
+    return [_with_owner(finding, {}, runtime)]
 
 
 class Rule(object):

@@ -18,7 +18,7 @@ EXTENSION = 'csv'
 DEFAULT = True
 
 CSV_COLUMNS = ('host', 'status', 'kind', 'severity', 'id', 'title', 'profile', 'origin', 'runtime_name',
-               'runtime_path', 'runtime_version', 'affected', 'syscalls', 'waived', 'waiver_reason',
+               'runtime_path', 'runtime_version', 'owner', 'owner_uid', 'affected', 'syscalls', 'waived', 'waiver_reason',
                'waiver_expires', 'waiver_expired', 'message', 'reference')
 
 
@@ -28,6 +28,15 @@ def csv_cell(value):
     if text and text[0] in '=+-@\t\r':
         return "'" + text
     return text
+
+
+def _owner(finding):
+    """{name, uid} of the user whose rootless setup the finding is about ({} for the system's)."""
+    for owner in (finding.get('owner'), (finding.get('runtime') or {}).get('owner')
+                  if isinstance(finding.get('runtime'), dict) else None):
+        if isinstance(owner, dict) and owner.get('name'):
+            return owner
+    return {}
 
 
 def render(fleet):
@@ -40,11 +49,12 @@ def render(fleet):
         for f in host['findings']:
             runtime = f.get('runtime') if isinstance(f.get('runtime'), dict) else {}
             waiver = f.get('waiver') if isinstance(f.get('waiver'), dict) else {}
+            owner = _owner(f)
             rows.append(dict(base, kind='finding', severity=f.get('severity'), id=f.get('id'), title=f.get('title'),
                              profile=f.get('profile'), origin=origin_text(f.get('origin')),
                              runtime_name=runtime.get('name'), runtime_path=runtime.get('path'),
                              runtime_version=runtime.get('version') or ('unknown' if runtime else ''),
-                             affected=f.get('affected'), syscalls=' '.join(one_line(s) for s in f.get('syscalls') or []),
+                             owner=owner.get('name'), owner_uid=owner.get('uid'), affected=f.get('affected'), syscalls=' '.join(one_line(s) for s in f.get('syscalls') or []),
                              waived=bool(f.get('waived')), waiver_reason=waiver.get('reason'),
                              waiver_expires=waiver.get('expires'),
                              waiver_expired=waiver.get('expired') if waiver else None,

@@ -166,6 +166,12 @@ def _result(host, finding, rule_index, base, advisory=None):
             'key': finding.get('key'),
         },
     }
+    owner = finding.get('owner') if isinstance(finding.get('owner'), dict) else (runtime or {}).get('owner')
+    if isinstance(owner, dict) and owner.get('name'):  # a rootless setup: the user whose it is
+        result['properties']['owner'] = {'name': one_line(owner['name']), 'uid': owner.get('uid')}
+        if advisory is not None:
+            result['message']['text'] += ' Rootless setup of user %s (uid %s).' % (one_line(owner['name']),
+                                                                                  owner.get('uid'))
     if advisory is not None:
         result['properties'].update(advisory=one_line(advisory['go']), advisory_status=one_line(advisory.get('status')))
     location = _location(finding, base)
