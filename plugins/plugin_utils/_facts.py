@@ -30,7 +30,7 @@ _PROFILE = {
     'owner': {'name': _TEXT, 'uid': int},
 }
 _FACTS = {'arch': _TEXT, 'kernel': _SCALAR, 'libseccomp': _TEXT, 'runtimes': list, 'profiles': list,
-          'engines': dict, 'scan': dict, 'users': [dict]}
+          'engines': dict, 'scan': dict, 'users': [dict], 'agents': [dict]}
 
 _NAMES = {str: 'a string', bool: 'true or false', dict: 'an object', list: 'a list'}
 

@@ -23,6 +23,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.profiles i
     KUBELET_SECCOMP, STANDARD_PROFILES, Profiles, bundles, docker_hostconfigs, user_profiles, walk,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.rootfs import HostFs, RootFs
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import agents as agents_scan
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import buildinfo as go_buildinfo
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import find_users, user_runtimes, users as users_scan
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.runtimes import gather_runtimes
@@ -126,6 +127,9 @@ def gather(*, profile_paths=(), runtime_paths=(), discover=True, command_timeout
                                  user_runtimes.run_version_as_owner(command_timeout, parse_runtime_version)
                                  if not static else _static_only, errors)
 
+    # bypass4netns agents installed system-wide (a user's own are in that user's entry)
+    agents = agents_scan.system_agents(fs, go_buildinfo, errors, processes=not root) if discover else []
+
     profiles = Profiles(fs, max(1, int(max_profile_size)), arch, kernel, errors, 'cri-o' in names)
     if discover:
         for eng in engines:
@@ -157,6 +161,7 @@ def gather(*, profile_paths=(), runtime_paths=(), discover=True, command_timeout
         'runtimes': runtimes,
         'profiles': profile_list,
         'engines': engine_facts,
+        'agents': agents,
         'users': [scan.facts() if scan is not None else _user_error(user) for user, scan in scans],
         'scan': {
             'duration_ms': int((time.time() - started) * 1000),
