@@ -170,8 +170,8 @@ def _result(host, finding, rule_index, base, advisory=None):
     if isinstance(owner, dict) and owner.get('name'):  # a rootless setup: the user whose it is
         result['properties']['owner'] = {'name': one_line(owner['name']), 'uid': owner.get('uid')}
         if advisory is not None:
-            result['message']['text'] += ' Rootless setup of user %s (uid %s).' % (one_line(owner['name']),
-                                                                                  owner.get('uid'))
+            note = ' Rootless setup of user %s (uid %s).' % (one_line(owner['name']), owner.get('uid'))
+            result['message']['text'] += note
     if advisory is not None:
         result['properties'].update(advisory=one_line(advisory['go']), advisory_status=one_line(advisory.get('status')))
     location = _location(finding, base)
