@@ -294,13 +294,13 @@ ansible_facts:
           description:
             - bypass4netns agents installed system-wide (with O(discover); a user's own are in that user's
               C(users) entry). One entry per C(bypass4netns)/C(bypass4netnsd) binary in the system directories
-              (C(/usr/local/bin) and the rest of the search path, C(/opt/nerdctl-full/bin)), never executed:
+              (C(/usr/local/bin) and the rest of the search path, C(/opt/nerdctl-full/bin)), never executed, with
               C(name), C(path), C(scope=system), C(version), C(module), C(bypass4netns) (the bypass4netns module
               version from its Go build information, or the release's C(-ldflags)), C(notify) (the NOTIFY list
               that version puts on a container, V(null) when unknown) and C(notify_source), C(version_source),
               C(owner) (V(null) for root), C(running) (C({pid, uid}) of processes running it), C(error).
             - Then one C(bypass4netnsd) entry with C(path=null), C(units) (system units and global user units
-              C(bypass4netnsd.service)/C(bypass4netns.service): C({path, kind, exec, error})) and C(sockets)
+              C(bypass4netnsd.service)/C(bypass4netns.service), each C({path, kind, exec, error})) and C(sockets)
               (root's C(/run) and C(/run/user/0) sockets) when there are any.
           type: list
           elements: dict

@@ -163,8 +163,8 @@ def test_go_install_v0_4_2_notifies_fcntl_and_is_seen_running(scanned):
 
 def test_checkout_build_version_from_ldflags(scanned):
     entry = agent(scanned['facts'], '/usr/bin/bypass4netns')
-    assert (entry['version'], entry['bypass4netns'], entry['version_source']) == ('v0.3.0', 'v0.3.0',
-                                                                                   'buildinfo -ldflags')
+    found = (entry['version'], entry['bypass4netns'], entry['version_source'])
+    assert found == ('v0.3.0', 'v0.3.0', 'buildinfo -ldflags')
     assert 'fcntl' not in entry['notify'] and 'sendmsg' in entry['notify']
     assert entry['running'] == []
 
