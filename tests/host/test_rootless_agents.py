@@ -32,6 +32,8 @@ import pytest
 
 import realruntimes
 
+from rootless_users import User
+
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import discovery as _discovery
 
 MODULE = 'github.com/rootless-containers/bypass4netns'
@@ -139,7 +141,7 @@ def scanned():
             time.sleep(0.05)
         time.sleep(0.3)  # past exec: comm is the binary's name
         facts = _discovery.gather(_root=tree, users='none')
-        yield {'facts': facts, 'pid': proc.pid}
+        yield {'facts': facts, 'pid': proc.pid, 'binaries': {'v0.4.2': new}}
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -186,3 +188,18 @@ def test_units_and_sockets(scanned):
 
 def test_no_agents_without_discovery(scanned):
     assert _discovery.gather(_root='/nonexistent-rcg-rootless', discover=False, users='none')['agents'] == []
+
+
+def test_a_users_own_bypass4netnsd_gets_the_same_reading(scanned):
+    """Per user (~/.local/bin), the same build-info reading: the module's own version (not the main
+    package path, which is .../cmd/bypass4netnsd) gives v0.4.2 and its NOTIFY list."""
+    user = User('b4n')
+    try:
+        user.install('.local/bin/bypass4netnsd', scanned['binaries']['v0.4.2'])
+        facts = _discovery.gather(users=[user.name])
+        entry = next(u for u in facts['users'] if u['name'] == user.name)['agents'][0]
+        assert (entry['name'], entry['path'], entry['bypass4netns']) == (
+            'bypass4netnsd', user.path('.local/bin/bypass4netnsd'), 'v0.4.2')
+        assert entry['module'] == MODULE and 'fcntl' in entry['notify'] and entry['error'] is None
+    finally:
+        user.remove()

@@ -11,7 +11,8 @@ with ``--rootfs`` (no image pull: the machine has no registry) of the host's rea
   audit reports a critical notify-fcntl-hang naming the user, for the profile containers.conf names
   and for the hung container (found through the user's runc state directory);
 * runc 1.3.6 there, with a seccomp agent listening where the profile says: the container runs and
-  exits 0, the agent got the notify fd and answered notifications; the audit reports no hang.
+  exits 0, the agent got the notify fd and answered notifications; the audit reads the exited
+  container's spec from the user's vfs storage (``vfs-containers``) and reports no hang.
 
 Cleanup: a hung runc ignores SIGTERM, so its processes are SIGKILLed by PID, then ``runc delete -f``
 and ``podman rm -f`` run as the user. Skips without podman, newuidmap or the user's subuid range.
@@ -21,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 import shutil
 import signal
@@ -136,9 +138,16 @@ def test_rootless_podman_with_rc2_hangs_and_the_audit_names_the_user(user):
         assert set(f['runtime']['path'] for f in found) == {runc}
         profiles = set(f['profile'] for f in found)
         assert user.path(PROFILE) in profiles  # containers.conf seccomp_profile
-        bundles = [p for p in facts['profiles'] if p['path'] in profiles and p.get('bundle')]
-        # the hung container itself, through /run/user/UID/runc/<id>/state.json
-        assert bundles and bundles[0]['bundle']['engine'] == 'runc' and bundles[0]['owner']['name'] == user.name
+        # the hung container itself: its bundle (podman's vfs storage), which the user's runc state
+        # /run/user/UID/runc/<id>/state.json names too
+        state_dir = os.path.join(user.runtime_dir, 'runc')
+        cid = os.listdir(state_dir)[0]
+        with open(os.path.join(state_dir, cid, 'state.json')) as handle:
+            labels = json.load(handle)['config']['labels']
+        bundle = next(label.split('=', 1)[1] for label in labels if label.startswith('bundle='))
+        assert os.path.join(bundle, 'config.json') in profiles and '/vfs-containers/' in bundle
+        entry = next(p for p in facts['profiles'] if p['path'] == os.path.join(bundle, 'config.json'))
+        assert entry['bundle']['id'] == cid and entry['owner']['name'] == user.name
         runtime = next(r for r in facts['runtimes'] if r['path'] == runc)
         assert runtime['version'] == '1.2.0-rc.2' and runtime['owner']['name'] == user.name
         assert 'podman' in runtime['used_by']
@@ -159,10 +168,13 @@ def test_rootless_podman_with_1_3_6_runs_under_the_agent_and_no_hang_is_reported
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert proc.stdout.strip() == 'rcg-ok'
         assert agent.connected and agent.notifications > 0 and agent.errors == []
+        # the exited container's spec stays in the user's vfs storage: read, and no hang for 1.3.6
+        facts, found = audit(user)
+        assert found == []
+        spec = [p for p in facts['profiles'] if '/vfs-containers/' in p['path'] and p.get('owner')]
+        assert spec and spec[0]['owner']['name'] == user.name and 'fcntl' in spec[0]['notify_syscalls']
+        runtime = next(r for r in facts['runtimes'] if r['path'] == runc)
+        assert runtime['version'] == '1.3.6' and 'podman' in runtime['used_by']
     finally:
         agent.stop()
         cleanup(user, runc, name)
-    facts, found = audit(user)
-    assert found == []
-    runtime = next(r for r in facts['runtimes'] if r['path'] == runc)
-    assert runtime['version'] == '1.3.6' and 'podman' in runtime['used_by']

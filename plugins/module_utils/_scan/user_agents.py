@@ -14,6 +14,7 @@ import stat
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import bypass4netns as b4n
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.agents import module_versions, with_notify
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.user_engines import user_bin_dirs
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.user_files import lexists, open_owned
 
@@ -27,8 +28,7 @@ def scan_agents(fs, scan, buildinfo):
         for d in dirs:
             path = os.path.join(d, name)
             if lexists(fs, path):
-                scan.agents.append(dict(_binary_info(fs, scan, path, buildinfo, 'github.com/rootless-containers/'
-                                                                                'bypass4netns'), name=name))
+                scan.agents.append(with_notify(dict(_binary_info(fs, scan, path, buildinfo), name=name)))
     unit = scan.units.get('bypass4netnsd.service')
     sockets = []
     for sock in ('bypass4netnsd.sock', 'bypass4netnsd-com.sock', 'bypass4netns.sock'):
@@ -47,8 +47,9 @@ def scan_agents(fs, scan, buildinfo):
             _nerdctl(fs, scan, path, buildinfo)
 
 
-def _binary_info(fs, scan, path, buildinfo, module):
-    """{path, version, module version, error} of a user's Go binary from its build info (never run)."""
+def _binary_info(fs, scan, path, buildinfo):
+    """{path, version, module, bypass4netns, error} of a user's Go binary from its build info (never run):
+    ``agents.module_versions``, the one reading of a bypass4netns version."""
     info = {'path': path, 'version': None, 'error': None}
     try:
         fd = open_owned(fs, path, scan.user)
@@ -62,27 +63,14 @@ def _binary_info(fs, scan, path, buildinfo, module):
     if found.get('status') != 'found':
         info['error'] = found.get('reason') or 'no Go build information'
         return info
-    main = found.get('main') or {}
-    info['version'] = main.get('version')
-    info['module'] = found.get('path')
-    info['bypass4netns'] = None
-    for dep in found.get('deps') or ():
-        if dep.get('path') == 'github.com/rootless-containers/bypass4netns':
-            # the version nerdctl's go.mod requires; a replace (a patched tree) is said, not guessed
-            info['bypass4netns'] = dep.get('version')
-            if dep.get('replace'):
-                info['bypass4netns_replaced_by'] = '%s %s' % (dep['replace'].get('path'), dep['replace'].get('version'))
-    if found.get('path') == 'github.com/rootless-containers/bypass4netns':
-        info['bypass4netns'] = main.get('version')
+    info.update(module_versions(found))
     return info
 
 
 def _nerdctl(fs, scan, path, buildinfo):
-    info = _binary_info(fs, scan, path, buildinfo, 'github.com/containerd/nerdctl')
+    info = with_notify(_binary_info(fs, scan, path, buildinfo))
     version = info.get('bypass4netns')
     row = b4n.notify_row(version) if version else None
-    info['notify'] = list(row['names']) if row else None
-    info['notify_source'] = row['source'] if row else None
     scan.nerdctl.append(info)
     if not row:
         return

@@ -205,6 +205,10 @@ def _scan_podman(fs, scan, system_podman):
                               {'id': cid, 'namespace': None, 'engine': 'podman'}, False))
 
 
+# rootless podman uses overlay (native or fuse-overlayfs) or, without either, vfs
+STORAGE_DRIVERS = ('overlay', 'vfs', 'btrfs', 'zfs')
+
+
 def _podman_storage(fs, scan):
     user = scan.user
     home = user['home']
@@ -233,9 +237,11 @@ def _podman_storage(fs, scan):
                 '$USER', user['name']), user)
         if isinstance(st.get('transient_store'), bool):
             transient = st['transient_store']
-    specs = _glob_owned(fs, scan, os.path.join(graphroot, 'overlay-containers/*/userdata/config.json'))
-    transient_specs = os.path.join(user['runtime_dir'], 'containers/overlay-containers/*/userdata/config.json')
-    specs += _glob_owned(fs, scan, transient_specs)
+    specs = []
+    for driver in STORAGE_DRIVERS:  # containers/storage keeps a driver's containers in <driver>-containers
+        where = '%s-containers/*/userdata/config.json' % driver
+        specs += _glob_owned(fs, scan, os.path.join(graphroot, where))
+        specs += _glob_owned(fs, scan, os.path.join(user['runtime_dir'], 'containers', where))
     return {'graphroot': graphroot, 'specs': specs, 'transient': transient}
 
 
