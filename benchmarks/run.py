@@ -41,14 +41,18 @@ BENCHMARKS = {
     'hostile_facts_bench': (['--profiles', '200', '--runtimes', '100', '--rounds', '3'],
                             ['--profiles', '40', '--runtimes', '60', '--rounds', '1']),
     'merge_bench': (['--hosts', '100000', '--slices', '10', '--rounds', '3'], ['--hosts', '2000', '--rounds', '1']),
+    'fleet_bench_ssh': (['--ssh', '--hosts', '100', '--rounds', '3', '--forks', '20'],
+                        ['--ssh', '--hosts', '4', '--rounds', '1']),
     'probe_sweep_bench': (['--shared', '--rounds', '3', '--hazards-table', '/usr/sbin/runc'], ['/usr/sbin/runc']),
 }
+# A result whose script has another name (the same script with other options).
+SCRIPTS = {'fleet_bench_ssh': 'fleet_bench'}
 BLOCK = re.compile(r'(<!-- bench:([a-z_]+) -->\n)(.*?)(<!-- /bench:\2 -->)', re.DOTALL)
 
 
 def run(name, quick, results):
     full, small = BENCHMARKS[name]
-    argv = [sys.executable, os.path.join(HERE, name + '.py')] + (small if quick else full)
+    argv = [sys.executable, os.path.join(HERE, SCRIPTS.get(name, name) + '.py')] + (small if quick else full)
     argv += ['--json', os.path.join(results, name + '.json')]
     env = dict(os.environ)
     collections = os.path.join(ROOT, '.cache', 'collections')
