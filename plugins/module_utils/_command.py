@@ -64,17 +64,26 @@ def _as_user(user):
     return {'user': uid, 'group': gid, 'extra_groups': []}
 
 
-def run(argv, timeout, cwd=None, limit=OUTPUT_LIMIT, user=None, env=None):
+def fd_path(fd):
+    """The path that executes exactly the file open as ``fd`` (pass ``fd`` in ``pass_fds``)."""
+    return '/proc/self/fd/%d' % fd
+
+
+def run(argv, timeout, cwd=None, limit=OUTPUT_LIMIT, user=None, env=None, fd=None):
     """(rc, stdout bytes, stderr bytes, error text or None) of argv, bounded by ``timeout`` seconds.
 
     ``user``: (uid, gid) to run argv as that user with every root privilege dropped (setgroups([]),
     setgid, setuid before exec): how a user's own binary is run, never as root. ``env`` replaces
-    ``ENV`` (it should be built from it).
+    ``ENV`` (it should be built from it). ``fd``: an open descriptor of the program; what runs is
+    exactly that file (``/proc/self/fd/N``, the descriptor kept open in the child, so a script with a
+    ``#!`` line works too), never whatever ``argv[0]`` names by then; ``argv[0]`` is only its name.
     """
+    extra = dict(executable=fd_path(fd), pass_fds=(fd,)) if fd is not None else {}
+    extra.update(_as_user(user))
     try:
         proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL,  # pylint: disable=ansible-bad-function
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or ENV, cwd=cwd,
-                                close_fds=True, start_new_session=True, **_as_user(user))
+                                close_fds=True, start_new_session=True, **extra)
     except OSError as exc:
         return None, b'', b'', _spawn_error(exc)
     deadline = time.monotonic() + max(1, timeout)

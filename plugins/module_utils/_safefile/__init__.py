@@ -43,12 +43,14 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.by_pat
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.control import UserControlled, control_of, user_name
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.dirlock import Attributes, DirLock
-from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.policy import check_read, may_execute, user_control
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.policy import (
+    check_read, may_execute, open_executable, user_control,
+)
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.safedir import SafeDir
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.walk import LinkPolicy, Walk, link_policy, walk
 
 __all__ = [
     'Attributes', 'DirLock', 'LinkPolicy', 'SafeDir', 'UserControlled', 'Walk', 'check_read', 'control_of',
-    'copy_file', 'link_policy', 'lock_file', 'may_execute', 'open_for_read', 'read_file', 'remove_file',
+    'copy_file', 'link_policy', 'lock_file', 'may_execute', 'open_executable', 'open_for_read', 'read_file', 'remove_file',
     'user_control', 'user_name', 'walk', 'write_file',
 ]

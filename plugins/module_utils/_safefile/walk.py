@@ -132,7 +132,11 @@ def walk(path, purpose='write', follow_final=True):
                 if links > _MAX_LINKS:
                     raise FileProblem(describe_os_error(OSError(errno.ELOOP, '')), path)
                 policy.link(st, here)
-                target = os.readlink(name, dir_fd=fd)
+                try:
+                    target = os.readlink(name, dir_fd=fd)
+                except OSError as exc:  # replaced by something else since the lstat: a user racing root
+                    raise FileProblem('%s changed while it was looked up (%s); not followed'
+                                      % (here, describe_os_error(exc)), path)
                 if target.startswith('/'):
                     while len(stack) > 1:
                         os.close(stack.pop()[0])

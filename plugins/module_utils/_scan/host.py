@@ -47,9 +47,9 @@ def bounded_runner(command_timeout, scan_timeout):
         return functools.partial(_command.run, timeout=per_command)
     deadline = time.monotonic() + int(scan_timeout)
 
-    def run(argv):
+    def run(argv, **kwargs):
         left = deadline - time.monotonic()
         if left <= 0:
             return None, b'', b'', 'not run: the scan reached its time limit (scan_timeout=%ds)' % int(scan_timeout)
-        return _command.run(argv, timeout=min(per_command, max(1, int(math.ceil(left)))))
+        return _command.run(argv, timeout=min(per_command, max(1, int(math.ceil(left)))), **kwargs)
     return run

@@ -283,7 +283,10 @@ class RootFs(HostFs):
                     if links > MAX_LINKS:
                         raise FileProblem(describe_os_error(OSError(errno.ELOOP, 'loop')), path)
                     policy.link(st)
-                    target = os.readlink(part, dir_fd=chain[-1])
+                    try:
+                        target = os.readlink(part, dir_fd=chain[-1])
+                    except OSError as exc:  # replaced since the lstat
+                        raise FileProblem(describe_os_error(exc), path)
                     if target.startswith('/'):
                         while len(chain) > 1:
                             os.close(chain.pop())

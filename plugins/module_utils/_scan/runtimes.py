@@ -13,7 +13,7 @@ import json
 import os
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, describe_os_error
-from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import check_read, may_execute, open_for_read
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import check_read, open_executable, open_for_read
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.buildinfo import read_build_info_fd
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import DISTRIBUTION_ROOTS, RUNTIME_DIRS, RUNTIME_GLOBS, RUNTIME_NAMES
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _command
@@ -59,19 +59,42 @@ def _runtime_candidates(fs, engines, runtime_paths, discover):
     return cands
 
 
-def read_version(fs, run, entry):
-    """Fill version fields of one runtime entry by running `<binary> --version`."""
-    real = fs.real(entry['realpath'])
-    if not os.access(real, os.X_OK):
+def _same_file(fd, ident):
+    st = os.fstat(fd)
+    return ident is None or (st.st_dev, st.st_ino) == ident
+
+
+def read_version(fs, run, entry, ident=None):
+    """Fill version fields of one runtime entry by running `<binary> --version`.
+
+    The binary is opened once (``open_executable``: the walk of a path as named, then the descriptor
+    checked: owner, mode, every directory above, the inode the scan found as ``ident``) and exactly that
+    file is run, as ``/proc/self/fd/N``; a binary root may not run is read statically through a
+    descriptor opened the same way. Nothing is looked up by its path twice."""
+    if not os.access(fs.real(entry['realpath']), os.X_OK):
         entry['error'] = 'not executable'
         return
+    fd, why = None, None
     # the policy applies to the paths as named (a user's link chain), never to the resolved target
-    checks = [may_execute(fs.real(p)) for p in entry['paths']] if os.geteuid() == 0 else [(True, None)]
-    allowed = any(ok for ok, _why in checks)
-    if not allowed:  # a user's binary: never run as root, its version read statically (issue 26)
-        _static_version(fs.real(entry['path']), entry, checks[0][1])
+    for named in entry['paths']:
+        fd, reason = open_executable(fs.real(named))
+        if fd is not None and not _same_file(fd, ident):
+            os.close(fd)
+            fd, reason = None, 'changed while it was scanned (renamed or replaced); not run'
+        if fd is not None:
+            break
+        why = why or reason
+    if fd is None:  # a user's binary: never run as root, its version read statically (issue 26)
+        _static_version(fs.real(entry['path']), entry, why, ident)
         return
-    rc, out, err, problem = run([real, '--version'])
+    try:
+        _run_version(run, fd, fs.real(entry['realpath']), entry)
+    finally:
+        os.close(fd)
+
+
+def _run_version(run, fd, name, entry):
+    rc, out, err, problem = run([name, '--version'], fd=fd)
     text = out.decode('utf-8', 'replace')
     if problem:
         entry['raw'] = text[:2048] or None
@@ -85,18 +108,22 @@ def read_version(fs, run, entry):
     if parsed.get('name'):  # a binary called runc that says it is crun (or the reverse) is what it says
         entry['name'] = parsed['name']
     if entry['name'] == 'runc' and not entry['version'] and not (parsed.get('error') or '').startswith('unparsable'):
-        _features(run, real, entry)
+        _features(run, fd, name, entry)
 
 
-def _static_version(named, entry, why):
+def _static_version(named, entry, why, ident=None):
     """Version fields from the binary's Go build information, read (never run) race-free as root
-    through the path as named (a user's link is followed only into what that user can read)."""
+    through the path as named (a user's link is followed only into what that user can read), from the
+    descriptor that was checked."""
     try:
         fd = open_for_read(named)
     except FileProblem as exc:
         entry['error'] = 'not run as root: %s; version unknown (%s)' % (why, exc.message)
         return
     try:
+        if not _same_file(fd, ident):
+            entry['error'] = 'not run as root: %s; changed while it was scanned, version unknown' % why
+            return
         parsed = version_from_build_info(read_build_info_fd(fd))
     finally:
         os.close(fd)
@@ -112,12 +139,32 @@ def _static_version(named, entry, why):
 _VERSION_KEYS = ('version', 'version_source', 'dev', 'commit', 'spec', 'go', 'libseccomp', 'raw', 'error')
 
 
-def _static_runtime(fs, pkgdb, entry):
+def _open_static(fs, entry, ident):
+    """A descriptor of the binary for a static read: on ``/``, opened as root race-free through a path as
+    named (``open_for_read``: a user's link is followed only into what that user could read) and checked to
+    be the inode the scan found; under an audited root, the root's own no-follow walk."""
+    if fs.root != '/':
+        return fs.open_read(entry['realpath'])
+    problem = None
+    for named in entry['paths']:
+        try:
+            fd = open_for_read(named)
+        except FileProblem as exc:
+            problem = problem or exc
+            continue
+        if _same_file(fd, ident):
+            return fd
+        os.close(fd)
+        problem = problem or FileProblem('changed while it was scanned (renamed or replaced); not read', named)
+    raise problem or FileProblem('does not exist', entry['path'])
+
+
+def _static_runtime(fs, pkgdb, entry, ident=None):
     """Fill version fields of one runtime entry from its files only: Go build information, then the
     package database that owns it, then nerdctl-full's component list. Nothing is executed."""
     why = []
     try:
-        fd = fs.open_read(entry['realpath'])
+        fd = _open_static(fs, entry, ident)
     except FileProblem as exc:
         entry['error'] = exc.message
         return
@@ -156,9 +203,9 @@ def _static_runtime(fs, pkgdb, entry):
     entry['error'] = 'version not readable without running the binary: %s' % '; '.join(why)
 
 
-def _features(run, real, entry):
+def _features(run, fd, name, entry):
     """`runc features` (runc >= 1.1) as a second version source when --version gave none."""
-    rc, out, _err, problem = run([real, 'features'])
+    rc, out, _err, problem = run([name, 'features'], fd=fd)
     if problem or rc != 0:
         return
     try:
@@ -175,6 +222,7 @@ def gather_runtimes(fs, run, engines, runtime_paths, discover, errors, pkgdb=Non
     """Runtime entries; with ``pkgdb`` (static mode) versions are read from files, nothing is run."""
     cands = _runtime_candidates(fs, engines, runtime_paths, discover)
     by_real = {}
+    idents = {}  # id(entry) -> (st_dev, st_ino) the scan found: what is run or read must be that file
     order = []
     for path, info in cands.items():
         try:
@@ -203,6 +251,14 @@ def gather_runtimes(fs, run, engines, runtime_paths, discover, errors, pkgdb=Non
         entry = by_real.get(key)
         if entry is None:
             resolved = fs.host(os.path.realpath(real))
+            try:
+                again = os.stat(fs.real(resolved))
+            except OSError:
+                again = None
+            if again is None or (again.st_dev, again.st_ino) != key:  # a link swapped between the two looks
+                order.append(_runtime_error(path, 'changed while it was scanned (renamed or replaced)',
+                                            info['used_by'], errors))
+                continue
             base = os.path.basename(resolved)
             name = base if base in RUNTIME_NAMES else os.path.basename(path)
             entry = by_real[key] = {
@@ -211,15 +267,16 @@ def gather_runtimes(fs, run, engines, runtime_paths, discover, errors, pkgdb=Non
                 'go': None, 'libseccomp': None, 'raw': None, 'package': None, 'used_by': set(),
                 'error': None,
             }
+            idents[id(entry)] = key
             order.append(entry)
         entry['paths'].append(path)
         entry['used_by'].update(info['used_by'])
     for entry in order:
         if entry.get('realpath') and entry['error'] is None:
             if pkgdb is not None:
-                _static_runtime(fs, pkgdb, entry)
+                _static_runtime(fs, pkgdb, entry, idents.get(id(entry)))
             else:
-                read_version(fs, run, entry)
+                read_version(fs, run, entry, idents.get(id(entry)))
             if entry['error']:
                 _error(errors, entry['path'], entry['error'])
     if pkgdb is None:
