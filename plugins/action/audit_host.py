@@ -29,8 +29,8 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import h
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._waivers import WaiverError, apply_waivers, normalize_waivers
 
 ARGUMENT_SPEC = _argspec.argument_spec(_doc.DOCUMENTATION)
-SCAN_OPTIONS = ('profile_paths', 'runtime_paths', 'discover', 'command_timeout', 'max_profile_size', 'root', 'execute',
-                'users')
+SCAN_OPTIONS = ('profile_paths', 'runtime_paths', 'discover', 'command_timeout', 'max_profile_size', 'max_profiles',
+                'max_profiles_per_user', 'root', 'execute', 'users')
 SCAN_MARGIN = 5  # seconds: the module's own bound ends before the task's (module start-up, reading files)
 
 

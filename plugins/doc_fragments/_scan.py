@@ -70,6 +70,20 @@ options:
         an C(error) entry instead.
     type: int
     default: 1048576
+  max_profiles:
+    description:
+      - At most this many seccomp profiles are read on the host (engine settings, standard files, the kubelet
+        profile root, running bundles, Docker's inline profiles, O(profile_paths), users' profiles); thousands of
+        profiles would otherwise take minutes. Past the cap, one C(error) entry names the first profile not read
+        and how many were left, and the scan goes on without them. V(0) means no cap.
+    type: int
+    default: 2000
+  max_profiles_per_user:
+    description:
+      - At most this many of one user's profiles are read (O(users)); they also count towards O(max_profiles).
+        Past the cap, one C(error) entry for that user, and the scan goes on. V(0) means no cap.
+    type: int
+    default: 200
   root:
     description:
       - Audit the node whose root file system is mounted at this directory (a Kubernetes node's C(/) mounted

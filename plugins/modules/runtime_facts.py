@@ -343,7 +343,7 @@ ansible_facts:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.discovery import (
-    COMMAND_TIMEOUT, MAX_PROFILE_SIZE, USERS, check_users, gather,
+    COMMAND_TIMEOUT, MAX_PROFILE_SIZE, MAX_PROFILES, MAX_PROFILES_PER_USER, USERS, check_users, gather,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.profiles import profile_path_items
@@ -357,6 +357,8 @@ def main():
             discover=dict(type='bool', default=True),
             command_timeout=dict(type='int', default=COMMAND_TIMEOUT),
             max_profile_size=dict(type='int', default=MAX_PROFILE_SIZE),
+            max_profiles=dict(type='int', default=MAX_PROFILES),
+            max_profiles_per_user=dict(type='int', default=MAX_PROFILES_PER_USER),
             scan_timeout=dict(type='int', default=0),
             root=dict(type='path'),
             execute=dict(type='bool'),
@@ -370,6 +372,9 @@ def main():
         module.fail_json(msg='scan_timeout must be 0 (no limit) or more seconds')
     if module.params['max_profile_size'] < 1:
         module.fail_json(msg='max_profile_size must be a positive number of bytes')
+    for name in ('max_profiles', 'max_profiles_per_user'):
+        if module.params[name] < 0:
+            module.fail_json(msg='%s must be 0 (no cap) or a positive number of profiles' % name)
     try:
         profile_path_items(module.params['profile_paths'])
         module.params['users'] = check_users(module.params['users'])

@@ -46,8 +46,11 @@ _ONE_READER = (EXPANDING_READERS | LITERAL_READERS) - {'kubelet', 'containers-co
 
 
 class Profiles(object):
+    """The profiles of one scan. At most ``max_profiles`` are read on the host and ``max_per_user`` of one
+    user's (a host with thousands of profiles would otherwise take minutes): past a cap, one error entry
+    says so (how many were left unread, from which path on) and the scan goes on without them."""
 
-    def __init__(self, fs, max_size, arch, kernel, errors, crio_present):
+    def __init__(self, fs, max_size, arch, kernel, errors, crio_present, max_profiles=None, max_per_user=None):
         self.fs = fs
         self.max_size = max_size
         self.arch, self.kernel = arch, kernel
@@ -56,6 +59,31 @@ class Profiles(object):
         self.entries = {}  # key -> entry (key: realpath, or path#inline for Docker hostconfig)
         self.order = []
         self.files_seen = 0
+        self.caps = {None: max_profiles, 'user': max_per_user}
+        self.taken = {}    # None (the host) or a uid -> profiles read
+        self.capped = {}   # None or a uid -> [error entry, profiles not read]
+
+    def _take(self, path, user=None):
+        """Count one profile to read; False (and the cap's error entry) when the host's or the user's cap is
+        reached."""
+        scopes = [None] + ([user['uid']] if user is not None else [])
+        for scope in scopes:
+            cap = self.caps[None if scope is None else 'user']
+            if cap and self.taken.get(scope, 0) >= cap:
+                if scope not in self.capped:
+                    if scope is None:
+                        text = ('profile cap reached: %d profiles read on this host (max_profiles); the rest, from '
+                                'this path on, were not read' % cap)
+                    else:
+                        text = ('profile cap reached: %d profiles of user %s read (max_profiles_per_user); the rest '
+                                'of theirs, from this path on, were not read' % (cap, user['name']))
+                    _error(self.errors, printable(path), text)
+                    self.capped[scope] = [self.errors[-1], 0]
+                self.capped[scope][1] += 1
+                return False
+        for scope in scopes:
+            self.taken[scope] = self.taken.get(scope, 0) + 1
+        return True
 
     def _entry(self, key, path, real, origin, bundle):
         entry = self.entries.get(key)
@@ -97,6 +125,8 @@ class Profiles(object):
                 self._entry(path, path, None, origin, bundle)['error'] = _error(self.errors, path, message)
             return
         self.files_seen += 1
+        if not self._take(path):
+            return
         try:  # race-free, and never through a user's link into what that user cannot read (issue 26)
             if getattr(self.fs, 'confined', False):  # an audited root: its own dir-fd walk, never out of it
                 data, problem = self.fs.read(path, self.max_size), None
@@ -142,6 +172,8 @@ class Profiles(object):
                                         % (origin['engine'], origin['setting'], user['name']))
             return
         self.files_seen += 1
+        if not self._take(path, user):
+            return
         try:
             data = user_files.read_owned(self.fs, path, user, self.max_size)
         except FileProblem as exc:  # never the target of a link out of the user's files
@@ -160,6 +192,8 @@ class Profiles(object):
             entry['_data'] = data
 
     def add_inline(self, path, key, data, engine, setting, bundle, owner=None, realpath=None):
+        if key not in self.entries and not self._take(path):
+            return None
         if realpath is None:
             try:
                 realpath = self.fs.host(os.path.realpath(self.fs.real(path)))
@@ -172,6 +206,8 @@ class Profiles(object):
         return entry
 
     def finish(self):
+        for entry, unread in self.capped.values():
+            entry['error'] += ' (%d not read; raise the cap to read them)' % unread
         out = []
         for entry in self.order:
             data = entry.pop('_data')
