@@ -64,3 +64,23 @@ def test_output_is_bounded():
 def test_find_looks_in_the_fixed_path():
     assert _command.find('sh') in [os.path.join(d, 'sh') for d in _command.SEARCH_PATH]
     assert _command.find('no-such-program-here') is None
+
+
+def test_fd_runs_exactly_the_opened_file_even_a_script(tmp_path):
+    # the descriptor is opened O_CLOEXEC, as _safefile.open_executable opens it: a #! script still runs
+    # (its interpreter reopens /proc/self/fd/N), and replacing the path afterwards changes nothing
+    prog = tmp_path / 'runc'
+    prog.write_text('#!/bin/sh\necho "runc version 1.1.13 $0"\n')
+    os.chmod(str(prog), 0o755)
+    fd = os.open(str(prog), os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        other = tmp_path / 'other'
+        other.write_text('#!/bin/sh\necho swapped\n')
+        os.chmod(str(other), 0o755)
+        os.rename(str(other), str(prog))
+        rc, out, err, error = _command.run([str(prog), '--version'], 5, fd=fd)
+        assert (rc, error) == (0, None), err
+        assert out.startswith(b'runc version 1.1.13 /proc/self/fd/%d' % fd), out
+        assert _command.run([str(prog)], 5)[1] == b'swapped\n'  # without fd: whatever the path names now
+    finally:
+        os.close(fd)
