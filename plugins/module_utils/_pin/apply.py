@@ -113,14 +113,21 @@ def present(module, rec):
 
 def absent(module, rec):
     """Unpin: every recorded original restored (and the record forgotten with ``forget``)."""
-    if not rec.exists():
-        return dict(changed=False, restored={}, files=[], dirs=[])
+    if not rec.exists():  # nothing recorded; a pin killed while it made the state directory left a journal
+        found, removed = rec.clean_journal(check=module.check_mode)
+        result = dict(changed=found, restored={'restored': [], 'removed': [], 'dirs_removed': removed,
+                                               'dirs_kept': []}, files=[], dirs=removed)
+        if module._diff and found:
+            result['diff'] = [{'prepared': ''.join('remove directory %s\n' % d for d in removed)
+                               + 'forget the journal of a killed pin beside %s\n' % rec.state_dir}]
+        return result
     lock = None if module.check_mode else _safefile.lock_file(rec.lock_path, LOCK_TIMEOUT)
     try:
         if not module.check_mode:
             rec.clean_scratch([])
         done = rec.restore(check=module.check_mode)
         if not module.check_mode and module.params['forget']:
+            rec.journal(done.get('state_parents', []))  # a kill after forget still leaves them known
             rec.forget()
     finally:
         if lock is not None:
@@ -129,6 +136,7 @@ def absent(module, rec):
     parents = done.pop('state_parents', [])
     if module.params['forget']:
         done['dirs_removed'] += rec.remove_dirs(parents, check=module.check_mode)
+        done['dirs_removed'] += rec.clean_journal(check=module.check_mode)[1]
     files = done['restored'] + done['removed']
     result = dict(changed=bool(files or done['dirs_removed']) or module.params['forget'], restored=done, files=files,
                   dirs=done['dirs_removed'])

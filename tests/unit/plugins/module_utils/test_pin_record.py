@@ -146,3 +146,59 @@ def test_a_users_file_is_refused(tmp_path):
     rec.open()
     with pytest.raises(_safefile.UserControlled, match='owned by uid 1500'):
         rec.keep_original(path)
+
+
+class Killed(BaseException):
+    """SIGKILL at a chosen point (nothing of the killed run's own cleanup runs: it is a BaseException
+    raised past every ``except Exception``, and the test never calls the record again in that run)."""
+
+
+def _unpin(tmp_path, state_dir):
+    import json
+    import subprocess
+    import sys
+    from ansible_collections.runcguard.seccomp.plugins.modules import runc_pin_apply
+    args = tmp_path / 'unpin-args.json'
+    args.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': {'state': 'absent', 'state_dir': state_dir}}))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p), LANG='C', LC_ALL='C')
+    out = subprocess.run([sys.executable, runc_pin_apply.__file__, str(args)], capture_output=True, env=env,
+                         timeout=60, check=False).stdout.decode()
+    return json.loads(out[out.index('{'):])
+
+
+@pytest.mark.parametrize('point', ['_mkdir', '_new_file'])
+def test_a_pin_killed_while_making_its_state_directories_is_undone_by_unpin(tmp_path, monkeypatch, point):
+    # before the first directory exists (_mkdir) or after all exist, before any is recorded (_new_file):
+    # the journal written beside them first lets unpin remove them; no directory and no file is left
+    var = tmp_path / 'var'
+    var.mkdir()
+    state_dir = str(var / 'runcguard' / 'runc_pin')
+    real = getattr(record, point)
+    calls = []
+
+    def kill(*args, **kwargs):
+        calls.append(args)
+        if point == '_mkdir' or len(calls) == 1:
+            raise Killed()
+        return real(*args, **kwargs)
+    monkeypatch.setattr(record, point, kill)
+    with pytest.raises(Killed):
+        record.Record(state_dir).open()
+    monkeypatch.undo()
+    left = sorted(os.listdir(str(var)))
+    assert len(left) == (1 if point == '_mkdir' else 2) and [n for n in left if 'runcguard-journal' in n], left
+    if point == '_new_file':
+        assert os.path.isdir(state_dir) and os.listdir(state_dir) == []  # made, nothing recorded yet
+    result = _unpin(tmp_path, state_dir)
+    assert not result.get('failed') and result['changed'] is True, result
+    assert os.listdir(str(var)) == [], os.listdir(str(var))
+    assert _unpin(tmp_path, state_dir)['changed'] is False
+
+
+def test_a_completed_open_leaves_no_journal(tmp_path):
+    var = tmp_path / 'var'
+    var.mkdir()
+    rec = record.Record(str(var / 'runcguard' / 'runc_pin'))
+    assert rec.open() == [str(var / 'runcguard')]
+    assert os.listdir(str(var)) == ['runcguard'] and rec.journal_parents() == []
+    assert sorted(os.listdir(str(var / 'runcguard'))) == ['runc_pin']
