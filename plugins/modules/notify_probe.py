@@ -40,7 +40,7 @@ description:
     signal returns (C(rt_sigreturn), C(sigreturn), C(restart_syscall)) under NOTIFY, or that timed out
     while its tasks waited only in signal returns (a Go runtime's preemption signal can stall any
     build under NOTIFY on a loaded machine); and, in a sweep, a failure that did not happen again when
-    the same group was started again. C(summary.inconclusive) counts them; C(message) says what was seen.
+    the same group was started again. C(outcome_counts.inconclusive) counts them; C(message) says what was seen.
   - With O(sweep=true) every syscall name of the host architecture's table (x86_64, aarch64) is
     tested by adaptive group testing. One canary starts with all of them under NOTIFY; a group that
     hangs or errors is split (the syscall a task is blocked in, or the one the runtime's error names,
@@ -330,11 +330,17 @@ not_probed:
       description: Why it was not probed.
       type: str
   sample: [{runtime: /usr/bin/youki, message: "/usr/bin/youki is not runc or crun (...): notify_probe drives only runc and crun"}]
-summary:
+outcome_counts:
   description: Number of results per outcome.
   returned: always
   type: dict
   sample: {ok: 15, hang: 1, error: 2, unsupported: 0, inconclusive: 0}
+summary:
+  description:
+    - Deprecated, removed in 1.0.0. The same as RV(outcome_counts), its name before 0.2.0 (in this collection a
+      summary is the audit's host summary).
+  returned: always
+  type: dict
 '''
 
 import os

@@ -389,7 +389,8 @@ def test_module_end_to_end_in_check_mode():
                    'no_new_privileges': [True]}, check_mode=True)
     assert out['changed'] is False and 'failed' not in out
     assert [(r['syscall'], r['outcome']) for r in out['results']] == [('fcntl', 'ok'), ('write', 'error'), ('connect', 'ok')]
-    assert out['summary'] == {'ok': 2, 'hang': 0, 'error': 1, 'unsupported': 0, 'inconclusive': 0}
+    assert out['outcome_counts'] == {'ok': 2, 'hang': 0, 'error': 1, 'unsupported': 0, 'inconclusive': 0}
+    assert out['summary'] == out['outcome_counts']  # its deprecated name
 
 
 def test_module_refuses_non_runtime_only_input():

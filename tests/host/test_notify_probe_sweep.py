@@ -150,7 +150,7 @@ def test_the_module_sweeps_through_ansible(tmp_parent):
     (entry,) = out['sweeps']
     assert entry['hang'] == ['fcntl'] and 'write' in entry['error']
     assert 'runc 1.2.0-rc.2 nnp=true hang [' in out['msg'] and 'error [write]' in out['msg']
-    assert out['summary']['hang'] == len(entry['hang']) and out['summary']['ok'] == 0
+    assert out['outcome_counts']['hang'] == len(entry['hang']) and out['outcome_counts']['ok'] == 0
     assert_nothing_left(tmp_parent, [r['container_id'] for r in out['results'] if r['container_id']])
 
 

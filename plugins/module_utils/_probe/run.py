@@ -114,7 +114,7 @@ def _message(results, sweeps, counts, reaped):
 
 
 def run_notify_probe(params):
-    """The notify_probe result (results, sweeps, not_probed, summary, msg, reaped) for the module's
+    """The notify_probe result (results, sweeps, not_probed, outcome_counts, msg, reaped) for the module's
     options; raises ProbeFailed for bad options or when nothing could be probed."""
     if params['timeout'] < 1 or params['timeout'] > 600:
         raise ProbeFailed('timeout must be between 1 and 600 seconds, got %d' % params['timeout'])
@@ -160,5 +160,6 @@ def run_notify_probe(params):
         raise ProbeFailed('no runtime could be probed: %s' % '; '.join(s['message'] for s in not_probed),
                           results=results, sweeps=sweeps, not_probed=not_probed, reaped=reaped)
     counts = _probe.outcome_counts(results)
-    return {'results': results, 'sweeps': sweeps, 'not_probed': not_probed, 'summary': counts,
-            'msg': _message(results, sweeps, counts, reaped), 'reaped': reaped}
+    # summary: outcome_counts' name before 0.2.0, kept until 1.0.0 ("summary" is the audit's host summary)
+    return {'results': results, 'sweeps': sweeps, 'not_probed': not_probed, 'outcome_counts': counts,
+            'summary': counts, 'msg': _message(results, sweeps, counts, reaped), 'reaped': reaped}

@@ -9,7 +9,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.runcguard.seccomp.plugins.filter.notify_findings import notify_findings
-from ansible_collections.runcguard.seccomp.plugins.filter.notify_set import notify_set
+from ansible_collections.runcguard.seccomp.plugins.filter.notify_analysis import notify_analysis, notify_set
 from ansible_collections.runcguard.seccomp.plugins.filter.runc_version import runc_version
 
 RC2 = 'runc version 1.2.0-rc.2\ncommit: v1.2.0-rc.2-0-gf2d2ee5e4\nspec: 1.2.0\ngo: go1.21.13\nlibseccomp: 2.5.4\n'
@@ -19,7 +19,7 @@ PROFILE = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/a.sock',
 
 def test_pipeline_from_filters():
     runtime = dict(runc_version(RC2), path='/usr/bin/runc', used_by=['containerd'])
-    prof = dict(notify_set(PROFILE, arch='x86_64'), path='/p.json', listener_exists=True,
+    prof = dict(notify_analysis(PROFILE, arch='x86_64'), path='/p.json', listener_exists=True,
                 origin=[{'engine': 'containerd', 'setting': 'x'}])
     facts = {'runtimes': [runtime], 'profiles': [prof], 'arch': 'x86_64'}
     direct = notify_findings(facts)
@@ -28,19 +28,25 @@ def test_pipeline_from_filters():
     assert notify_findings({'ansible_facts': {'runcguard': facts}}) == direct
 
 
-def test_notify_set_accepts_json_text():
-    assert notify_set('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": '
-                      '[{"names": ["bind"], "action": "SCMP_ACT_NOTIFY"}]}')['notify_syscalls'] == ['bind']
+def test_notify_analysis_accepts_json_text():
+    assert notify_analysis('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": '
+                           '[{"names": ["bind"], "action": "SCMP_ACT_NOTIFY"}]}')['notify_syscalls'] == ['bind']
+
+
+def test_notify_set_is_the_deprecated_name_of_notify_analysis():
+    assert notify_set(PROFILE, arch='x86_64') == notify_analysis(PROFILE, arch='x86_64')
+    with pytest.raises(AnsibleFilterError, match='notify_set: profile must be a dict'):
+        notify_set(3)
 
 
 @pytest.mark.parametrize('call, fragment', [
     (lambda: notify_findings([1]), 'notify_findings: facts must be a dict'),
     (lambda: notify_findings({'profiles': 'x'}), 'facts.profiles must be a list'),
-    (lambda: notify_set(3), 'notify_set: profile must be a dict or JSON text'),
-    (lambda: notify_set('{"x": 1'), 'notify_set: malformed JSON'),
-    (lambda: notify_set(PROFILE, caps='CAP_SYS_ADMIN'), 'caps must be a list'),
-    (lambda: notify_set(PROFILE, arch=5), 'arch must be a string'),
-    (lambda: notify_set({'ociVersion': '1', 'linux': {}}), 'no linux.seccomp section'),
+    (lambda: notify_analysis(3), 'notify_analysis: profile must be a dict or JSON text'),
+    (lambda: notify_analysis('{"x": 1'), 'notify_analysis: malformed JSON'),
+    (lambda: notify_analysis(PROFILE, caps='CAP_SYS_ADMIN'), 'caps must be a list'),
+    (lambda: notify_analysis(PROFILE, arch=5), 'arch must be a string'),
+    (lambda: notify_analysis({'ociVersion': '1', 'linux': {}}), 'no linux.seccomp section'),
     (lambda: runc_version(None), 'runc_version: input must be the text'),
 ])
 def test_errors_name_the_filter_and_argument(call, fragment):

@@ -155,7 +155,7 @@ def test_runtime_message_json_log_and_bound():
     assert len(_probe_outcome.runtime_message(b'x' * 10000)) == _probe_outcome.MESSAGE_LIMIT
 
 
-def test_summary_counts_every_outcome():
+def test_outcome_counts_every_outcome():
     results = [{'outcome': 'ok'}, {'outcome': 'hang'}, {'outcome': 'ok'}, {'outcome': 'inconclusive'}]
     assert _probe.outcome_counts(results) == {'ok': 2, 'hang': 1, 'error': 0, 'unsupported': 0, 'inconclusive': 1}
 

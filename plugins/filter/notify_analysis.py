@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) runcguard.seccomp contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filter: effective SCMP_ACT_NOTIFY analysis of one raw profile (thin wrapper over module_utils._profile)."""
+"""Filters: the SCMP_ACT_NOTIFY analysis of one raw profile (thin wrapper over module_utils._profile);
+``notify_set``, its old name, is a deprecated alias (it never returned a set)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,6 +12,7 @@ import json
 
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_string
+from ansible.utils.display import Display
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
     ProfileError,
@@ -18,8 +20,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import 
 )
 
 
-def notify_set(profile, arch=None, caps=None, kernel=None, reader=None):
-    name = 'runcguard.seccomp.notify_set'
+def _analysis(name, profile, arch, caps, kernel, reader):
     if isinstance(profile, dict):
         data = json.dumps(profile)
     elif is_string(profile):
@@ -41,6 +42,16 @@ def notify_set(profile, arch=None, caps=None, kernel=None, reader=None):
     return info
 
 
+def notify_analysis(profile, arch=None, caps=None, kernel=None, reader=None):
+    return _analysis('runcguard.seccomp.notify_analysis', profile, arch, caps, kernel, reader)
+
+
+def notify_set(profile, arch=None, caps=None, kernel=None, reader=None):
+    Display().deprecated('runcguard.seccomp.notify_set is now runcguard.seccomp.notify_analysis (it returns the analysis; '
+                         'the set is its notify_syscalls)', version='1.0.0', collection_name='runcguard.seccomp')
+    return _analysis('runcguard.seccomp.notify_set', profile, arch, caps, kernel, reader)
+
+
 class FilterModule(object):
     def filters(self):
-        return {'notify_set': notify_set}
+        return {'notify_analysis': notify_analysis, 'notify_set': notify_set}
