@@ -74,6 +74,7 @@ author:
   - runcguard maintainers (@runcguard)
 extends_documentation_fragment:
   - runcguard.seccomp._attributes
+  - runcguard.seccomp._notify_probe_options
 attributes:
   check_mode:
     support: full
@@ -93,79 +94,6 @@ attributes:
     platforms: posix
     details:
       - Linux only, as root, kernel 5.5 or later for C(SECCOMP_USER_NOTIF_FLAG_CONTINUE).
-options:
-  user:
-    description:
-      - Probe rootless, as this user (a name or uid). The canary runs with the user's runtime under that
-        user's uid and gid (no supplementary groups, no root privilege left), in a user namespace that maps
-        container root to the user, with the user's C(XDG_RUNTIME_DIR) (C(/run/user/UID)). Outcomes, time
-        bounds and cleanup are the same (a hung runtime is killed by PID and C(runc delete --force) runs as
-        the user); root only serves the seccomp agent and removes the leftovers.
-      - The runtime's C(--version) runs as the user too. A binary owned by another user is not run.
-      - Without O(runtime), the user's own runc and crun in C(~/.local/bin) and C(~/bin) are probed.
-      - Not with O(sweep).
-    type: str
-  user_runtimes:
-    description:
-      - Runtimes of users' rootless setups (a dict, user name -> list of paths), each probed as its user as with O(user),
-        in this same run (M(runcguard.seccomp.audit_host) passes the runtimes whose C(owner) is a user here).
-      - O(runtime) is then probed as root as usual (an empty list probes no system runtime).
-    type: dict
-  runtime:
-    description:
-      - Runtime binaries to probe (runc or crun).
-      - Default is every runc and crun found where M(runcguard.seccomp.runtime_facts) looks by default
-        (standard directories, CRI-O, k3s, RKE2, microk8s and k0s locations), one path per real file.
-        Binaries named only in engine configuration are not searched; pass the paths from
-        C(ansible_facts.runcguard.runtimes) to probe exactly what the facts found.
-      - A binary you built or downloaded (for example a runc 1.2.0-rc.2 release binary) can be named
-        here to test it without installing it.
-    type: list
-    elements: path
-  syscalls:
-    description:
-      - Syscalls to probe, each one alone in its own profile.
-      - With O(sweep=true), the names the sweep tests instead of the whole table.
-      - Default is the hazard catalogue's probe list (C(fcntl), C(sendmsg), C(write), C(close),
-        C(read), C(openat), C(execve), C(connect)) unless O(profile) is given.
-    type: list
-    elements: str
-  profile:
-    description:
-      - Probe exactly the effective C(SCMP_ACT_NOTIFY) set of this existing seccomp profile file (OCI,
-        Docker or bundle C(config.json) format), all of its syscalls together in one profile.
-      - The rest of the profile (its default action, other rules) is not copied; the canary allows
-        everything else, so a result reflects the NOTIFY set alone.
-    type: path
-  sweep:
-    description:
-      - Find every syscall the runtime cannot have under C(SCMP_ACT_NOTIFY) by adaptive group testing
-        over the host architecture's syscall table (or O(syscalls)). See C(sweeps).
-      - Names the host's libseccomp does not know are reported C(unsupported) without a start (runc
-        and crun leave unknown names out of a filter).
-    type: bool
-    default: false
-  timeout:
-    description:
-      - Seconds one probe (one container start) may take before it counts as C(hang).
-    type: int
-    default: 10
-  total_timeout:
-    description:
-      - Seconds the whole module may take; 0 means no limit. A probe (or a sweep start) is only
-        started when it can end, O(timeout) included, before this limit; the ones left out are listed
-        in C(not_probed) (a sweep lists its syscalls in C(untested)), so nothing of the module keeps
-        running after whoever called it has given up.
-      - The audit (M(runcguard.seccomp.audit_host)) sets it a little below its own timeout.
-    type: int
-    default: 0
-  no_new_privileges:
-    description:
-      - C(process.noNewPrivileges) values to probe; runc installs the seccomp filter at a different
-        point for each. A single boolean probes only that value.
-    type: list
-    elements: bool
-    default: [true, false]
 notes:
   - Requires root. Runs C(runc --root <temp> run) directly (not through an engine) with an argument
     list, C(LANG=C), and a hard bound per probe.
@@ -216,8 +144,6 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-extends_documentation_fragment:
-  - runcguard.seccomp._probe_returns
 results:
   description: One entry per runtime x syscall (or profile NOTIFY set) x C(no_new_privileges) value.
   returned: always
@@ -313,6 +239,81 @@ results:
       type: list
       elements: str
       sample: []
+sweeps:
+  description: With O(sweep=true), one entry per runtime x C(no_new_privileges) value; empty otherwise.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    runtime:
+      description: Path of the runtime binary.
+      type: str
+    name:
+      description: runc or crun.
+      type: str
+    version:
+      description: Normalised version from C(--version).
+      type: str
+    no_new_privileges:
+      description: The canaries' C(process.noNewPrivileges).
+      type: bool
+    tested:
+      description: Number of syscall names swept.
+      type: int
+      sample: 382
+    hang:
+      description: Syscalls that make the runtime hang when alone under NOTIFY.
+      type: list
+      elements: str
+      sample: [fcntl]
+    error:
+      description: Syscalls the runtime refuses or fails on under NOTIFY.
+      type: list
+      elements: str
+      sample: [write]
+    unsupported:
+      description: Syscalls not tested because libseccomp does not know them (or NOTIFY is unsupported).
+      type: list
+      elements: str
+    combined:
+      description: Groups of syscalls that fail only together (every time they are started), each with its C(outcome).
+      type: list
+      elements: dict
+      sample: []
+    inconclusive:
+      description:
+        - Groups whose failure says nothing about the runtime, each C({syscalls, reason, message}); never a hang.
+        - C(reason) is C(signal_return) (only signal returns were under NOTIFY) or C(not_reproduced) (the
+          failure did not happen again when the group was started again).
+      type: list
+      elements: dict
+      sample: [{syscalls: [restart_syscall, rt_sigreturn], reason: signal_return, message: "only signal returns ..."}]
+    untested:
+      description: Syscalls left untested because the sweep reached its start limit (256). Normally empty.
+      type: list
+      elements: str
+    starts:
+      description: Container starts the sweep needed.
+      type: int
+      sample: 3
+    seconds:
+      description: Time the sweep took, cleanups included.
+      type: float
+      sample: 0.9
+    message:
+      description: Why the sweep stopped early (the runtime cannot start any canary, ...), or empty.
+      type: str
+    libseccomp:
+      description: Version of the host libseccomp that decided which names are known, or null.
+      type: str
+      sample: 2.5.4
+    leftovers:
+      description: Anything the cleanups could not remove. Normally empty.
+      type: list
+      elements: str
+  sample: [{runtime: /usr/sbin/runc, name: runc, version: 1.2.0-rc.2, no_new_privileges: true, tested: 382,
+            hang: [fcntl], error: [write], unsupported: [mseal], combined: [], inconclusive: [], untested: [], starts: 5,
+            seconds: 2.1, message: "", libseccomp: 2.5.4, leftovers: []}]
 not_probed:
   description:
     - Runtimes and probes that were not run, with the reason (not runc/crun, not executable, no answer,
@@ -330,6 +331,41 @@ not_probed:
       description: Why it was not probed.
       type: str
   sample: [{runtime: /usr/bin/youki, message: "/usr/bin/youki is not runc or crun (...): notify_probe drives only runc and crun"}]
+reaped:
+  description:
+    - What earlier runs that were killed left behind and this run removed first, one entry per canary.
+      Normally empty.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    container_id:
+      description: The canary's container id (also the name of its directory and cgroups).
+      type: str
+      sample: runcguard-probe-4242-k2j1x0ab
+    pid:
+      description: PID of the run that made it (no longer running).
+      type: int
+    directory:
+      description: Its temporary directory, or null when only cgroups or processes were found.
+      type: str
+    cgroups:
+      description: Its cgroup directories that were removed.
+      type: list
+      elements: str
+    processes:
+      description: PIDs of its processes killed with SIGKILL (a hung C(runc init), C(runc run)).
+      type: list
+      elements: int
+    deleted:
+      description: Whether the runtime deleted its container with C(delete --force).
+      type: bool
+    problems:
+      description: What could not be killed or removed. Normally empty.
+      type: list
+      elements: str
+  sample: [{container_id: runcguard-probe-4242-k2j1x0ab, pid: 4242, directory: /tmp/runcguard-probe-4242-k2j1x0ab,
+            cgroups: [/sys/fs/cgroup/memory/runcguard-probe-4242-k2j1x0ab], processes: [4311], deleted: true, problems: []}]
 outcome_counts:
   description: Number of results per outcome.
   returned: always
