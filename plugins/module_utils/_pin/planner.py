@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils import _files
+from ansible_collections.runcguard.seccomp.plugins.module_utils import _files, _safefile
 from ansible_collections.runcguard.seccomp.plugins.module_utils._pin import configs, record, validate
 
 
@@ -57,12 +57,13 @@ class Planner(object):
             self.changes[path] = data
 
     def scratch(self, name, data):
+        """A candidate file for an engine's own validator, written through _safefile in a fresh 0700
+        directory of ours (mkdtemp)."""
         if self.tmp is None:
             self.tmp = tempfile.mkdtemp(prefix='rcg-runc-pin-')
-        path = os.path.join(self.tmp, name)
-        with open(path, 'wb') as handle:
-            handle.write(data)
-        return path
+        with _safefile.SafeDir.open(self.tmp) as sdir:
+            sdir.write(name, data, attrs=_safefile.Attributes(0, 0, 0o600))
+        return os.path.join(self.tmp, name)
 
     def cleanup(self):
         if self.tmp:
