@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) runcguard maintainers
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters: remediation plan and post-fix verdict (thin wrappers over plugin_utils._remediate)."""
+"""Filters: remediation plan, post-fix verdict (plugin_utils._remediate), a host's remediation status and
+result (plugin_utils._remediation_status); thin wrappers."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -15,6 +16,11 @@ from ansible_collections.runcguard.seccomp.plugins.plugin_utils._remediate impor
     PolicyError,
     plan as make_plan,
     verdict as judge,
+)
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._remediation_status import (
+    STAGES,
+    host_result,
+    status as host_status,
 )
 
 
@@ -59,6 +65,37 @@ def remediation_verdict(after, plan=None, before=None, min_severity='high'):
         raise AnsibleFilterError('%s: %s' % (name, exc))
 
 
+def _dict(name, label, value, optional=False):
+    if value is None and optional:
+        return None
+    if not isinstance(value, dict):
+        raise AnsibleFilterError('%s: %s must be a dict, got %s' % (name, label, type(value).__name__))
+    return value
+
+
+def remediation_status(plan, stage='audited', audit=None, marker=None, retry_failed=False, min_severity='high',
+                       check_mode=False, failure=None):
+    name = 'runcguard.seccomp.remediation_status'
+    plan = _dict(name, 'the input (the remediation plan)', plan)
+    if stage not in STAGES:
+        raise AnsibleFilterError('%s: stage must be one of %s, got %r' % (name, ', '.join(STAGES), stage))
+    if stage == 'audited':
+        _dict(name, 'audit (audit_host_summary)', audit)
+    return host_status(plan, stage, audit=audit, marker=_dict(name, 'marker', marker, optional=True),
+                       retry_failed=bool(retry_failed), min_severity=_severity(name, min_severity),
+                       check_mode=bool(check_mode), failure=failure)
+
+
+def remediation_host_result(host, status=None, message=None, check_mode=False, plan=None, changes=None,
+                            verdict=None, before=None, after=None):
+    name = 'runcguard.seccomp.remediation_host_result'
+    if not is_string(host) or not is_string(status):
+        raise AnsibleFilterError('%s: the input (the host name) and status must be strings' % name)
+    return host_result(str(host), str(status), message, check_mode, plan, changes, verdict,
+                       _dict(name, 'before', before or {}), _dict(name, 'after', after or None, optional=True))
+
+
 class FilterModule(object):
     def filters(self):
-        return {'remediation_plan': remediation_plan, 'remediation_verdict': remediation_verdict}
+        return {'remediation_plan': remediation_plan, 'remediation_verdict': remediation_verdict,
+                'remediation_status': remediation_status, 'remediation_host_result': remediation_host_result}
