@@ -74,7 +74,7 @@ def _dict(name, label, value, optional=False):
 
 
 def remediation_status(plan, stage='audited', audit=None, marker=None, retry_failed=False, min_severity='high',
-                       check_mode=False, failure=None):
+                       check_mode=False, failure=None, message=None, state_dir=None, changes=None, undo_runc=False):
     name = 'runcguard.seccomp.remediation_status'
     plan = _dict(name, 'the input (the remediation plan)', plan)
     if stage not in STAGES:
@@ -83,7 +83,8 @@ def remediation_status(plan, stage='audited', audit=None, marker=None, retry_fai
         _dict(name, 'audit (audit_host_summary)', audit)
     return host_status(plan, stage, audit=audit, marker=_dict(name, 'marker', marker, optional=True),
                        retry_failed=bool(retry_failed), min_severity=_severity(name, min_severity),
-                       check_mode=bool(check_mode), failure=failure)
+                       check_mode=bool(check_mode), failure=failure, message=message, state_dir=state_dir,
+                       changes=_dict(name, 'changes', changes, optional=True), undo_runc=bool(undo_runc))
 
 
 def remediation_host_result(host, status=None, message=None, check_mode=False, plan=None, changes=None,

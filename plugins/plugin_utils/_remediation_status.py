@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-STAGES = ('audited', 'applied', 'failed')
+STAGES = ('audited', 'applied', 'failed', 'runc_left', 'rollback_failed')
 
 
 def _unique(values):
@@ -52,8 +52,15 @@ def _applied(plan, check_mode):
     return 'planned' if check_mode else 'fixed', message
 
 
+def _rollback_failed(message, failure, changes, undo_runc):
+    backups = [p.get('backup') for p in (changes or {}).get('profiles') or [] if p.get('backup')]
+    return 'rollback_failed', '%s; ROLLBACK FAILED: %s. Restore by hand: %s%s' % (
+        message, '?' if failure is None else ('%s' % failure).strip(), ', '.join(backups) or 'no profile backups',
+        ', runc_pin_action=unpin' if undo_runc else '')
+
+
 def status(plan, stage='audited', audit=None, marker=None, retry_failed=False, min_severity='high',
-           check_mode=False, failure=None):
+           check_mode=False, failure=None, message=None, state_dir=None, changes=None, undo_runc=False):
     """{status, message} of a host at ``stage``; status None: nothing decided yet, go on.
 
     audited  after the audit and the plan: a host that could not be audited or judged, then (once
@@ -61,8 +68,17 @@ def status(plan, stage='audited', audit=None, marker=None, retry_failed=False, m
              host with nothing to do or whose same plan failed before (unless ``retry_failed``).
     applied  the plan was applied (or, in check mode, would be) and verified.
     failed   applying failed with ``failure`` (the task's message): rolled back, or in check mode failed.
+    runc_left        rolled back, but runc stays as this run left it: an earlier pin's records exist in
+                     ``state_dir`` (an unpin would undo that pin too); ``message`` says so.
+    rollback_failed  the rollback failed with ``failure``: ``message`` plus what to restore by hand (the
+                     profile backups in ``changes``, and an unpin when ``undo_runc``).
     """
-    if stage == 'applied':
+    if stage == 'runc_left':
+        state, message = 'rolled_back', ('%s; runc left as this run left it: an earlier runc_pin\'s records exist in %s '
+                                         'and an unpin would undo that pin too, check runc by hand' % (message, state_dir))
+    elif stage == 'rollback_failed':
+        state, message = _rollback_failed(message, failure, changes, undo_runc)
+    elif stage == 'applied':
         state, message = _applied(plan, check_mode)
     elif stage == 'failed':
         state = 'failed' if check_mode else 'rolled_back'  # in check mode nothing was changed to roll back

@@ -94,3 +94,18 @@ def test_the_host_result_has_one_shape():
     assert remediation_host_result('node1', status='error', before={'status': 'error'}, after=None)['after'] is None
     with pytest.raises(AnsibleFilterError, match='host name'):
         remediation_host_result(None, status='clean')
+
+
+def test_rollback_messages_say_what_is_left_to_a_person():
+    got = remediation_status(plan([PIN]), stage='runc_left', message='post-fix audit failed',
+                             state_dir='/var/lib/runcguard/runc_pin')
+    assert got == {'status': 'rolled_back', 'message': "post-fix audit failed; runc left as this run left it: an "
+                                                       "earlier runc_pin's records exist in /var/lib/runcguard/runc_pin "
+                                                       "and an unpin would undo that pin too, check runc by hand"}
+    changes = {'profiles': [{'path': '/a', 'backup': '/a.1~'}, {'path': '/b', 'backup': None}, {'path': '/c'}]}
+    got = remediation_status(plan([PIN]), stage='rollback_failed', message='m', failure=' disk full ',
+                             changes=changes, undo_runc=True)
+    assert got == {'status': 'rollback_failed',
+                   'message': 'm; ROLLBACK FAILED: disk full. Restore by hand: /a.1~, runc_pin_action=unpin'}
+    got = remediation_status(plan([PIN]), stage='rollback_failed', message='m', changes={'profiles': []})
+    assert got['message'] == 'm; ROLLBACK FAILED: ?. Restore by hand: no profile backups'
