@@ -10,15 +10,14 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_string
 
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import RUNTIME_NAMES
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import runtime_verdicts as _verdicts
-
-KINDS = ('runc', 'crun')
 
 
 def runtime_verdicts(runtime, kind='runc'):
     name = 'runcguard.seccomp.runtime_verdicts'
-    if kind not in KINDS:
-        raise AnsibleFilterError('%s: kind must be one of %s, got %r' % (name, ', '.join(KINDS), kind))
+    if kind not in RUNTIME_NAMES:
+        raise AnsibleFilterError('%s: kind must be one of %s, got %r' % (name, ', '.join(RUNTIME_NAMES), kind))
     if is_string(runtime):
         if not str(runtime).strip():
             raise AnsibleFilterError('%s: a version must not be empty' % name)

@@ -16,6 +16,7 @@ from bisect import bisect_left
 from functools import lru_cache
 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _advisories
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import RUNTIME_NAMES
 from ansible_collections.runcguard.seccomp.plugins.module_utils._hazard_versions import (
     CRUN_SENDMSG_FIXED,
     FCNTL_HANG_DEV_ALWAYS,
@@ -141,7 +142,7 @@ def kernel_at_least(kernel, floor):
 
 def runtime_kind(runtime):
     """runc or crun: what the binary said, else its file name (a hung binary says nothing)."""
-    if runtime.get('name') in ('runc', 'crun'):
+    if runtime.get('name') in RUNTIME_NAMES:
         return runtime['name']
     base = str(runtime.get('path') or '').rsplit('/', 1)[-1]
     return 'crun' if 'crun' in base else 'runc' if 'runc' in base else None

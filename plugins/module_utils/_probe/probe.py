@@ -22,7 +22,7 @@ import re
 import time
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._command import ENV, run
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import RUNTIME_DIRS, RUNTIME_GLOBS
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import RUNTIME_DIRS, RUNTIME_GLOBS, RUNTIME_NAMES
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, read_bounded
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.abi import host_support
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.canary import probe
@@ -35,7 +35,6 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._version import 
 # not reproduce: it says nothing about the runtime (never a hang, never a finding).
 OUTCOMES = ('ok', 'hang', 'error', 'unsupported', 'inconclusive')
 OUT_OF_TIME = 'not probed: the total time limit (total_timeout) left less than one probe timeout'
-RUNTIME_KINDS = ('runc', 'crun')
 
 
 def runtime_identity(path, timeout=10, user=None):
@@ -60,7 +59,7 @@ def runtime_identity(path, timeout=10, user=None):
     if error:
         return None, '%s --version: %s' % (path, error)
     info = parse_runtime_version(out)
-    if info.get('name') not in RUNTIME_KINDS:
+    if info.get('name') not in RUNTIME_NAMES:
         first = (out or err or b'').decode('utf-8', 'replace').strip().splitlines()
         return info, ('%s is not runc or crun (--version says %r, rc=%s): notify_probe drives only runc and crun'
                       % (path, first[0][:80] if first else '', rc))
@@ -69,9 +68,9 @@ def runtime_identity(path, timeout=10, user=None):
 
 def search_locations():
     """Where runtime_facts looks for runtimes (directories and k3s/RKE2/... globs), as paths."""
-    paths = [os.path.join(d, n) for d in RUNTIME_DIRS for n in RUNTIME_KINDS]
+    paths = [os.path.join(d, n) for d in RUNTIME_DIRS for n in RUNTIME_NAMES]
     for pattern, _engine in RUNTIME_GLOBS:
-        for name in RUNTIME_KINDS:
+        for name in RUNTIME_NAMES:
             paths.extend(sorted(glob.glob(pattern % name)))
     return paths
 
@@ -107,7 +106,7 @@ def probe_user(name):
 
 def user_runtimes(user):
     """The user's own runc/crun in ~/.local/bin and ~/bin (the candidates runtime_facts looks at)."""
-    paths = [os.path.join(user['home'], d, n) for d in USER_BIN_DIRS for n in RUNTIME_KINDS]
+    paths = [os.path.join(user['home'], d, n) for d in USER_BIN_DIRS for n in RUNTIME_NAMES]
     return find_runtimes(paths)
 
 

@@ -19,17 +19,14 @@ import re
 import stat
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import RUNTIME_DIRS, RUNTIME_NAMES
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import CONFIG_LIMIT, RUNTIME_DIRS, RUNTIME_NAMES, SERVICE_PATH
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.toml import TomlError, loads as toml_loads
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.user_files import lexists, read_owned
 
-CONFIG_LIMIT = 1 << 20
 # Binaries looked for in a user's own bin directories.
 USER_BIN_DIRS = ('.local/bin', 'bin')
 # User units that set the PATH of an engine (and so which runc it runs).
 UNITS = ('containerd.service', 'docker.service', 'bypass4netnsd.service', 'buildkit.service', 'podman.service')
-# The rootless install script's default PATH for dockerd (${DOCKER_BIN:-~/bin} first).
-_SYSTEM_PATH = ('/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin')
 MAX_PER_GLOB = 512
 
 
@@ -55,7 +52,7 @@ def _expand(value, user):
     value = value.replace('%h', home).replace('%t', user['runtime_dir'])
     value = re.sub(r'\$\{?HOME\}?', home, value)
     value = re.sub(r'\$\{?XDG_RUNTIME_DIR\}?', user['runtime_dir'], value)
-    value = re.sub(r'\$\{?PATH\}?', ':'.join(_SYSTEM_PATH), value)
+    value = re.sub(r'\$\{?PATH\}?', ':'.join(SERVICE_PATH), value)
     if value.startswith('~/'):
         value = home + value[1:]
     return value
@@ -133,8 +130,8 @@ def _engine_path(scan, engine):
     if user.get('env', {}).get('PATH') and engine in user.get('processes', ()):
         return tuple(p for p in user['env']['PATH'].split(':') if p.startswith('/')), 'PATH of the running %s' % engine
     if engine == 'docker':  # dockerd-rootless-setuptool.sh: BIN=${DOCKER_BIN:-$HOME/bin}, first on PATH
-        return (os.path.join(user['home'], 'bin'),) + _SYSTEM_PATH, 'rootless install default PATH'
-    return _SYSTEM_PATH, 'default PATH'
+        return (os.path.join(user['home'], 'bin'),) + SERVICE_PATH, 'rootless install default PATH'
+    return SERVICE_PATH, 'default PATH'
 
 
 def _add_runtime(scan, path, reason, engine=None):
