@@ -88,3 +88,15 @@ def test_users_profiles_count_towards_the_host_cap(tmp_path):
     out = profiles.finish()
     assert len(out) == 4 and len(errors) == 1 and errors[0]['path'] == os.path.join(root, 'h-1.json'), errors
     assert 'on this host' in errors[0]['error'] and '(2 not read' in errors[0]['error']
+
+
+def test_the_documented_defaults_are_the_scans():
+    import yaml
+    from ansible_collections.runcguard.seccomp.plugins.doc_fragments._scan import ModuleDocFragment
+    options = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options']
+    assert options['max_profiles']['default'] == _discovery.MAX_PROFILES == 2000
+    assert options['max_profiles_per_user']['default'] == _discovery.MAX_PROFILES_PER_USER == 200
+    root = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'roles', 'audit', 'defaults', 'main.yml')
+    with open(root) as handle:
+        defaults = yaml.safe_load(handle)
+    assert (defaults['audit_max_profiles'], defaults['audit_max_profiles_per_user']) == (2000, 200)
