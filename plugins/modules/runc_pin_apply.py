@@ -63,6 +63,28 @@ options:
     description:
       - sha256 of the runc binary. Required when O(engines) is not empty.
     type: str
+  user_binaries:
+    description:
+      - A user's own runc (a rootless setup's C(~/.local/bin/runc)) to upgrade in place, by the binary
+        method. Each gets O(binary_src)'s bytes (O(binary_sha256) checked) in the same path, so every engine of
+        that user that names the path runs it unchanged. The file keeps its owner, group, mode and extended
+        attributes (nothing in a home becomes root's; root writes race-free without following a link and
+        takes no lock file in the home); its original is recorded first, and O(state=absent) puts it back
+        byte for byte as that user's file.
+      - Refused before anything changes, naming the path and the user, when the path is missing, a symlink,
+        not a regular file, not owned by O(user_binaries[].owner), or below a directory a third user owns.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The user's binary (absolute).
+        type: path
+        required: true
+      owner:
+        description: The user who owns it, a name, a uid or C({name, uid}) (as remediation plans give it).
+        type: raw
+        required: true
   record:
     description:
       - Files the caller changes itself (the package method's apt preferences or versionlock file). Their
@@ -143,6 +165,13 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: Upgrade alice's own ~/.local/bin/runc in place (her owner and mode kept; undone by state=absent)
+  runcguard.seccomp.runc_pin_apply:
+    user_binaries:
+      - {path: /home/alice/.local/bin/runc, owner: alice}
+    binary_src: /var/tmp/rcg-stage-x/runc-1.3.6
+    binary_sha256: 42210ebd263fdf7f7d30b2c1ea82103c608555df9a54e73f9f643a2b82f50aff
+
 - name: Point containerd and Docker at runc 1.1.13
   runcguard.seccomp.runc_pin_apply:
     binary: /usr/local/sbin/runc-1.1.13
@@ -230,6 +259,21 @@ packages_before:
       description: Packages the pin itself installed (to remove on unpin).
       type: list
       elements: str
+users:
+  description: The O(user_binaries) replaced (or, in check mode, to replace), with their user and former sha256.
+  returned: state=present
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The user's binary.
+      type: str
+    owner:
+      description: C({name, uid}) of the user.
+      type: dict
+    sha256_before:
+      description: sha256 of the binary before it was replaced.
+      type: str
 records:
   description: Whether a record of an earlier pin existed when the module started.
   returned: always
@@ -264,6 +308,8 @@ def main():
             crio_dropin=dict(type='path', default='/etc/crio/crio.conf.d/99-runcguard-runc.conf'),
             podman_dropin=dict(type='path', default='/etc/containers/containers.conf.d/99-runcguard-runc.conf'),
             state_dir=dict(type='path', default='/var/lib/runcguard/runc_pin'),
+            user_binaries=dict(type='list', elements='dict', default=[],
+                               options=dict(path=dict(type='path', required=True), owner=dict(type='raw', required=True))),
             record=dict(type='list', elements='path', default=[]),
             installed=dict(type='list', elements='str', default=[]),
             packages=dict(type='dict'),

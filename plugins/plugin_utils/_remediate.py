@@ -87,7 +87,17 @@ def _users_runc(finding):
     return isinstance(runtime, dict) and isinstance(runtime.get('owner'), dict)
 
 
-def _applies(strategy, finding, bundles):
+def _linked_user_runtimes(facts):
+    """Paths of users' own runtimes reached through a link (root never writes through a user's link)."""
+    out = set()
+    for entry in (facts or {}).get('runtimes') or ():
+        if isinstance(entry, dict) and isinstance(entry.get('owner'), dict) and entry.get('realpath') \
+                and entry.get('realpath') != entry.get('path'):
+            out.add(entry.get('path'))
+    return out
+
+
+def _applies(strategy, finding, bundles, linked=()):
     """Can this strategy remove this finding on this host?"""
     if strategy == 'rewrite_profile':
         # A running container's config.json is never rewritten (no future container reads it), nor a
@@ -96,8 +106,13 @@ def _applies(strategy, finding, bundles):
             and not _generated(finding)
     if strategy in RUNC_STRATEGIES:
         runtime = finding.get('runtime')
-        # runc_pin changes the system's runc; a user's own binary needs a change as that user
-        return isinstance(runtime, dict) and runtime_kind(runtime) == 'runc' and not _users_runc(finding)
+        if not isinstance(runtime, dict) or runtime_kind(runtime) != 'runc':
+            return False
+        if _users_runc(finding):
+            # a user's own runc: upgraded in place as the user's file (runc_pin's user_runc entry point);
+            # never pinned (that points the system's engines elsewhere), never through a user's link
+            return strategy == 'upgrade_runc' and runtime.get('path') not in linked
+        return True
     return False
 
 
@@ -116,14 +131,30 @@ def manual_text(finding):
     return '; '.join(steps) or None
 
 
-def _user_runc(finding):
+def _user_runc(finding, linked=()):
     runtime = finding.get('runtime')
     owner = runtime.get('owner') if isinstance(runtime, dict) else None
     if not owner:
         return None
     name = owner.get('name') if isinstance(owner, dict) else owner
-    return ('%s belongs to %s: runc_pin never changes a user\'s own runc; upgrade it as that user'
-            % (runtime.get('path') or 'the runtime', name))
+    path = runtime.get('path') or 'the runtime'
+    if path in linked:
+        return ('%s belongs to %s and is a link: root never writes through a user\'s link; upgrade the file it '
+                'leads to as that user (runc >= 1.2.0; 1.3.6 is safe for every known advisory)' % (path, name))
+    return ('%s belongs to %s: pin_runc never changes a user\'s own runc (it points the system\'s engines at '
+            'another runc); upgrade_runc replaces it in place as that user\'s file' % (path, name))
+
+
+def user_runcs(actions):
+    """The users' own runc binaries the plan upgrades in place: [{path, owner: {name, uid}}], one per path."""
+    out = {}
+    for action in actions:
+        runtime = action.get('runtime') if isinstance(action.get('runtime'), dict) else {}
+        owner = runtime.get('owner')
+        if action.get('strategy') == 'upgrade_runc' and isinstance(owner, dict) and runtime.get('path'):
+            out.setdefault(runtime['path'], {'path': runtime['path'],
+                                             'owner': {'name': owner.get('name'), 'uid': owner.get('uid')}})
+    return [out[path] for path in sorted(out)]
 
 
 def _ref(finding, strategy=None, why=None):
@@ -168,7 +199,8 @@ def plan(findings, policy, min_severity='high', facts=None, select=None, pin_ver
     actions  findings with the strategy chosen for each;
     manual   active findings at/above min_severity no automatic strategy can fix (with why);
     rewrite  [{notify_remove, paths}] grouped so each profile loses only its own hazardous syscalls;
-    runc_action  'upgrade', 'pin' or None (upgrade wins: it fixes what a pin fixes);
+    runc_action  'upgrade', 'pin' or None for the system's runc (upgrade wins: it fixes what a pin fixes);
+    user_runcs  users' own runc binaries upgrade_runc replaces in place [{path, owner}] (user_runcs());
     runc_advisories  what each runc strategy leaves open: {upgrade_runc: {version, open: [GO ids]},
                  pin_runc: {...}} for ``upgrade_version`` (default: the lowest release fixing the hang
                  and every advisory) and ``pin_version`` (runc_pin_version; None: not known);
@@ -179,6 +211,7 @@ def plan(findings, policy, min_severity='high', facts=None, select=None, pin_ver
     policy = check_policy(policy)
     floor = severity_rank(min_severity)
     bundles = _bundle_paths(facts)
+    linked = _linked_user_runtimes(facts)
     arch = (facts or {}).get('arch')
     actions, manual, error = [], [], None
     if select is not None:
@@ -196,13 +229,13 @@ def plan(findings, policy, min_severity='high', facts=None, select=None, pin_ver
         if select is None and (finding.get('waived') or severity_rank(finding.get('severity')) < floor):
             continue
         wanted = policy.get(finding.get('id'), [])
-        chosen = next((s for s in wanted if _applies(s, finding, bundles)), None)
+        chosen = next((s for s in wanted if _applies(s, finding, bundles, linked)), None)
         if chosen:
             actions.append(_ref(finding, chosen))
         elif wanted and manual_text(finding):
             manual.append(_ref(finding, why=manual_text(finding)))
         elif wanted:
-            why = _user_runc(finding) if any(w in RUNC_STRATEGIES for w in wanted) else None
+            why = _user_runc(finding, linked) if any(w in RUNC_STRATEGIES for w in wanted) else None
             manual.append(_ref(finding, why=why or 'no strategy of the policy (%s) applies here' % ', '.join(wanted)))
         else:
             manual.append(_ref(finding, why='the policy has no automatic strategy for %s' % finding.get('id')))
@@ -219,11 +252,13 @@ def plan(findings, policy, min_severity='high', facts=None, select=None, pin_ver
         groups.setdefault(tuple(sorted(names)), []).append(path)
     rewrite = [{'notify_remove': list(names), 'paths': sorted(paths)} for names, paths in sorted(groups.items())]
 
-    strategies = set(a['strategy'] for a in actions)
+    # runc_action: the system's runc (runc_pin); users' own runc binaries are user_runcs (upgraded in place)
+    strategies = set(a['strategy'] for a in actions if not _users_runc(a))
     runc_action = 'upgrade' if 'upgrade_runc' in strategies else 'pin' if 'pin_runc' in strategies else None
     pairs = sorted((a['key'] or '', a['strategy']) for a in actions)
     fingerprint = hashlib.sha256(json.dumps(pairs).encode('utf-8')).hexdigest()[:16] if pairs else None
     out = {'actions': actions, 'manual': manual, 'rewrite': rewrite, 'runc_action': runc_action,
+           'user_runcs': user_runcs(actions),
            'runc_advisories': strategy_advisories(pin_version, upgrade_version), 'fingerprint': fingerprint}
     if error:
         out['error'] = error

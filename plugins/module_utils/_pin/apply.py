@@ -12,7 +12,7 @@ import hashlib
 import os
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _files, _safefile
-from ansible_collections.runcguard.seccomp.plugins.module_utils._pin import configs, record
+from ansible_collections.runcguard.seccomp.plugins.module_utils._pin import configs, record, userbin
 from ansible_collections.runcguard.seccomp.plugins.module_utils._pin.planner import Planner, diff
 
 LOCK_TIMEOUT = 60
@@ -26,6 +26,26 @@ def _sha256(path):
     return digest.hexdigest()
 
 
+def _user_binaries(module, sha):
+    """The ``user_binaries`` that need the verified runc (each checked; any problem fails the module
+    before anything changes, naming every path and user)."""
+    items = module.params.get('user_binaries') or []
+    if items and not sha:
+        module.fail_json(msg='runc_pin_apply: user_binaries needs binary_sha256; nothing was changed')
+    out, errors = [], []
+    for item in items:
+        try:
+            found = userbin.check(item['path'], item['owner'], sha)
+        except userbin.UserBinaryError as exc:
+            errors.append('%s' % exc)
+            continue
+        if found['change'] and found['path'] not in [u['path'] for u in out]:
+            out.append(found)
+    if errors:
+        module.fail_json(msg='runc_pin_apply: %s. Nothing was changed.' % '; '.join(errors), errors=errors)
+    return out
+
+
 def present(module, rec):
     """Pin: the verified binary installed and the engines pointed at it, every original recorded first."""
     p = module.params
@@ -33,15 +53,17 @@ def present(module, rec):
         module.fail_json(msg='runc_pin_apply: pointing engines at a runc needs binary and binary_sha256')
     binary, sha = p['binary'], (p['binary_sha256'] or '').lower()
     binary_change = None
-    if binary and not (os.path.isfile(binary) and _sha256(binary) == sha):
+    users = _user_binaries(module, sha)
+    if (binary and not (os.path.isfile(binary) and _sha256(binary) == sha)) or users:
         src = p['binary_src']
         if src and os.path.isfile(src):
             if _sha256(src) != sha:
                 module.fail_json(msg='runc_pin_apply: %s does not have sha256 %s; nothing was changed' % (src, sha))
         elif not module.check_mode:
             module.fail_json(msg='runc_pin_apply: %s is missing or has another sha256, and no verified copy '
-                                 '(binary_src) is there to install; nothing was changed' % binary)
-        binary_change = 'install runc %s (sha256 %s)' % (binary, sha)
+                                 '(binary_src) is there to install; nothing was changed' % (binary or users[0]['path']))
+        if binary and not (os.path.isfile(binary) and _sha256(binary) == sha):
+            binary_change = 'install runc %s (sha256 %s)' % (binary, sha)
     planner = Planner(module)
     try:
         for engine in p['engines']:
@@ -71,11 +93,15 @@ def present(module, rec):
     packages = p['packages'] is not None and not os.path.exists(os.path.join(rec.state_dir, 'packages.json'))
     known = (rec.packages() or {}).get('installed_by_pin', []) if rec.exists() else []
     installed = [n for n in p['installed'] if n not in known]
-    changed = bool(writes or binary_change or to_record or packages or installed)
-    result = dict(changed=changed, engines=planner.engines, files=writes + ([binary] if binary_change else []),
-                  dirs=dirs)
+    user_paths = [u['path'] for u in users]
+    changed = bool(writes or binary_change or to_record or packages or installed or users)
+    result = dict(changed=changed, engines=planner.engines, files=writes + ([binary] if binary_change else []) + user_paths,
+                  dirs=dirs, users=[{'path': u['path'], 'owner': u['owner'], 'sha256_before': u['sha256']} for u in users])
     if module._diff:
         result['diff'] = diff(planner, binary_change, dirs)
+        if users:
+            result['diff'].append({'prepared': ''.join('replace %s (user %s) in place with runc sha256 %s, owner and mode '
+                                                       'kept\n' % (u['path'], u['owner']['name'], sha) for u in users)})
     if not changed or module.check_mode:
         return result
     if not os.path.isdir(os.path.dirname(rec.state_dir)):
@@ -83,22 +109,28 @@ def present(module, rec):
     lock = _safefile.lock_file(rec.lock_path, LOCK_TIMEOUT)
     try:
         rec.open()
-        rec.clean_scratch(([binary] if binary else []) + writes + [record.real_target(f) for f in p['record']])
+        rec.clean_scratch(([binary] if binary else []) + writes + [record.real_target(f) for f in p['record']],
+                          user_paths=user_paths)
         # every original recorded (and synced) before anything changes
         for path in ([binary] if binary_change else []) + writes + to_record:
             rec.keep_original(path)
+        for path in user_paths:
+            rec.keep_original(path, user_owned=True)
         if packages:
             rec.keep_packages(p['packages'])
         if installed:
             rec.keep_installed(installed)
         for path in ([binary] if binary_change else []) + writes:
             rec.make_parents(path)
-        if binary_change:
+        if binary_change or users:
             src = p['binary_src']
             data = _safefile.read_file(src, record.FILE_LIMIT)
             if hashlib.sha256(data).hexdigest() != sha:
                 module.fail_json(msg='runc_pin_apply: %s changed while it was installed' % src)
-            _safefile.write_file(binary, data, attrs=_safefile.Attributes(0, 0, 0o755), max_size=record.FILE_LIMIT)
+            if binary_change:
+                _safefile.write_file(binary, data, attrs=_safefile.Attributes(0, 0, 0o755), max_size=record.FILE_LIMIT)
+            for user in users:  # the same path, the user's owner, group and mode
+                userbin.replace(user['path'], data, user['owner']['uid'])
             _safefile.remove_file(src)
         for path in writes:
             data = planner.changes[path]

@@ -12,6 +12,9 @@ Pure stdlib, Python 3.9+. The record lives in ``state_dir`` (root only, 0700):
 * ``dirs/<dir>/.created``  a marker: runc_pin created this directory (every missing parent);
 * ``format``               ``2``: originals carry their owner (records of older releases do not).
 
+An original owned by a non-root user is a user's own runc that was upgraded in place
+(``_pin/userbin``): it goes back as that user's file, never through a lock file in the home.
+
 A record is written (and synced) before the file it describes changes, so a run killed at any point
 is undone by ``restore``. Files are always edited at the end of their symlinks: the link stays.
 """
@@ -26,6 +29,7 @@ import shutil
 import stat
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _files, _safefile
+from ansible_collections.runcguard.seccomp.plugins.module_utils._pin import userbin
 
 FORMAT = b'2\n'
 FILE_LIMIT = 64 << 20  # a runc binary is ~10 MiB
@@ -160,8 +164,9 @@ class Record(object):
         if not os.path.exists(where):
             _new_file(where, b'', 0o600)
 
-    def keep_original(self, path):
-        """Record ``path`` (a real target, not a link) once, before it first changes."""
+    def keep_original(self, path, user_owned=False):
+        """Record ``path`` (a real target, not a link) once, before it first changes. ``user_owned``: a
+        user's own file (``_pin/userbin``); its copy keeps that owner, inside root's 0700 record."""
         if self.recorded(path):
             return False
         if not os.path.lexists(path):
@@ -172,7 +177,8 @@ class Record(object):
             raise RecordError('%s is not a regular file; nothing was changed' % path)
         dest = self._at('orig', path)
         self._mkdirs(os.path.dirname(dest))
-        _safefile.copy_file(path, dest, max_size=FILE_LIMIT)  # bytes, owner, group, mode and xattrs
+        # bytes, owner, group, mode and xattrs
+        _safefile.copy_file(path, dest, allow_user_owned=user_owned, max_size=FILE_LIMIT)
         return True
 
     def keep_packages(self, packages):
@@ -235,12 +241,29 @@ class Record(object):
                 dirs.append('/' + os.path.relpath(root, top))
         return sorted(restores), sorted(removals), sorted(dirs, key=lambda d: (-d.count('/'), d))
 
-    def clean_scratch(self, paths):
-        """Remove what a killed run left beside ``paths`` and the record's files (each under its lock)."""
+    def user_owned(self, path):
+        """The recorded original of ``path`` is a user's own file (its copy is not root's): its uid, or None."""
+        try:
+            st = os.lstat(self._at('orig', path))
+        except OSError:
+            return None
+        return st.st_uid if st.st_uid != 0 and self.owner_kept() else None
+
+    def clean_scratch(self, paths, user_paths=()):
+        """Remove what a killed run left beside ``paths`` and the record's files (each under its lock).
+        Beside a user's own file (``user_paths``, and recorded originals that are a user's) no lock file
+        is made: the caller holds the record's lock, and nothing in a home may become root's."""
         removed = []
         restores, removals, dummy = self.plan_restore()
+        users = set(user_paths) | set(p for p in restores if self.user_owned(p) is not None)
+        for path in sorted(users):
+            if os.path.isdir(os.path.dirname(path)):
+                sdir, name = _safefile.SafeDir.for_file(path, allow_user_owned=True, must_exist=False,
+                                                        action='clean up beside')
+                with sdir:
+                    removed += [sdir.join(n) for n in sdir.remove_stale_scratch(name)]
         for path in sorted(set(paths) | set(real_target(p) for p in restores + removals)):
-            if not os.path.isdir(os.path.dirname(path)):
+            if path in users or not os.path.isdir(os.path.dirname(path)):
                 continue
             sdir, name = _safefile.SafeDir.for_file(path, must_exist=False, action='clean up beside')
             with sdir:
@@ -294,7 +317,11 @@ class Record(object):
             if current == data and os.path.exists(target) and _same_attrs(os.stat(target), st):
                 continue
             done['restored'].append(path)
-            if not check:
+            if check:
+                continue
+            if owner_kept and st.st_uid != 0:  # a user's own runc upgraded in place: back as that user's file
+                userbin.replace(path, data, st.st_uid, attrs=_attrs(like=(st, saved)))
+            else:
                 _new_file(target, data, like=(st, saved))  # st: the recorded owner (or today's, older records)
         for path in removals:
             if os.path.lexists(path):

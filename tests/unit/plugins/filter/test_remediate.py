@@ -50,7 +50,8 @@ def test_default_policy_is_valid_and_automatic():
 def test_clean_host_has_empty_plan():
     host = facts([runc('1.3.6')], [profile('/etc/p.json', ['connect'])])
     result = plan(evaluate(host), DEFAULT_POLICY, facts=host)
-    assert result == {'actions': [], 'manual': [], 'rewrite': [], 'runc_action': None, 'fingerprint': None,
+    assert result == {'actions': [], 'manual': [], 'rewrite': [], 'runc_action': None, 'user_runcs': [],
+                      'fingerprint': None,
                       'runc_advisories': {'upgrade_runc': {'version': '1.3.6', 'open': []},
                                           'pin_runc': {'version': None, 'open': []}}}
 
@@ -247,12 +248,17 @@ def test_invalid_select_fails_the_filter_before_any_finding():
 
 
 def test_a_users_own_runc_is_never_pinned_by_root():
-    # rootless: a runc in a home belongs to its user; runc_pin (root) must not pin or upgrade it
+    # rootless: a runc in a home belongs to its user; runc_pin never pins it (that repoints the system's
+    # engines); upgrade_runc replaces it in place as the user's file (user_runcs), never as runc_action
     host = facts([runc('1.2.0-rc.2', path='/home/alice/.local/bin/runc')], [profile('/etc/a.json', ['fcntl'])])
     findings = [f for f in evaluate(host) if f['id'] != 'runc-advisory']  # its advisories: another test
     for finding in findings:
         finding['runtime'] = dict(finding['runtime'], owner={'name': 'alice', 'uid': 1000})
-    result = plan(findings, {'notify-fcntl-hang': ['upgrade_runc', 'pin_runc']}, facts=host)
-    assert result['actions'] == [] and result['runc_action'] is None
+    result = plan(findings, {'notify-fcntl-hang': ['pin_runc']}, facts=host)
+    assert result['actions'] == [] and result['runc_action'] is None and result['user_runcs'] == []
     assert [m['why'] for m in result['manual']] == [
-        "/home/alice/.local/bin/runc belongs to alice: runc_pin never changes a user's own runc; upgrade it as that user"]
+        "/home/alice/.local/bin/runc belongs to alice: pin_runc never changes a user's own runc (it points the "
+        "system's engines at another runc); upgrade_runc replaces it in place as that user's file"]
+    result = plan(findings, {'notify-fcntl-hang': ['pin_runc', 'upgrade_runc']}, facts=host)
+    assert [a['strategy'] for a in result['actions']] == ['upgrade_runc'] and result['runc_action'] is None
+    assert result['user_runcs'] == [{'path': '/home/alice/.local/bin/runc', 'owner': {'name': 'alice', 'uid': 1000}}]

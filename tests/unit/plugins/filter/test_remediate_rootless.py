@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Remediation plans for rootless setups: they name the user, never hand a user's own runc to
-runc_pin (which changes the system's runc), and never plan a rewrite of nerdctl's generated profile."""
+"""Remediation plans for rootless setups: they name the user, upgrade a user's own runc in place
+(user_runcs; never pinned, never through a user's link, never as the system's runc_action), and never
+plan a rewrite of nerdctl's generated profile."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
@@ -58,14 +59,43 @@ def test_plan_names_the_user_and_rewrites_her_profile():
     assert result['runc_action'] is None
 
 
-def test_users_own_runc_is_never_given_to_runc_pin():
+def test_users_own_runc_is_upgraded_in_place_never_pinned():
     host = facts([user_runc()], [user_profile('/home/alice/.config/containers/seccomp.json')])
     result = plan(evaluate(host), {'notify-fcntl-hang': ['upgrade_runc', 'pin_runc']}, facts=host)
-    assert result['actions'] == [] and result['runc_action'] is None
+    hang = [a for a in result['actions'] if a['id'] == 'notify-fcntl-hang']
+    assert [(a['strategy'], a['owner']) for a in hang] == [('upgrade_runc', ALICE)]
+    # the system's runc is not touched: no runc_pin action; the user's binary is named with its user
+    assert result['runc_action'] is None
+    assert result['user_runcs'] == [{'path': '/home/alice/.local/bin/runc', 'owner': ALICE}]
+
+
+def test_pin_runc_never_applies_to_a_users_runc():
+    host = facts([user_runc()], [user_profile('/home/alice/.config/containers/seccomp.json')])
+    result = plan(evaluate(host), {'notify-fcntl-hang': ['pin_runc']}, facts=host)
+    assert result['actions'] == [] and result['runc_action'] is None and result['user_runcs'] == []
     manual = [m for m in result['manual'] if m['id'] == 'notify-fcntl-hang']
     assert manual[0]['owner'] == ALICE
-    assert manual[0]['why'].startswith("/home/alice/.local/bin/runc belongs to alice: runc_pin never changes a user's "
-                                       "own runc; upgrade it as that user")
+    assert manual[0]['why'].startswith("/home/alice/.local/bin/runc belongs to alice: pin_runc never changes a user's "
+                                       "own runc")
+
+
+def test_a_users_runc_reached_through_a_link_is_left_to_the_user():
+    linked = dict(user_runc(), realpath='/home/alice/opt/runc-rc2')
+    host = facts([linked], [user_profile('/home/alice/.config/containers/seccomp.json')])
+    result = plan(evaluate(host), {'notify-fcntl-hang': ['upgrade_runc']}, facts=host)
+    assert result['actions'] == [] and result['user_runcs'] == []
+    manual = [m for m in result['manual'] if m['id'] == 'notify-fcntl-hang']
+    assert 'is a link: root never writes through a user\'s link' in manual[0]['why']
+
+
+def test_system_and_user_runc_in_one_plan():
+    system = {'name': 'runc', 'path': '/usr/bin/runc', 'version': '1.2.0-rc.2', 'dev': False, 'error': None,
+              'used_by': ['docker'], 'owner': None, 'users': []}
+    prof = dict(user_profile('/etc/docker/seccomp.json', engine='docker'), owner=None)
+    host = facts([system, user_runc()], [prof, user_profile('/home/alice/.config/containers/seccomp.json')])
+    result = plan(evaluate(host), {'notify-fcntl-hang': ['upgrade_runc']}, facts=host)
+    assert result['runc_action'] == 'upgrade'
+    assert result['user_runcs'] == [{'path': '/home/alice/.local/bin/runc', 'owner': ALICE}]
 
 
 def test_nerdctl_generated_profile_is_a_manual_plan():
@@ -76,6 +106,13 @@ def test_nerdctl_generated_profile_is_a_manual_plan():
     assert found and found[0]['severity'] == 'critical'
     result = plan(evaluate(host), DEFAULT_POLICY, facts=host)
     assert result['rewrite'] == []  # never a rewrite of the nerdctl binary
+    # the fix is the runc the user's containerd runs: upgraded in place as the user's file
+    assert [(a['strategy'], a['owner']) for a in result['actions'] if a['id'] == 'notify-fcntl-hang'] == \
+        [('upgrade_runc', ALICE)]
+    assert result['user_runcs'] == [{'path': '/home/alice/.local/bin/runc', 'owner': ALICE}]
+    # a policy without a runc strategy: a manual plan that says exactly what to change
+    result = plan(evaluate(host), {'notify-fcntl-hang': ['rewrite_profile']}, facts=host)
+    assert result['actions'] == [] and result['rewrite'] == []
     manual = [m for m in result['manual'] if m['id'] == 'notify-fcntl-hang']
     assert manual and 'there is no file to rewrite' in manual[0]['why']
     assert "the user alice's containerd runs (/home/alice/.local/bin/runc)" in manual[0]['why']
