@@ -257,11 +257,7 @@ class Record(object):
         restores, removals, dummy = self.plan_restore()
         users = set(user_paths) | set(p for p in restores if self.user_owned(p) is not None)
         for path in sorted(users):
-            if os.path.isdir(os.path.dirname(path)):
-                sdir, name = _safefile.SafeDir.for_file(path, allow_user_owned=True, must_exist=False,
-                                                        action='clean up beside')
-                with sdir:
-                    removed += [sdir.join(n) for n in sdir.remove_stale_scratch(name)]
+            removed += userbin.clean_beside(path)
         for path in sorted(set(paths) | set(real_target(p) for p in restores + removals)):
             if path in users or not os.path.isdir(os.path.dirname(path)):
                 continue

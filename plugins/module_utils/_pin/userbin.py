@@ -127,3 +127,13 @@ def replace(path, data, uid, attrs=None):
             return old
         sdir.write(fname, data, expect=st, attrs=keep)
     return old
+
+
+def clean_beside(path):
+    """Remove a killed run's scratch files beside a user's file (no lock file in the home: the caller
+    holds the pin record's lock). Returns their paths."""
+    if not os.path.isdir(os.path.dirname(path)):
+        return []
+    sdir, fname = _safefile.SafeDir.for_file(path, allow_user_owned=True, must_exist=False, action='clean up beside')
+    with sdir:
+        return [sdir.join(n) for n in sdir.remove_stale_scratch(fname)]
