@@ -64,6 +64,12 @@ def _runtime(action):
     return md('%s %s' % (one_line(runtime.get('path')), one_line(runtime.get('version')) or '?'))
 
 
+def _user(item):
+    """' (user X)' for a rootless setup's finding: the plan names the user in people's text too."""
+    owner = item.get('owner') if isinstance(item.get('owner'), dict) else {}
+    return ' (user %s)' % md(one_line(owner.get('name'))) if owner.get('name') else ''
+
+
 def _host_lines(host, check_mode):
     lines = ['## %s: %s' % (md(host.get('host')), md(host.get('status'))), '', md(host.get('message')), '']
     plan = host.get('plan') if isinstance(host.get('plan'), dict) else {}
@@ -71,19 +77,20 @@ def _host_lines(host, check_mode):
     if actions:
         lines += ['| finding | severity | profile | runtime | strategy |', '|---|---|---|---|---|']
         lines += ['| `%s` | %s | %s | %s | %s |' % (
-            md(a.get('id')), md(a.get('severity')), md(a.get('profile')) or '-', _runtime(a), md(a.get('strategy')))
-            for a in actions]
+            md(a.get('id')), md(a.get('severity')), md(a.get('profile')) or '-', _runtime(a) + _user(a),
+            md(a.get('strategy'))) for a in actions]
         lines.append('')
     manual = [m for m in plan.get('manual') or [] if isinstance(m, dict)]
     if manual:
         lines.append('Left to a person:')
-        lines += ['- `%s` (%s) on %s: %s' % (md(m.get('id')), md(m.get('severity')), md(m.get('profile')) or '-',
-                                             md(m.get('why'))) for m in manual]
+        lines += ['- `%s` (%s) on %s%s: %s' % (md(m.get('id')), md(m.get('severity')), md(m.get('profile')) or '-',
+                                               _user(m), md(m.get('why'))) for m in manual]
         lines.append('')
     changes = host.get('changes') if isinstance(host.get('changes'), dict) else {}
     profiles = [p for p in changes.get('profiles') or [] if isinstance(p, dict)]
     runc = changes.get('runc') if isinstance(changes.get('runc'), dict) else None
-    if profiles or runc:
+    users = changes.get('user_runcs') if isinstance(changes.get('user_runcs'), dict) else None
+    if profiles or runc or users:
         lines.append('%s%s:' % ('Would change' if check_mode else 'Changed',
                                 ' (then rolled back)' if changes.get('rolled_back') else ''))
         for item in profiles:
@@ -94,6 +101,11 @@ def _host_lines(host, check_mode):
             lines.append('- runc: %s to %s (%s method; originals kept in %s)' % (
                 md(runc.get('action')), md(runc.get('runc')) or '?', md(runc.get('method')) or '?',
                 md(runc.get('state_dir'))))
+        for item in (users or {}).get('users') or []:
+            if isinstance(item, dict):
+                lines.append('- runc of user %s: %s replaced in place by runc %s (owner and mode kept; original kept '
+                             'in %s)' % (md(one_line((item.get('owner') or {}).get('name'))), md(item.get('path')),
+                                         md(users.get('runc')) or '?', md(users.get('state_dir'))))
         lines.append('')
     if 'before' in host:
         lines.append('Findings before: %s' % _ids(host.get('before')))

@@ -127,3 +127,20 @@ def test_waiver_owner_glob():
     assert [f['waived'] for f in waived if f['id'] == 'notify-fcntl-hang'] == [True]
     kept = apply_waivers(findings, [other], 'h1', today='2026-01-01')
     assert [f['waived'] for f in kept if f['id'] == 'notify-fcntl-hang'] == [False]
+
+
+def test_change_report_names_the_user_in_people_s_text():
+    from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _remediation_report
+    host = facts([user_runc()], [user_profile('/home/alice/.config/containers/seccomp.json')])
+    the_plan = plan(evaluate(host), {'notify-fcntl-hang': ['upgrade_runc'], 'runc-advisory': ['upgrade_runc']},
+                    facts=host)
+    assert the_plan['user_runcs'] and all(a['owner'] == ALICE for a in the_plan['actions'])
+    changes = {'profiles': [], 'runc': None,
+               'user_runcs': {'runc': '1.3.6', 'sha256': 'ab' * 32, 'state_dir': '/var/lib/runcguard/runc_pin',
+                              'users': [{'path': '/home/alice/.local/bin/runc', 'owner': ALICE,
+                                         'sha256_before': 'cd' * 32}]}}
+    result = {'host': 'h1', 'status': 'fixed', 'message': 'fixed', 'plan': the_plan, 'changes': changes}
+    text = _remediation_report.render_md(_remediation_report.build({'h1': result}, ['h1']))
+    assert '/home/alice/.local/bin/runc 1.2.0-rc.2 (user alice) | upgrade\\_runc |' in text  # Markdown-escaped
+    assert ('- runc of user alice: /home/alice/.local/bin/runc replaced in place by runc 1.3.6 (owner and mode kept; '
+            'original kept in /var/lib/runcguard/runc\\_pin)') in text
