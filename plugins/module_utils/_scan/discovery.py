@@ -129,7 +129,7 @@ def gather(*, profile_paths=(), runtime_paths=(), discover=True, command_timeout
     # execute=false nobody's binary is run, not even as its owner
     scans = _users(fs, users, engine_facts, errors) if discover and not root else []
     user_runtimes.merge_runtimes(fs, scans, runtimes, go_buildinfo,
-                                 user_runtimes.run_version_as_owner(command_timeout, parse_runtime_version)
+                                 user_runtimes.run_version_as_owner(run, parse_runtime_version)
                                  if not static else _static_only, errors)
 
     # bypass4netns agents installed system-wide (a user's own are in that user's entry)

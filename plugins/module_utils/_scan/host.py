@@ -8,7 +8,6 @@ the host's libseccomp. Pure stdlib, Python 3.9+."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import functools
 import math
 import os
 import re
@@ -41,15 +40,17 @@ def host_libseccomp(fs):
 
 def bounded_runner(command_timeout, scan_timeout):
     """_command.run bounded per command and, with ``scan_timeout``, by the whole scan: past it no command
-    starts (the caller, e.g. audit_host, has given up by then; nothing may keep running on the host)."""
+    starts (the caller, e.g. audit_host, has given up by then; nothing may keep running on the host).
+    A caller's own ``timeout=`` can only shorten a command's bound."""
     per_command = max(1, int(command_timeout))
-    if not scan_timeout:
-        return functools.partial(_command.run, timeout=per_command)
-    deadline = time.monotonic() + int(scan_timeout)
+    deadline = time.monotonic() + int(scan_timeout) if scan_timeout else None
 
-    def run(argv, **kwargs):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None, b'', b'', 'not run: the scan reached its time limit (scan_timeout=%ds)' % int(scan_timeout)
-        return _command.run(argv, timeout=min(per_command, max(1, int(math.ceil(left)))), **kwargs)
+    def run(argv, timeout=None, **kwargs):
+        limit = per_command if timeout is None else max(1, min(per_command, int(math.ceil(timeout))))
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, b'', b'', 'not run: the scan reached its time limit (scan_timeout=%ds)' % int(scan_timeout)
+            limit = min(limit, max(1, int(math.ceil(left))))
+        return _command.run(argv, timeout=limit, **kwargs)
     return run

@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import time
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _command
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, describe_os_error, printable
@@ -44,12 +45,35 @@ def describe_runtime(fs, entry, user, buildinfo, run_as_owner):
     run_as_owner(entry, user)
 
 
-def run_version_as_owner(command_timeout, parse):
-    """A function (entry, user) that runs ``<binary> --version`` as the user (never root)."""
-    def run(entry, user):
+# One user's configurations can name any number of binaries, each able to stall its --version: the
+# binaries read per user (beyond those the system scan has) and the seconds their --version runs take
+# together are capped, so one user cannot stretch the host's audit past its timeout (past a cap: an
+# error entry, the scan goes on).
+MAX_RUNTIMES_PER_USER = 16
+VERSION_SECONDS_PER_USER = 20
+VERSION_SECONDS_ALL_USERS = 60
+
+
+def run_version_as_owner(run, parse):
+    """A function (entry, user) that runs ``<binary> --version`` as the user (never root) through the
+    scan's bounded runner ``run``, within VERSION_SECONDS_PER_USER seconds for all of one user's runs
+    and VERSION_SECONDS_ALL_USERS for every user's."""
+    budget, total = VERSION_SECONDS_PER_USER, VERSION_SECONDS_ALL_USERS
+    now = time.monotonic()
+    deadlines = {None: now + total}
+
+    def run_one(entry, user):
+        now = time.monotonic()
+        user_left = deadlines.setdefault(user['uid'], now + budget) - now
+        left = min(user_left, deadlines[None] - now)
+        if left <= 0:
+            entry['error'] = ('not run: users\' --version runs may take %ds in all and one user\'s %ds; %s'
+                              % (total, budget, 'user %s spent theirs' % user['name'] if user_left <= 0
+                                 else 'that time is spent'))
+            return
         env = dict(_command.ENV, HOME=user['home'] or '/', XDG_RUNTIME_DIR=user['runtime_dir'])
-        rc, out, err, problem = _command.run([entry['path'], '--version'], timeout=command_timeout,
-                                             user=(user['uid'], user['gid']), env=env, cwd='/')
+        rc, out, err, problem = run([entry['path'], '--version'], timeout=left,
+                                    user=(user['uid'], user['gid']), env=env, cwd='/')
         text = out.decode('utf-8', 'replace')
         if problem:
             entry['error'] = problem
@@ -61,7 +85,7 @@ def run_version_as_owner(command_timeout, parse):
         if parsed.get('name'):
             entry['name'] = parsed['name']
         entry['run_as'] = user['name']
-    return run
+    return run_one
 
 
 def _blank_runtime(path, owner):
@@ -94,6 +118,8 @@ def merge_runtimes(fs, scans, runtimes, buildinfo, run_as_owner, errors):
         if scan is None:
             continue
         owner = scan.owner
+        skipped = []  # paths past MAX_RUNTIMES_PER_USER new binaries of this user
+        taken = 0
         for path, reason, engines in scan.runtimes:
             shown = printable(path)
             try:
@@ -109,7 +135,12 @@ def merge_runtimes(fs, scans, runtimes, buildinfo, run_as_owner, errors):
                 continue
             key = (st.st_dev, st.st_ino)
             entry = by_key.get(key)
+            if entry is None and taken >= MAX_RUNTIMES_PER_USER:
+                if shown not in skipped:
+                    skipped.append(shown)
+                continue
             if entry is None:
+                taken += 1
                 entry = _blank_runtime(shown, owner if st.st_uid == user['uid'] else None)
                 if st.st_uid not in (0, user['uid']) or (fs.root == '/' and check_read(real)):
                     entry['error'] = scan.error(shown, not_owned_message(user))  # the target (realpath) is never shown
@@ -130,6 +161,9 @@ def merge_runtimes(fs, scans, runtimes, buildinfo, run_as_owner, errors):
                 entry['users'] = sorted(entry['users'] + [user['name']])
             if any(entry is e for e in own):
                 entry['used_by'] = sorted(set(entry['used_by']) | engines)  # the user's engines, not root's
+        if skipped:
+            scan.error(skipped[0], 'runtime cap reached: %d binaries named by the setup of user %s read; %d more, '
+                       'from this path on, were not read' % (MAX_RUNTIMES_PER_USER, user['name'], len(skipped)))
     for user, scan in scans:
         if scan is not None:
             errors.extend(scan.errors)
