@@ -15,6 +15,9 @@ description:
     mode and extended attributes (a backup made by C(runcguard.seccomp.seccomp_profile) or C(profile_fix)
     carries those of the original), atomically (a scratch file beside it, then a rename), then removes the
     backup.
+  - The C(path) is restored as named. A root-owned symlink in root's own directories is followed, a symlink
+    a non-root user owns or could have placed never is (an error entry, nothing is written or created where
+    it points). The C(backup) must be a regular file with one link in the directory the file is restored in.
   - Used by the C(runcguard.seccomp.remediate) rollback. One call for every file of a host; a file that cannot
     be restored is an error entry and the others are still restored.
 author:
@@ -74,9 +77,6 @@ errors:
   elements: dict
 '''
 
-import os
-import stat
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _files, _safefile
 from ansible_collections.runcguard.seccomp.plugins.module_utils._pin import record
@@ -99,20 +99,11 @@ def main():
             errors.append({'path': str(path), 'msg': 'each entry needs an absolute path and backup'})
             continue
         try:
-            if not os.path.lexists(backup):
-                continue  # restored by an earlier run
-            st = os.lstat(backup)
-            if not stat.S_ISREG(st.st_mode):
-                raise record.RecordError('the backup %s is not a regular file' % backup)
-            restored.append(path)
-            if module.check_mode:
-                continue
-            record.restore_copy(backup, record.real_target(path), module.params['allow_user_owned'])
-            if module.params['remove_backups']:
-                _safefile.remove_file(backup, module.params['allow_user_owned'])
+            if _safefile.restore_backup(path, backup, module.params['allow_user_owned'],
+                                        remove_backup=module.params['remove_backups'], check=module.check_mode,
+                                        max_size=record.FILE_LIMIT):
+                restored.append(path)
         except (OSError, _files.FileProblem, record.RecordError) as exc:
-            if path in restored:
-                restored.remove(path)
             errors.append({'path': path, 'msg': getattr(exc, 'message', None) or str(exc)})
     result = dict(changed=bool(restored), restored=restored, errors=errors)
     if errors:

@@ -40,8 +40,19 @@ class RecordError(Exception):
 
 
 def real_target(path):
-    """Where a write to ``path`` lands: the end of its symlinks (the path itself when it is none)."""
-    return os.path.realpath(path) if os.path.islink(path) else path
+    """Where a write to ``path`` lands: the end of its symlinks when each is root's own (a root-owned link
+    in directories only root can change), the path itself when it is no link, or when a link on the way is
+    one a user controls (root never resolves that: the ``_safefile`` write of the path then refuses it)."""
+    if not os.path.islink(path):
+        return path
+    try:
+        found = _safefile.walk(path, 'write')
+    except _files.FileProblem:
+        return path
+    try:
+        return found.path
+    finally:
+        found.close()
 
 
 def missing_parents(path):
@@ -89,14 +100,6 @@ def read_file(path, limit=FILE_LIMIT):
     if not os.path.lexists(path):
         return None
     return _safefile.read_file(path, limit)
-
-
-def restore_copy(saved, target, allow_user_owned=False):
-    """Put the bytes of ``saved`` at ``target`` with ``saved``'s owner, group, mode and xattrs (atomic)."""
-    st = os.lstat(saved)
-    if not stat.S_ISREG(st.st_mode):
-        raise RecordError('%s is not a regular file' % saved)
-    _safefile.copy_file(saved, target, allow_user_owned=allow_user_owned, max_size=FILE_LIMIT)
 
 
 class Record(object):
@@ -301,7 +304,7 @@ class Record(object):
         owner_kept = self.owner_kept()
         for path in restores:
             saved = self._at('orig', path)
-            target = real_target(path)
+            target = path  # as recorded: _safefile follows root's own links only, never a user's
             data = _safefile.read_file(saved, FILE_LIMIT)
             st = os.lstat(saved)
             if not owner_kept and os.path.exists(target):

@@ -39,7 +39,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.by_path import (
-    copy_file, lock_file, open_for_read, read_file, remove_file, write_file,
+    copy_file, lock_file, open_for_read, read_file, remove_file, restore_backup, write_file,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.control import UserControlled, control_of, user_name
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.dirlock import Attributes, DirLock
@@ -51,6 +51,6 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.walk i
 
 __all__ = [
     'Attributes', 'DirLock', 'LinkPolicy', 'SafeDir', 'UserControlled', 'Walk', 'check_read', 'control_of',
-    'copy_file', 'link_policy', 'lock_file', 'may_execute', 'open_executable', 'open_for_read', 'read_file', 'remove_file',
+    'copy_file', 'link_policy', 'lock_file', 'may_execute', 'open_executable', 'open_for_read', 'read_file', 'remove_file', 'restore_backup',
     'user_control', 'user_name', 'walk', 'write_file',
 ]

@@ -111,6 +111,50 @@ def copy_file(src, dest, allow_user_owned=False, max_size=1 << 28):
     return write_file(dest, data, attrs=attrs, allow_user_owned=allow_user_owned, max_size=max_size)
 
 
+def restore_backup(path, backup, allow_user_owned=False, remove_backup=True, check=False, max_size=1 << 28):
+    """Put ``backup`` (a backup of ours, in the directory of the file ``path`` names) back as that file:
+    its bytes, owner, group, mode and xattrs, atomically; then remove the backup. False when the backup is
+    gone (an earlier run restored it).
+
+    One walk of ``path`` (a root-owned link in root's own directories is followed, a user's never: that
+    is UserControlled), then everything relative to the directory reached: the backup must be in that
+    same directory, a regular file with one link, read ``O_NOFOLLOW``; nothing is ever written through
+    a symlink and nothing is created where a user's link points."""
+    if not os.path.lexists(backup):
+        return False
+    sdir, name = SafeDir.for_file(path, allow_user_owned, must_exist=False, action='restore')
+    with sdir:
+        bname = os.path.basename(backup)
+        try:
+            bst = os.stat(os.path.dirname(backup) or '/')
+        except OSError as exc:
+            if exc.errno == errno.ENOENT:
+                return False
+            raise FileProblem(describe_os_error(exc), backup)
+        if not _same(bst, os.fstat(sdir.fd)) or bname in ('', '.', '..') or bname == name:
+            raise FileProblem('the backup %s is not beside the file (in %s); not restored' % (backup, sdir.path), path)
+        now = sdir.lstat(bname)
+        if now is None:
+            return False
+        if not stat.S_ISREG(now.st_mode) or now.st_nlink != 1:
+            raise FileProblem('the backup %s is not a regular file with one link; not restored' % backup, path)
+        if check:
+            return True
+        lock = sdir.lock(name, 30)
+        try:
+            sdir.remove_stale_scratch(name)
+            data, st, attrs = sdir.read_with_attributes(bname, max_size)
+            if not _same(st, now):
+                raise FileProblem('the backup %s changed while it was read; not restored' % backup, path)
+            current = sdir.lstat(name)
+            sdir.write(name, data, expect=current, attrs=attrs, exists=None if current is not None else False)
+            if remove_backup:
+                sdir.unlink(bname, expect=st)
+        finally:
+            lock.release()
+    return True
+
+
 def remove_file(path, allow_user_owned=False):
     """Remove ``path`` (never following a link in it) as root; False when it was not there."""
     try:
