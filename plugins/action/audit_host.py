@@ -119,8 +119,10 @@ class ActionModule(ActionBase):
 
         try:
             findings = evaluate(facts)
-        except (AttributeError, KeyError, TypeError, ValueError) as exc:  # malformed (cached) facts
-            return self._not_audited(result, host, 'the facts could not be evaluated: %s' % exc)
+        except (AttributeError, KeyError, TypeError, ValueError, RecursionError) as exc:  # malformed facts
+            # never handed on: nested hundreds deep they would fail the run's later steps for every host
+            result.pop('ansible_facts', None)
+            return self._not_audited(result, host, 'the facts are malformed and were not evaluated: %s' % exc)
         probe, errors = None, []
         if args['probe'] and facts.get('runtimes'):
             probe, errors = self._probe(facts, args, task_vars)

@@ -6,6 +6,10 @@
 Host facts are untrusted on the controller (a compromised host, a hand-edited fact cache): a wrong
 type must fail that host with a message naming the field, never raise AttributeError deep inside
 the evaluation. Pure stdlib, Python 3.9+.
+
+``check_tree`` bounds any host data (facts, the host lines of a partial report): nesting depth and
+lone UTF-16 surrogates, both of which would make the controller's encoders and renderers fail for
+the whole run instead of that one host.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,6 +18,7 @@ __metaclass__ = type
 
 _TEXT = 'text'
 _SCALAR = 'scalar'  # text or number (kernel versions, YAML may read 6.1 as a float)
+TEXT = _TEXT  # for the specs of other host data (check_shape)
 
 # field -> expected kind; every field may also be null (missing fields are null)
 _RUNTIME = {
@@ -31,6 +36,11 @@ _PROFILE = {
 }
 _FACTS = {'arch': _TEXT, 'kernel': _SCALAR, 'libseccomp': _TEXT, 'runtimes': list, 'profiles': list,
           'engines': dict, 'scan': dict, 'users': [dict], 'agents': [dict]}
+
+# Host data nests a few levels (facts.profiles[0].notify[0].args[0].value; a report host line
+# host.findings[0].waiver.when): deeper is crafted, and nesting a few hundred deep makes the
+# controller's recursive encoders and renderers fail for every host of the run.
+MAX_DEPTH = 16
 
 _NAMES = {str: 'a string', bool: 'true or false', dict: 'an object', list: 'a list'}
 
@@ -98,14 +108,59 @@ def _check(value, spec, path):
     raise FactsError('%s must be %s or null, got %s' % (_where(path), wanted, _kind_name(value)))
 
 
+def _bad_text(text):
+    """True for a string that is not Unicode text UTF-8 can write (a lone surrogate, from ``"\\ud800"``)."""
+    if text.isascii():
+        return False
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def check_tree(value, where='facts', max_depth=MAX_DEPTH):
+    """Raise FactsError when ``value`` (decoded JSON) nests objects/lists more than ``max_depth``
+    levels deep or holds a key or string with a lone surrogate. Iterative: any depth is safe to check."""
+    if isinstance(value, str):
+        if _bad_text(value):
+            raise FactsError('%s holds a lone UTF-16 surrogate (not Unicode text)' % where)
+        return
+    if not isinstance(value, (dict, list)):
+        return
+    stack = [(value, where, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, path, depth = pop()
+        if depth > max_depth:
+            raise FactsError('%s is nested more than %d objects/lists deep: malformed' % (_where(path), max_depth))
+        for key, item in (node.items() if isinstance(node, dict) else enumerate(node)):
+            if isinstance(key, str) and not key.isascii() and _bad_text(key):
+                raise FactsError('%s has a key with a lone UTF-16 surrogate (not Unicode text)' % _where(path))
+            if isinstance(item, str):
+                if not item.isascii() and _bad_text(item):
+                    raise FactsError('%s holds a lone UTF-16 surrogate (not Unicode text)'
+                                     % _where((path, key if isinstance(key, (int, str)) else str(key))))
+            elif isinstance(item, (dict, list)):
+                push((item, (path, key if isinstance(key, (int, str)) else str(key)), depth + 1))
+
+
+def check_shape(value, spec, where):
+    """Raise FactsError unless ``value`` has the shape ``spec`` (this module's spec language: _TEXT,
+    a type, [item spec], {field: spec}); the shape check of every kind of host data."""
+    _check(value, spec, where)
+
+
 def check_facts(facts):
     """Raise FactsError unless ``facts`` (ansible_facts.runcguard) has the documented shape.
 
+    Nesting deeper than MAX_DEPTH and lone surrogates anywhere are refused too (check_tree).
     Entries of ``runtimes``/``profiles`` that are not objects are left for the evaluation to skip
     (nothing can be read from them); the fields of those that are objects must have their types.
     """
     if facts is None:
         raise FactsError('facts must be an object, got null')
+    check_tree(facts, 'facts')
     _check(facts, _FACTS, 'facts')
     for key, spec in (('runtimes', _RUNTIME), ('profiles', _PROFILE)):
         for index, entry in enumerate(facts.get(key) or ()):

@@ -34,6 +34,7 @@ import uuid
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import Attributes, SafeDir
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._facts import TEXT, FactsError, check_shape, check_tree
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import HOST_STATES, host_summary
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import SEVERITY_ORDER, one_line
 
@@ -54,6 +55,22 @@ SHARED_STRING = 256
 # Keys of a host line and the JSON type each must have (the renderers rely on them).
 _HOST_TYPES = (('host', str), ('status', str), ('findings', list), ('errors', list), ('omitted', list),
                ('runtimes', list), ('probe', list))
+# What the renderers print as text must be text (or null): a list or object there is crafted.
+_OWNER = {'name': TEXT, 'uid': int}
+_HOST_SPEC = {
+    'host': TEXT, 'status': TEXT, 'message': TEXT, 'profiles': int, 'notify_profiles': int,
+    'findings': [{'id': TEXT, 'key': TEXT, 'severity': TEXT, 'title': TEXT, 'profile': TEXT, 'reference': TEXT,
+                  'message': TEXT, 'waiver_error': TEXT, 'syscalls': [TEXT], 'owner': _OWNER,
+                  'runtime': {'path': TEXT, 'name': TEXT, 'version': TEXT}}],
+    'errors': [{'source': TEXT, 'path': TEXT, 'error': TEXT}],
+    'omitted': [{'id': TEXT, 'severity': TEXT, 'title': TEXT}],
+    'runtimes': [{'name': TEXT, 'path': TEXT, 'version': TEXT, 'error': TEXT, 'commit': TEXT, 'libseccomp': TEXT,
+                  'dev': bool, 'used_by': [TEXT], 'users': [TEXT], 'owner': _OWNER,
+                  'package': {'manager': TEXT, 'name': TEXT, 'version': TEXT, 'changelog_error': TEXT,
+                              'advisory_ids': [TEXT]}}],
+    'probe': [{'runtime': TEXT, 'name': TEXT, 'version': TEXT, 'syscall': TEXT, 'outcome': TEXT, 'message': TEXT,
+               'user': TEXT}],
+}
 MISSING_MESSAGE = ('expected (audit_merge_expect) but in no partial of the merge directory: its slice did not '
                    'finish, or its partial file is missing or unreadable')
 
@@ -139,7 +156,7 @@ def write_partial(directory, hosts, slice_name, run=None, mode=0o644, moment=Non
 # merge
 
 def _host_problem(entry):
-    """Why a host line cannot be merged, or None."""
+    """Why a host line (bounded by check_tree) cannot be merged, or None."""
     if not isinstance(entry, dict):
         return 'not a host summary (a JSON %s)' % type(entry).__name__
     for key, kind in _HOST_TYPES:
@@ -158,6 +175,10 @@ def _host_problem(entry):
             problem = _item_problem(item, counted=key == 'omitted')
             if problem:
                 return '%s[%d] %s' % (key, index, problem)
+    try:
+        check_shape(entry, _HOST_SPEC, 'host')
+    except FactsError as exc:
+        return str(exc)
     return None
 
 
@@ -194,8 +215,12 @@ def _read_header(path):
         raise ValueError('empty file: not a runcguard.seccomp partial report; ignored')
     try:
         header = json.loads(line.decode('utf-8'))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ValueError('not a runcguard.seccomp partial report (its first line is not JSON); ignored')
+    try:
+        check_tree(header, 'the header')
+    except FactsError as exc:
+        raise ValueError('%s; ignored' % exc)
     problem = _header_problem(header)
     if problem:
         raise ValueError(problem)
@@ -284,6 +309,14 @@ def _read_body(path, name, summaries, source, ignored, decode):
                 except (UnicodeDecodeError, ValueError) as exc:
                     problems.append('line %d: not JSON (%s); that host is not merged' % (number, one_line(exc)[:200]))
                     continue
+                except RecursionError:  # the decoder recurses: a line of 100,000 "[" is not a host
+                    problems.append('line %d: nested too deep to decode; that host is not merged' % number)
+                    continue
+                try:  # first: no message below may quote a lone surrogate or walk a crafted depth
+                    check_tree(entry, 'host')
+                except FactsError as exc:
+                    problems.append('line %d: %s; that host is not merged' % (number, exc))
+                    continue
                 if isinstance(entry, dict) and entry.get('end') is True and 'host' not in entry:
                     ended = True
                     if entry.get('hosts') != declared:
@@ -300,7 +333,7 @@ def _read_body(path, name, summaries, source, ignored, decode):
                 summaries[host] = entry
                 source[host] = name
                 read += 1
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         problems.append(one_line(getattr(exc, 'strerror', None) or str(exc)))
     if not ended:
         problems.append('cut short: no end line after %d host(s) (the %d read are merged)' % (read, read))

@@ -262,3 +262,33 @@ def test_sliced_audit_and_merge_on_ansible_core_2_16(tmp_path, fleet):
     assert 'does not support Ansible version' not in proc.stdout + proc.stderr  # meta/runtime.yml: >=2.16.0
     assert report(unsliced)['totals']['audited'] == len(HOSTS)
     sliced_equals_unsliced(work, inventory, unsliced, bindir=bindir)
+
+
+def test_crafted_partial_lines_are_error_entries_and_the_merge_goes_on(tmp_path):
+    """Red team: a partial with a good host and three crafted lines (100,000 nested "[", a finding's
+    message nested 700 deep, a lone surrogate) made the merge fail (rc 2, no report). Now each bad
+    line is one error entry, the good host is merged and every format is written."""
+    inventory = tmp_path / 'hosts.ini'
+    inventory.write_text('localhost ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable)
+    partials, reports = tmp_path / 'partials', tmp_path / 'reports'
+    partials.mkdir()
+    header = {'format': 'runcguard.seccomp/audit-partial', 'version': 1, 'slice': 'job-1', 'hosts': 4,
+              'created_at': '2026-01-02T03:04:05.000006Z', 'run': {}}
+    good = {'host': 'good1', 'status': 'ok', 'findings': [], 'errors': [], 'omitted': [], 'runtimes': [], 'probe': []}
+    finding = {'id': 'notify-fcntl-hang', 'severity': 'critical', 'title': 't', 'message': 'm'}
+    deep = dict(good, host='bad2', findings=[dict(finding, message=json.loads('[' * 700 + ']' * 700))])
+    surrogate = '{"host": "bad3", "status": "ok", "message": "x\\ud800y", "findings": []}'
+    (partials / 'job-1.rcg-partial.jsonl').write_text('\n'.join([
+        json.dumps(header), json.dumps(good), '[' * 100000, json.dumps(deep), surrogate,
+        json.dumps({'end': True, 'hosts': 4})]) + '\n')
+    proc = merge(inventory, partials, reports)
+    data = report(reports)
+    assert [h['host'] for h in data['hosts']] == ['good1'] and data['hosts'][0]['status'] == 'ok'
+    errors = [e['error'] for e in data['merge']['errors']]
+    assert len(errors) == 3, errors
+    assert errors[0].startswith('line 3: nested too deep to decode')
+    assert errors[1].startswith('line 4: host.findings[0].message[0]') and 'nested more than' in errors[1]
+    assert errors[2].startswith('line 5: host.message holds a lone UTF-16 surrogate')
+    assert sorted(os.listdir(str(reports))) == sorted('runcguard-audit.%s' % ext for ext in FORMATS.values())
+    assert 'line 4: host.findings' in (reports / 'runcguard-audit.md').read_text()
+    assert 'merge: %s' % (partials / 'job-1.rcg-partial.jsonl') in proc.stderr  # warned, not failed

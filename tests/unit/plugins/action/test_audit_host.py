@@ -106,3 +106,14 @@ def test_bad_waivers_fail_before_the_host_is_contacted():
     with pytest.raises(AnsibleActionFail, match='audit_host: .*no-such-hazard'):
         module.run(task_vars={'inventory_hostname': 'node1'})
     assert calls == []
+
+
+def test_deeply_nested_or_surrogate_facts_are_malformed_not_missing():
+    """Red team: facts nested 700 deep made the host 'left the play before the audit ran'; now the
+    host is failed with a message saying the facts are malformed, and the facts are not handed on."""
+    deep = dict(FACTS, engines={'docker': {'x': [[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]}})
+    for bad, said in ((deep, 'facts.engines.docker.x%s is nested more than 16 objects/lists deep' % ('[0]' * 13)),
+                      (dict(FACTS, arch='x\ud800'), 'facts.arch holds a lone UTF-16 surrogate')):
+        result, _calls = run({}, {'runcguard.seccomp.runtime_facts': {'ansible_facts': {'runcguard': bad}}})
+        assert result['status'] == 'failed' and 'ansible_facts' not in result
+        assert result['message'].startswith('the facts are malformed and were not evaluated: ' + said), result['message']

@@ -105,3 +105,20 @@ def test_a_scan_of_hostile_files_has_the_shape_the_controller_checks(tmp_path):
     assert len(facts['profiles']) == 3 and len(facts['scan']['errors']) == 4
     check_facts(facts)
     evaluate(facts)
+
+
+def test_depth_and_lone_surrogates_are_bounded_iteratively():
+    """check_tree walks without recursion: 100,000 levels are refused with a message, not a RecursionError."""
+    from ansible_collections.runcguard.seccomp.plugins.plugin_utils._facts import MAX_DEPTH, check_tree
+    deep = []
+    for _level in range(100000):
+        deep = [deep]
+    with pytest.raises(FactsError, match=r'^facts\.scan\.x(\[0\]){%d} is nested more than %d' % (MAX_DEPTH - 2, MAX_DEPTH)):
+        check_facts(dict(FACTS, scan={'x': deep}))
+    with pytest.raises(FactsError, match=r'^facts\.profiles\[0\]\.origin\[0\]\.engine holds a lone UTF-16 surrogate'):
+        check_facts(dict(FACTS, profiles=[dict(FACTS['profiles'][0], origin=[{'engine': 'do\udc80cker'}])]))
+    with pytest.raises(FactsError, match=r'^facts\.engines has a key with a lone UTF-16 surrogate'):
+        check_facts(dict(FACTS, engines={'\ud800': {}}))
+    check_tree({'paired': '\U0001f600 \u00e9', 'x': [[[]]]}, 'ok', max_depth=4)  # real Unicode, depth 4: fine
+    with pytest.raises(FactsError, match=r'^ok\.x\[0\]\[0\] is nested more than 3'):
+        check_tree({'paired': '\U0001f600', 'x': [[[]]]}, 'ok', max_depth=3)

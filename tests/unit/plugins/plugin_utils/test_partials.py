@@ -192,3 +192,61 @@ def test_one_line_fast_path_changes_nothing():
         char = chr(code)
         for text in (char, 'a%sb' % char, ' %s' % char, '%s ' % char, 'a  %s' % char):
             assert _report_text.one_line(text) == slow(text), (hex(code), text)
+
+
+def test_crafted_lines_are_one_error_each_and_every_format_renders(tmp_path):
+    """Red team: a line of 100,000 "[", a message nested 700 deep, a lone surrogate, a list where a
+    message belongs: each is one error entry for its line, the good hosts are merged and every
+    format renders, validates and encodes as UTF-8."""
+    header = json.dumps({'format': _partials.FORMAT, 'version': 1, 'slice': 'job-1', 'hosts': 6,
+                         'created_at': '2026-01-02T03:04:09.000005Z'})
+    good = fleet_hosts(['n1', 'n2'])
+    deep = dict(good[1], host='b2')
+    deep['findings'] = [dict(good[1]['findings'][0], message=json.loads('[' * 700 + ']' * 700))]
+    listed = dict(good[1], host='b4')
+    listed['findings'] = [dict(good[1]['findings'][0], message=['not', 'text'])]
+    lines = [header, json.dumps(good[0]), '[' * 100000, json.dumps(deep),
+             json.dumps(dict(good[0], host='b3', message='x\ud800y')),  # json.dumps writes "\ud800"
+             json.dumps(listed), json.dumps(good[1]), json.dumps({'end': True, 'hosts': 6})]
+    assert '\\ud800' in lines[4]
+    (tmp_path / 'job-1.rcg-partial.jsonl').write_text('\n'.join(lines) + '\n')
+    merged, info = _partials.read_partials(str(tmp_path))
+    assert sorted(merged) == ['n1', 'n2']
+    errors = [e['error'] for e in info['errors']]
+    assert errors == [
+        'line 3: nested too deep to decode; that host is not merged',
+        'line 4: host.findings[0].message' + '[0]' * 13 + ' is nested more than 16 objects/lists deep: malformed; '
+        'that host is not merged',
+        'line 5: host.message holds a lone UTF-16 surrogate (not Unicode text); that host is not merged',
+        'line 6: host.findings[0].message must be a string or null, got a list; that host is not merged']
+    fleet = _report.build_fleet(merged, hosts=sorted(merged))
+    fleet['merge'] = info
+    for fmt, text in _renderers.render(fleet, _renderers.FORMATS).items():
+        _renderers.validate(fmt, text, fleet)
+        text.encode('utf-8')
+
+
+def test_a_crafted_header_is_one_error_for_its_file(tmp_path):
+    base = {'format': _partials.FORMAT, 'version': 1, 'slice': 'job-1', 'hosts': 0,
+            'created_at': '2026-01-02T03:04:09.000005Z'}
+    trailer = json.dumps({'end': True, 'hosts': 0})
+    (tmp_path / 'a.rcg-partial.jsonl').write_text('{"format": ' + '[' * 100000 + '\n' + trailer + '\n')
+    (tmp_path / 'b.rcg-partial.jsonl').write_text(json.dumps(dict(base, run={'awx_user_name': 'x\udfff'})) + '\n'
+                                                   + trailer + '\n')
+    (tmp_path / 'c.rcg-partial.jsonl').write_text(json.dumps(dict(base, run={'x': json.loads('[' * 50 + ']' * 50)}))
+                                                   + '\n' + trailer + '\n')
+    (tmp_path / 'd.rcg-partial.jsonl').write_text(json.dumps(dict(base, slice='job-4')) + '\n'
+                                                   + json.dumps({'end': True, 'hosts': '\ud800'}) + '\n')
+    merged, info = _partials.read_partials(str(tmp_path))
+    errors = dict((os.path.basename(e['path']), e['error']) for e in info['errors'])
+    del errors['d.rcg-partial.jsonl']
+    assert errors == {
+        'a.rcg-partial.jsonl': 'not a runcguard.seccomp partial report (its first line is not JSON); ignored',
+        'b.rcg-partial.jsonl': 'the header.run.awx_user_name holds a lone UTF-16 surrogate (not Unicode text); ignored',
+        'c.rcg-partial.jsonl': 'the header.run.x' + '[0]' * 14 + ' is nested more than 16 objects/lists deep: '
+                               'malformed; ignored',
+    }
+    assert sorted(merged) == [] and [p['file'] for p in info['partials']] == ['d.rcg-partial.jsonl']
+    assert [e['error'] for e in info['errors'] if e['path'].endswith('d.rcg-partial.jsonl')] == [
+        'line 2: host.hosts holds a lone UTF-16 surrogate (not Unicode text); that host is not merged',
+        'cut short: no end line after 0 host(s) (the 0 read are merged)']
