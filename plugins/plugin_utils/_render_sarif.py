@@ -18,12 +18,16 @@ __metaclass__ = type
 import hashlib
 import json
 import posixpath
+import re
 from urllib.parse import quote
 
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._catalogue import STRATEGIES
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import CATALOGUE, severity_rank
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _render_json
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._advisories import describe as _describe
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._advisories import entry as _advisory_entry
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._advisories import find_advisory
+from ansible_collections.runcguard.seccomp.plugins.plugin_utils._render_md import md
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report import UNAUDITED
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._report_text import gates, one_line, verdict_line
 
@@ -39,6 +43,21 @@ SECURITY_SEVERITY = {'critical': '9.5', 'high': '8.0', 'medium': '5.5', 'low': '
 LEVELS = {'critical': 'error', 'high': 'error', 'medium': 'warning', 'low': 'warning', 'info': 'note'}
 # Tool notifications are for people: a fleet with thousands of broken hosts gets a bounded list.
 NOTIFICATION_LIMIT = 1000
+# Rule ids come from reports (a merged partial is host data): anything else than a hazard id's
+# characters becomes the rule UNKNOWN_RULE. help.markdown holds controller text only, escaped.
+_RULE_ID = re.compile(r'^[a-z0-9][a-z0-9._-]{0,63}$')
+UNKNOWN_RULE = 'unknown'
+_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(/[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]*)?$")
+
+
+def rule_id(hazard_id):
+    """The SARIF rule id of a finding's hazard id (UNKNOWN_RULE for anything not shaped like one)."""
+    return hazard_id if isinstance(hazard_id, str) and _RULE_ID.match(hazard_id) else UNKNOWN_RULE
+
+
+def _https(url):
+    """``url`` when it is a plain https:// URL (helpUri, markdown autolinks), else None."""
+    return url if isinstance(url, str) and _HTTPS_URL.match(url) and '>' not in url else None
 
 
 def _rule_name(hazard_id):
@@ -53,9 +72,11 @@ def _rule(hazard_id, title, severity):
     steps = [STRATEGIES.get(s, s) for s in strategies] or ['Investigate the runtime build; no automatic fix.']
     reference = entry.get('reference')
     help_text = 'Remediation: %s%s' % (' '.join(steps), ' Reference: %s' % reference if reference else '')
-    help_md = '**Remediation**\n\n%s%s' % (''.join('- `%s`: %s\n' % (s, STRATEGIES.get(s, s)) for s in strategies)
+    link = _https(reference)
+    help_md = '**Remediation**\n\n%s%s' % (''.join('- `%s`: %s\n' % (s, md(STRATEGIES[s])) for s in strategies
+                                                   if s in STRATEGIES and _RULE_ID.match(s))
                                            or '- Investigate the runtime build; no automatic fix.\n',
-                                           '\nReference: <%s>' % reference if reference else '')
+                                           '\nReference: <%s>' % link if link else '')
     rule = {
         'id': hazard_id,
         'name': _rule_name(hazard_id),
@@ -67,8 +88,8 @@ def _rule(hazard_id, title, severity):
                        'tags': ['security', 'seccomp', 'containers'], 'severity': severity,
                        'remediation': list(strategies)},
     }
-    if reference:
-        rule['helpUri'] = reference
+    if link:
+        rule['helpUri'] = link
     return rule
 
 
@@ -89,18 +110,28 @@ ATTRIBUTION = 'Advisory data: Go Vulnerability Database (https://vuln.go.dev), C
 
 
 def advisory_items(finding):
-    """The advisories a ``runc-advisory`` finding lists (open, then undecided); [] for any other."""
+    """The advisories a ``runc-advisory`` finding lists (open, then undecided) as the controller's
+    own advisory table has them, found by GO id; [] for any other finding. A report's advisory text
+    (a merged partial is host data) is never used; GO ids the table does not know are left out."""
     state = finding.get('advisories') if finding.get('id') == ADVISORY_RULE else None
     if not isinstance(state, dict):
         return []
-    return [i for key in ('open', 'unknown') for i in state.get(key) or [] if isinstance(i, dict) and i.get('go')]
+    items = []
+    for status in ('open', 'unknown'):
+        for item in state.get(status) or []:
+            known = find_advisory(item.get('go')) if isinstance(item, dict) and isinstance(item.get('go'), str) else None
+            if known is not None and known['go'] == item['go']:
+                why = item.get('why')
+                items.append(_advisory_entry(known, status, one_line(why) if isinstance(why, str) else None))
+    return items
 
 
 def _advisory_rule(item):
-    ids = [one_line(i) for i in [item['go']] + list(item.get('cve') or []) + list(item.get('ghsa') or [])]
-    summary = one_line(item.get('summary')).replace(' in github.com/opencontainers/runc', '')
-    fixed = ', '.join(one_line(v) for v in item.get('fixed') or []) or 'no fixed release'
-    url = one_line(item.get('url'))
+    """The rule of one advisory (``item`` from advisory_items: the controller's table)."""
+    ids = [one_line(i) for i in [item['go']] + list(item['cve']) + list(item['ghsa'])]
+    summary = one_line(item['summary']).replace(' in github.com/opencontainers/runc', '')
+    fixed = ', '.join(one_line(v) for v in item['fixed']) or 'no fixed release'
+    url = _https(item['url'])
     help_text = ('%s. Fixed in runc %s. Remediation: %s Advisory: %s. %s'
                  % (summary, fixed, STRATEGIES['upgrade_runc'], url, ATTRIBUTION))
     rule = {
@@ -109,14 +140,15 @@ def _advisory_rule(item):
         'shortDescription': {'text': '%s: %s' % (', '.join(ids), summary)},
         'fullDescription': {'text': '%s (%s); fixed in runc %s.' % (summary, ', '.join(ids), fixed)},
         'help': {'text': help_text,
-                 'markdown': '**%s**\n\n%s\n\nFixed in runc %s.\n\n- `upgrade_runc`: %s\n\nAdvisory: <%s>\n\n%s'
-                             % (', '.join(ids), summary, fixed, STRATEGIES['upgrade_runc'], url, ATTRIBUTION)},
+                 'markdown': '**%s**\n\n%s\n\nFixed in runc %s.\n\n- `upgrade_runc`: %s\n\n%s%s'
+                             % (md(', '.join(ids)), md(summary), md(fixed), md(STRATEGIES['upgrade_runc']),
+                                'Advisory: <%s>\n\n' % url if url else '', md(ATTRIBUTION))},
         'defaultConfiguration': {'level': LEVELS['high']},
         'properties': {'security-severity': SECURITY_SEVERITY['high'], 'precision': 'high',
                        'tags': ['security', 'runc', 'containers', 'vulnerability'] + ids, 'severity': 'high',
                        'remediation': ['upgrade_runc'], 'fixed': [one_line(v) for v in item.get('fixed') or []]},
     }
-    if url.startswith('https://'):
+    if url:
         rule['helpUri'] = url
     return rule
 
@@ -142,18 +174,18 @@ def _result(host, finding, rule_index, base, advisory=None):
     severity = one_line(finding.get('severity')) or 'medium'
     runtime = finding.get('runtime') if isinstance(finding.get('runtime'), dict) else None
     message = one_line(finding.get('message')) or one_line(finding.get('title')) or 'finding'
-    rule_id = one_line(finding.get('id')) or 'unknown'
+    rule = rule_id(finding.get('id'))
     fingerprint = _fingerprint(host, finding)
     if advisory is not None:
-        rule_id = '%s/%s' % (ADVISORY_RULE, one_line(advisory['go']))
+        rule = '%s/%s' % (ADVISORY_RULE, advisory['go'])
         severity = 'high' if advisory.get('status') == 'open' else 'medium'
         message = '%s %s at %s: %s%s' % (
             one_line((runtime or {}).get('name')) or 'runc', one_line((runtime or {}).get('version')) or '(version unknown)',
             one_line((runtime or {}).get('path')), one_line(_describe(advisory)),
             '' if advisory.get('status') == 'open' else ' (may be open: %s)' % one_line(advisory.get('why')))
-        fingerprint = hashlib.sha256(('%s|%s' % (fingerprint, rule_id)).encode('utf-8')).hexdigest()
+        fingerprint = hashlib.sha256(('%s|%s' % (fingerprint, rule)).encode('utf-8')).hexdigest()
     result = {
-        'ruleId': rule_id,
+        'ruleId': rule,
         'ruleIndex': rule_index,
         'level': LEVELS.get(severity, 'warning'),
         'message': {'text': message},
@@ -205,9 +237,12 @@ def _notifications(fleet):
 def render(fleet, base=None):
     """SARIF log text; ``base``: absolute directory profile paths are made relative to."""
     base = posixpath.normpath(base) if base else None
-    ids = [hz['id'] for hz in fleet['by_hazard']]
+    ids = []
+    for hz in fleet['by_hazard']:
+        if rule_id(hz['id']) not in ids:
+            ids.append(rule_id(hz['id']))
     ids += sorted(set(CATALOGUE) - set(ids))
-    seen = dict((hz['id'], hz) for hz in fleet['by_hazard'])
+    seen = dict((hz['id'], hz) for hz in fleet['by_hazard'] if rule_id(hz['id']) == hz['id'])
     rules = [_rule(i, (seen.get(i) or {}).get('title'), (seen.get(i) or {}).get('severity')) for i in ids]
     index = dict((rule['id'], n) for n, rule in enumerate(rules))
     results = []
@@ -215,14 +250,14 @@ def render(fleet, base=None):
         for finding in host['findings']:
             items = advisory_items(finding)
             for item in items:
-                rule_id = '%s/%s' % (ADVISORY_RULE, one_line(item['go']))
-                if rule_id not in index:
-                    index[rule_id] = len(rules)
+                advisory_rule = '%s/%s' % (ADVISORY_RULE, item['go'])
+                if advisory_rule not in index:
+                    index[advisory_rule] = len(rules)
                     rules.append(_advisory_rule(item))
-                results.append(_result(host['host'], finding, index[rule_id], base, advisory=item))
+                results.append(_result(host['host'], finding, index[advisory_rule], base, advisory=item))
             if items:
                 continue
-            hazard_id = one_line(finding.get('id')) or 'unknown'
+            hazard_id = rule_id(finding.get('id'))
             if hazard_id not in index:
                 index[hazard_id] = len(rules)
                 rules.append(_rule(hazard_id, finding.get('title'), finding.get('severity')))

@@ -170,3 +170,51 @@ def test_a_rule_and_a_result_per_runc_advisory(report):
     assert one['message']['text'].startswith('runc 1.1.13 at /usr/bin/runc: GO-2024-3110 (CVE-2024-45310')
     assert one['locations'][0]['physicalLocation']['artifactLocation'] == {'uri': 'file:///usr/bin/runc'}
     assert one['properties']['advisory'] == 'GO-2024-3110' and one['properties']['advisory_status'] == 'open'
+
+
+INJECTED = '[click](https://evil.example/x) <img src=x> **owned**'
+
+
+def test_advisory_text_of_a_merged_partial_never_reaches_the_rules(tmp_path):
+    """Red team: a partial's advisories.open[].summary/url/fixed/cve went into help.markdown unescaped
+    and its hazard ids became rule ids. Rules now take advisory text from the controller's table
+    by GO id (unknown ids dropped), rule ids are hazard-id shaped and every helpUri is https://."""
+    from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _advisories, _partials
+    hosts = fleet()['hosts']
+    node1 = [h for h in hosts if h['host'] == 'node1'][0]
+    advisory = [f for f in node1['findings'] if f['id'] == 'runc-advisory'][0]
+    real = advisory['advisories']['open'][0]
+    advisory['advisories']['open'][0] = dict(real, summary=INJECTED, url='javascript:alert(1)', fixed=[INJECTED],
+                                             cve=[INJECTED])
+    advisory['advisories']['open'].append(dict(real, go='GO-9999-0001 ' + INJECTED, summary=INJECTED))
+    advisory['advisories']['unknown'] = [dict(real, go='GO-9999-0002', url='https://evil.example/')]
+    node1['findings'].append(dict(advisory, id='x](https://evil.example) **y**', key='k', advisories=None))
+    _partials.write_partial(str(tmp_path), hosts, 'job-1')
+    merged, _info = _partials.read_partials(str(tmp_path))
+    data = _report.build_fleet(merged)
+    text = _render_sarif.render(data)
+    assert_valid(text)
+    _render_sarif.validate(text, data)
+    assert 'evil.example' not in text and 'javascript:' not in text and 'GO-9999' not in text and '**owned' not in text
+    rules = json.loads(text)['runs'][0]['tool']['driver']['rules']
+    table = _advisories.find_advisory(real['go'])
+    rule = [r for r in rules if r['id'] == 'runc-advisory/' + real['go']][0]
+    assert rule['helpUri'] == table['url'] and table['summary'].split(' in github.com')[0] in rule['help']['markdown']
+    assert all(r['helpUri'].startswith('https://') for r in rules if 'helpUri' in r)
+    assert [r['id'] for r in rules if not r['id'].startswith('runc-advisory/') and r['id'] not in CATALOGUE] == [
+        'unknown']
+    results = json.loads(text)['runs'][0]['results']
+    assert len([r for r in results if r['ruleId'] == 'unknown']) == 1
+
+
+def test_help_markdown_is_escaped_where_it_is_built(monkeypatch):
+    """Every piece of text in help.markdown is markdown-escaped, even the controller's own."""
+    from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _catalogue
+    monkeypatch.setitem(_catalogue.STRATEGIES, 'pin_runc', 'Pin *runc* [x](https://evil.example) <b>')
+    rule = _render_sarif._rule('notify-fcntl-hang', None, None)
+    assert '- `pin_runc`: Pin \\*runc\\* \\[x\\](https://evil.example) &lt;b&gt;' in rule['help']['markdown']
+    item = _render_sarif.advisory_items({'id': 'runc-advisory', 'advisories': {'open': [
+        {'go': 'GO-2024-3110', 'summary': INJECTED, 'why': 'x'}]}})[0]
+    assert item['summary'] != INJECTED and item['status'] == 'open'
+    markdown = _render_sarif._advisory_rule(item)['help']['markdown']
+    assert '<https://' in markdown and 'Go Vulnerability Database' in markdown and INJECTED not in markdown
