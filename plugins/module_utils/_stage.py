@@ -25,6 +25,11 @@ import os
 import re
 import stat
 
+try:
+    from urllib.parse import urlsplit, urlunsplit
+except ImportError:  # pragma: no cover - Python 2 hosts are not supported, the import only must not fail
+    from urlparse import urlsplit, urlunsplit
+
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, describe_os_error
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _safefile
 
@@ -32,6 +37,33 @@ PREFIX = 'runcguard-stage.'
 DEFAULT_PARENT = '/var/tmp'
 MAX_SIZE = 256 << 20
 _NAME = re.compile(r'^%s(\d+)\.[0-9a-f]{12}$' % re.escape(PREFIX))
+
+
+def redact_url(url):
+    """``url`` as messages, diffs and return values show it: without ``user:password@``, the query
+    string and the fragment (where download links carry their tokens)."""
+    try:
+        parts = urlsplit(url)
+        shown = urlunsplit((parts.scheme, parts.netloc.rsplit('@', 1)[-1], parts.path, '', ''))
+    except ValueError:
+        return '(a URL that cannot be parsed; not shown)'
+    if not parts.netloc and '@' in shown:  # no //: user:password@host/... reads as a path
+        shown = shown.rsplit('@', 1)[-1]
+    return shown
+
+
+def scrub_url(text, url):
+    """``text`` (an error message) with ``url`` and its secret parts (credentials, query) replaced."""
+    text = str(text).replace(url, redact_url(url))
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return text
+    secrets = [parts.netloc.rsplit('@', 1)[0] if '@' in parts.netloc else '', parts.query, parts.fragment,
+               parts.password or '', parts.username or '']
+    for secret in sorted((s for s in secrets if len(s) >= 3), key=len, reverse=True):
+        text = text.replace(secret, '********')
+    return text
 
 
 def _alive(pid):

@@ -46,7 +46,11 @@ options:
     choices: [present, absent]
     default: present
   url:
-    description: Where to fetch the file (HTTP(S) or file URL). One of O(url) and O(src) with O(state=present).
+    description:
+      - Where to fetch the file (HTTP(S) or file URL). One of O(url) and O(src) with O(state=present).
+      - May hold credentials (V(https://user:password@host/...)) or a token in its query string: the option is
+        C(no_log), and messages, the diff and the return values show it without C(user:password@), query string
+        and fragment.
     type: str
   src:
     description:
@@ -139,7 +143,9 @@ def _fetch(module, sha256, what):
         response = open_url(p['url'], timeout=p['timeout'], validate_certs=p['validate_certs'],
                             http_agent='runcguard.seccomp.stage_file')
     except (URLError, IOError, OSError, ValueError) as exc:
-        raise FileProblem('cannot be fetched: %s' % (getattr(exc, 'reason', None) or exc), p['url'])
+        # the reason may quote the URL (an unknown scheme, a bad port): never its credentials
+        raise FileProblem('cannot be fetched: %s' % _stage.scrub_url(getattr(exc, 'reason', None) or exc, p['url']),
+                          what)
     try:
         return _stage.read_verified(response, sha256, what)
     finally:
@@ -153,7 +159,7 @@ def present(module):
     if not p['sha256'] or not _SHA256.match(p['sha256']):
         module.fail_json(msg='stage_file: sha256 must be 64 hex digits')
     sha256 = p['sha256'].lower()
-    what = p['url'] or p['src']
+    what = _stage.redact_url(p['url']) if p['url'] else p['src']  # never a URL's credentials or query
     name = p['name'] or what.rstrip('/').rsplit('/', 1)[-1]
     result = dict(changed=True, path=None, dir=None, sha256=sha256, reaped=[])
     if module._diff:
@@ -176,7 +182,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             state=dict(type='str', choices=['present', 'absent'], default='present'),
-            url=dict(type='str'),
+            url=dict(type='str', no_log=True),  # may hold user:password@ or a token (see redact_url)
             src=dict(type='path'),
             sha256=dict(type='str'),
             name=dict(type='str'),

@@ -112,3 +112,55 @@ def test_a_users_parent_is_refused(tmp_path, server):
     os.chown(str(parent), 65534, 65534)
     result = run(tmp_path, url=server, sha256=SHA, parent=str(parent))
     assert result.get('failed') and 'owned by' in result['msg'] and list(parent.iterdir()) == []
+
+
+SECRET = 'S3cr3tT0ken'
+
+
+def test_url_credentials_and_tokens_are_never_echoed(tmp_path, server):
+    """Red team: url=http://admin:S3cr3tT0ken@127.0.0.1:9/runc.amd64 gave 'stage_file: http://admin:S3cr3tT0ken@...:
+    cannot be fetched'. No message, diff, return value or invocation shows user:password@ or a query token."""
+    parent = tmp_path / 'parent'
+    parent.mkdir()
+    with_secrets = server.replace('http://', 'http://admin:%s@' % SECRET) + '?token=Q%s#frag' % SECRET
+    shown = server  # http://127.0.0.1:PORT/runc.amd64
+    outcomes = {
+        'unreachable': run(tmp_path, url='http://admin:%s@127.0.0.1:9/runc.amd64' % SECRET, sha256=SHA,
+                           parent=str(parent)),
+        'bad scheme': run(tmp_path, url='htp://admin:%s@127.0.0.1/x?t=%s' % (SECRET, SECRET), sha256=SHA,
+                          parent=str(parent)),
+        'check': run(tmp_path, url=with_secrets, sha256=SHA, parent=str(parent), _ansible_check_mode=True,
+                     _ansible_diff=True),
+        'wrong sha256': run(tmp_path, url=with_secrets, sha256='0' * 64, parent=str(parent)),
+        'staged': run(tmp_path, url=with_secrets, sha256=SHA, parent=str(parent), _ansible_diff=True),
+    }
+    for what, result in outcomes.items():
+        text = json.dumps(result)
+        assert SECRET not in text and 'admin' not in text and 'token=' not in text, (what, text)
+    assert outcomes['unreachable']['msg'].startswith('stage_file: http://127.0.0.1:9/runc.amd64: cannot be fetched')
+    assert outcomes['bad scheme']['failed'] and 'htp://127.0.0.1/x' in outcomes['bad scheme']['msg']
+    assert shown + ' (sha256 %s) as runc.amd64' % SHA in outcomes['check']['diff']['prepared']
+    assert outcomes['wrong sha256']['msg'].startswith('stage_file: %s: has sha256' % shown)
+    staged = outcomes['staged']
+    assert os.path.basename(staged['path']) == 'runc.amd64' and open(staged['path'], 'rb').read() == BODY
+    run(tmp_path, state='absent', path=staged['dir'])
+    # through Ansible (the action plugin, -vvv shows the task's arguments and result): url is no_log
+    adhoc = os.path.join(os.path.dirname(sys.executable), 'ansible')
+    if not os.path.exists(adhoc):
+        pytest.skip('ansible is not installed next to this Python')
+    proc = subprocess.run([adhoc, 'localhost', '-vvv', '-m', 'runcguard.seccomp.stage_file', '-a', json.dumps(
+        {'url': with_secrets, 'sha256': '0' * 64, 'parent': str(parent)})], capture_output=True, text=True,
+        timeout=120, check=False, env=dict(os.environ, ANSIBLE_NOCOLOR='1'))
+    assert proc.returncode != 0 and 'has sha256 %s' % SHA in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert SECRET not in proc.stdout + proc.stderr and 'admin:' not in proc.stdout + proc.stderr
+
+
+def test_redact_url_forms():
+    from ansible_collections.runcguard.seccomp.plugins.module_utils._stage import redact_url, scrub_url
+    assert redact_url('https://u:p@h.example:8443/a/b.bin?x=1#y') == 'https://h.example:8443/a/b.bin'
+    assert redact_url('https://h.example/a@b/c') == 'https://h.example/a@b/c'  # an @ in the path is no credential
+    assert redact_url('user:password@h.example/x') == 'h.example/x'
+    assert redact_url('http://[::1') == '(a URL that cannot be parsed; not shown)'
+    assert scrub_url("unknown url type: 'htp://u:pw1@h/x?tok=abc'", 'htp://u:pw1@h/x?tok=abc') \
+        == "unknown url type: 'htp://h/x'"
+    assert scrub_url('failed for user u with pw1 (pw1%3A)', 'http://u:pw1@h/x') == 'failed for user u with ******** (********%3A)'
