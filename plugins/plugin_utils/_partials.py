@@ -246,18 +246,21 @@ def read_partials(directory, expect=None):
     """
     errors, headers = [], []
     for name in _entries(directory):
-        path = os.path.join(directory, name)
+        # the path opened, and the path and name the report shows (a name that is not UTF-8 escaped)
+        path, shown = os.path.join(directory, name), _shown_name(name)
         if not name.endswith(SUFFIX):
             kind = 'a directory' if os.path.isdir(path) else 'a file'
-            errors.append({'path': path, 'error': '%s that is not a partial report (its name does not end in %s); '
-                                                  'ignored' % (kind, SUFFIX)})
+            errors.append({'path': os.path.join(directory, shown),
+                           'error': '%s that is not a partial report (its name does not end in %s); ignored'
+                                    % (kind, SUFFIX)})
             continue
         try:
             if not os.path.isfile(path):
                 raise ValueError('not a regular file; ignored')
-            headers.append((_read_header(path), name, path))
+            headers.append((_read_header(path), shown, path))
         except (OSError, ValueError) as exc:
-            errors.append({'path': path, 'error': one_line(getattr(exc, 'strerror', None) or str(exc))})
+            errors.append({'path': os.path.join(directory, shown),
+                           'error': one_line(getattr(exc, 'strerror', None) or str(exc))})
     # oldest first: a host's newest summary is the one left standing
     headers.sort(key=lambda item: (item[0]['created_at'], item[1]))
     summaries, source, ignored, partials = {}, {}, {}, []
@@ -265,7 +268,7 @@ def read_partials(directory, expect=None):
     for header, name, path in headers:
         read, problems = _read_body(path, name, summaries, source, ignored, decode)
         for problem in problems:
-            errors.append({'path': path, 'error': problem})
+            errors.append({'path': os.path.join(directory, name), 'error': problem})
         partials.append({'file': name, 'slice': header['slice'], 'created_at': header['created_at'],
                          'hosts': read, 'run': header.get('run') if isinstance(header.get('run'), dict) else {}})
     duplicates = [{'host': host, 'used': source[host], 'ignored': files}
@@ -278,6 +281,15 @@ def read_partials(directory, expect=None):
             missing.append(host)
     return summaries, {'dir': directory, 'partials': partials, 'errors': errors, 'duplicates': duplicates,
                        'missing': missing}
+
+
+def _shown_name(name):
+    """A file name as the report shows it: bytes that are not UTF-8 (os.listdir's lone surrogates,
+    which no report could encode) as ``\\xNN``."""
+    try:
+        return name.encode('utf-8', 'surrogateescape').decode('utf-8', 'backslashreplace')
+    except UnicodeError:
+        return name.encode('utf-8', 'backslashreplace').decode('utf-8')
 
 
 def _shared_decoder():

@@ -250,3 +250,19 @@ def test_a_crafted_header_is_one_error_for_its_file(tmp_path):
     assert [e['error'] for e in info['errors'] if e['path'].endswith('d.rcg-partial.jsonl')] == [
         'line 2: host.hosts holds a lone UTF-16 surrogate (not Unicode text); that host is not merged',
         'cut short: no end line after 0 host(s) (the 0 read are merged)']
+
+
+def test_file_names_that_are_not_utf8_are_shown_escaped(tmp_path):
+    """A partial (or any file) whose name is not UTF-8 is shown escaped; before, its name's lone
+    surrogate made the JSON, HTML and Markdown reports unwritable."""
+    _partials.write_partial(str(tmp_path), fleet_hosts(['n1']), 'job-1')
+    os.rename(str(tmp_path / 'job-1.rcg-partial.jsonl'), os.path.join(str(tmp_path).encode(), b'\xff.rcg-partial.jsonl'))
+    open(os.path.join(str(tmp_path).encode(), b'notes-\xfe'), 'w').close()
+    merged, info = _partials.read_partials(str(tmp_path))
+    assert sorted(merged) == ['n1'] and [p['file'] for p in info['partials']] == ['\\xff.rcg-partial.jsonl']
+    assert [e['path'] for e in info['errors']] == [os.path.join(str(tmp_path), 'notes-\\xfe')]
+    fleet = _report.build_fleet(merged)
+    fleet['merge'] = info
+    for fmt, text in _renderers.render(fleet, _renderers.FORMATS).items():
+        _renderers.validate(fmt, text, fleet)
+        text.encode('utf-8')
