@@ -48,9 +48,9 @@ options:
   url:
     description:
       - Where to fetch the file (HTTP(S) or file URL). One of O(url) and O(src) with O(state=present).
-      - May hold credentials (V(https://user:password@host/...)) or a token in its query string: the option is
-        C(no_log), and messages, the diff and the return values show it without C(user:password@), query string
-        and fragment.
+      - May hold credentials (V(https://user:password@host/...)) or a token in its query string. The option is
+        C(no_log), and messages, the diff and the return values show the URL without C(user:password@), query
+        string and fragment.
     type: str
   src:
     description:
