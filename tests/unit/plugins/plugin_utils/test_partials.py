@@ -231,12 +231,12 @@ def test_a_crafted_header_is_one_error_for_its_file(tmp_path):
             'created_at': '2026-01-02T03:04:09.000005Z'}
     trailer = json.dumps({'end': True, 'hosts': 0})
     (tmp_path / 'a.rcg-partial.jsonl').write_text('{"format": ' + '[' * 100000 + '\n' + trailer + '\n')
-    (tmp_path / 'b.rcg-partial.jsonl').write_text(json.dumps(dict(base, run={'awx_user_name': 'x\udfff'})) + '\n'
-                                                   + trailer + '\n')
-    (tmp_path / 'c.rcg-partial.jsonl').write_text(json.dumps(dict(base, run={'x': json.loads('[' * 50 + ']' * 50)}))
-                                                   + '\n' + trailer + '\n')
-    (tmp_path / 'd.rcg-partial.jsonl').write_text(json.dumps(dict(base, slice='job-4')) + '\n'
-                                                   + json.dumps({'end': True, 'hosts': '\ud800'}) + '\n')
+    headers = {'b': dict(base, run={'awx_user_name': 'x\udfff'}),
+               'c': dict(base, run={'x': json.loads('[' * 50 + ']' * 50)})}
+    for name, header in headers.items():
+        (tmp_path / ('%s.rcg-partial.jsonl' % name)).write_text(json.dumps(header) + '\n' + trailer + '\n')
+    bad_trailer = json.dumps({'end': True, 'hosts': '\ud800'})
+    (tmp_path / 'd.rcg-partial.jsonl').write_text(json.dumps(dict(base, slice='job-4')) + '\n' + bad_trailer + '\n')
     merged, info = _partials.read_partials(str(tmp_path))
     errors = dict((os.path.basename(e['path']), e['error']) for e in info['errors'])
     del errors['d.rcg-partial.jsonl']
