@@ -16,10 +16,8 @@ __metaclass__ = type
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._command import ENV, run
@@ -34,6 +32,8 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.outcome i
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.reap import PREFIX, write_owner, write_runtime_pid
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.syscalls import syscall_table
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.workdir import (
+    WorkDir, read_stderr, remove_tree, stderr_file)
 
 POLL_SECONDS = 0.02
 # How long a deadlock must hold before it counts: a task waits for the agent, the notify fd is
@@ -77,19 +77,19 @@ class Canary(object):
         self.timeout = float(timeout)
         # Temp dir, container id and cgroups carry this run's PID: a later run reaps them if this
         # one is killed (_probe/reap.py).
-        prefix = '%s%d-' % (PREFIX, os.getpid())
-        self.tmp = tempfile.mkdtemp(prefix=prefix, dir=tmp_parent)
-        if len(self.tmp) > 90 and tmp_parent is None:  # unix socket paths are limited to 107 bytes
-            os.rmdir(self.tmp)
-            self.tmp = tempfile.mkdtemp(prefix=prefix, dir='/tmp')
-        write_owner(self.tmp, runtime)
+        # The directory stays root's (_probe/workdir.py): a rootless canary's user gets only bundle/,
+        # state/ and run/, and root never opens a name in them again but run/container.pid (no-follow).
+        self.work = WorkDir('%s%d-' % (PREFIX, os.getpid()), tmp_parent)
+        self.tmp = self.work.path
+        write_owner(self.work, runtime, user)
         self.id = os.path.basename(self.tmp)
         self.bundle = os.path.join(self.tmp, 'bundle')
         self.state_root = os.path.join(self.tmp, 'state')
         self.socket = os.path.join(self.tmp, 'agent.sock')
-        self.pid_file = os.path.join(self.tmp, 'container.pid')
+        self.pid_file = os.path.join(self.tmp, 'run', 'container.pid')
         self.agent = None
         self.proc = None
+        self.stderr = None
         self.seen = {}            # pid -> starttime of everything the runtime spawned
         self.leftovers = []
 
@@ -101,9 +101,10 @@ class Canary(object):
         return False
 
     def _prepare(self):
-        rootfs = os.path.join(self.bundle, 'rootfs')
-        os.makedirs(rootfs)
-        os.mkdir(self.state_root, 0o700)
+        rootfs = os.path.join(self.work.mkdir('bundle', 0o755), 'rootfs')
+        os.mkdir(rootfs)  # in root's 0700 directory: no name below it is anyone else's yet
+        self.work.mkdir('state')
+        self.work.mkdir('run')
         links, binds = rootfs_layout('/')
         for name, target in links.items():
             os.symlink(target, os.path.join(rootfs, name))
@@ -112,12 +113,7 @@ class Canary(object):
         config = canary_config(self.id, self.syscalls, self.socket, self.nnp, binds)
         if self.user:
             rootless_config(config, self.user)
-        with open(os.path.join(self.bundle, 'config.json'), 'w') as handle:
-            json.dump(config, handle, indent=2)
-        if self.user:  # everything the user's runtime touches is the user's (made by root, then handed over)
-            for top, dirs, files in os.walk(self.tmp):
-                for name in [top] + [os.path.join(top, n) for n in dirs + files]:
-                    os.lchown(name, self.user['uid'], self.user['gid'])
+        self.work.create('bundle/config.json', json.dumps(config, indent=2))
 
     def _env(self):
         if not self.user:
@@ -152,10 +148,13 @@ class Canary(object):
         return found
 
     def _container_pid(self):
+        """The container's PID from --pid-file: for a rootless canary a regular file of its user (read
+        without following links) naming a process of that user, else 0."""
+        uid = self.user['uid'] if self.user else 0
+        pid = self.work.read_pid('run/container.pid', uid)
         try:
-            with open(self.pid_file) as handle:
-                return int(handle.read().strip() or 0)
-        except (IOError, OSError, ValueError):
+            return pid if pid and os.stat('/proc/%d' % pid).st_uid == uid else 0
+        except OSError:
             return 0
 
     def run(self):
@@ -163,10 +162,10 @@ class Canary(object):
         started = time.time()
         self._prepare()
         self.agent = Agent(self.socket, answer=self.answer).start()
-        if self.user:  # the user's runtime connects to the agent
-            os.chown(self.socket, self.user['uid'], self.user['gid'])
-        out = open(os.path.join(self.tmp, 'stdout'), 'wb')
-        err = open(os.path.join(self.tmp, 'stderr'), 'wb')
+        if self.user:  # the user's runtime connects to the agent; then it may enter (not list) the directory
+            os.chown(self.socket, self.user['uid'], self.user['gid'], follow_symlinks=False)
+            self.work.hand_over(self.user)
+        err = stderr_file()  # unnamed, root's: the runtime can neither swap it nor make it a FIFO
         argv = self._runtime('run', '--bundle', self.bundle, '--pid-file', self.pid_file)
         if self.kind == 'runc':
             argv.append('--keep')  # keep state so that "stopped" can be checked, then delete
@@ -174,14 +173,15 @@ class Canary(object):
         try:
             # Popen, not run_command: a hung runtime must be found and killed by PID. It dies with
             # this process (PR_SET_PDEATHSIG); what it started is reaped by the next run.
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,  # pylint: disable=ansible-bad-function
-                                         stderr=err, env=self._env(), cwd=self.tmp, close_fds=True,
-                                         start_new_session=True, preexec_fn=_die_with_parent(),
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,  # pylint: disable=ansible-bad-function
+                                         stdout=subprocess.DEVNULL, stderr=err, env=self._env(), cwd=self.tmp,
+                                         close_fds=True, start_new_session=True, preexec_fn=_die_with_parent(),
                                          **self._popen_user())
-        finally:
-            out.close()
+        except BaseException:
             err.close()
-        write_runtime_pid(self.tmp, self.proc.pid)
+            raise
+        self.stderr = err
+        write_runtime_pid(self.work, self.proc.pid)
         timed_out, rc, stuck, blocked, waits_at_timeout = False, None, None, None, None
         deadline = started + self.timeout
         stuck_since, stuck_key, samples, busy, last_scan = None, None, 0, 0, 0.0
@@ -221,8 +221,7 @@ class Canary(object):
             self.agent.settle()
         if not timed_out and not stuck and rc == 0 and self.kind == 'runc':
             status = self._status(max(1.0, deadline - time.time()))
-        with open(os.path.join(self.tmp, 'stderr'), 'rb') as handle:
-            stderr = handle.read(64 * 1024)
+        stderr = read_stderr(self.stderr)
         outcome, message = classify(timed_out, rc, stderr, self.agent.connected, status, stuck)
         if self.agent.errors and outcome == 'ok':
             outcome, message = 'error', '; '.join(self.agent.errors)
@@ -371,12 +370,14 @@ class Canary(object):
         for point in mounts_under(self.tmp):
             if not detach_mount(point):
                 problems.append('mount %s could not be detached' % point)
+        if self.stderr is not None:
+            self.stderr.close()
+            self.stderr = None
+        self.work.close()
         if mounts_under(self.tmp):
             problems.append('mounts remain under %s: temp dir kept' % self.tmp)
-        elif os.path.isdir(self.tmp):
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            if os.path.exists(self.tmp):
-                problems.append('temp dir %s could not be removed' % self.tmp)
+        else:
+            problems.extend(remove_tree(self.tmp))  # takes the user's subdirectories back first
         self.leftovers = problems
         return problems
 

@@ -26,15 +26,15 @@ __metaclass__ = type
 import json
 import os
 import re
-import shutil
 import stat
 import tempfile
 import time
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._command import run
-from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import may_execute
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import SafeDir, may_execute
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.cleanup import (
     cgroup_pids, descendants, detach_mount, kill_exact, mounts_under, proc_stat)
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.workdir import remove_tree
 
 PREFIX = 'runcguard-probe-'
 NAME = re.compile(r'\Aruncguard-probe-([0-9]{1,10})-[A-Za-z0-9_]{1,32}\Z')
@@ -62,18 +62,36 @@ def _read_small(path, limit=4096):
         os.close(fd)
 
 
-def write_owner(tmp_dir, runtime):
-    """Record this run (PID and start time) and the runtime in a fresh canary directory."""
+def _workdir(directory):
+    if isinstance(directory, str):  # a path: only for a directory root just made (tests)
+        from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.workdir import WorkDir
+        work = WorkDir.__new__(WorkDir)
+        work.path, work.safe = directory, SafeDir.open(directory)
+        return work
+    return directory
+
+
+def write_owner(directory, runtime, user=None):
+    """Record this run (PID and start time), the runtime and the user a rootless canary runs as, in a
+    fresh canary directory (a WorkDir, or the path of one root just made): written relative to the
+    root-owned directory, never through a name a user could plant."""
     me = proc_stat(os.getpid())
-    with open(os.path.join(tmp_dir, OWNER_FILE), 'w') as handle:
-        json.dump({'pid': os.getpid(), 'start': me[2] if me else None, 'runtime': runtime}, handle)
+    record = {'pid': os.getpid(), 'start': me[2] if me else None, 'runtime': runtime}
+    if user:
+        record['user'] = [int(user['uid']), int(user['gid'])]
+    work = _workdir(directory)
+    try:
+        work.write_json(OWNER_FILE, record)
+    finally:
+        if work is not directory:
+            work.safe.close()
 
 
-def write_runtime_pid(tmp_dir, pid):
-    """Record the runtime process (PID and start time): its session holds everything it started."""
+def write_runtime_pid(work, pid):
+    """Record the runtime process (PID and start time) in the WorkDir: its session holds everything it
+    started."""
     info = proc_stat(pid)
-    with open(os.path.join(tmp_dir, RUNTIME_PID_FILE), 'w') as handle:
-        handle.write('%d %s\n' % (pid, info[2] if info else ''))
+    work.write(RUNTIME_PID_FILE, '%d %s\n' % (pid, info[2] if info else ''))
 
 
 def _boot_time():
@@ -120,12 +138,20 @@ class _Run(object):
         self.directory = None
         self.runtime = None
         self.session = None      # (pid, start) of the runtime process
+        self.user = None         # (uid, gid) a rootless canary ran as
         self.cgroups = []
         self.processes = {}      # pid -> start time
 
     def report(self):
         return {'container_id': self.name, 'pid': self.pid, 'directory': self.directory, 'cgroups': list(self.cgroups),
                 'processes': sorted(self.processes), 'deleted': False, 'problems': []}
+
+
+def _user(value):
+    """(uid, gid) of a rootless canary's user from owner.json, or None."""
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) and 0 < v < 2 ** 32 for v in value):
+        return tuple(value)
+    return None
 
 
 def _directories(parents, boot, runs, alive):
@@ -142,8 +168,8 @@ def _directories(parents, boot, runs, alive):
                 info = os.lstat(path)
             except OSError:
                 continue
-            if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o077:
-                continue  # not a directory this module made (mkdtemp: root's, 0700)
+            if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o066:
+                continue  # not a directory this module made (mkdtemp: root's, 0700; 0711 for a rootless canary)
             entry = _Run(name)
             owner = None
             try:
@@ -156,6 +182,7 @@ def _directories(parents, boot, runs, alive):
                     alive.add(name)
                     continue
                 entry.runtime = owner.get('runtime') if isinstance(owner.get('runtime'), str) else None
+                entry.user = _user(owner.get('user'))
             elif _owner_alive(entry.pid, min(info.st_mtime, info.st_ctime), boot):
                 alive.add(name)
                 continue
@@ -267,15 +294,29 @@ def reap(entry):
     problems = report['problems']
     problems.extend(_kill_all(entry))
     state = os.path.join(entry.directory, 'state') if entry.directory else None
-    if state and os.path.isdir(os.path.join(state, entry.name)):
-        if may_run(entry.runtime):
-            error = run([entry.runtime, '--root', state, 'delete', '--force', entry.name], 10)[3]
+    try:
+        state_info = os.lstat(state) if state else None
+    except OSError:
+        state_info = None
+    try:
+        container = stat.S_ISDIR(os.lstat(os.path.join(state, entry.name)).st_mode) if state else False
+    except OSError:
+        container = False
+    if container and state_info is not None and stat.S_ISDIR(state_info.st_mode):
+        # A rootless canary's state is its user's: only that user's runtime, as that user, reads it
+        # (root's runtime would act on whatever state.json the user wrote).
+        as_user = entry.user if entry.user and state_info.st_uid == entry.user[0] else None
+        if state_info.st_uid != 0 and as_user is None:
+            problems.append('state directory %s is not root\'s: no runtime run on it, removed' % state)
+        elif as_user is None and not may_run(entry.runtime):
+            problems.append('runtime %r not run by root (missing, or a non-root user could change it): '
+                            'container state removed without it' % entry.runtime)
+        elif entry.runtime and os.path.isabs(entry.runtime):
+            error = run([entry.runtime, '--root', state, 'delete', '--force', entry.name], 10, user=as_user,
+                        cwd='/')[3]
             report['deleted'] = not error
             if error:
                 problems.append('%s delete --force %s: %s' % (entry.runtime, entry.name, error))
-        else:
-            problems.append('runtime %r not run by root (missing, or a non-root user could change it): '
-                            'container state removed without it' % entry.runtime)
     for path in entry.cgroups:
         error = None
         for _try in range(20):
@@ -295,10 +336,8 @@ def reap(entry):
                 problems.append('mount %s could not be detached' % point)
         if mounts_under(entry.directory):
             problems.append('mounts remain under %s: directory kept' % entry.directory)
-        else:
-            shutil.rmtree(entry.directory, ignore_errors=True)
-            if os.path.lexists(entry.directory):
-                problems.append('directory %s could not be removed' % entry.directory)
+        elif remove_tree(entry.directory):
+            problems.append('directory %s could not be removed' % entry.directory)
     return report
 
 
