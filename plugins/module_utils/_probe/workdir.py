@@ -102,6 +102,8 @@ class WorkDir(object):
         """The PID in ``name`` (a path relative to the directory, e.g. ``run/container.pid``): a regular
         file of ``uid`` (root's by default) read without following links or blocking on a FIFO; 0 when
         absent or anything else."""
+        if self.safe is None:  # cleaned up
+            return 0
         try:
             fd = os.open(name, _READ_FLAGS, dir_fd=self.safe.fd)
         except (OSError, ValueError):
