@@ -8,8 +8,11 @@
 * argv runs with stdin from /dev/null, ``LANG=C``, a fixed ``PATH`` and its own session (process
   group). ``timeout`` seconds after the start, or as soon as argv itself has exited, the whole
   group is killed with SIGKILL: nothing it spawned outlives the call (a runtime that ignores
-  SIGTERM, a forked helper that keeps the pipes open). A process that started its own session is
-  outside the group; callers that start such processes (the probe's containers) clean them up.
+  SIGTERM, a forked helper that keeps the pipes open). For the time of the call this process is a
+  child subreaper (``PR_SET_CHILD_SUBREAPER``): whatever argv started and left behind, even in a
+  session of its own (``setsid sh -c "sleep 600" &`` from a user's ``--version``), is re-parented to
+  this process instead of PID 1 when its parent dies, and is killed with SIGKILL and reaped before
+  ``run`` returns, generation by generation, until nothing of argv is left (5 s at most).
 * stdout/stderr are bytes, at most ``limit`` each (the rest is read and dropped, so a binary
   printing garbage without end neither blocks nor fills memory).
 * ``error`` is None or a short reason: ``timed out after Ns``, ``not found``, ``cannot be executed
@@ -21,7 +24,9 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import ctypes
 import errno
+import glob
 import os
 import selectors
 import signal
@@ -64,6 +69,89 @@ def _as_user(user):
     return {'user': uid, 'group': gid, 'extra_groups': []}
 
 
+PR_SET_CHILD_SUBREAPER = 36
+PR_GET_CHILD_SUBREAPER = 37
+_REAP_SECONDS = 5.0
+_PRCTL = []
+
+
+def _prctl():
+    if not _PRCTL:
+        try:
+            _PRCTL.append(ctypes.CDLL(None, use_errno=True).prctl)
+        except (OSError, AttributeError):
+            _PRCTL.append(None)
+    return _PRCTL[0]
+
+
+def _children():
+    """PIDs of this process's children (``/proc/self/task/*/children``; a scan of /proc without it)."""
+    found = set()
+    files = glob.glob('/proc/self/task/*/children')
+    if files:
+        for name in files:
+            try:
+                with open(name) as handle:
+                    found.update(int(pid) for pid in handle.read().split())
+            except (IOError, OSError, ValueError):
+                pass
+        return found
+    me = os.getpid()
+    for name in os.listdir('/proc'):
+        if name.isdigit():
+            try:
+                with open('/proc/%s/stat' % name) as handle:
+                    if int(handle.read().rsplit(')', 1)[1].split()[1]) == me:
+                        found.add(int(name))
+            except (IOError, OSError, ValueError, IndexError):
+                pass
+    return found
+
+
+class _Subreaper(object):
+    """While argv runs, orphans of what it started come to this process, not PID 1; on exit every
+    one of them (and what they started) is killed and reaped. Children this process had before are
+    never touched."""
+
+    def __enter__(self):
+        self.prctl, self.was = _prctl(), ctypes.c_int(0)
+        if self.prctl is not None:
+            self.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(self.was), 0, 0, 0)
+            if self.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+                self.prctl = None
+        self.before = _children()
+        return self
+
+    def reap(self, group):
+        """Kill and reap every adopted orphan until argv's process group is empty and none is left."""
+        deadline = time.monotonic() + _REAP_SECONDS
+        while True:
+            adopted = _children() - self.before
+            for pid in adopted:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            for pid in adopted:
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except OSError:
+                    pass
+            try:
+                os.killpg(group, 0)
+                busy = True  # members still dying: their children come to us when they are gone
+            except OSError:
+                busy = False
+            if not adopted and not busy or time.monotonic() > deadline:
+                return
+            time.sleep(0.005)
+
+    def __exit__(self, *exc):
+        if self.prctl is not None and not self.was.value:
+            self.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+        return False
+
+
 def fd_path(fd):
     """The path that executes exactly the file open as ``fd`` (pass ``fd`` in ``pass_fds``)."""
     return '/proc/self/fd/%d' % fd
@@ -80,12 +168,20 @@ def run(argv, timeout, cwd=None, limit=OUTPUT_LIMIT, user=None, env=None, fd=Non
     """
     extra = dict(executable=fd_path(fd), pass_fds=(fd,)) if fd is not None else {}
     extra.update(_as_user(user))
-    try:
-        proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL,  # pylint: disable=ansible-bad-function
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or ENV, cwd=cwd,
-                                close_fds=True, start_new_session=True, **extra)
-    except OSError as exc:
-        return None, b'', b'', _spawn_error(exc)
+    with _Subreaper() as reaper:
+        try:
+            proc = subprocess.Popen([str(a) for a in argv], stdin=subprocess.DEVNULL,  # pylint: disable=ansible-bad-function
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or ENV, cwd=cwd,
+                                    close_fds=True, start_new_session=True, **extra)
+        except OSError as exc:
+            return None, b'', b'', _spawn_error(exc)
+        try:
+            return _collect(proc, timeout, limit)
+        finally:
+            reaper.reap(proc.pid)
+
+
+def _collect(proc, timeout, limit):
     deadline = time.monotonic() + max(1, timeout)
     output = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
     timed_out = False

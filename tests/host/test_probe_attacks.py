@@ -274,6 +274,24 @@ def test_a_runtime_swapping_stderr_for_a_fifo_cannot_block_the_probe(user, where
     assert os.listdir(parent) == []
 
 
+def test_a_setsid_grandchild_of_a_users_version_call_does_not_survive(user):
+    """``--version`` starts ``setsid sh -c "sleep 600" &``: the probe's identification of the runtime
+    (run as the user) leaves no process of it behind."""
+    runtime = user.install((RUNTIME % ('setsid sh -c "sleep 613; true" >/dev/null 2>&1 & sleep 0.3', '')).encode())
+    info, refusal = _probe.runtime_identity(runtime, user=_probe.probe_user(user.name))
+    assert refusal is None and info['version'] == '1.1.13', (info, refusal)
+    time.sleep(0.5)
+    left = []
+    for pid in user.processes():
+        try:
+            with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+                if b'613' in handle.read() and _live(pid):
+                    left.append(pid)
+        except OSError:
+            pass
+    assert left == [], 'processes of the --version call survived it: %s' % left
+
+
 def test_a_killed_rootless_runs_directory_is_reaped_with_what_the_user_left(user, where):
     """A rootless canary (real runc 1.2.0-rc.2, hung) is SIGKILLed with its probe; the user leaves a
     file and a link to a root-only file in what was handed to them. The next run reaps the directory

@@ -84,3 +84,23 @@ def test_fd_runs_exactly_the_opened_file_even_a_script(tmp_path):
         assert _command.run([str(prog)], 5)[1] == b'swapped\n'  # without fd: whatever the path names now
     finally:
         os.close(fd)
+
+
+def test_a_setsid_grandchild_does_not_outlive_the_call():
+    # A process that left argv's process group and session (setsid) after its parent exited: it is
+    # re-parented to this process (child subreaper for the call), killed and reaped.
+    rc, out, dummy, error = _command.run(['sh', '-c', 'setsid sh -c \'echo $$; exec sleep 60\' & sleep 0.3'], 30)
+    assert rc == 0 and error is None
+    pid = int(out)
+    assert not os.path.exists('/proc/%d' % pid), 'the setsid grandchild outlived run()'
+
+
+def test_children_of_the_caller_are_left_alone():
+    import subprocess
+    mine = subprocess.Popen(['sleep', '30'])
+    try:
+        assert _command.run(['sh', '-c', 'setsid sleep 60 & sleep 0.2'], 10)[0] == 0
+        assert mine.poll() is None, 'run() killed a child it did not start'
+    finally:
+        mine.kill()
+        mine.wait()
