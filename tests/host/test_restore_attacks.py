@@ -5,6 +5,8 @@
 - the remediate rollback (``backup_restore``) and runc_pin's unpin (``Record.restore``) never write
   through a symlink a user put where a restored file was: the root file it points to is untouched and
   nothing is created where a dangling one points;
+- a journal a user planted in a sticky shared directory (``/tmp``) never makes root remove a directory;
+- ``SafeDir.open(create=True)`` under a directory a user controls creates nothing.
 
 The user's own actions run as that user (``setpriv``); the collection runs as root through real
 ``ansible`` runs. Machine-wide names carry the ``rcg-fixrestore-`` prefix.
@@ -14,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import json
 import os
 import pwd
@@ -160,3 +163,55 @@ def test_unpin_never_writes_through_a_users_link(user, victim, tmp_path):
         assert result['failed'] is True and 'symlink' in result['msg'], result
         assert _state(target) == before and not os.path.lexists(missing)
         assert os.path.isdir(state_dir)  # the record is kept for a run once the link is gone
+
+
+def test_a_planted_journal_removes_no_directory(user):
+    top = tempfile.mkdtemp(prefix='rcg-fixrestore-', dir='/tmp')
+    victim_dir = tempfile.mkdtemp(prefix='rcg-fixrestore-emptydir-', dir='/var/tmp')
+    state_dir = os.path.join(top, 'a', 'state')
+    name = '.runc_pin-parents.%s.runcguard-journal' % hashlib.sha256(state_dir.encode()).hexdigest()[:16]
+    planted = [os.path.join('/tmp', name), os.path.join(top, name)]
+    try:
+        os.chmod(top, 0o1777)  # a second sticky shared directory on the way
+        for journal in planted:
+            as_user(user, 'sh', '-c', 'umask 077; printf "%s" "$1" > "$2"', 'sh', json.dumps([victim_dir]), journal)
+        for check in (True, False):
+            result = adhoc('runcguard.seccomp.runc_pin_apply',
+                           {'state': 'absent', 'state_dir': state_dir, '_ansible_check_mode': check})
+            assert not result['failed'], result
+            assert result['dirs'] == [] and result['restored']['dirs_removed'] == [], result
+            assert os.path.isdir(victim_dir)
+        assert all(os.path.exists(p) for p in planted)  # the user's files are the user's business
+    finally:
+        for journal in planted:
+            if os.path.lexists(journal):
+                os.unlink(journal)
+        shutil.rmtree(top, ignore_errors=True)
+        shutil.rmtree(victim_dir, ignore_errors=True)
+
+
+def test_safedir_create_under_a_users_directory_creates_nothing(user):
+    from ansible_collections.runcguard.seccomp.plugins.module_utils import _safefile
+    top = tempfile.mkdtemp(prefix='rcg-fixrestore-', dir='/tmp')
+    try:
+        os.chown(top, user.pw_uid, user.pw_gid)
+        with pytest.raises(_safefile.UserControlled):
+            _safefile.SafeDir.open(os.path.join(top, 'sub', 'deeper'), create=True)
+        assert os.listdir(top) == []
+        # a user's link on the way is neither followed nor created through
+        os.chown(top, 0, 0)
+        elsewhere = tempfile.mkdtemp(prefix='rcg-fixrestore-', dir='/var/tmp')
+        try:
+            os.symlink(elsewhere, os.path.join(top, 'link'))
+            os.lchown(os.path.join(top, 'link'), user.pw_uid, user.pw_gid)
+            with pytest.raises(_safefile.UserControlled):
+                _safefile.SafeDir.open(os.path.join(top, 'link', 'sub'), create=True)
+            assert os.listdir(elsewhere) == []
+        finally:
+            shutil.rmtree(elsewhere, ignore_errors=True)
+        # root's own directory: created, root's, the mode asked for
+        with _safefile.SafeDir.open(os.path.join(top, 'mine', 'sub'), create=True, mode=0o700) as sdir:
+            st = os.fstat(sdir.fd)
+        assert (st.st_uid, stat.S_IMODE(st.st_mode) & 0o700) == (0, 0o700)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

@@ -30,6 +30,7 @@ import stat
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _files, _safefile
 from ansible_collections.runcguard.seccomp.plugins.module_utils._pin import userbin
+from ansible_collections.runcguard.seccomp.plugins.module_utils._pin.journal import Journal
 
 FORMAT = b'2\n'
 FILE_LIMIT = 64 << 20  # a runc binary is ~10 MiB
@@ -102,7 +103,7 @@ def read_file(path, limit=FILE_LIMIT):
     return _safefile.read_file(path, limit)
 
 
-class Record(object):
+class Record(Journal):
 
     def __init__(self, state_dir):
         self.state_dir = state_dir.rstrip('/') or '/'
@@ -348,101 +349,6 @@ class Record(object):
         """Remove the record (call after ``restore``)."""
         if os.path.isdir(self.state_dir):
             shutil.rmtree(self.state_dir)
-
-    @staticmethod
-    def remove_dirs(dirs, check=False):
-        """rmdir each of ``dirs`` (deepest first) that is empty; returns those removed."""
-        removed = []
-        for parent in sorted(dirs, key=lambda d: (-d.count('/'), d)):
-            if not os.path.isdir(parent) or os.path.islink(parent):
-                continue
-            if check:
-                removed.append(parent)
-                continue
-            try:
-                os.rmdir(parent)
-                removed.append(parent)
-            except OSError:
-                pass
-        return removed
-
-    # ------------------------------------------------------------------ the parents' journal (open)
-    def _journal_name(self):
-        import hashlib
-        return '.runc_pin-parents.%s.runcguard-journal' % hashlib.sha256(
-            self.state_dir.encode('utf-8', 'surrogateescape')).hexdigest()[:16]
-
-    def _journal_dirs(self):
-        """Existing directories above the state directory, where a journal of it may be (innermost first)."""
-        out, here = [], os.path.dirname(self.state_dir)
-        while True:
-            if os.path.isdir(here) and not os.path.islink(here):
-                out.append(here)
-            if here in ('/', ''):
-                return out
-            here = os.path.dirname(here)
-
-    def journal(self, parents):
-        """Write ``parents`` (directories made for the state directory) to the journal beside the outermost,
-        before they are created (``open``) or before the record of them goes (``forget``)."""
-        self._write_journal(parents)
-
-    def _write_journal(self, parents):
-        if not parents:
-            return
-        name = self._journal_name()
-        outermost = min(parents, key=lambda d: (d.count('/'), d))
-        with _safefile.SafeDir.open(os.path.dirname(outermost)) as sdir:
-            sdir.remove_stale_scratch(name)
-            known = self._read_journal(sdir, name)
-            data = (json.dumps(sorted(set(known) | set(parents))) + '\n').encode('utf-8')
-            sdir.unlink(name)
-            sdir.write(name, data, attrs=_safefile.Attributes(0, 0, 0o600), exists=False)
-
-    @staticmethod
-    def _read_journal(sdir, name):
-        if sdir.lstat(name) is None:
-            return []
-        try:
-            data = json.loads(sdir.read(name, 1 << 16)[0].decode('utf-8'))
-        except (ValueError, UnicodeDecodeError):
-            return []  # half written by a killed run: nothing was created after it
-        return [d for d in data if isinstance(d, str) and d.startswith('/')] if isinstance(data, list) else []
-
-    def _journals(self):
-        """SafeDirs (close them) of the directories above the state directory that may hold its journal."""
-        out = []
-        for here in self._journal_dirs():
-            try:
-                out.append(_safefile.SafeDir.open(here))
-            except _files.FileProblem:
-                continue  # a directory a user controls: _write_journal never writes there
-        return out, self._journal_name()
-
-    def journal_parents(self):
-        """Directories a killed ``open`` may have created (from its journal), or []."""
-        sdirs, name = self._journals()
-        found = []
-        for sdir in sdirs:
-            with sdir:
-                found += self._read_journal(sdir, name)
-        return sorted(set(found))
-
-    def clean_journal(self, remove_dirs=True, check=False):
-        """Remove the journal of a killed ``open`` (and its half-written copies); with ``remove_dirs``, first
-        the directories it names that are empty (deepest first). Returns (journal found, directories removed)."""
-        parents = self.journal_parents()
-        removed = self.remove_dirs(parents, check=check) if remove_dirs else []
-        sdirs, name = self._journals()
-        found = bool(parents)
-        for sdir in sdirs:
-            with sdir:
-                if check:
-                    found = found or sdir.lstat(name) is not None
-                    continue
-                found = bool(sdir.remove_stale_scratch(name)) or found
-                found = sdir.unlink(name) or found
-        return found, removed
 
 
 def _same_attrs(a, b):

@@ -36,10 +36,11 @@ class SafeDir(object):
 
         Refuses (UserControlled) a directory a non-root user owns or can change, or one below such a
         directory, unless ``allow_user_owned``; a user's symlink on the way is never followed.
-        ``create``: make missing directories (root-owned, ``mode``) first, each relative to its parent.
+        ``create``: make missing directories (root-owned, ``mode``) first, each relative to its parent, and
+        only once the deepest existing one passed the same check (nothing is made in a user's directory).
         """
         if create:
-            _makedirs(path, mode)
+            _makedirs(path, mode, allow_user_owned)
         w = walk(path, 'write')
         try:
             if w.final is None:

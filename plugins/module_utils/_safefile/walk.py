@@ -206,13 +206,28 @@ def _open_dir(w, parent_only=False):
     return fd
 
 
-def _makedirs(path, mode):
-    """Create the missing directories of absolute ``path`` (root's, ``mode``), each relative to its parent."""
-    parts = _split(os.path.normpath(path))
-    fd = os.open('/', (_PATH or os.O_RDONLY) | _DIRECTORY | _CLOEXEC)
+def _makedirs(path, mode, allow_user_owned=False):
+    """Create the missing directories of absolute ``path`` (root's, ``mode``), each relative to its parent.
+
+    The deepest directory that exists is walked (never through a user's link) and checked against
+    ``allow_user_owned`` first: nothing is created below a directory a user controls unless allowed."""
+    path = os.path.normpath(path)
+    missing, here = [], path
+    while here != '/' and not os.path.lexists(here):  # only where to start: the walk below checks it
+        missing.insert(0, os.path.basename(here))
+        here = os.path.dirname(here)
+    if not missing:
+        return
+    w = walk(here, 'write')
     try:
-        here = '/'
-        for name in parts:
+        if here != '/' and (w.final is None or not stat.S_ISDIR(w.final.st_mode)):
+            return  # gone meanwhile, or not a directory: SafeDir.open's own walk says so
+        _check_user(w, allow_user_owned, path, 'write into')
+        fd = _open_dir(w) if here != '/' else os.open('/', os.O_RDONLY | _DIRECTORY | _CLOEXEC)
+    finally:
+        w.close()
+    try:
+        for name in missing:
             here = os.path.join(here, name)
             try:
                 os.mkdir(name, mode, dir_fd=fd)
@@ -222,8 +237,8 @@ def _makedirs(path, mode):
             try:
                 nfd = os.open(name, (_PATH or os.O_RDONLY) | _DIRECTORY | _NOFOLLOW | _CLOEXEC, dir_fd=fd)
             except OSError as exc:
-                if exc.errno == errno.ELOOP:
-                    return  # a symlink: SafeDir.open decides whether it may be followed
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    return  # made a symlink (or a file) meanwhile: SafeDir.open decides about it
                 raise FileProblem('cannot open %s: %s' % (here, describe_os_error(exc)), path)
             os.close(fd)
             fd = nfd

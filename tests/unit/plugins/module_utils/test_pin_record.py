@@ -6,6 +6,7 @@ and extended attributes, links stay links, created directories go, records of ol
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
 import os
 import stat
 
@@ -154,7 +155,6 @@ class Killed(BaseException):
 
 
 def _unpin(tmp_path, state_dir):
-    import json
     import subprocess
     import sys
     from ansible_collections.runcguard.seccomp.plugins.modules import runc_pin_apply
@@ -202,3 +202,23 @@ def test_a_completed_open_leaves_no_journal(tmp_path):
     assert rec.open() == [str(var / 'runcguard')]
     assert os.listdir(str(var)) == ['runcguard'] and rec.journal_parents() == []
     assert sorted(os.listdir(str(var / 'runcguard'))) == ['runc_pin']
+
+
+@pytest.mark.parametrize('mode', [0o600, 0o644])
+def test_a_journal_removes_only_the_state_directorys_own_parents(tmp_path, mode):
+    # red team 2 of issue 26: a journal naming another directory (or one root did not write: mode 0644) never
+    # makes unpin remove it; a root-written journal's own entries still go
+    var = tmp_path / 'var'
+    (var / 'other').mkdir(parents=True)
+    (var / 'runcguard' / 'runc_pin').mkdir(parents=True)
+    rec = record.Record(str(var / 'runcguard' / 'runc_pin'))
+    listed = [str(var / 'other'), str(var / 'runcguard'), str(var / 'runcguard' / 'runc_pin'), str(tmp_path)]
+    _write(str(var / rec._journal_name()), json.dumps(listed).encode(), mode)
+    found, removed = rec.clean_journal()
+    assert os.path.isdir(str(var / 'other')) and os.path.isdir(str(tmp_path))
+    if mode == 0o600:
+        assert found is True and removed == [str(var / 'runcguard' / 'runc_pin'), str(var / 'runcguard')]
+        assert sorted(os.listdir(str(var))) == ['other']
+    else:
+        assert (found, removed) == (False, []) and os.path.isdir(str(var / 'runcguard' / 'runc_pin'))
+        assert rec._journal_name() in os.listdir(str(var))
