@@ -24,7 +24,10 @@ any directory above it or a symlink on the way is owned by a non-root user, or w
 or other write bits without a sticky bit, a POSIX ACL entry granting write). Root does not rewrite
 such a path unless the caller allows it (``allow_user_owned``; the owner is then kept), never follows
 a user's symlink for a write, never reads through a user's link into a file that user could not read
-(``check_read``), and never executes a file a user controls (``may_execute``).
+(``check_read``), reads a file for a user (``open_for_read(as_user=)``, the rootless scan) only when
+that user could read it themselves (every directory from ``/`` searchable, the file readable, by
+their uid and groups), opens nothing but a regular file for reading (``open_regular_at``: ``O_PATH``,
+checked, then reopened), and never executes a file a user controls (``may_execute``).
 
 Pure stdlib, Python 3.9+, Linux semantics (``O_PATH``, ``openat2``); elsewhere the per-component walk.
 
@@ -41,16 +44,21 @@ __metaclass__ = type
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.by_path import (
     copy_file, lock_file, open_for_read, read_file, remove_file, restore_backup, write_file,
 )
-from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.control import UserControlled, control_of, user_name
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.control import (
+    UserControlled, as_user, control_of, user_name,
+)
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.dirlock import Attributes, DirLock
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.policy import (
     check_read, may_execute, open_executable, user_control,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.safedir import SafeDir
-from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.walk import LinkPolicy, Walk, link_policy, walk
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.walk import (
+    LinkPolicy, Walk, link_policy, open_regular_at, walk,
+)
 
 __all__ = [
-    'Attributes', 'DirLock', 'LinkPolicy', 'SafeDir', 'UserControlled', 'Walk', 'check_read', 'control_of',
-    'copy_file', 'link_policy', 'lock_file', 'may_execute', 'open_executable', 'open_for_read', 'read_file', 'remove_file', 'restore_backup',
+    'Attributes', 'DirLock', 'LinkPolicy', 'SafeDir', 'UserControlled', 'Walk', 'as_user', 'check_read', 'control_of',
+    'copy_file', 'link_policy', 'lock_file', 'may_execute', 'open_executable', 'open_for_read', 'open_regular_at',
+    'read_file', 'remove_file', 'restore_backup',
     'user_control', 'user_name', 'walk', 'write_file',
 ]

@@ -13,22 +13,27 @@ import stat
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, describe_os_error
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.control import (
-    _CLOEXEC, _NOFOLLOW, _NONBLOCK, UserControlled, _openat2_nosymlinks, _openat2_state, _readable_by, _same, _who,
+    _CLOEXEC, _NOFOLLOW, _NONBLOCK, _PATH, UserControlled, _openat2_nosymlinks, _openat2_state, _readable_by, _same, _who,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.dirlock import DirLock
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.safedir import SafeDir, _read_fd
-from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.walk import _check_user, walk
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.walk import (
+    _check_user, open_regular_at, reopen_regular, walk,
+)
 
 
-def open_for_read(path, allow_user_owned=True):
+def open_for_read(path, allow_user_owned=True, as_user=None):
     """A read-only descriptor of regular file ``path`` (close it), opened as root race-free: the walk
-    never follows a user's link into what that user could not read, the file is opened ``O_NOFOLLOW``
-    relative to its directory and must be the inode the walk checked."""
-    if allow_user_owned:
+    never follows a user's link into what that user could not read, the file is opened ``O_PATH``
+    relative to its directory, must be the inode the walk checked and a regular file, and only then is
+    reopened for reading (``open_regular_at``: a FIFO, socket or device is never opened).
+    ``as_user=(uid, gids)`` (``control.as_user``): only what that user could read themselves, every
+    directory from ``/`` on searchable by them (UserControlled otherwise, naming only ``path``)."""
+    if allow_user_owned and as_user is None:
         fd = _open_without_links(path)
         if fd is not None:
             return fd
-    w = walk(path, 'read')
+    w = walk(path, 'read', as_user=as_user)
     try:
         if w.final is None:
             raise FileProblem(describe_os_error(OSError(errno.ENOENT, '')), path)
@@ -37,35 +42,29 @@ def open_for_read(path, allow_user_owned=True):
         if w.user is not None and w.final.st_nlink > 1 and not _readable_by(w.final, w.user, False):
             raise UserControlled('%s: a hard link in a directory %s to a file that user cannot read; root does '
                                  'not read it for them' % (path, _who(w.user)), path)
-        if stat.S_ISDIR(w.final.st_mode):
-            raise FileProblem('is a directory', path)
-        try:
-            fd = os.open(w.name, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC, dir_fd=w.fd)
-        except OSError as exc:
-            raise FileProblem(describe_os_error(exc), path)
-        if not _same(os.fstat(fd), w.final):
-            os.close(fd)
-            raise FileProblem('changed while it was read; read it again', path)
-        return fd
+        return open_regular_at(w.fd, w.name, w.final, path)
     finally:
         w.close()
 
 
 def _open_without_links(path):
     """The fast path of open_for_read: with not one symlink on the whole path (openat2 refuses any), no
-    user can have steered the lookup; a hard link that may not be the user's own takes the full walk."""
+    user can have steered the lookup; a hard link that may not be the user's own takes the full walk.
+    Opened ``O_PATH`` and reopened for reading only when it is a regular file (``reopen_regular``)."""
     try:
-        fd = _openat2_nosymlinks(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC)
+        pfd = _openat2_nosymlinks(path, (_PATH or os.O_RDONLY | _NONBLOCK) | _NOFOLLOW | _CLOEXEC)
     except OSError:
         return None  # a symlink on the way, or trouble the walk names in its own words
-    if fd is None:
+    if pfd is None:
         return None
     _openat2_state['worked'] = True
-    st = os.fstat(fd)
-    if stat.S_ISDIR(st.st_mode) or (st.st_nlink > 1 and not st.st_mode & stat.S_IROTH):
-        os.close(fd)
-        return None
-    return fd
+    try:
+        st = os.fstat(pfd)
+        if not stat.S_ISREG(st.st_mode) or (st.st_nlink > 1 and not st.st_mode & stat.S_IROTH):
+            return None  # the walk says why (not a regular file) or decides on the hard link
+        return reopen_regular(pfd, st, path) if _PATH else os.dup(pfd)
+    finally:
+        os.close(pfd)
 
 
 def read_file(path, max_size, allow_user_owned=True):

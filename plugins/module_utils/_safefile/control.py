@@ -63,11 +63,15 @@ def _openat2_nosymlinks(path, flags):
 
 
 def user_name(uid):
-    try:
-        import pwd
-        return pwd.getpwuid(uid).pw_name
-    except (ImportError, KeyError):
-        return None
+    """The account name of ``uid`` or None (cached: a walk names the owner of every step it checks)."""
+    key = ('name', uid)
+    if key not in _openat2_state:
+        try:
+            import pwd
+            _openat2_state[key] = pwd.getpwuid(uid).pw_name
+        except (ImportError, KeyError):
+            _openat2_state[key] = None
+    return _openat2_state[key]
 
 
 def _who(uid):
@@ -129,10 +133,42 @@ def control_of(st, acl=()):
     return None
 
 
-def _readable_by(st, uid, is_dir):
-    """Could user ``uid`` read this (a file) / pass through this (a directory) without root?"""
+def user_groups(uid, gid=None, name=None):
+    """The group ids user ``uid`` has on this host (primary ``gid`` and supplementary), cached per run."""
+    key = ('groups', uid, gid)
+    if key not in _openat2_state:
+        gids = set() if gid is None else set([gid])
+        try:
+            import pwd
+            entry = pwd.getpwnam(name) if name else pwd.getpwuid(uid)
+            if entry.pw_uid == uid:
+                gids.add(entry.pw_gid)
+                gids.update(os.getgrouplist(entry.pw_name, entry.pw_gid))
+        except (ImportError, KeyError, OSError, AttributeError):
+            pass
+        _openat2_state[key] = frozenset(gids)
+    return _openat2_state[key]
+
+
+def as_user(user, host=True):
+    """(uid, group ids) of a user dict ({'uid', 'gid', 'name'}) for ``walk(as_user=)``: the groups from
+    this host's databases when ``host``, else only the primary group (a mounted root's node)."""
+    if host:
+        return user['uid'], user_groups(user['uid'], user.get('gid'), user.get('name'))
+    return user['uid'], frozenset([] if user.get('gid') is None else [user['gid']])
+
+
+def _readable_by(st, uid, is_dir, gids=None):
+    """Could user ``uid`` (groups ``gids``, else looked up) read this (a file) / pass through this (a
+    directory) without root? Permission bits as the kernel checks them: the owner's (a user may always
+    change the mode of what it owns), else the group's when the user is in the file's group, else
+    everyone's."""
     if st.st_uid == uid:
         return True
+    if gids is None:
+        gids = user_groups(uid)
+    if st.st_gid in gids:
+        return bool(st.st_mode & (stat.S_IXGRP if is_dir else stat.S_IRGRP))
     return bool(st.st_mode & (stat.S_IXOTH if is_dir else stat.S_IROTH))
 
 

@@ -14,8 +14,8 @@ import stat
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, describe_os_error
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile.control import (
-    _CLOEXEC, _DIRECTORY, _MAX_LINKS, _NOFOLLOW, _PATH, UserControlled, _acl_writers, _openat2_nosymlinks,
-    _openat2_state, _readable_by, _same, _trusted, _who, control_of,
+    _CLOEXEC, _DIRECTORY, _MAX_LINKS, _NOFOLLOW, _NONBLOCK, _PATH, UserControlled, _acl_writers, _kind,
+    _openat2_nosymlinks, _openat2_state, _readable_by, _same, _trusted, _who, control_of,
 )
 
 
@@ -48,13 +48,21 @@ class LinkPolicy(object):
     once a user's link was followed, refuses (UserControlled, naming only ``path``) anything that user
     could not read, a link of a second user, a link in a directory only a group or everyone can change,
     and, for ``purpose='write'``, any user's link.
+
+    ``as_user=(uid, gids)``: the lookup is made for that user (a path a user's config names, a file in
+    a user's home): from ``/`` on, every directory must be searchable and the file readable by that
+    user (its owner, group and other bits against ``uid`` and ``gids``), as if a link of theirs had
+    been followed at the start; a link of any other non-root user is refused.
     """
 
-    def __init__(self, path, purpose='read'):
+    def __init__(self, path, purpose='read', as_user=None):
         self.path, self.purpose = path, purpose
         self.controller = None    # (path, text)
         self.user = None          # uid of that user (None for a group/everyone-writable object)
         self.tainted_by = None    # uid of a user whose link was followed
+        self.gids = None          # that user's groups (None: looked up)
+        if as_user is not None:
+            self.tainted_by, self.gids = as_user
 
     def link(self, st, here=None):
         here = here or self.path
@@ -77,36 +85,41 @@ class LinkPolicy(object):
             self.controller, self.user = (here, 'a symlink owned by %s' % _who(owner)), owner
 
     def node(self, st, here=None, acl=()):
-        ctl = control_of(st, acl)
-        if ctl and not self.controller:
+        ctl = None if self.controller else control_of(st, acl)
+        if ctl:
             self.controller, self.user = (here or self.path, ctl), None if _trusted(st.st_uid) else st.st_uid
-        if self.tainted_by is not None and not _readable_by(st, self.tainted_by, stat.S_ISDIR(st.st_mode)):
-            raise UserControlled('%s is reached through a symlink owned by %s and leads to what that user '
-                                 'cannot read; root does not read it for them' % (self.path, _who(self.tainted_by)),
-                                 self.path)
+        if self.tainted_by is not None and not _readable_by(st, self.tainted_by, stat.S_ISDIR(st.st_mode),
+                                                            self.gids):
+            how = ('is reached through a symlink owned by %s' if self.gids is None
+                   else 'is looked up for %s') % _who(self.tainted_by)
+            raise UserControlled('%s %s and leads to what that user cannot read; root does not read it for them'
+                                 % (self.path, how), self.path)
 
 
-def link_policy(path, purpose='read'):
-    """A fresh ``LinkPolicy`` for one lookup of ``path``."""
-    return LinkPolicy(path, purpose)
+def link_policy(path, purpose='read', as_user=None):
+    """A fresh ``LinkPolicy`` for one lookup of ``path`` (``as_user``: see LinkPolicy)."""
+    return LinkPolicy(path, purpose, as_user)
 
 
 def _split(path):
     return [p for p in path.split('/') if p not in ('', '.')]
 
 
-def walk(path, purpose='write', follow_final=True):
+def walk(path, purpose='write', follow_final=True, as_user=None):
     """Resolve absolute ``path`` one component at a time; returns a ``Walk`` (close it).
 
     ``purpose``: ``'write'`` (a user's symlink is never followed), ``'read'`` (a user's symlink is
-    followed only into what that user could read), ``'execute'`` (like read). Raises FileProblem
+    followed only into what that user could read), ``'execute'`` (like read). ``as_user=(uid, gids)``:
+    everything on the way must be what that user could reach and read (LinkPolicy). Each directory is
+    checked by its lstat, then opened ``O_NOFOLLOW`` and must be that inode (a mode only root or the
+    owner can change). Raises FileProblem
     (``UserControlled`` for a refused link) naming the path the caller gave, never a link's target.
     """
     if not os.path.isabs(path):
         raise FileProblem('not an absolute path', path)
     w = Walk()
     stack = [(os.open('/', _PATH or os.O_RDONLY | _DIRECTORY | _CLOEXEC), '/', os.stat('/'))]
-    policy = LinkPolicy(path, purpose)
+    policy = LinkPolicy(path, purpose, as_user)
     policy.node(stack[0][2], '/', _acl_writers('/'))
     parts = _split(path)
     links = 0
@@ -168,6 +181,61 @@ def walk(path, purpose='write', follow_final=True):
         return w
     finally:
         for fd, _p, _s in stack:
+            os.close(fd)
+
+
+def open_regular_at(dir_fd, name, expect, path):
+    """A read-only, non-blocking descriptor of regular file ``name`` in directory ``dir_fd`` (close it).
+
+    Nothing but a regular file is ever opened for reading: ``name`` is opened ``O_PATH|O_NOFOLLOW``
+    (no open of the file itself: a FIFO's writer is not released, a device's open routine does not
+    run), must be the inode ``expect`` (its lstat from the lookup, when given) and a regular file, and
+    only then is reopened through ``/proc/self/fd/N``, which reaches exactly that inode. Without
+    ``O_PATH`` or ``/proc`` it is opened relative to ``dir_fd`` with ``O_NOFOLLOW|O_NONBLOCK`` after
+    the same checks on its lstat. FileProblem naming ``path`` (the caller's path, never a target).
+    """
+    pfd = None
+    try:
+        if _PATH:
+            pfd = os.open(name, _PATH | _NOFOLLOW | _CLOEXEC, dir_fd=dir_fd)
+            return reopen_regular(pfd, expect, path, dir_fd, name)
+        return reopen_regular(None, expect, path, dir_fd, name)
+    except OSError as exc:
+        raise FileProblem(describe_os_error(exc), path)
+    finally:
+        if pfd is not None:
+            os.close(pfd)
+
+
+def reopen_regular(pfd, expect, path, dir_fd=None, name=None):
+    """The read-only descriptor of the file ``O_PATH`` descriptor ``pfd`` holds (see open_regular_at;
+    ``pfd`` stays open): refused unless it is a regular file (and the inode ``expect``, when given)."""
+    flags = os.O_RDONLY | _NONBLOCK | _CLOEXEC
+    fd = None
+    try:
+        st = os.fstat(pfd) if pfd is not None else os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if expect is not None and not _same(st, expect):
+            raise FileProblem('changed while it was opened (renamed or replaced); read it again', path)
+        if stat.S_ISDIR(st.st_mode):
+            raise FileProblem('is a directory', path)
+        if not stat.S_ISREG(st.st_mode):
+            raise FileProblem('is %s, not a regular file; not opened' % _kind(st), path)
+        if pfd is not None:
+            try:
+                fd = os.open('/proc/self/fd/%d' % pfd, flags)
+            except OSError as exc:
+                if exc.errno != errno.ENOENT or name is None:  # ENOENT: no /proc, the relative open below
+                    raise
+        if fd is None:
+            fd = os.open(name, flags | _NOFOLLOW, dir_fd=dir_fd)
+        if not _same(os.fstat(fd), st):
+            raise FileProblem('changed while it was opened (renamed or replaced); read it again', path)
+        opened, fd = fd, None
+        return opened
+    except OSError as exc:
+        raise FileProblem(describe_os_error(exc), path)
+    finally:
+        if fd is not None:
             os.close(fd)
 
 

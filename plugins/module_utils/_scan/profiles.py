@@ -164,7 +164,7 @@ class Profiles(object):
         """A file a user controls: read only within what that user owns (user_files.read_owned)."""
         owner = user_files.owner_of(user)
         shown = printable(path)
-        if not user_files.lexists(self.fs, path):
+        if not user_files.lexists(self.fs, path, user):
             if must_exist:
                 entry = self._entry(shown, shown, None, origin, bundle)
                 entry['owner'] = owner

@@ -28,11 +28,10 @@ import stat
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
     FileProblem, Fs, describe_os_error, read_bounded, read_fd,
 )
-from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import link_policy
+from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import link_policy, open_for_read, open_regular_at
 
 MAX_LINKS = 40  # as the kernel: more symlinks on one path is a loop
 _CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
-_NONBLOCK = getattr(os, 'O_NONBLOCK', 0)
 # Directories are only walked through: O_PATH needs search (x) permission, not read.
 _DIR_FLAGS = getattr(os, 'O_PATH', os.O_RDONLY) | os.O_DIRECTORY | _CLOEXEC
 _KINDS = ((stat.S_ISDIR, 'is a directory'), (stat.S_ISFIFO, 'is a FIFO, not a regular file'),
@@ -82,11 +81,13 @@ class HostFs(Fs):
     def resolve(self, path):
         return os.path.realpath(path)
 
-    def open_read(self, path):
-        try:
-            return os.open(path, os.O_RDONLY | _NONBLOCK | _CLOEXEC)
-        except OSError as exc:
-            raise FileProblem(describe_os_error(exc), path)
+    def open_read(self, path, as_user=None):
+        """A read-only fd of regular file ``path`` (``_safefile.open_for_read``: never through a user's
+        link into what that user could not read, nothing but a regular file opened; ``as_user=(uid,
+        gids)``: only what that user could read themselves)."""
+        if not os.path.isabs(path):
+            return open_regular_at(None, path, None, path)
+        return open_for_read(path, as_user=as_user)
 
     def read(self, path, max_size, limit_name='max_profile_size'):
         return read_bounded(path, max_size) if limit_name == 'max_profile_size' else self._read(path, max_size,
@@ -257,9 +258,11 @@ class RootFs(HostFs):
         return None
 
     # -- reading ---------------------------------------------------------------------------------
-    def open_read(self, path):
-        """A read-only fd of the node path's file, walked with O_NOFOLLOW dir fds inside the root."""
-        policy = link_policy(path)  # _safefile's rule on users' links, inside the root
+    def open_read(self, path, as_user=None):
+        """A read-only fd of the node path's regular file, walked with O_NOFOLLOW dir fds inside the root
+        under _safefile's LinkPolicy (``as_user=(uid, gids)``: only what that user could read), opened
+        by ``open_regular_at`` (a FIFO, socket or device is never opened)."""
+        policy = link_policy(path, as_user=as_user)  # _safefile's rule on users' links, inside the root
         root_fd = os.open(self.root, _DIR_FLAGS)
         chain = [root_fd]
         try:
@@ -294,23 +297,16 @@ class RootFs(HostFs):
                     continue
                 policy.node(st)
                 if not todo:
-                    flags = os.O_RDONLY | _NONBLOCK | _CLOEXEC | os.O_NOFOLLOW
-                    try:
-                        fd = os.open(part, flags, dir_fd=chain[-1])
-                    except OSError as exc:
-                        raise FileProblem(describe_os_error(exc), path)
-                    got = os.fstat(fd)
-                    if (got.st_dev, got.st_ino) != (st.st_dev, st.st_ino):
-                        os.close(fd)
-                        raise FileProblem('changed while it was opened; read it again', path)
-                    return fd
+                    return open_regular_at(chain[-1], part, st, path)
                 if not stat.S_ISDIR(st.st_mode):
                     raise FileProblem(describe_os_error(OSError(errno.ENOTDIR, 'not a directory')), path)
                 try:
-                    chain.append(os.open(part, _DIR_FLAGS | os.O_NOFOLLOW,
-                                         dir_fd=chain[-1]))
+                    chain.append(os.open(part, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=chain[-1]))
                 except OSError as exc:
                     raise FileProblem(describe_os_error(exc), path)
+                got = os.fstat(chain[-1])
+                if (got.st_dev, got.st_ino) != (st.st_dev, st.st_ino):  # the directory policy.node checked
+                    raise FileProblem('changed while it was opened; read it again', path)
             raise FileProblem('is a directory', path)  # the path ended in '..'
         except OSError as exc:
             raise FileProblem(describe_os_error(exc), path)

@@ -157,7 +157,7 @@ def _scan_podman(fs, scan, system_podman):
     table = {}
     profile = None
     for path in files:
-        if not lexists(fs, path):
+        if not lexists(fs, path, user):
             continue
         doc = _load_config(fs, scan, path, 'toml', eng)
         if doc is None:
@@ -186,7 +186,7 @@ def _scan_podman(fs, scan, system_podman):
     else:
         cands = [_expand(p, user) for p in table.get(rt) or []] or \
             [os.path.join(d, rt) for d in RUNTIME_DIRS]  # podman's built-in table: the same directories
-    found = next((c for c in cands if lexists(fs, c)), None)
+    found = next((c for c in cands if lexists(fs, c, user)), None)
     if found:
         _add_runtime(scan, found, 'podman containers.conf engine.runtime (%s)' % rt, 'podman')
     elif runtime:

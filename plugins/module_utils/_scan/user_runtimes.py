@@ -13,20 +13,21 @@ import os
 import time
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _command
-from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, describe_os_error, printable
-from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import check_read
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, printable
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import RUNTIME_NAMES
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.user_files import not_owned_message, open_owned
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.user_files import OutOfBounds, open_owned
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import version_from_build_info
 
 
-def describe_runtime(fs, entry, user, buildinfo, run_as_owner):
-    """Fill a user runtime entry without root executing it: build info, else --version as the owner."""
-    try:
-        fd = open_owned(fs, entry['path'], user)
-    except FileProblem as exc:
-        entry['error'] = exc.message
-        return
+def describe_runtime(fs, entry, user, buildinfo, run_as_owner, fd=None):
+    """Fill a user runtime entry without root executing it: build info, else --version as the owner.
+    ``fd``: the binary already opened by open_owned (closed here)."""
+    if fd is None:
+        try:
+            fd = open_owned(fs, entry['path'], user)
+        except FileProblem as exc:
+            entry['error'] = exc.message
+            return
     try:
         st = os.fstat(fd)
         found = buildinfo.read_build_info_fd(fd)
@@ -122,41 +123,41 @@ def merge_runtimes(fs, scans, runtimes, buildinfo, run_as_owner, errors):
         taken = 0
         for path, reason, engines in scan.runtimes:
             shown = printable(path)
-            try:
-                real = fs.real(path)
-                st = os.stat(real)
-            except (OSError, FileProblem) as exc:
-                text = exc.message if isinstance(exc, FileProblem) else describe_os_error(exc)
+            try:  # as the user could: a file that user cannot reach is refused before anything is known of it
+                fd = open_owned(fs, path, user)
+            except FileProblem as exc:
+                refused = isinstance(exc, OutOfBounds)
                 entry = _blank_runtime(shown, None)
-                entry['error'] = scan.error(shown, '%s (named by %s)' % (text, reason))
+                entry['error'] = scan.error(shown, exc.message if refused else '%s (named by %s)' % (exc.message, reason))
                 entry['users'] = [user['name']]
                 entry['used_by'] = sorted(engines)
                 runtimes.append(entry)
                 continue
+            st = os.fstat(fd)
             key = (st.st_dev, st.st_ino)
             entry = by_key.get(key)
             if entry is None and taken >= MAX_RUNTIMES_PER_USER:
+                os.close(fd)
                 if shown not in skipped:
                     skipped.append(shown)
                 continue
-            if entry is None:
+            if entry is not None:
+                os.close(fd)
+                if shown not in entry['paths']:
+                    entry['paths'] = sorted(set(entry['paths']) | set([shown]))
+            else:
                 taken += 1
                 entry = _blank_runtime(shown, owner if st.st_uid == user['uid'] else None)
-                if st.st_uid not in (0, user['uid']) or (fs.root == '/' and check_read(real)):
-                    entry['error'] = scan.error(shown, not_owned_message(user))  # the target (realpath) is never shown
-                else:
-                    try:
-                        entry['realpath'] = fs.host(os.path.realpath(fs.real(path)))
-                    except (OSError, ValueError):
-                        entry['realpath'] = shown
-                    describe_runtime(fs, entry, user, buildinfo, run_as_owner)
-                    if entry['error']:
-                        scan.error(shown, entry['error'])
+                try:
+                    entry['realpath'] = fs.host(os.path.realpath(fs.real(path)))
+                except (OSError, ValueError, FileProblem):
+                    entry['realpath'] = shown
+                describe_runtime(fs, entry, user, buildinfo, run_as_owner, fd)
+                if entry['error']:
+                    scan.error(shown, entry['error'])
                 by_key[key] = entry
                 runtimes.append(entry)
                 own.append(entry)
-            elif shown not in entry['paths']:
-                entry['paths'] = sorted(set(entry['paths']) | set([shown]))
             if user['name'] not in entry['users']:
                 entry['users'] = sorted(entry['users'] + [user['name']])
             if any(entry is e for e in own):

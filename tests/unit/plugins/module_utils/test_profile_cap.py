@@ -9,6 +9,10 @@ __metaclass__ = type
 
 import json
 import os
+import shutil
+import tempfile
+
+import pytest
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import Fs
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import discovery as _discovery
@@ -50,8 +54,20 @@ def test_past_the_host_cap_one_error_entry_and_the_scan_goes_on(tmp_path):
     assert len(_gather(root)['profiles']) == 30  # the default (2000) is far above this
 
 
-def test_past_a_users_cap_only_that_users_profiles_stop(tmp_path):
-    root = str(tmp_path)
+@pytest.fixture
+def reachable():
+    """A directory every user can search: a user's files are read only where that user could read them
+    (pytest's own directory under /tmp is root's 0700)."""
+    path = tempfile.mkdtemp(prefix='rcg-profile-cap-')
+    os.chmod(path, 0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def test_past_a_users_cap_only_that_users_profiles_stop(reachable):
+    root = reachable
     errors = []
     profiles = Profiles(Fs('/'), 4096, 'x86_64', '6.1.0', errors, False, max_profiles=100, max_per_user=3)
     alice, bob = {'name': 'alice', 'uid': 4001}, {'name': 'bob', 'uid': 4002}
@@ -70,8 +86,8 @@ def test_past_a_users_cap_only_that_users_profiles_stop(tmp_path):
     assert '(2 not read' in errors[0]['error']
 
 
-def test_users_profiles_count_towards_the_host_cap(tmp_path):
-    root = str(tmp_path)
+def test_users_profiles_count_towards_the_host_cap(reachable):
+    root = reachable
     errors = []
     profiles = Profiles(Fs('/'), 4096, 'x86_64', '6.1.0', errors, False, max_profiles=4, max_per_user=3)
     user = {'name': 'carol', 'uid': 4003}
