@@ -134,6 +134,21 @@ def _engine_path(scan, engine):
     return SERVICE_PATH, 'default PATH'
 
 
+# A user's engine configuration can name any number of runtimes: the first MAX_NAMED_RUNTIMES (by
+# name, the engine's default always among them) are read and reported, one error entry says the rest.
+MAX_NAMED_RUNTIMES = 32
+
+
+def _bounded(scan, config, table, keep=None):
+    names = sorted(table)
+    if len(names) <= MAX_NAMED_RUNTIMES:
+        return table
+    kept = ([keep] if keep in table else []) + [n for n in names if n != keep]
+    scan.error(config, 'names %d runtimes; the first %d (by name) are read, the rest are not'
+               % (len(names), MAX_NAMED_RUNTIMES))
+    return dict((n, table[n]) for n in kept[:MAX_NAMED_RUNTIMES])
+
+
 def _add_runtime(scan, path, reason, engine=None):
     scan.runtimes.append((path, reason, set([engine]) if engine else set()))
 
@@ -179,8 +194,8 @@ def _scan_podman(fs, scan, system_podman):
     if not present:
         return
     eng['default_runtime'] = runtime or (system_podman or {}).get('default_runtime') or 'crun'
-    eng['runtimes'] = table
     rt = eng['default_runtime']
+    eng['runtimes'] = table = _bounded(scan, conf_dir, table, keep=rt)
     if rt.startswith('/') or rt.startswith('~'):
         cands = [_expand(rt, user)]
     else:
@@ -281,7 +296,8 @@ def _scan_docker(fs, scan):
     eng, doc, bundles = present
     doc = doc or {}
     dirs, why = _engine_path(scan, 'docker')
-    table = doc.get('runtimes') if isinstance(doc.get('runtimes'), dict) else {}
+    default = doc.get('default-runtime') if isinstance(doc.get('default-runtime'), str) else 'runc'
+    table = _bounded(scan, config, doc.get('runtimes') if isinstance(doc.get('runtimes'), dict) else {}, keep=default)
     for name, spec in sorted(table.items()):
         binary = spec.get('path') if isinstance(spec, dict) else None
         if isinstance(binary, str) and binary:
@@ -291,7 +307,6 @@ def _scan_docker(fs, scan):
                 _add_runtime(scan, found, 'docker daemon.json runtimes.%s' % name, 'docker')
             else:
                 scan.error(binary, 'named by %s runtimes.%s, not found' % (config, name))
-    default = doc.get('default-runtime') if isinstance(doc.get('default-runtime'), str) else 'runc'
     eng['default_runtime'] = default
     if default not in eng['runtimes']:
         found = _which(fs, 'runc', dirs)
@@ -328,7 +343,7 @@ def _scan_containerd(fs, scan):
                     if isinstance(binary, str) and binary:
                         runtimes[rname] = binary
                 break
-    eng['runtimes'] = runtimes
+    eng['runtimes'] = runtimes = _bounded(scan, config, runtimes, keep='runc')
     eng['default_runtime'] = 'runc'
     eng['path'] = list(dirs)
     for rname, binary in sorted(runtimes.items()):

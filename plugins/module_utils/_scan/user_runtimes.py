@@ -126,6 +126,11 @@ def merge_runtimes(fs, scans, runtimes, buildinfo, run_as_owner, errors):
             try:  # as the user could: a file that user cannot reach is refused before anything is known of it
                 fd = open_owned(fs, path, user)
             except FileProblem as exc:
+                if taken >= MAX_RUNTIMES_PER_USER:
+                    if shown not in skipped:
+                        skipped.append(shown)
+                    continue
+                taken += 1  # a refused path is a new entry too: it counts towards the cap
                 refused = isinstance(exc, OutOfBounds)
                 entry = _blank_runtime(shown, None)
                 entry['error'] = scan.error(shown, exc.message if refused else '%s (named by %s)' % (exc.message, reason))

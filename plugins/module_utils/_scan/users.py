@@ -39,6 +39,9 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.user_engin
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.user_files import owner_of
 
 USER_TIMEOUT = 5.0
+# One user's configurations can name thousands of missing or unreadable paths: the error entries kept
+# per user are capped (the last one says how many more there were), so the facts stay small.
+MAX_ERRORS_PER_USER = 50
 
 
 class UserScan(object):
@@ -48,6 +51,7 @@ class UserScan(object):
         self.user = user
         self.owner = owner_of(user)
         self.errors = []
+        self.errors_dropped = 0
         # [(host path, reason, engines set)] binaries a user's engine may run (runc, crun)
         self.runtimes = []
         # [(host path, engine, setting, bundle or None, must_exist)] profiles and bundles
@@ -61,7 +65,14 @@ class UserScan(object):
         self.fd_reads = 0
 
     def error(self, path, message):
-        self.errors.append({'path': path, 'error': message, 'owner': self.owner})
+        if len(self.errors) < MAX_ERRORS_PER_USER:
+            self.errors.append({'path': path, 'error': message, 'owner': self.owner})
+            return message
+        self.errors_dropped += 1
+        if self.errors_dropped == 1:  # one entry past the cap stands for all the rest
+            self.errors.append({'path': path, 'error': None, 'owner': self.owner})
+        self.errors[-1]['error'] = ('error cap reached: %d more problems in the setup of user %s, from this path '
+                                    'on, are not listed' % (self.errors_dropped, self.user['name']))
         return message
 
     def facts(self):
