@@ -79,16 +79,25 @@ def test_a_sigkilled_run_is_reaped_by_the_next_run(tmp_parent):
                           tmp_parent)
     try:
         # The canary's directory carries the module's PID; runtime.pid appears once runc run started.
-        pid_file = wait_for(lambda: glob.glob(os.path.join(tmp_parent, 'runcguard-probe-%d-*' % killed.pid,
-                                                           'runtime.pid')), 30, 'runc run to start')[0]
+        # rc.2's runc init blocks in its own fcntl under NOTIFY and never hands the fd on. The module
+        # is stopped only once an init is seen blocked: a start lost to runc's transient init race is
+        # retried by the module, in a new directory.
+        def blocked_run():
+            for pid_file in glob.glob(os.path.join(tmp_parent, 'runcguard-probe-%d-*' % killed.pid, 'runtime.pid')):
+                try:
+                    with open(pid_file) as handle:
+                        runtime_pid, runtime_start = (int(x) for x in handle.read().split())
+                except (OSError, ValueError):
+                    continue
+                waiting = [g for g in _probe_cleanup.seccomp_waits(sorted(_probe_cleanup.descendants([runtime_pid])))
+                           if g['waiting']]
+                if waiting:
+                    return pid_file, runtime_pid, runtime_start, waiting
+            return None
+        pid_file, runtime_pid, runtime_start, waiting = wait_for(blocked_run, 45, 'runc init to block')
         killed.send_signal(signal.SIGSTOP)  # the module cannot judge or clean up any more
         directory = os.path.dirname(pid_file)
         name = os.path.basename(directory)
-        with open(pid_file) as handle:
-            runtime_pid, runtime_start = (int(x) for x in handle.read().split())
-        # rc.2's runc init blocks in its own fcntl under NOTIFY and never hands the fd on.
-        waiting = wait_for(lambda: [g for g in _probe_cleanup.seccomp_waits(
-            sorted(_probe_cleanup.descendants([runtime_pid]))) if g['waiting']], 30, 'runc init to block')
         init_pid = waiting[0]['pid']
         init_start = _probe_cleanup.proc_stat(init_pid)[2]
         # A live (if stopped) run is not reaped.
