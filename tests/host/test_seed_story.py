@@ -24,7 +24,8 @@ import realruntimes
 from test_notify_probe import assert_nothing_left  # importing it also puts the collection on sys.path
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import canary as _probe_canary  # noqa: E402
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.outcome import transient_start_failure  # noqa: E402
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.outcome import (  # noqa: E402
+    START_ATTEMPTS, transient_start_failure)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='starts real containers: root only')
 
@@ -86,7 +87,7 @@ def test_remediate_makes_a_hanging_container_start_under_rc2(tmp_path):
             self.socket = socket_path
 
     def start_once(timeout):
-        for dummy in range(2):  # a second start only after runc's transient init race (runc#4294)
+        for dummy in range(START_ATTEMPTS):  # another start only after runc's transient init race (runc#4294)
             container = AtFixedSocket(rc2, str(profile), timeout, str(runs))
             try:
                 result = container.run()

@@ -28,7 +28,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.cleanup i
     SECCOMP_WAIT, cgroup_dirs, cgroup_pids, deferred_interrupts, descendants, detach_mount, kill_exact,
     mounts_under, proc_stat, seccomp_waits)
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.outcome import (
-    SIGNAL_RETURNS, classify, transient_start_failure,
+    SIGNAL_RETURNS, START_ATTEMPTS, classify, transient_start_failure,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.reap import PREFIX, write_owner, write_runtime_pid
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.syscalls import syscall_table
@@ -400,10 +400,10 @@ def rootless_config(config, user):
 def probe(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent=None, answer=True, user=None):
     """Run one canary; always cleans up. Returns the result dict with `leftovers`.
 
-    A start that failed with runc's transient init race is run once more.
+    A start that failed with runc's transient init race is run again, up to START_ATTEMPTS starts.
     """
     leftovers = []
-    for attempt in (1, 2):
+    for attempt in range(1, START_ATTEMPTS + 1):
         canary = Canary(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent, answer,
                         **({'user': user} if user else {}))
         result = None
@@ -412,6 +412,6 @@ def probe(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent=None, 
         finally:
             leftovers.extend(canary.cleanup())
         result['leftovers'] = list(leftovers)
-        if attempt == 2 or not transient_start_failure(result):
+        if attempt == START_ATTEMPTS or not transient_start_failure(result):
             return result
     return result

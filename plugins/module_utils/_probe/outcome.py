@@ -71,9 +71,12 @@ def classify(timed_out, returncode, stderr, agent_connected, status=None, stuck=
 
 # runc 1.2 pre-releases sometimes fail to exec their own init through a reused fd, whatever the
 # profile (opencontainers/runc#4294): that says nothing about NOTIFY, so such a start is tried again.
+# Measured here: 4 starts in 60 of rc.2 lost to it on a quiet machine, more under load; one retry
+# still lost a CI run, four starts in all make a lost probe about one in 40,000 at that rate.
+START_ATTEMPTS = 4
 _TRANSIENT_START = re.compile(r'unable to start init: fork/exec /proc/self/fd/\d+: permission denied')
 
 
 def transient_start_failure(result):
-    """Did this start fail with runc's transient init race (worth one more start)?"""
+    """Did this start fail with runc's transient init race (worth another start)?"""
     return result.get('outcome') == 'error' and bool(_TRANSIENT_START.search(result.get('message') or ''))
