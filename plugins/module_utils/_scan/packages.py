@@ -6,7 +6,7 @@
 
 Pure stdlib, Python 3.9+. Which package owns a file (merged-/usr variants tried), installed versions,
 dpkg selections and holds, versions the repositories offer, dnf's generation and versionlocks. The
-runtime_facts scan (``package_owners``) and runc_pin_state both use it. Commands go through the
+runtime_facts scan on rpm hosts (``rpm_package_owners``) and runc_pin_state use it. Commands go through the
 caller's runner ``run(argv) -> (rc, stdout text, stderr text)`` (argv lists only, bounded by the
 caller); parsers are pure functions of the command output.
 """
@@ -208,17 +208,6 @@ def rpm_owner(run, path, realpath=None, root=()):
     return None
 
 
-def dpkg_versions(run, names, admin=()):
-    """{name: installed version} from one dpkg-query -W call."""
-    dummy, out, dummy2 = run(['dpkg-query'] + list(admin) + ['-W', '-f=${Package}\t${Version}\n'] + list(names))
-    versions = {}
-    for line in (out or '').splitlines():
-        if '\t' in line:
-            name, version = line.split('\t', 1)
-            versions[name.split(':')[0]] = version
-    return versions
-
-
 def dpkg_info(run, name):
     """{'installed', 'selection', 'held', 'available'} of a package on a dpkg host."""
     rc, out, dummy = run(['dpkg-query', '-W', '-f=${Status}\t${Version}\n', name])
@@ -259,29 +248,16 @@ def parse_locks(major, text):
     return parse_dnf5_locklist(text) if major == 5 else parse_dnf4_locklist(text)
 
 
-def package_owners(fs, run, runtimes):
-    """runtime_facts: set ``package`` {manager, name, version} on each runtime a package owns.
-
-    ``run``: the scan's runner (``_command.run`` style). rpm versions are V-R (no epoch), as dpkg's are
-    the package's version string.
+def rpm_package_owners(fs, run, runtimes):
+    """runtime_facts on rpm hosts: set ``package`` {manager, name, version} on each runtime a package
+    owns (``rpm -qf``: rpm answers from its index; dpkg hosts are answered from dpkg's files by
+    ``_scan.pkgdb``). ``run``: the scan's runner (``_command.run`` style); the version is V-R, no epoch.
     """
+    if not _command.find('rpm'):
+        return
     run = text_runner(run)
-    dpkg, rpm = _command.find('dpkg-query'), _command.find('rpm')
-    admin = [] if fs.root == '/' else ['--admindir=' + fs.real('/var/lib/dpkg')]
     root = [] if fs.root == '/' else ['--root', fs.root]
-    owners = {}
-    located = [rt for rt in runtimes if rt.get('realpath') is not None]
-    if dpkg:
-        found = dpkg_owners(run, [[rt['realpath']] + list(rt['paths']) for rt in located], admin)
-        owners = dict((rt['realpath'], pkg) for rt, pkg in zip(located, found) if pkg)
-    elif rpm:
-        for rt in located:
-            found = rpm_owner(run, rt['realpath'], None, root)
-            if found:
-                rt['package'] = {'manager': 'rpm', 'name': found[0], 'version': _EPOCH.sub('', found[1])}
-    if dpkg and owners:
-        versions = dpkg_versions(run, sorted(set(owners.values())), admin)
-        for rt in runtimes:
-            pkg = owners.get(rt.get('realpath'))
-            if pkg:
-                rt['package'] = {'manager': 'dpkg', 'name': pkg, 'version': versions.get(pkg)}
+    for rt in runtimes:
+        found = rpm_owner(run, rt['realpath'], None, root)
+        if found:
+            rt['package'] = {'manager': 'rpm', 'name': found[0], 'version': _EPOCH.sub('', found[1])}

@@ -86,32 +86,36 @@ class PackageDb(object):
                 if not installed(stanza):
                     continue
                 self._dpkg[stanza['package']] = {'version': stanza.get('version'),
-                                                 'arch': stanza.get('architecture'), 'files': None}
+                                                 'arch': stanza.get('architecture')}
         return self._dpkg
 
-    def _dpkg_owner(self, paths):
+    def _dpkg_owners(self, groups):
+        """For each list of paths in ``groups``, {manager, name, version} of the installed package whose
+        file list names one of them, or None: one pass over the file lists for every group, the likely
+        owners (a package named like the binary: runc, crun) first, each list searched as bytes."""
+        found = [None] * len(groups)
         packages = self._dpkg_packages()
-        if not packages:
-            return None
-        wanted = set(paths)
+        if not packages or not groups:
+            return found
+        needles = [_list_needles(paths) for paths in groups]
+        basenames = set(os.path.basename(p) for paths in groups for p in paths)
         budget = [LIST_BUDGET]
-        # the likely owners first: a package named like the binary (runc, crun) saves reading the rest
-        names = sorted(packages, key=lambda n: (n not in set(os.path.basename(p) for p in paths), n))
-        for name in names:
-            files = self._dpkg_files(name, packages[name], budget)
-            if files and files & wanted:
-                info = packages[name]
-                return {'manager': 'dpkg', 'name': name, 'version': info['version']}
+        for name in sorted(packages, key=lambda n: (n not in basenames, n)):
+            data = self._dpkg_list(name, packages[name], budget)
+            for index, wanted in enumerate(needles):
+                if found[index] is None and data and any(needle in data for needle in wanted):
+                    found[index] = {'manager': 'dpkg', 'name': name, 'version': packages[name]['version']}
+            if all(found):
+                break
             if budget[0] <= 0:
                 self.problems.append((DPKG_INFO, 'dpkg file lists larger than %d bytes in all: the owner of %s '
-                                                 'was not looked for further' % (LIST_BUDGET, paths[0])))
-                return None
-        return None
+                                                 'was not looked for further'
+                                      % (LIST_BUDGET, ', '.join(g[0] for g, f in zip(groups, found) if not f))))
+                break
+        return found
 
-    def _dpkg_files(self, name, info, budget):
-        if info['files'] is not None:
-            return info['files']
-        info['files'] = set()
+    def _dpkg_list(self, name, info, budget):
+        """The file list of package ``name`` as b'\\n' + its lines + b'\\n' (b'' when it has none)."""
         for candidate in ('%s/%s.list' % (DPKG_INFO, name), '%s/%s:%s.list' % (DPKG_INFO, name, info['arch'])):
             if not self.fs.exists(candidate):
                 continue
@@ -121,14 +125,8 @@ class PackageDb(object):
                 self.problems.append((candidate, exc.message))
                 continue
             budget[0] -= len(data)
-            for line in data.decode('utf-8', 'replace').splitlines():
-                line = line.strip()
-                if line.startswith('/'):
-                    info['files'].add(line)
-                    if line.startswith(('/bin/', '/sbin/', '/lib/')):  # usrmerge: dpkg still says /bin
-                        info['files'].add('/usr' + line)
-            break
-        return info['files']
+            return b'\n' + data + b'\n'
+        return b''
 
     # -- rpm -------------------------------------------------------------------------------------
     def _rpm_owner(self, paths):
@@ -168,12 +166,28 @@ class PackageDb(object):
                 break
         return files, packages
 
+    def owners(self, groups):
+        """For each list of paths in ``groups``: {manager, name, version} of the first package database
+        that owns one of them, or None."""
+        groups = [[p for p in paths if p] for paths in groups]
+        found = self._dpkg_owners([g for g in groups if g])
+        dpkg = iter(found)
+        return [(next(dpkg) or self._rpm_owner(paths)) if paths else None for paths in groups]
+
     def owner(self, paths):
         """{manager, name, version} of the first package database that owns one of ``paths``, or None."""
-        paths = [p for p in paths if p]
-        if not paths:
-            return None
-        return self._dpkg_owner(paths) or self._rpm_owner(paths)
+        return self.owners([paths])[0]
+
+
+def _list_needles(paths):
+    """What a dpkg file list line says for each path (usrmerge: dpkg still lists /bin/x for /usr/bin/x),
+    as b'\\nLINE\\n' to match whole lines."""
+    lines = []
+    for path in paths:
+        lines.append(path)
+        if path.startswith(('/usr/bin/', '/usr/sbin/', '/usr/lib/')):
+            lines.append(path[4:])
+    return [b'\n' + line.encode('utf-8', 'surrogateescape') + b'\n' for line in lines]
 
 
 def parse_stanzas(text):

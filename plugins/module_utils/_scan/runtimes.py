@@ -19,8 +19,9 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines im
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _command
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.changelog import add_advisory_ids
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.host import add_error as _error
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.packages import package_owners
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.pkgdb import nerdctl_full_version
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.packages import rpm_package_owners
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.pkgdb import PackageDb, nerdctl_full_version
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.rootfs import HostFs, RootFs
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import (
     normalise_version, parse_features_json, parse_runtime_version, version_from_build_info,
 )
@@ -279,12 +280,15 @@ def gather_runtimes(fs, run, engines, runtime_paths, discover, errors, pkgdb=Non
                 read_version(fs, run, entry, idents.get(id(entry)))
             if entry['error']:
                 _error(errors, entry['path'], entry['error'])
-    if pkgdb is None:
-        package_owners(fs, run, [e for e in order if e.get('realpath')])
+    if pkgdb is None and not _command.find('dpkg-query'):
+        rpm_package_owners(fs, run, [e for e in order if e.get('realpath')])
     else:
-        for entry in order:
-            if entry.get('realpath') and entry.get('package') is None:
-                entry['package'] = pkgdb.owner([entry['realpath']] + entry['paths'])
+        # dpkg hosts, live too: dpkg's own files answer (dpkg-query -S reads every package's file list
+        # and was the costliest command of a scan; here the likely owner's list is read first)
+        pkgdb = pkgdb if pkgdb is not None else PackageDb(HostFs() if fs.root == '/' else RootFs(fs.root))
+        unowned = [e for e in order if e.get('realpath') and e.get('package') is None]
+        for entry, package in zip(unowned, pkgdb.owners([[e['realpath']] + e['paths'] for e in unowned])):
+            entry['package'] = package
         for path, message in pkgdb.problems:
             _error(errors, path, message)
     # advisory ids the owning packages' changelogs name (backported fixes; judged on the controller)

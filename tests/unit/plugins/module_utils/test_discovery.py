@@ -312,14 +312,23 @@ def test_dpkg_owner_lines():
     assert _packages.dpkg_owner(lambda argv: (0, 'runc: /usr/sbin/runc\n', ''), ['/usr/bin/runc']) is None
 
 
-def test_real_host_runc_package_when_installed():
-    """On a Debian host with the runc package, the real binary gets its dpkg owner and version."""
+def test_real_host_runc_package_when_installed(monkeypatch):
+    """On a Debian host with the runc package, the real binary gets its dpkg owner and version, read
+    from dpkg's files: no dpkg-query is run (it reads every package's file list)."""
     if not os.path.exists('/usr/sbin/runc') or not os.path.exists('/var/lib/dpkg/info/runc.list'):
         pytest.skip('Debian runc package not installed on this host')
+    asked = []
+    real_runner = _discovery.bounded_runner
+
+    def recording_runner(*args):
+        run = real_runner(*args)
+        return lambda argv, *more, **kw: asked.append(list(argv)) or run(argv, *more, **kw)
+    monkeypatch.setattr(_discovery, 'bounded_runner', recording_runner)
     facts = _discovery.gather(discover=False, runtime_paths=['/usr/sbin/runc'], command_timeout=10)
     rt = facts['runtimes'][0]
     assert rt['package']['manager'] == 'dpkg' and rt['package']['name'] == 'runc'
     assert rt['package']['version'] and rt['version'] and rt['error'] is None
+    assert ['/usr/sbin/runc', '--version'] in asked and not [a for a in asked if 'dpkg-query' in a[0]], asked
 
 
 def test_hostile_names_and_contents_cost_one_entry_each(host):

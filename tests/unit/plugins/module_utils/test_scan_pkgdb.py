@@ -8,8 +8,10 @@ __metaclass__ = type
 
 import hashlib
 import os
+import shutil
 import sqlite3
 import struct
+import subprocess
 
 import pytest
 
@@ -17,6 +19,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import pkg
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.pkgdb import (
     PackageDb, nerdctl_full_version, parse_rpm_header, parse_stanzas,
 )
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.packages import path_candidates
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.rootfs import HostFs, RootFs
 
 
@@ -187,3 +190,59 @@ def test_nerdctl_full_component_list_counts_only_for_its_own_binary(tmp_path):
 
 def test_limits_are_sane():
     assert pkgdb.LIST_LIMIT < pkgdb.LIST_BUDGET and pkgdb.DOC_LIMIT <= 1 << 20
+
+
+def test_owners_in_one_pass_likely_owner_first(tmp_path, monkeypatch):
+    root = str(tmp_path)
+    write(root, '/var/lib/dpkg/status', STATUS.replace('Package: crun\nStatus: deinstall ok config-files',
+                                                       'Package: crun\nStatus: install ok installed'))
+    write(root, '/var/lib/dpkg/info/runc.list', '/.\n/usr\n/usr/sbin\n/usr/sbin/runc\n/usr/sbin/runc-helper\n')
+    write(root, '/var/lib/dpkg/info/libc6:amd64.list', '/lib/x86_64-linux-gnu/libc.so.6\n/usr/bin/crunch\n')
+    write(root, '/var/lib/dpkg/info/crun.list', '/usr/bin/crun\n')
+    db = PackageDb(RootFs(root))
+    read = []
+    real_read = db.fs.read
+    monkeypatch.setattr(db.fs, 'read', lambda path, *args: read.append(path) or real_read(path, *args))
+    found = db.owners([['/usr/sbin/runc'], ['/usr/bin/crun'], ['/usr/bin/runc-helper'], ['/usr/sbin/run'], []])
+    assert [f and f['name'] for f in found] == ['runc', 'crun', None, None, None]  # whole lines only
+    assert found[1] == {'manager': 'dpkg', 'name': 'crun', 'version': '1.8.1-1'}
+    # every list read once for all the paths; the packages named like the binaries first
+    assert read[0] == '/var/lib/dpkg/status' and sorted(read[1:3]) == ['/var/lib/dpkg/info/crun.list',
+                                                                       '/var/lib/dpkg/info/runc.list']
+    assert len(read) == len(set(read)) == 4
+    assert db.problems == []
+
+
+def test_owners_bounded_by_the_list_budget(tmp_path, monkeypatch):
+    root = str(tmp_path)
+    write(root, '/var/lib/dpkg/status', STATUS)
+    write(root, '/var/lib/dpkg/info/libc6:amd64.list', '/lib/x86_64-linux-gnu/libc.so.6\n' * 40)
+    write(root, '/var/lib/dpkg/info/runc.list', '/usr/bin/zz\n')
+    monkeypatch.setattr(pkgdb, 'LIST_BUDGET', 100)
+    db = PackageDb(RootFs(root))
+    # a list past what is left of the budget is an error of its own; the others are still searched
+    assert db.owners([['/opt/bin/tool'], ['/usr/bin/zz']])[1]['name'] == 'runc'
+    assert db.problems == [('/var/lib/dpkg/info/libc6:amd64.list', 'too large: 1280 bytes, limit (dpkg list '
+                                                                   'limit) is 100')]
+    monkeypatch.setattr(pkgdb, 'LIST_BUDGET', 1280)  # libc6's list uses it all up: the search ends there
+    db = PackageDb(RootFs(root))
+    assert db.owners([['/opt/bin/tool'], ['/usr/bin/zz']]) == [None, None]
+    assert db.problems == [('/var/lib/dpkg/info', 'dpkg file lists larger than 1280 bytes in all: the owner of '
+                                                  '/opt/bin/tool, /usr/bin/zz was not looked for further')]
+
+
+def test_this_hosts_owners_are_what_dpkg_query_says():
+    """Real ground truth: dpkg's own answer (dpkg-query -S and -W) for the runtimes installed here."""
+    if not shutil.which('dpkg-query'):
+        pytest.skip('no dpkg here')
+    paths = [p for p in ('/usr/sbin/runc', '/usr/bin/crun', '/usr/bin/podman', '/usr/bin/ls') if os.path.exists(p)]
+    found = PackageDb(HostFs()).owners([[p] for p in paths] + [['/usr/local/bin/not-a-packaged-file']])
+    assert found[-1] is None
+    for path, owner in zip(paths, found):
+        # dpkg-query -S as the scan asked it before (merged-/usr twins too: dpkg lists /bin/ls)
+        out = subprocess.run(['dpkg-query', '-S'] + path_candidates(path), stdout=subprocess.PIPE,
+                             universal_newlines=True).stdout
+        name = out.split(':')[0].split(',')[0].strip()
+        version = subprocess.run(['dpkg-query', '-W', '-f=${Version}', name], stdout=subprocess.PIPE,
+                                 universal_newlines=True).stdout
+        assert owner == {'manager': 'dpkg', 'name': name, 'version': version}, path
