@@ -19,7 +19,7 @@ import signal
 from ansible.errors import AnsibleActionFail, AnsibleConnectionFailure
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.probe import OUT_OF_TIME
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.outcome import OUT_OF_TIME
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils._hazards import evaluate
 from ansible_collections.runcguard.seccomp.plugins.modules import audit_host as _doc
 from ansible_collections.runcguard.seccomp.plugins.plugin_utils import _argspec

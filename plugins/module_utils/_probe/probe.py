@@ -26,6 +26,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines im
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, read_bounded
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.abi import host_support
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.canary import probe
+from ansible_collections.runcguard.seccomp.plugins.module_utils._probe.outcome import OUT_OF_TIME
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.user_engines import USER_BIN_DIRS
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
     ProfileError, decode_profile, notify_analysis, seccomp_section)
@@ -34,7 +35,6 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._version import 
 # inconclusive: a failure seen only with signal returns under NOTIFY, or a sweep group result that did
 # not reproduce: it says nothing about the runtime (never a hang, never a finding).
 OUTCOMES = ('ok', 'hang', 'error', 'unsupported', 'inconclusive')
-OUT_OF_TIME = 'not probed: the total time limit (total_timeout) left less than one probe timeout'
 
 
 def runtime_identity(path, timeout=10, user=None):

@@ -19,7 +19,6 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines im
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _command
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.changelog import add_advisory_ids
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.host import add_error as _error
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.packages import rpm_package_owners
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.pkgdb import PackageDb, nerdctl_full_version
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.rootfs import HostFs, RootFs
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import (
@@ -281,6 +280,8 @@ def gather_runtimes(fs, run, engines, runtime_paths, discover, errors, pkgdb=Non
             if entry['error']:
                 _error(errors, entry['path'], entry['error'])
     if pkgdb is None and not _command.find('dpkg-query'):
+        # imported here: only rpm hosts need it, and a module's imports are compiled on every run
+        from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.packages import rpm_package_owners
         rpm_package_owners(fs, run, [e for e in order if e.get('realpath')])
     else:
         # dpkg hosts, live too: dpkg's own files answer (dpkg-query -S reads every package's file list
