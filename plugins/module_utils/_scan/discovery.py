@@ -24,8 +24,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.profiles i
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.rootfs import HostFs, RootFs
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import agents as agents_scan
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import buildinfo as go_buildinfo
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import find_users, user_runtimes, users as users_scan
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import find_users
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.runtimes import gather_runtimes
 from ansible_collections.runcguard.seccomp.plugins.module_utils._version import parse_runtime_version
 
@@ -38,6 +37,18 @@ MAX_PROFILE_SIZE = 1024 * 1024
 MAX_PROFILES = 2000
 MAX_PROFILES_PER_USER = 200
 USERS = 'auto'
+
+
+class _BuildInfo(object):
+    """The ``buildinfo`` module, imported on first use (see _scan/__init__.py): it reads the Go build
+    information of a user's or an agent's binary, or any binary with execute=false."""
+
+    def __getattr__(self, name):
+        from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import buildinfo
+        return getattr(buildinfo, name)
+
+
+go_buildinfo = _BuildInfo()
 
 
 def check_users(value):
@@ -65,6 +76,7 @@ def _users(fs, users, engine_facts, errors):
     found = find_users.find_users(fs, users, errors)
     if not found:
         return []
+    from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import users as users_scan  # lazy
     system = {'mounts': find_users.mount_table(fs),
               'podman': {'default_runtime': (engine_facts.get('podman') or {}).get('default_runtime')}}
     return users_scan.scan_users(fs, found, system, go_buildinfo, errors)
@@ -128,9 +140,13 @@ def gather(*, profile_paths=(), runtime_paths=(), discover=True, command_timeout
     # users' rootless setups: on the live host only (a mounted node root has no running users); with
     # execute=false nobody's binary is run, not even as its owner
     scans = _users(fs, users, engine_facts, errors) if discover and not root else []
-    user_runtimes.merge_runtimes(fs, scans, runtimes, go_buildinfo,
-                                 user_runtimes.run_version_as_owner(run, parse_runtime_version)
-                                 if not static else _static_only, errors)
+    for entry in runtimes:  # the system's binaries; merge_runtimes adds the users who use one
+        entry.update(owner=None, users=[])
+    if scans:
+        from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import user_runtimes  # lazy
+        user_runtimes.merge_runtimes(fs, scans, runtimes, go_buildinfo,
+                                     user_runtimes.run_version_as_owner(run, parse_runtime_version)
+                                     if not static else _static_only, errors)
 
     # bypass4netns agents installed system-wide (a user's own are in that user's entry)
     agents = agents_scan.system_agents(fs, go_buildinfo, errors, processes=not root) if discover else []

@@ -20,7 +20,6 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._command import 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
     FileProblem, list_dir, read_text,
 )
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.toml import TomlError, loads as toml_loads
 
 # PATH of a systemd service (dockerd, containerd, crio): where a bare runtime name is looked up.
 SERVICE_PATH = SEARCH_PATH
@@ -94,9 +93,14 @@ def _load(fs, engine, path, kind):
         engine.errors.append('%s: %s' % (path, exc.message))
         return None
     engine.config.append(path)
+    if kind == 'toml':
+        from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import toml  # lazy: see _scan/__init__.py
+        parse = toml.loads
+    else:
+        parse = json.loads
     try:
-        data = json.loads(text) if kind == 'json' else toml_loads(text)
-    except (ValueError, TomlError) as exc:  # json.JSONDecodeError is a ValueError
+        data = parse(text)
+    except ValueError as exc:  # json.JSONDecodeError and TomlError are ValueErrors
         engine.errors.append('%s: invalid %s: %s' % (path, kind.upper(), exc))
         return None
     if not isinstance(data, dict):

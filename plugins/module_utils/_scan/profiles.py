@@ -25,12 +25,11 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import UserControlled, read_file
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.host import add_error as _error
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.rootfs import RootEscape
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import user_files
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.user_engines import state_bundles
 
 STANDARD_PROFILES = ('/usr/share/containers/seccomp.json', '/etc/containers/seccomp.json')
 KUBELET_SECCOMP = '/var/lib/kubelet/seccomp'
 RUNC_STATE = '/run/runc'  # root's runc state directory: state.json names the bundle
+MAX_PER_GLOB = 512  # state directories (and a user's config globs) read per pattern at most
 # (glob of a running bundle's config.json, engine, index of namespace in path parts or None)
 BUNDLE_GLOBS = (
     ('/run/containerd/io.containerd.runtime.v2.task/*/*/config.json', 'containerd'),
@@ -162,6 +161,7 @@ class Profiles(object):
 
     def _add_owned(self, path, origin, must_exist, bundle, user):
         """A file a user controls: read only within what that user owns (user_files.read_owned)."""
+        from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import user_files  # lazy: see _scan/__init__.py
         owner = user_files.owner_of(user)
         shown = printable(path)
         if not user_files.lexists(self.fs, path, user):
@@ -300,6 +300,36 @@ def bundles(fs, profiles, engine_names):
     for config, cid, _pid in state_bundles(fs, None, RUNC_STATE):
         profiles.add_file(config, 'bundle', 'runc state %s/%s (running or hung container)' % (RUNC_STATE, cid),
                           bundle={'id': cid, 'namespace': None, 'engine': 'runc'})
+
+
+def state_bundles(fs, scan, state_root):
+    """Running (or hung) runc containers of a state directory: state.json names the bundle."""
+    user = scan.user if scan else None
+    out = []
+    pattern = fs.real(os.path.join(state_root, '*', 'state.json'))
+    for path in sorted(fs.host(p) for p in glob.glob(pattern))[:MAX_PER_GLOB]:
+        try:
+            if user:
+                from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.user_files import read_owned  # lazy
+                data = read_owned(fs, path, user, 4 << 20)
+            else:
+                with open(fs.real(path), 'rb') as handle:
+                    data = handle.read(4 << 20)
+            doc = json.loads(data.decode('utf-8', 'replace'))
+        except (FileProblem, ValueError, OSError) as exc:
+            if scan:
+                scan.error(path, getattr(exc, 'message', None) or 'unreadable state.json: %s' % exc)
+            continue
+        labels = ((doc.get('config') or {}).get('labels') or []) if isinstance(doc, dict) else []
+        bundle = next((lab[len('bundle='):] for lab in labels if isinstance(lab, str) and lab.startswith('bundle=')),
+                      None)
+        if not bundle or not bundle.startswith('/'):
+            continue
+        if user and bundle.startswith('/run/containerd/'):  # inside rootlesskit's mount namespace
+            bundle = os.path.join(user['runtime_dir'], 'containerd', bundle[len('/run/containerd/'):])
+        cid = path.split('/')[-2]
+        out.append((os.path.join(bundle, 'config.json'), cid, doc.get('init_process_pid')))
+    return out
 
 
 def profile_path_items(items):

@@ -14,7 +14,6 @@ import os
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem, describe_os_error
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import check_read, open_executable, open_for_read
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.buildinfo import read_build_info_fd
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import DISTRIBUTION_ROOTS, RUNTIME_DIRS, RUNTIME_GLOBS, RUNTIME_NAMES
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _command
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.changelog import add_advisory_ids
@@ -124,6 +123,7 @@ def _static_version(named, entry, why, ident=None):
         if not _same_file(fd, ident):
             entry['error'] = 'not run as root: %s; changed while it was scanned, version unknown' % why
             return
+        from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.buildinfo import read_build_info_fd  # lazy
         parsed = version_from_build_info(read_build_info_fd(fd))
     finally:
         os.close(fd)
@@ -169,6 +169,7 @@ def _static_runtime(fs, pkgdb, entry, ident=None):
         entry['error'] = exc.message
         return
     try:
+        from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.buildinfo import read_build_info_fd  # lazy
         record = version_from_build_info(read_build_info_fd(fd))
     finally:
         os.close(fd)

@@ -20,6 +20,7 @@ import stat
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.engines import CONFIG_LIMIT, RUNTIME_DIRS, RUNTIME_NAMES, SERVICE_PATH
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.profiles import MAX_PER_GLOB, state_bundles
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.toml import TomlError, loads as toml_loads
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.user_files import lexists, read_owned
 
@@ -27,7 +28,6 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.user_files
 USER_BIN_DIRS = ('.local/bin', 'bin')
 # User units that set the PATH of an engine (and so which runc it runs).
 UNITS = ('containerd.service', 'docker.service', 'bypass4netnsd.service', 'buildkit.service', 'podman.service')
-MAX_PER_GLOB = 512
 
 
 def _unit_env(text):
@@ -355,35 +355,6 @@ def _scan_containerd(fs, scan):
         _add_runtime(scan, found, 'rootless containerd runc (%s)' % why, 'containerd')
     scan.engines['containerd'] = eng
     _bundle_profiles(scan, bundles, 'rootless containerd bundle config.json', 'containerd')
-
-
-def state_bundles(fs, scan, state_root):
-    """Running (or hung) runc containers of a state directory: state.json names the bundle."""
-    user = scan.user if scan else None
-    out = []
-    pattern = fs.real(os.path.join(state_root, '*', 'state.json'))
-    for path in sorted(fs.host(p) for p in glob.glob(pattern))[:MAX_PER_GLOB]:
-        try:
-            if user:
-                data = read_owned(fs, path, user, 4 << 20)
-            else:
-                with open(fs.real(path), 'rb') as handle:
-                    data = handle.read(4 << 20)
-            doc = json.loads(data.decode('utf-8', 'replace'))
-        except (FileProblem, ValueError, OSError) as exc:
-            if scan:
-                scan.error(path, getattr(exc, 'message', None) or 'unreadable state.json: %s' % exc)
-            continue
-        labels = ((doc.get('config') or {}).get('labels') or []) if isinstance(doc, dict) else []
-        bundle = next((lab[len('bundle='):] for lab in labels if isinstance(lab, str) and lab.startswith('bundle=')),
-                      None)
-        if not bundle or not bundle.startswith('/'):
-            continue
-        if user and bundle.startswith('/run/containerd/'):  # inside rootlesskit's mount namespace
-            bundle = os.path.join(user['runtime_dir'], 'containerd', bundle[len('/run/containerd/'):])
-        cid = path.split('/')[-2]
-        out.append((os.path.join(bundle, 'config.json'), cid, doc.get('init_process_pid')))
-    return out
 
 
 def scan_state(fs, scan):
