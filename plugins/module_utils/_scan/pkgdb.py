@@ -57,15 +57,14 @@ class PackageDb(object):
         self._rpm = None
 
     # -- dpkg ------------------------------------------------------------------------------------
-    def _dpkg_packages(self):
-        """{name: {'version', 'arch', 'files': set or None}} of installed packages (cached)."""
+    def _dpkg_texts(self):
+        """[(path, bytes)] of dpkg's status file and distroless ``status.d`` stanzas (read once)."""
         if self._dpkg is not None:
             return self._dpkg
-        self._dpkg = {}
-        texts = []
+        self._dpkg = []
         if self.fs.exists(DPKG_STATUS):
             try:
-                texts.append((DPKG_STATUS, self.fs.read(DPKG_STATUS, STATUS_LIMIT, 'dpkg status limit')))
+                self._dpkg.append((DPKG_STATUS, self.fs.read(DPKG_STATUS, STATUS_LIMIT, 'dpkg status limit')))
             except FileProblem as exc:
                 self.problems.append((DPKG_STATUS, 'dpkg status not readable: %s' % exc.message))
         try:
@@ -78,33 +77,54 @@ class PackageDb(object):
             if name.startswith('.') or name.endswith('.md5sums'):
                 continue
             try:
-                texts.append((path, self.fs.read(path, LIST_LIMIT, 'dpkg list limit')))
+                self._dpkg.append((path, self.fs.read(path, LIST_LIMIT, 'dpkg list limit')))
             except FileProblem as exc:
                 self.problems.append((path, exc.message))
-        for _path, data in texts:
-            for stanza in parse_stanzas(data.decode('utf-8', 'replace')):
-                if not installed(stanza):
-                    continue
-                self._dpkg[stanza['package']] = {'version': stanza.get('version'),
-                                                 'arch': stanza.get('architecture')}
         return self._dpkg
+
+    def _dpkg_installed(self, name):
+        """{'version', 'arch'} of package ``name`` when dpkg has it installed, else None. Only its own
+        stanza is parsed (a big host's status file is MiBs)."""
+        start = ('\nPackage: %s\n' % name).encode('utf-8', 'surrogateescape')  # as dpkg writes it
+        for _path, data in self._dpkg_texts():
+            data = b'\n' + data  # the first stanza's first line follows a newline too
+            at = data.find(start)
+            while at >= 0:
+                end = data.find(b'\n\n', at + 1)
+                for stanza in parse_stanzas(data[at + 1:end if end >= 0 else len(data)].decode('utf-8', 'replace')):
+                    if installed(stanza):
+                        return {'version': stanza.get('version'), 'arch': stanza.get('architecture')}
+                at = data.find(start, at + 1)
+        return None
+
+    def _dpkg_list_files(self):
+        """{package name: [its file list names]} of dpkg's info directory (``name.list``, ``name:arch.list``)."""
+        try:
+            entries = self.fs.listdir(DPKG_INFO)
+        except FileProblem as exc:
+            self.problems.append((DPKG_INFO, exc.message))
+            return {}
+        lists = {}
+        for entry in [e for e in entries if e.endswith('.list') and not e.startswith('.')]:
+            lists.setdefault(entry[:-len('.list')].split(':')[0], []).append(entry)
+        return lists
 
     def _dpkg_owners(self, groups):
         """For each list of paths in ``groups``, {manager, name, version} of the installed package whose
         file list names one of them, or None: one pass over the file lists for every group, the likely
         owners (a package named like the binary: runc, crun) first, each list searched as bytes."""
         found = [None] * len(groups)
-        packages = self._dpkg_packages()
-        if not packages or not groups:
-            return found
+        lists = self._dpkg_list_files() if groups else {}
         needles = [_list_needles(paths) for paths in groups]
         basenames = set(os.path.basename(p) for paths in groups for p in paths)
         budget = [LIST_BUDGET]
-        for name in sorted(packages, key=lambda n: (n not in basenames, n)):
-            data = self._dpkg_list(name, packages[name], budget)
-            for index, wanted in enumerate(needles):
-                if found[index] is None and data and any(needle in data for needle in wanted):
-                    found[index] = {'manager': 'dpkg', 'name': name, 'version': packages[name]['version']}
+        for name in sorted(lists, key=lambda n: (n not in basenames, n)):
+            data = self._dpkg_list(lists[name], budget)
+            hits = [index for index, wanted in enumerate(needles)
+                    if found[index] is None and data and any(needle in data for needle in wanted)]
+            info = self._dpkg_installed(name) if hits else None
+            for index in hits if info else ():
+                found[index] = {'manager': 'dpkg', 'name': name, 'version': info['version']}
             if all(found):
                 break
             if budget[0] <= 0:
@@ -114,19 +134,19 @@ class PackageDb(object):
                 break
         return found
 
-    def _dpkg_list(self, name, info, budget):
-        """The file list of package ``name`` as b'\\n' + its lines + b'\\n' (b'' when it has none)."""
-        for candidate in ('%s/%s.list' % (DPKG_INFO, name), '%s/%s:%s.list' % (DPKG_INFO, name, info['arch'])):
-            if not self.fs.exists(candidate):
-                continue
+    def _dpkg_list(self, names, budget):
+        """The file lists ``names`` of one package as b'\\n' + their lines + b'\\n' (b'' when unreadable)."""
+        chunks = []
+        for name in names:
+            path = '%s/%s' % (DPKG_INFO, name)
             try:
-                data = self.fs.read(candidate, min(LIST_LIMIT, max(budget[0], 1)), 'dpkg list limit')
+                data = self.fs.read(path, min(LIST_LIMIT, max(budget[0], 1)), 'dpkg list limit')
             except FileProblem as exc:
-                self.problems.append((candidate, exc.message))
+                self.problems.append((path, exc.message))
                 continue
             budget[0] -= len(data)
-            return b'\n' + data + b'\n'
-        return b''
+            chunks.append(data)
+        return b'\n' + b'\n'.join(chunks) + b'\n' if chunks else b''
 
     # -- rpm -------------------------------------------------------------------------------------
     def _rpm_owner(self, paths):

@@ -79,8 +79,8 @@ def test_distroless_status_d(tmp_path):
     write(root, '/var/lib/dpkg/status.d/runc', 'Package: runc\nVersion: 1.1.12-1\nArchitecture: amd64\n')
     write(root, '/var/lib/dpkg/status.d/runc.md5sums', 'abc  usr/sbin/runc\n')
     db = PackageDb(RootFs(root))
-    packages = db._dpkg_packages()
-    assert list(packages) == ['runc'] and packages['runc']['version'] == '1.1.12-1'
+    assert db._dpkg_installed('runc') == {'version': '1.1.12-1', 'arch': 'amd64'}
+    assert db._dpkg_installed('runc.md5sums') is None and db._dpkg_installed('crun') is None
 
 
 def test_stanzas_are_bounded_and_tolerant():
@@ -206,10 +206,10 @@ def test_owners_in_one_pass_likely_owner_first(tmp_path, monkeypatch):
     found = db.owners([['/usr/sbin/runc'], ['/usr/bin/crun'], ['/usr/bin/runc-helper'], ['/usr/sbin/run'], []])
     assert [f and f['name'] for f in found] == ['runc', 'crun', None, None, None]  # whole lines only
     assert found[1] == {'manager': 'dpkg', 'name': 'crun', 'version': '1.8.1-1'}
-    # every list read once for all the paths; the packages named like the binaries first
-    assert read[0] == '/var/lib/dpkg/status' and sorted(read[1:3]) == ['/var/lib/dpkg/info/crun.list',
-                                                                       '/var/lib/dpkg/info/runc.list']
-    assert len(read) == len(set(read)) == 4
+    # every list read once for all the paths, the packages named like the binaries first; the status
+    # file once, when a list first names one
+    assert read == ['/var/lib/dpkg/info/crun.list', '/var/lib/dpkg/status', '/var/lib/dpkg/info/runc.list',
+                    '/var/lib/dpkg/info/libc6:amd64.list']
     assert db.problems == []
 
 
@@ -246,3 +246,15 @@ def test_this_hosts_owners_are_what_dpkg_query_says():
         version = subprocess.run(['dpkg-query', '-W', '-f=${Version}', name], stdout=subprocess.PIPE,
                                  universal_newlines=True).stdout
         assert owner == {'manager': 'dpkg', 'name': name, 'version': version}, path
+
+
+def test_installed_reads_only_the_packages_own_stanzas(tmp_path):
+    root = str(tmp_path)
+    write(root, '/var/lib/dpkg/status', 'Package: runc-extra\nStatus: install ok installed\nVersion: 9\n\n'
+                                        'Package: runc\nStatus: deinstall ok config-files\nArchitecture: i386\n'
+                                        'Version: 1.0\n\nPackage: runc\nStatus: install ok installed\n'
+                                        'Architecture: amd64\nVersion: 1.1.12-1')  # no final newline
+    db = PackageDb(RootFs(root))
+    assert db._dpkg_installed('runc') == {'version': '1.1.12-1', 'arch': 'amd64'}  # the installed one
+    assert db._dpkg_installed('runc-extra') == {'version': '9', 'arch': None}      # first stanza of the file
+    assert db._dpkg_installed('run') is None and db._dpkg_installed('extra') is None
