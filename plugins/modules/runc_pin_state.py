@@ -11,7 +11,7 @@ module: runc_pin_state
 short_description: Read what the runc_pin role needs to pin or upgrade runc, and plan it
 version_added: 0.1.0
 description:
-  - Finds the package that owns each runc binary the container engines use (C(dpkg -S) or C(rpm -qf)),
+  - Finds the package that owns each runc binary the container engines use (dpkg's file lists, as the audit reads them, or C(rpm -qf)),
     the installed, held and offered versions of that package and of the packages held with it,
     and chooses how to reach the wanted runc version (package or side-by-side binary).
   - Knows which runc release each Docker C(containerd.io) package bundles (a table with its sources).
@@ -210,6 +210,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.runcguard.seccomp.plugins.module_utils import _command, _pins
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import packages
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.pkgdb import PackageDb
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.rootfs import HostFs
 
 
 OUTPUT_LIMIT = 1024 * 1024  # apt-cache madison / dnf repoquery can list many versions
@@ -292,11 +294,13 @@ def main():
     locks = read_locks(module, dnf) if manager == 'rpm' else {}
 
     owners = []
+    dpkg = PackageDb(HostFs()) if manager == 'dpkg' else None  # the audit's own answer: dpkg's files
     for path in dict.fromkeys(params['paths']):  # de-duplicated, order kept
         realpath = os.path.realpath(path)
         package = None
         if manager == 'dpkg':
-            package = packages.dpkg_owner(run, [path, realpath])
+            found = dpkg.owner([path, realpath])
+            package = found['name'] if found and found['manager'] == 'dpkg' else None
         elif manager == 'rpm':
             found = packages.rpm_owner(run, path, realpath)
             package = found[0] if found else None

@@ -24,22 +24,6 @@ _EPOCH = re.compile(r'^\d+:')
 
 
 # --- package owner ----------------------------------------------------------------------------
-def parse_dpkg_search(output, path):
-    """Owner names from `dpkg -S PATH` output for exactly PATH (diversion lines skipped)."""
-    owners = []
-    for line in output.splitlines():
-        if line.startswith(('diversion by ', 'local diversion')):
-            continue
-        names, sep, listed = line.partition(': ')
-        if not sep or listed.strip() != path:
-            continue
-        for name in names.split(','):
-            name = name.strip().split(':')[0]  # drop :arch
-            if name and name not in owners:
-                owners.append(name)
-    return owners
-
-
 def parse_rpm_owner(output):
     """[(name, 'E:V-R')] from `rpm -qf --qf '%{NAME}\\t%{EPOCHNUM}:%{VERSION}-%{RELEASE}\\n'`."""
     out = []
@@ -161,39 +145,6 @@ def manager():
     if _command.find('rpm'):
         return 'rpm'
     return None
-
-
-def dpkg_owners(run, groups, admin=()):
-    """For each list of paths in ``groups`` (a file, its realpath, ...), the package owning the first one a
-    package lists (merged-/usr twins tried), or None: ONE dpkg-query -S call for all of them (each call
-    reads every package's file list: the costliest command of a scan)."""
-    per_group, cands = [], []
-    for paths in groups:
-        mine = []
-        for path in paths:
-            for cand in path_candidates(path):
-                if cand not in mine:
-                    mine.append(cand)
-        per_group.append(mine)
-        cands += [c for c in mine if c not in cands]
-    if not cands:
-        return [None for dummy in groups]
-    dummy, out, dummy2 = run(['dpkg-query'] + list(admin) + ['-S'] + cands)
-    found = []
-    for mine in per_group:  # rc is 1 when one of them is not found; the others are still listed
-        owner = None
-        for cand in mine:
-            owners = parse_dpkg_search(out or '', cand)
-            if owners:
-                owner = owners[0]
-                break
-        found.append(owner)
-    return found
-
-
-def dpkg_owner(run, paths, admin=()):
-    """Package owning the first of ``paths`` that a package lists (see dpkg_owners), or None."""
-    return dpkg_owners(run, [paths], admin)[0]
 
 
 def rpm_owner(run, path, realpath=None, root=()):

@@ -31,6 +31,7 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._files import Fi
 DPKG_STATUS = '/var/lib/dpkg/status'
 DPKG_STATUS_D = '/var/lib/dpkg/status.d'
 DPKG_INFO = '/var/lib/dpkg/info'
+DPKG_DIVERSIONS = '/var/lib/dpkg/diversions'
 RPM_SQLITE = ('/var/lib/rpm/rpmdb.sqlite', '/usr/lib/sysimage/rpm/rpmdb.sqlite')
 RPM_OTHER = ('/var/lib/rpm/Packages', '/var/lib/rpm/Packages.db', '/usr/lib/sysimage/rpm/Packages.db')
 NERDCTL_DOC = 'share/doc/nerdctl-full'
@@ -97,6 +98,20 @@ class PackageDb(object):
                 at = data.find(start, at + 1)
         return None
 
+    def _dpkg_diverted(self):
+        """{path: the diverting package, or None for a local diversion} of dpkg's diversions: the file at
+        such a path is not the one its original package lists (``dpkg-divert``: three lines each, the
+        path, where the original went, the package or ':')."""
+        if not self.fs.exists(DPKG_DIVERSIONS):
+            return {}
+        try:
+            lines = self.fs.read(DPKG_DIVERSIONS, STATUS_LIMIT, 'dpkg status limit').decode('utf-8', 'surrogateescape')
+        except FileProblem as exc:
+            self.problems.append((DPKG_DIVERSIONS, exc.message))
+            return {}
+        lines = lines.split('\n')
+        return dict((lines[i], None if lines[i + 2] == ':' else lines[i + 2]) for i in range(0, len(lines) - 2, 3))
+
     def _dpkg_list_files(self):
         """{package name: [its file list names]} of dpkg's info directory (``name.list``, ``name:arch.list``)."""
         try:
@@ -114,23 +129,32 @@ class PackageDb(object):
         file list names one of them, or None: one pass over the file lists for every group, the likely
         owners (a package named like the binary: runc, crun) first, each list searched as bytes."""
         found = [None] * len(groups)
-        lists = self._dpkg_list_files() if groups else {}
+        settled = set()  # diverted paths: the diverting package has the file (a local diversion: nobody)
+        diverted = self._dpkg_diverted() if groups else {}
+        for index, paths in enumerate(groups):
+            by = next((diverted[p] for p in _list_lines(paths) if p in diverted), False)
+            if by is not False:
+                info = self._dpkg_installed(by) if by else None
+                found[index] = {'manager': 'dpkg', 'name': by, 'version': info['version']} if info else None
+                settled.add(index)
+        lists = self._dpkg_list_files() if len(settled) < len(groups) else {}
         needles = [_list_needles(paths) for paths in groups]
         basenames = set(os.path.basename(p) for paths in groups for p in paths)
         budget = [LIST_BUDGET]
         for name in sorted(lists, key=lambda n: (n not in basenames, n)):
             data = self._dpkg_list(lists[name], budget)
-            hits = [index for index, wanted in enumerate(needles)
-                    if found[index] is None and data and any(needle in data for needle in wanted)]
+            hits = [index for index, wanted in enumerate(needles) if found[index] is None and index not in settled
+                    and data and any(needle in data for needle in wanted)]
             info = self._dpkg_installed(name) if hits else None
             for index in hits if info else ():
                 found[index] = {'manager': 'dpkg', 'name': name, 'version': info['version']}
-            if all(found):
+            if all(found[i] or i in settled for i in range(len(groups))):
                 break
             if budget[0] <= 0:
                 self.problems.append((DPKG_INFO, 'dpkg file lists larger than %d bytes in all: the owner of %s '
                                                  'was not looked for further'
-                                      % (LIST_BUDGET, ', '.join(g[0] for g, f in zip(groups, found) if not f))))
+                                      % (LIST_BUDGET, ', '.join(g[0] for i, g in enumerate(groups)
+                                                                if not found[i] and i not in settled))))
                 break
         return found
 
@@ -199,15 +223,20 @@ class PackageDb(object):
         return self.owners([paths])[0]
 
 
-def _list_needles(paths):
-    """What a dpkg file list line says for each path (usrmerge: dpkg still lists /bin/x for /usr/bin/x),
-    as b'\\nLINE\\n' to match whole lines."""
+def _list_lines(paths):
+    """What a dpkg file list (or its diversions) says for each path: usrmerge, dpkg still lists /bin/x
+    for /usr/bin/x."""
     lines = []
     for path in paths:
         lines.append(path)
         if path.startswith(('/usr/bin/', '/usr/sbin/', '/usr/lib/')):
             lines.append(path[4:])
-    return [b'\n' + line.encode('utf-8', 'surrogateescape') + b'\n' for line in lines]
+    return lines
+
+
+def _list_needles(paths):
+    """The lines of _list_lines as b'\\nLINE\\n', to match whole lines of a file list."""
+    return [b'\n' + line.encode('utf-8', 'surrogateescape') + b'\n' for line in _list_lines(paths)]
 
 
 def parse_stanzas(text):

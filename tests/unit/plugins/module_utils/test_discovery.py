@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import discovery as _discovery, packages as _packages
+from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import discovery as _discovery
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import profiles as _profiles
 
 RC2 = '''runc version 1.2.0-rc.2
@@ -299,19 +299,6 @@ def test_profile_paths_expand_like_path_options(monkeypatch):
         [('/etc/agent/p.json', None), ('/home/ops/p.json', 'podman')]
 
 
-def test_dpkg_owner_lines():
-    text = ('diversion by foo from: /usr/sbin/runc\n'
-            'libfoo:amd64, runc: /usr/sbin/runc\n')
-    asked = []
-
-    def run(argv):
-        asked.append(argv)
-        return 0, text, ''
-    assert _packages.dpkg_owner(run, ['/usr/sbin/runc']) == 'libfoo'
-    assert asked == [['dpkg-query', '-S', '/usr/sbin/runc', '/sbin/runc']]  # one call, merged-/usr twin too
-    assert _packages.dpkg_owner(lambda argv: (0, 'runc: /usr/sbin/runc\n', ''), ['/usr/bin/runc']) is None
-
-
 def test_real_host_runc_package_when_installed(monkeypatch):
     """On a Debian host with the runc package, the real binary gets its dpkg owner and version, read
     from dpkg's files: no dpkg-query is run (it reads every package's file list)."""
@@ -420,15 +407,3 @@ def test_scan_timeout_bounds_the_whole_scan(host):
     errors = [r['error'] for r in sorted(facts['runtimes'], key=lambda r: r['path'])]
     assert errors[0] == 'timed out after 1s'  # min(command_timeout, what is left of the scan)
     assert errors[1:] == ['not run: the scan reached its time limit (scan_timeout=1s)'] * 2
-
-
-def test_one_dpkg_query_for_every_runtime():
-    # each dpkg-query -S reads every package's file list: the scan asks once for all binaries
-    asked = []
-
-    def run(argv):
-        asked.append(argv)
-        return 1, 'runc: /usr/sbin/runc\ncontainerd.io: /usr/bin/runc\n', 'no path found matching /opt/x/runc'
-    found = _packages.dpkg_owners(run, [['/usr/sbin/runc', '/usr/bin/runc'], ['/opt/x/runc'], ['/usr/bin/runc']])
-    assert found == ['runc', None, 'containerd.io']
-    assert len(asked) == 1

@@ -59,29 +59,6 @@ def test_is_fixed(version, fixed):
     assert _pins.is_fixed(version) is fixed
 
 
-# --- package owner -----------------------------------------------------------------------------
-def test_dpkg_search_owner_exact_path_only():
-    out = ('containerd.io: /usr/bin/runc\n'
-           'containerd.io: /usr/bin/runc-wrapper\n')
-    assert _packages.parse_dpkg_search(out, '/usr/bin/runc') == ['containerd.io']
-
-
-def test_dpkg_search_arch_qualified_and_several_owners():
-    out = 'runc:amd64, other-pkg: /usr/sbin/runc\n'
-    assert _packages.parse_dpkg_search(out, '/usr/sbin/runc') == ['runc', 'other-pkg']
-
-
-def test_dpkg_search_skips_diversions():
-    out = ('diversion by runc-wrapper from: /usr/sbin/runc\n'
-           'diversion by runc-wrapper to: /usr/sbin/runc.distrib\n'
-           'runc: /usr/sbin/runc\n')
-    assert _packages.parse_dpkg_search(out, '/usr/sbin/runc') == ['runc']
-
-
-def test_dpkg_search_no_owner():
-    assert _packages.parse_dpkg_search('', '/usr/local/bin/runc') == []
-
-
 def test_rpm_owner():
     assert _packages.parse_rpm_owner('containerd.io\t0:1.7.21-3.1.el9\n') == [('containerd.io', '0:1.7.21-3.1.el9')]
     assert _packages.parse_rpm_owner('file /usr/local/bin/runc is not owned by any package\n') == []

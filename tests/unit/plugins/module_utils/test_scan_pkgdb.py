@@ -258,3 +258,17 @@ def test_installed_reads_only_the_packages_own_stanzas(tmp_path):
     assert db._dpkg_installed('runc') == {'version': '1.1.12-1', 'arch': 'amd64'}  # the installed one
     assert db._dpkg_installed('runc-extra') == {'version': '9', 'arch': None}      # first stanza of the file
     assert db._dpkg_installed('run') is None and db._dpkg_installed('extra') is None
+
+
+def test_a_diverted_binary_belongs_to_the_diverting_package(tmp_path):
+    # dpkg-divert: the file at /usr/sbin/runc is the wrapper package's (runc's own went to runc.distrib);
+    # a local diversion (':') puts the administrator's file there: no package has it
+    root = str(tmp_path)
+    write(root, '/var/lib/dpkg/status', STATUS + '\nPackage: runc-wrapper\nStatus: install ok installed\n'
+                                                 'Version: 2.0\n')
+    write(root, '/var/lib/dpkg/info/runc.list', '/usr/sbin/runc\n/usr/bin/crun\n')
+    write(root, '/var/lib/dpkg/info/runc-wrapper.list', '/usr/sbin/runc\n')
+    write(root, '/var/lib/dpkg/diversions', '/usr/sbin/runc\n/usr/sbin/runc.distrib\nrunc-wrapper\n'
+                                            '/bin/crun\n/bin/crun.real\n:\n')
+    found = PackageDb(RootFs(root)).owners([['/usr/sbin/runc'], ['/usr/bin/crun'], ['/usr/sbin/runc.distrib']])
+    assert found == [{'manager': 'dpkg', 'name': 'runc-wrapper', 'version': '2.0'}, None, None]

@@ -27,25 +27,6 @@ class FakeHost(object):
         return self.answers.get(tuple(argv), (1, '', 'not found'))
 
 
-def test_dpkg_owner_tries_the_merged_usr_variant():
-    cands = ('/usr/bin/runc', '/bin/runc')
-    host = FakeHost({('dpkg-query', '-S') + cands: (1, 'dpkg-query: no path found matching pattern /usr/bin/runc\n'
-                                                       'containerd.io: /bin/runc\n', '')})
-    assert packages.dpkg_owner(host.run, ['/usr/bin/runc', '/usr/bin/runc']) == 'containerd.io'
-    assert host.asked == [('dpkg-query', '-S') + cands]  # one query for every candidate
-
-
-def test_dpkg_owner_follows_the_symlink_to_the_owned_file():
-    # Debian's runc: /usr/bin/runc is a link to /usr/sbin/runc, which the package lists
-    cands = ('/usr/bin/runc', '/bin/runc', '/usr/sbin/runc', '/sbin/runc')
-    host = FakeHost({('dpkg-query', '-S') + cands: (1, 'runc: /usr/sbin/runc\n', '')})
-    assert packages.dpkg_owner(host.run, ['/usr/bin/runc', '/usr/sbin/runc']) == 'runc'
-
-
-def test_dpkg_owner_none_for_a_hand_installed_binary():
-    assert packages.dpkg_owner(FakeHost({}).run, ['/usr/local/bin/runc', '/usr/local/bin/runc']) is None
-
-
 def test_dpkg_info_held_installed_and_offered():
     host = FakeHost({
         ('dpkg-query', '-W', '-f=${Status}\t${Version}\n', 'containerd.io'): (0, 'hold ok installed\t1.7.21-1\n', ''),
