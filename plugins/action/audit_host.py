@@ -32,6 +32,10 @@ ARGUMENT_SPEC = _argspec.argument_spec(_doc.DOCUMENTATION)
 SCAN_OPTIONS = ('profile_paths', 'runtime_paths', 'discover', 'command_timeout', 'max_profile_size', 'max_profiles',
                 'max_profiles_per_user', 'root', 'execute', 'users')
 SCAN_MARGIN = 5  # seconds: the module's own bound ends before the task's (module start-up, reading files)
+# role_variables: the audit role's variable for each option (its host task passes none of them)
+ROLE_VARIABLES = dict((name, 'audit_' + name) for name in ARGUMENT_SPEC if name != 'role_variables')
+ROLE_VARIABLES['max_findings'] = 'audit_max_findings_per_host'
+UNSET_WHEN = {'root': ('',), 'execute': (None,)}  # the role's "not set" values of these options
 
 
 class _Overdue(Exception):
@@ -78,6 +82,8 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
+        if self._task.args.get('role_variables'):
+            self._task.args = self._with_role_variables(task_vars)
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         if args['timeout'] < 1:
             raise AnsibleActionFail('runcguard.seccomp.audit_host: timeout must be at least 1 second')
@@ -135,6 +141,16 @@ class ActionModule(ActionBase):
         result.update(host_summary(host, facts, findings, errors=errors, probe=probe,
                                    max_findings=args['max_findings']))
         return result
+
+    def _with_role_variables(self, task_vars):
+        """The task's arguments plus, for each option it does not set, the role variable's templated value."""
+        args = dict(self._task.args)
+        for name, variable in ROLE_VARIABLES.items():
+            if name not in args and variable in task_vars:
+                value = self._templar.template(task_vars[variable])
+                if value not in UNSET_WHEN.get(name, ()):
+                    args[name] = value
+        return args
 
     @staticmethod
     def _not_audited(result, host, message):

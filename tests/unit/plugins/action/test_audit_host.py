@@ -12,7 +12,15 @@ from unittest import mock
 import pytest
 
 from ansible.errors import AnsibleActionFail
+from ansible.parsing.dataloader import DataLoader
 from ansible.playbook.play_context import PlayContext
+from ansible.template import Templar
+
+try:  # ansible-core >= 2.19 templates only strings trusted as templates (as variables from YAML are)
+    from ansible.template import trust_as_template
+except ImportError:  # 2.16: every string is a template
+    def trust_as_template(value):
+        return value
 
 from ansible_collections.runcguard.seccomp.plugins.action.audit_host import ARGUMENT_SPEC, SCAN_MARGIN, SCAN_OPTIONS, ActionModule
 
@@ -29,7 +37,7 @@ FACTS = {
 }
 
 
-def action(args, answers, check_mode=False):
+def action(args, answers, check_mode=False, templar=None):
     """The action with ``_execute_module`` answering from ``answers`` (module name -> result or exception)."""
     task = mock.MagicMock()
     task.args = args
@@ -38,7 +46,7 @@ def action(args, answers, check_mode=False):
     task.diff = False
     connection = mock.MagicMock()
     connection._shell.tmpdir = None
-    module = ActionModule(task, connection, PlayContext(), loader=None, templar=None, shared_loader_obj=None)
+    module = ActionModule(task, connection, PlayContext(), loader=None, templar=templar, shared_loader_obj=None)
     calls = []
 
     def execute(module_name, module_args=None, task_vars=None, **kwargs):
@@ -117,3 +125,24 @@ def test_deeply_nested_or_surrogate_facts_are_malformed_not_missing():
         result, _calls = run({}, {'runcguard.seccomp.runtime_facts': {'ansible_facts': {'runcguard': bad}}})
         assert result['status'] == 'failed' and 'ansible_facts' not in result
         assert result['message'].startswith('the facts are malformed and were not evaluated: ' + said), result['message']
+
+
+def test_role_variables_fill_the_options_the_task_leaves_out():
+    """The audit role's host task passes role_variables only: the action reads audit_* itself, templating
+    what is a template; what the task sets wins; an empty audit_root / null audit_execute stay unset."""
+    role_vars = {'inventory_hostname': 'node1', 'audit_discover': False, 'audit_timeout': trust_as_template('{{ 40 + 2 }}'),
+                 'audit_root': '', 'audit_execute': None, 'audit_users': ['alice'], 'audit_max_findings_per_host': 0,
+                 'audit_command_timeout': 7, 'audit_probe': False}
+    answers = {'runcguard.seccomp.runtime_facts': {'ansible_facts': {'runcguard': FACTS}}}
+    module, calls = action({'role_variables': True, 'command_timeout': 3}, answers,
+                           templar=Templar(loader=DataLoader(), variables=role_vars))
+    result = module.run(task_vars=role_vars)
+    scan = calls[0][1]
+    assert scan['discover'] is False and scan['users'] == ['alice'] and scan['scan_timeout'] == 42 - SCAN_MARGIN
+    assert scan['command_timeout'] == 3  # the task's own argument, not audit_command_timeout
+    assert 'root' not in scan and 'execute' not in scan
+    assert result['status'] == 'ok' and result['findings'] == [] and result['omitted']  # max_findings 0
+    # without role_variables the same variables are ignored
+    module, calls = action({}, answers, templar=Templar(loader=DataLoader(), variables=role_vars))
+    module.run(task_vars=role_vars)
+    assert calls[0][1]['discover'] is True and calls[0][1].get('users') != ['alice']
