@@ -38,6 +38,9 @@ NERDCTL_DOC = 'share/doc/nerdctl-full'
 STATUS_LIMIT = 64 << 20     # dpkg status of a big host is a few MiB
 LIST_LIMIT = 8 << 20        # one package's file list
 LIST_BUDGET = 256 << 20     # all file lists read in one scan
+DIVERSIONS_LIMIT = 4 << 20  # dpkg's diversions: a few KiB on a big host (three short lines per diversion)
+STANZA_LIMIT = 1 << 20      # one package's stanza in the status file
+INDEX_AFTER = 8             # package names looked up by searching the status text; then it is indexed
 RPMDB_LIMIT = 1 << 30       # the sqlite file itself (sqlite reads pages, not the whole file)
 RPM_HEADER_LIMIT = 16 << 20
 DOC_LIMIT = 1 << 20
@@ -56,16 +59,20 @@ class PackageDb(object):
         self.problems = []
         self._dpkg = None
         self._rpm = None
+        self._installed = {}  # package name -> _dpkg_installed's answer
+        self._index = {}      # id(status text) -> {name bytes: [stanza offsets]}, built past INDEX_AFTER lookups
+        self._lookups = 0
 
     # -- dpkg ------------------------------------------------------------------------------------
     def _dpkg_texts(self):
-        """[(path, bytes)] of dpkg's status file and distroless ``status.d`` stanzas (read once)."""
+        """[(path, b'\\n' + bytes)] of dpkg's status file and distroless ``status.d`` stanzas (read once;
+        the newline makes the first stanza's first line follow one too)."""
         if self._dpkg is not None:
             return self._dpkg
         self._dpkg = []
         if self.fs.exists(DPKG_STATUS):
             try:
-                self._dpkg.append((DPKG_STATUS, self.fs.read(DPKG_STATUS, STATUS_LIMIT, 'dpkg status limit')))
+                self._dpkg.append((DPKG_STATUS, b'\n' + self.fs.read(DPKG_STATUS, STATUS_LIMIT, 'dpkg status limit')))
             except FileProblem as exc:
                 self.problems.append((DPKG_STATUS, 'dpkg status not readable: %s' % exc.message))
         try:
@@ -78,39 +85,72 @@ class PackageDb(object):
             if name.startswith('.') or name.endswith('.md5sums'):
                 continue
             try:
-                self._dpkg.append((path, self.fs.read(path, LIST_LIMIT, 'dpkg list limit')))
+                self._dpkg.append((path, b'\n' + self.fs.read(path, LIST_LIMIT, 'dpkg list limit')))
             except FileProblem as exc:
                 self.problems.append((path, exc.message))
         return self._dpkg
 
-    def _dpkg_installed(self, name):
-        """{'version', 'arch'} of package ``name`` when dpkg has it installed, else None. Only its own
-        stanza is parsed (a big host's status file is MiBs)."""
-        start = ('\nPackage: %s\n' % name).encode('utf-8', 'surrogateescape')  # as dpkg writes it
-        for _path, data in self._dpkg_texts():
-            data = b'\n' + data  # the first stanza's first line follows a newline too
-            at = data.find(start)
+    def _dpkg_stanza_starts(self, data, name):
+        """Offsets of the lines 'Package: NAME' in ``data`` (b'\\n' first): a search of the text for the
+        first few names asked; past INDEX_AFTER lookups one pass indexes every name, so many names (a
+        root with thousands of stale file lists naming one path) never search the whole text each."""
+        index = self._index.get(id(data))
+        if index is None and self._lookups <= INDEX_AFTER:
+            start = b'\nPackage: ' + name + b'\n'
+            found, at = [], data.find(start)
             while at >= 0:
-                end = data.find(b'\n\n', at + 1)
-                for stanza in parse_stanzas(data[at + 1:end if end >= 0 else len(data)].decode('utf-8', 'replace')):
-                    if installed(stanza):
-                        return {'version': stanza.get('version'), 'arch': stanza.get('architecture')}
+                found.append(at + 1)
                 at = data.find(start, at + 1)
-        return None
+            return found
+        if index is None:
+            index = self._index[id(data)] = {}
+            key, at = b'\nPackage: ', data.find(b'\nPackage: ')
+            while at >= 0:
+                end = data.find(b'\n', at + len(key))
+                end = len(data) if end < 0 else end
+                index.setdefault(data[at + len(key):end], []).append(at + 1)
+                at = data.find(key, end)
+        return index.get(name, [])
+
+    def _dpkg_installed(self, name):
+        """{'version', 'arch'} of package ``name`` when dpkg has its files on disk, else None. Only its own
+        stanzas are parsed (a big host's status file is MiBs), each up to the next stanza's start, a
+        blank line or STANZA_LIMIT bytes, whichever is first: a text without blank lines costs no more."""
+        if name in self._installed:
+            return self._installed[name]
+        self._lookups += 1
+        wanted = name.encode('utf-8', 'surrogateescape')
+        found = None
+        for _path, data in self._dpkg_texts():
+            for at in self._dpkg_stanza_starts(data, wanted):
+                bound = data.find(b'\nPackage:', at, at + STANZA_LIMIT)
+                bound = min(len(data), at + STANZA_LIMIT) if bound < 0 else bound
+                end = data.find(b'\n\n', at, bound)
+                for stanza in parse_stanzas(data[at:bound if end < 0 else end].decode('utf-8', 'replace')):
+                    if stanza.get('package') == name and installed(stanza):
+                        found = {'version': stanza.get('version'), 'arch': stanza.get('architecture')}
+                        break
+                if found:
+                    break
+            if found:
+                break
+        self._installed[name] = found
+        return found
 
     def _dpkg_diverted(self):
-        """{path: the diverting package, or None for a local diversion} of dpkg's diversions: the file at
-        such a path is not the one its original package lists (``dpkg-divert``: three lines each, the
-        path, where the original went, the package or ':')."""
+        """{path: the diverting package, or None for a local diversion} of dpkg's diversions (``dpkg-divert``:
+        three lines each, the path, where the original went, the package or ':'; a record without its
+        package line is none)."""
         if not self.fs.exists(DPKG_DIVERSIONS):
             return {}
         try:
-            lines = self.fs.read(DPKG_DIVERSIONS, STATUS_LIMIT, 'dpkg status limit').decode('utf-8', 'surrogateescape')
+            text = self.fs.read(DPKG_DIVERSIONS, DIVERSIONS_LIMIT, 'dpkg diversions limit')
         except FileProblem as exc:
             self.problems.append((DPKG_DIVERSIONS, exc.message))
             return {}
-        lines = lines.split('\n')
-        return dict((lines[i], None if lines[i + 2] == ':' else lines[i + 2]) for i in range(0, len(lines) - 2, 3))
+        lines = text.decode('utf-8', 'surrogateescape').split('\n')
+        return dict((lines[i], None if lines[i + 2] == ':' else lines[i + 2])
+                    for i in range(0, len(lines) - 2, 3) if lines[i] and lines[i + 2])
 
     def _dpkg_list_files(self):
         """{package name: [its file list names]} of dpkg's info directory (``name.list``, ``name:arch.list``)."""
@@ -125,22 +165,28 @@ class PackageDb(object):
         return lists
 
     def _dpkg_owners(self, groups):
-        """For each list of paths in ``groups``, {manager, name, version} of the installed package whose
-        file list names one of them, or None: one pass over the file lists for every group, the likely
-        owners (a package named like the binary: runc, crun) first, each list searched as bytes."""
+        """For each list of paths in ``groups``, {manager, name, version} of the package (files on disk)
+        whose file list names one of them, or None: one pass over the file lists for every group, the
+        likely owners (a package named like the binary: runc, crun) first, each list searched as bytes.
+        A diverted path is the diverting package's when that package's list names it, else nobody's
+        (dpkg-query -S: the original package's file went elsewhere)."""
         found = [None] * len(groups)
-        settled = set()  # diverted paths: the diverting package has the file (a local diversion: nobody)
+        settled = set()  # diverted paths: only the diverting package can have the file (a local diversion: nobody)
         diverted = self._dpkg_diverted() if groups else {}
+        lists = self._dpkg_list_files() if groups else {}
+        needles = [_list_needles(paths) for paths in groups]
+        budget = [LIST_BUDGET]
         for index, paths in enumerate(groups):
             by = next((diverted[p] for p in _list_lines(paths) if p in diverted), False)
-            if by is not False:
-                info = self._dpkg_installed(by) if by else None
-                found[index] = {'manager': 'dpkg', 'name': by, 'version': info['version']} if info else None
-                settled.add(index)
-        lists = self._dpkg_list_files() if len(settled) < len(groups) else {}
-        needles = [_list_needles(paths) for paths in groups]
+            if by is False:
+                continue
+            settled.add(index)
+            data = self._dpkg_list(lists.get(by, []), budget) if by else b''
+            info = self._dpkg_installed(by) if data and any(needle in data for needle in needles[index]) else None
+            found[index] = {'manager': 'dpkg', 'name': by, 'version': info['version']} if info else None
+        if len(settled) == len(groups):
+            lists = {}
         basenames = set(os.path.basename(p) for paths in groups for p in paths)
-        budget = [LIST_BUDGET]
         for name in sorted(lists, key=lambda n: (n not in basenames, n)):
             data = self._dpkg_list(lists[name], budget)
             hits = [index for index, wanted in enumerate(needles) if found[index] is None and index not in settled
@@ -228,6 +274,8 @@ def _list_lines(paths):
     for /usr/bin/x."""
     lines = []
     for path in paths:
+        if '\n' in path:  # dpkg lists no such name; as a needle it would match a run of list lines
+            continue
         lines.append(path)
         if path.startswith(('/usr/bin/', '/usr/sbin/', '/usr/lib/')):
             lines.append(path[4:])
@@ -262,9 +310,12 @@ def parse_stanzas(text):
 
 
 def installed(stanza):
-    """dpkg's 'install ok installed' (status.d stanzas of distroless images have no Status: installed)."""
+    """Has dpkg the package's files on disk? Every state but 'not-installed' and 'config-files' (only
+    conffiles left): 'installed', and also 'triggers-pending' / 'triggers-awaited' (installed, a trigger
+    not yet run), 'half-configured', 'unpacked', 'half-installed', as dpkg-query -S answers. status.d
+    stanzas of distroless images have no Status."""
     status = stanza.get('status')
-    return status is None or status.split()[-1:] == ['installed']
+    return status is None or status.split()[-1:] not in (['not-installed'], ['config-files'], [])
 
 
 def _sqlite_blobs(real_path):

@@ -100,3 +100,13 @@ def test_a_huge_diversions_file_is_a_problem_not_a_memory_blow_up(tmp_path):
     db = PackageDb(RootFs(root))
     assert db.owner(['/usr/sbin/runc']) == RUNC
     assert [p for p, _m in db.problems] == ['/var/lib/dpkg/diversions']
+
+
+def test_a_path_with_a_newline_is_no_run_of_list_lines(tmp_path):
+    # b'\n' + path + b'\n' with a newline in the path matched two consecutive lines of a file list
+    root = str(tmp_path)
+    write(root, '/var/lib/dpkg/status', stanza('runc'))
+    write(root, '/var/lib/dpkg/info/runc.list', '/.\n/usr\n/usr/sbin\n/usr/sbin/runc\n')
+    db = PackageDb(RootFs(root))
+    assert db.owner(['/usr/sbin\n/usr/sbin/runc']) is None  # dpkg lists no name with a newline
+    assert db.owner(['/usr/sbin\n/usr/sbin/runc', '/usr/sbin/runc']) == RUNC
