@@ -274,7 +274,7 @@ def test_no_probe_starts_that_could_end_past_the_total_time_limit(tmp_path, monk
     runc.chmod(0o755)
     started = []
 
-    def fake_probe(path, name, syscalls, nnp, timeout, tmp_parent):
+    def fake_probe(path, name, syscalls, nnp, timeout, tmp_parent, **_kwargs):
         started.append((list(syscalls), nnp))
         clock[0] += 4  # each start takes 4 of the 10 seconds the module was given
         return {'outcome': 'ok'}
@@ -323,6 +323,32 @@ def test_only_runcs_transient_init_race_is_started_again(monkeypatch, failures, 
     result = _probe_canary.probe('/usr/sbin/runc', 'runc', ['write'], True, 5)
     assert len(runs) == starts and result['outcome'] == outcome
     assert result['leftovers'] == ['leftover-%d' % n for n in range(1, starts + 1)]  # none forgotten
+
+
+def test_a_start_lost_to_the_race_is_not_tried_again_past_the_total_time_limit(monkeypatch):
+    # a runtime that prints the race after most of its timeout (a user's own runc is the user's to write)
+    # made one probe take START_ATTEMPTS timeouts: the module ran past the task, which then lost every result
+    clock, runs = [1000.0], []
+
+    class SlowRace(object):
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def run(self):
+            runs.append(clock[0])
+            clock[0] += 9
+            return {'outcome': 'error', 'message': RACE}
+
+        def cleanup(self):
+            return []
+
+    monkeypatch.setattr(_probe_canary, 'Canary', SlowRace)
+    monkeypatch.setattr(_probe_canary.time, 'time', lambda: clock[0])
+    result = _probe_canary.probe('/usr/sbin/runc', 'runc', ['write'], True, 10, deadline=1010.0)
+    assert runs == [1000.0] and result['outcome'] == 'error'  # a second start could end at 1019 > 1010
+    runs[:] = []
+    _probe_canary.probe('/usr/sbin/runc', 'runc', ['write'], True, 10, deadline=1100.0)
+    assert len(runs) == _probe_outcome.START_ATTEMPTS  # time enough: every start the race allows
 
 
 def _canary(syscalls, timeout=5):
