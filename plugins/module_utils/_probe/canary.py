@@ -397,10 +397,12 @@ def rootless_config(config, user):
     return config
 
 
-def probe(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent=None, answer=True, user=None):
+def probe(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent=None, answer=True, user=None, deadline=None):
     """Run one canary; always cleans up. Returns the result dict with `leftovers`.
 
-    A start that failed with runc's transient init race is run again, up to START_ATTEMPTS starts.
+    A start that failed with runc's transient init race is run again, up to START_ATTEMPTS starts, and
+    only while another start could end before ``deadline`` (epoch s or None): a runtime that prints the
+    race after most of its timeout (a user's own binary) must not stretch one probe past total_timeout.
     """
     leftovers = []
     for attempt in range(1, START_ATTEMPTS + 1):
@@ -413,5 +415,7 @@ def probe(runtime, kind, syscalls, no_new_privileges, timeout, tmp_parent=None, 
             leftovers.extend(canary.cleanup())
         result['leftovers'] = list(leftovers)
         if attempt == START_ATTEMPTS or not transient_start_failure(result):
+            return result
+        if deadline is not None and time.time() + timeout > deadline:
             return result
     return result

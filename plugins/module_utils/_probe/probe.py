@@ -203,7 +203,7 @@ def run_all(runtimes, syscall_sets, nnp_values, timeout, profile=None, tmp_paren
                     started = time.time()
                     try:
                         result.update(probe(path, info['name'], syscalls, nnp, timeout, tmp_parent,
-                                            **({'user': user} if user else {})))
+                                            deadline=deadline, **({'user': user} if user else {})))
                     except (OSError, ValueError, RuntimeError) as exc:
                         result.update(outcome='error', seconds=round(time.time() - started, 3),
                                       message='probe of %s could not run: %s' % (path, exc))

@@ -153,9 +153,9 @@ class Starter(object):
     instead of being split down to every syscall.
     """
 
-    def __init__(self, path, info, nnp, timeout, tmp_parent=None):
+    def __init__(self, path, info, nnp, timeout, tmp_parent=None, deadline=None):
         self.path, self.info, self.nnp = path, info, nnp
-        self.timeout, self.tmp_parent = timeout, tmp_parent
+        self.timeout, self.tmp_parent, self.deadline = timeout, tmp_parent, deadline
         self.starts = 0
         self.leftovers = []
         self.checked = False
@@ -163,7 +163,8 @@ class Starter(object):
     def _one(self, group):
         self.starts += 1
         result = base_result(self.path, self.info, group, self.nnp)
-        result.update(probe(self.path, self.info['name'], group, self.nnp, self.timeout, self.tmp_parent))
+        result.update(probe(self.path, self.info['name'], group, self.nnp, self.timeout, self.tmp_parent,
+                            **({'deadline': self.deadline} if self.deadline is not None else {})))
         self.leftovers.extend(result['leftovers'])
         return result
 
@@ -199,7 +200,7 @@ def sweep_runtime(path, info, names, nnp, timeout, tmp_parent=None, unknown=(), 
         result.update(outcome='unsupported', message='libseccomp %s does not know the syscall %s, so %s leaves it '
                                                      'out of the filter: not tested' % (libseccomp, name, info['name']))
         results.append(result)
-    starter = Starter(path, info, nnp, timeout, tmp_parent)
+    starter = Starter(path, info, nnp, timeout, tmp_parent, deadline)
     search = GroupTest(starter, deadline=deadline, timeout=timeout)
     testable = set(names) - set(unknown)
     try:
