@@ -17,7 +17,7 @@ import os
 import re
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._files import (
-    FileProblem, is_scratch, is_socket, printable, read_text, walk_files,
+    FileProblem, is_scratch, is_socket, printable, read_bounded, read_text, walk_files,
 )
 from ansible_collections.runcguard.seccomp.plugins.module_utils._profile import (
     EXPANDING_READERS, LITERAL_READERS, PROFILE_READERS, ProfileError, describe_profile,
@@ -312,9 +312,10 @@ def state_bundles(fs, scan, state_root):
             if user:
                 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.user_files import read_owned  # lazy
                 data = read_owned(fs, path, user, 4 << 20)
-            else:
-                with open(fs.real(path), 'rb') as handle:
-                    data = handle.read(4 << 20)
+            elif getattr(fs, 'confined', False):  # a node root: walked inside it, a FIFO or device never opened
+                data = fs.read(path, 4 << 20, 'state.json limit')
+            else:  # bounded, never blocks on a FIFO (as root: _safefile.read_file)
+                data = read_bounded(fs.real(path), 4 << 20)
             doc = json.loads(data.decode('utf-8', 'replace'))
         except (FileProblem, ValueError, OSError) as exc:
             if scan:
