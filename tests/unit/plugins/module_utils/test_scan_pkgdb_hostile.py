@@ -110,3 +110,15 @@ def test_a_path_with_a_newline_is_no_run_of_list_lines(tmp_path):
     db = PackageDb(RootFs(root))
     assert db.owner(['/usr/sbin\n/usr/sbin/runc']) is None  # dpkg lists no name with a newline
     assert db.owner(['/usr/sbin\n/usr/sbin/runc', '/usr/sbin/runc']) == RUNC
+
+
+def test_a_diverted_alias_does_not_outrank_the_binarys_own_owner(tmp_path):
+    # /usr/bin/runc moved aside by a local diversion, now a link to the packaged /usr/sbin/runc: the group
+    # [realpath, path] was settled by the alias' diversion (nobody's); dpkg-query -S /usr/sbin/runc: runc
+    root = str(tmp_path)
+    write(root, '/var/lib/dpkg/status', stanza('runc'))
+    write(root, '/var/lib/dpkg/info/runc.list', '/.\n/usr\n/usr/sbin\n/usr/sbin/runc\n')
+    write(root, '/var/lib/dpkg/diversions', '/usr/bin/runc\n/usr/bin/runc.old\n:\n')
+    db = PackageDb(RootFs(root))
+    assert db.owner(['/usr/sbin/runc', '/usr/bin/runc']) == RUNC
+    assert db.owner(['/usr/bin/runc', '/usr/sbin/runc']) is None  # the first path (the file itself) decides
