@@ -299,7 +299,7 @@ def main():
         realpath = os.path.realpath(path)
         package = None
         if manager == 'dpkg':
-            found = dpkg.owner([path, realpath])
+            found = dpkg.owner([realpath, path])  # the file itself first, as the audit asks
             package = found['name'] if found and found['manager'] == 'dpkg' else None
         elif manager == 'rpm':
             found = packages.rpm_owner(run, path, realpath)

@@ -177,7 +177,8 @@ class PackageDb(object):
         needles = [_list_needles(paths) for paths in groups]
         budget = [LIST_BUDGET]
         for index, paths in enumerate(groups):
-            by = next((diverted[p] for p in _list_lines(paths) if p in diverted), False)
+            # the first path (the binary's realpath) only: a diverted alias, a link to it, says nothing of the file
+            by = next((diverted[p] for p in _list_lines(paths[:1]) if p in diverted), False)
             if by is False:
                 continue
             settled.add(index)
