@@ -305,6 +305,8 @@ def main():
             found = packages.rpm_owner(run, path, realpath)
             package = found[0] if found else None
         owners.append({'path': path, 'realpath': realpath, 'package': package})
+    for where, problem in dpkg.problems if dpkg else ():  # an unreadable database is not "no owner"
+        module.warn('dpkg database %s: %s (the owner of a runc binary may be missing)' % (where, problem))
 
     infos = {}
     names = [o['package'] for o in owners if o['package']]
