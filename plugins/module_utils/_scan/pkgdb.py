@@ -5,7 +5,8 @@
 
 Private to the collection. Pure stdlib (``sqlite3`` for the rpm database), Python 3.9+. Every
 reader takes ``fs`` (``_files.Fs`` or the root-confined ``_scan.rootfs.RootFs``): paths are host
-paths as the node sees them, reads go through ``fs.read`` and are bounded.
+paths as the node sees them, reads go through ``fs.read`` and are bounded; on this host dpkg's files
+are read only when root owns them and no group or other may write them (``fs.read_root_owned``).
 
 - dpkg: ``/var/lib/dpkg/status`` (installed packages), ``/var/lib/dpkg/info/<pkg>.list`` (their
   files); distroless images keep one stanza per package under ``/var/lib/dpkg/status.d/``.
@@ -72,7 +73,7 @@ class PackageDb(object):
         self._dpkg = []
         if self.fs.exists(DPKG_STATUS):
             try:
-                self._dpkg.append((DPKG_STATUS, b'\n' + self.fs.read(DPKG_STATUS, STATUS_LIMIT, 'dpkg status limit')))
+                self._dpkg.append((DPKG_STATUS, b'\n' + self.fs.read_root_owned(DPKG_STATUS, STATUS_LIMIT, 'dpkg status limit')))
             except FileProblem as exc:
                 self.problems.append((DPKG_STATUS, 'dpkg status not readable: %s' % exc.message))
         try:
@@ -85,7 +86,7 @@ class PackageDb(object):
             if name.startswith('.') or name.endswith('.md5sums'):
                 continue
             try:
-                self._dpkg.append((path, b'\n' + self.fs.read(path, LIST_LIMIT, 'dpkg list limit')))
+                self._dpkg.append((path, b'\n' + self.fs.read_root_owned(path, LIST_LIMIT, 'dpkg list limit')))
             except FileProblem as exc:
                 self.problems.append((path, exc.message))
         return self._dpkg
@@ -144,7 +145,7 @@ class PackageDb(object):
         if not self.fs.exists(DPKG_DIVERSIONS):
             return {}
         try:
-            text = self.fs.read(DPKG_DIVERSIONS, DIVERSIONS_LIMIT, 'dpkg diversions limit')
+            text = self.fs.read_root_owned(DPKG_DIVERSIONS, DIVERSIONS_LIMIT, 'dpkg diversions limit')
         except FileProblem as exc:
             self.problems.append((DPKG_DIVERSIONS, exc.message))
             return {}
@@ -211,7 +212,7 @@ class PackageDb(object):
         for name in names:
             path = '%s/%s' % (DPKG_INFO, name)
             try:
-                data = self.fs.read(path, min(LIST_LIMIT, max(budget[0], 1)), 'dpkg list limit')
+                data = self.fs.read_root_owned(path, min(LIST_LIMIT, max(budget[0], 1)), 'dpkg list limit')
             except FileProblem as exc:
                 self.problems.append((path, exc.message))
                 continue

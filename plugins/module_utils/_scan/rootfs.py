@@ -102,6 +102,20 @@ class HostFs(Fs):
         finally:
             os.close(fd)
 
+    def read_root_owned(self, path, max_size, limit_name):
+        """``read``, of a file root owns and no group or other may write, checked on the descriptor read:
+        a package database (anyone else who could write it could name the owner of root's binaries)."""
+        fd = self.open_read(path)
+        try:
+            st = os.fstat(fd)
+            if st.st_uid != 0 or st.st_mode & 0o022:
+                raise FileProblem('is not owned by root or is group/world writable, so it is not trusted', path)
+            return _read_fd(fd, max_size, path, limit_name)
+        except OSError as exc:
+            raise FileProblem(describe_os_error(exc), path)
+        finally:
+            os.close(fd)
+
     def read_text(self, path, max_size, limit_name='max_profile_size'):
         data = self.read(path, max_size, limit_name)
         try:
@@ -315,6 +329,10 @@ class RootFs(HostFs):
                 os.close(fd)
 
     def read(self, path, max_size, limit_name='max_profile_size'):
+        return self._read(path, max_size, limit_name)
+
+    def read_root_owned(self, path, max_size, limit_name):
+        """``read``: under a node's root the owners are the image's uids, not this host's users."""
         return self._read(path, max_size, limit_name)
 
     def listdir(self, path):

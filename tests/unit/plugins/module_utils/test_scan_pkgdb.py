@@ -15,6 +15,7 @@ import subprocess
 
 import pytest
 
+from ansible_collections.runcguard.seccomp.plugins.module_utils._files import FileProblem
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import pkgdb
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.pkgdb import (
     PackageDb, nerdctl_full_version, parse_rpm_header, parse_stanzas,
@@ -201,8 +202,8 @@ def test_owners_in_one_pass_likely_owner_first(tmp_path, monkeypatch):
     write(root, '/var/lib/dpkg/info/crun.list', '/usr/bin/crun\n')
     db = PackageDb(RootFs(root))
     read = []
-    real_read = db.fs.read
-    monkeypatch.setattr(db.fs, 'read', lambda path, *args: read.append(path) or real_read(path, *args))
+    real_read = db.fs.read_root_owned
+    monkeypatch.setattr(db.fs, 'read_root_owned', lambda path, *args: read.append(path) or real_read(path, *args))
     found = db.owners([['/usr/sbin/runc'], ['/usr/bin/crun'], ['/usr/bin/runc-helper'], ['/usr/sbin/run'], []])
     assert [f and f['name'] for f in found] == ['runc', 'crun', None, None, None]  # whole lines only
     assert found[1] == {'manager': 'dpkg', 'name': 'crun', 'version': '1.8.1-1'}
@@ -272,3 +273,18 @@ def test_a_diverted_binary_belongs_to_the_diverting_package(tmp_path):
                                             '/bin/crun\n/bin/crun.real\n:\n')
     found = PackageDb(RootFs(root)).owners([['/usr/sbin/runc'], ['/usr/bin/crun'], ['/usr/sbin/runc.distrib']])
     assert found == [{'manager': 'dpkg', 'name': 'runc-wrapper', 'version': '2.0'}, None, None]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='chown: root only')
+def test_on_this_host_dpkg_files_are_trusted_only_when_roots_alone(tmp_path):
+    """Red team: a status file or list a user owns (or anyone may write) named the owner of root's runc."""
+    fs = HostFs()
+    path = write(str(tmp_path), '/status', STATUS)
+    os.chmod(path, 0o644)
+    assert fs.read_root_owned(path, 1 << 20, 'dpkg status limit') == STATUS.encode()
+    for mode, uid in ((0o664, 0), (0o646, 0), (0o644, 1000)):
+        os.chmod(path, mode)
+        os.chown(path, uid, 0)
+        with pytest.raises(FileProblem, match='not owned by root or is group/world writable'):
+            fs.read_root_owned(path, 1 << 20, 'dpkg status limit')
+    assert RootFs(str(tmp_path)).read_root_owned('/status', 1 << 20, 'dpkg status limit')  # a node's uids: read
