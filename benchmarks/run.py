@@ -41,7 +41,7 @@ BENCHMARKS = {
     'hostile_facts_bench': (['--profiles', '200', '--runtimes', '100', '--rounds', '3'],
                             ['--profiles', '40', '--runtimes', '60', '--rounds', '1']),
     'merge_bench': (['--hosts', '100000', '--slices', '10', '--rounds', '3'], ['--hosts', '2000', '--rounds', '1']),
-    'fleet_bench_ssh': (['--ssh', '--hosts', '100', '--rounds', '3', '--forks', '20'],
+    'fleet_bench_ssh': (['--ssh', '--hosts', '100', '--rounds', '5', '--forks', '20'],
                         ['--ssh', '--hosts', '4', '--rounds', '1']),
     'probe_sweep_bench': (['--shared', '--rounds', '3', '--hazards-table', '/usr/sbin/runc'], ['/usr/sbin/runc']),
 }

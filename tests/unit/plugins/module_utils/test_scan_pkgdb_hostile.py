@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import time
+import sys
 
 import pytest
 
@@ -15,32 +15,29 @@ from ansible_collections.runcguard.seccomp.plugins.module_utils._scan import pkg
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.pkgdb import PackageDb
 from ansible_collections.runcguard.seccomp.plugins.module_utils._scan.rootfs import RootFs
 
+sys.path.insert(0, os.path.dirname(__file__))
+from test_scan_pkgdb import write  # noqa: E402  (a file under a test root)
+
+real_parse = pkgdb.parse_stanzas
 RUNC = {'manager': 'dpkg', 'name': 'runc', 'version': '1.1.5+ds1-1+deb12u1'}
-
-
-def write(root, path, data):
-    full = os.path.join(root, path.lstrip('/'))
-    os.makedirs(os.path.dirname(full), exist_ok=True)
-    with open(full, 'wb') as handle:
-        handle.write(data if isinstance(data, bytes) else data.encode())
-    return full
 
 
 def stanza(name, status='install ok installed', version='1.1.5+ds1-1+deb12u1'):
     return 'Package: %s\nStatus: %s\nArchitecture: amd64\nVersion: %s\n\n' % (name, status, version)
 
 
-def test_a_status_file_without_blank_lines_is_read_in_linear_time(tmp_path):
+def test_a_status_file_without_blank_lines_is_read_in_linear_time(tmp_path, monkeypatch):
     # every "Package: runc" record was parsed up to the end of the file: 192 KB took 5 s, 384 KB 20 s, 64 MiB days
     root = str(tmp_path)
     write(root, '/var/lib/dpkg/status', b'Package: runc\nStatus: deinstall ok config-files\n' * 4000)
     write(root, '/var/lib/dpkg/info/runc.list', '/.\n/usr/sbin/runc\n')
-    started = time.time()
+    parsed = []
+    monkeypatch.setattr(pkgdb, 'parse_stanzas', lambda text: parsed.append(len(text)) or real_parse(text))
     assert PackageDb(RootFs(root)).owner(['/usr/sbin/runc']) is None
-    assert time.time() - started < 3
+    assert len(parsed) == 4000 and sum(parsed) <= 2 * 4000 * 48  # each record once, not up to the end
 
 
-def test_many_stale_lists_naming_the_binary_search_the_status_file_once(tmp_path):
+def test_many_stale_lists_naming_the_binary_search_the_status_file_once(tmp_path, monkeypatch):
     # each list naming the path whose package is not installed searched all of the status file again
     root = str(tmp_path)
     filler = stanza('filler') + 'Description: x\n' + ' padding\n' * 100 + '\n'
@@ -48,9 +45,13 @@ def test_many_stale_lists_naming_the_binary_search_the_status_file_once(tmp_path
     for i in range(600):  # stale lists of packages the status file does not have
         write(root, '/var/lib/dpkg/info/a%04d.list' % i, '/usr/sbin/runc\n')
     write(root, '/var/lib/dpkg/info/zz-runc.list', '/.\n/usr/sbin/runc\n')
-    started = time.time()
-    assert PackageDb(RootFs(root)).owner(['/usr/sbin/runc'])['name'] == 'zz-runc'
-    assert time.time() - started < 3
+    db = PackageDb(RootFs(root))
+    scans = []  # per name looked up: was the status text searched (not answered from its index)?
+    real_starts = db._dpkg_stanza_starts
+    monkeypatch.setattr(db, '_dpkg_stanza_starts',
+                        lambda data, name: scans.append(id(data) not in db._index) or real_starts(data, name))
+    assert db.owner(['/usr/sbin/runc'])['name'] == 'zz-runc'
+    assert len(scans) == 601 and sum(scans) <= pkgdb.INDEX_AFTER + 1  # then one pass indexed every name
 
 
 @pytest.mark.parametrize('status, owned', [
