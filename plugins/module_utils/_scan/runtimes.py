@@ -287,12 +287,14 @@ def gather_runtimes(fs, run, engines, runtime_paths, discover, errors, pkgdb=Non
     else:
         # dpkg hosts, live too: dpkg's own files answer (dpkg-query -S reads every package's file list
         # and was the costliest command of a scan; here the likely owner's list is read first)
-        pkgdb = pkgdb if pkgdb is not None else PackageDb(HostFs() if fs.root == '/' else RootFs(fs.root))
         unowned = [e for e in order if e.get('realpath') and e.get('package') is None]
-        for entry, package in zip(unowned, pkgdb.owners([[e['realpath']] + e['paths'] for e in unowned])):
-            entry['package'] = package
-        for path, message in pkgdb.problems:
-            _error(errors, path, message)
+        if pkgdb is None and unowned:
+            pkgdb = PackageDb(HostFs() if fs.root == '/' else RootFs(fs.root))
+        if pkgdb is not None:
+            for entry, package in zip(unowned, pkgdb.owners([[e['realpath']] + e['paths'] for e in unowned])):
+                entry['package'] = package
+            for path, message in pkgdb.problems:
+                _error(errors, path, message)
     # advisory ids the owning packages' changelogs name (backported fixes; judged on the controller)
     add_advisory_ids(fs, run, [e for e in order if e.get('package')], rpm=_command.find('rpm'),
                      rpm_root=[] if fs.root == '/' else ['--root', fs.root])
