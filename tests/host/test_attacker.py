@@ -24,12 +24,13 @@ import os
 import pwd
 import shutil
 import subprocess
-import sys
 import tempfile
 import textwrap
 import time
 
 import pytest
+
+import adhoc
 
 import realruntimes
 
@@ -43,33 +44,6 @@ HOSTILE = ('{"defaultAction": "SCMP_ACT_ERRNO", "listenerPath": "/run/agent.sock
            '{"names": ["connect", "fcntl"], "action": "SCMP_ACT_NOTIFY"}], "x": "$(touch /tmp/rcg-security-pwned)"}\n')
 VICTIM = b'root-only secret: root:$6$notreally\n'
 SYSTEM_PYTHON = '/usr/bin/python3'
-
-
-def tool(name):
-    found = shutil.which(name) or os.path.join(os.path.dirname(sys.executable), name)
-    if not os.path.exists(found):
-        pytest.skip('%s is not installed next to this Python' % name)
-    return found
-
-
-def env():
-    return dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', LANG='C.UTF-8',
-                ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_DEPRECATION_WARNINGS='0')
-
-
-def adhoc(module, args, timeout=300):
-    """The module's result from `ansible localhost -m <module> -a <json> -o` (run as root)."""
-    proc = subprocess.run([tool('ansible'), 'localhost', '-i', 'localhost,', '-c', 'local', '-o', '-m', module,
-                           '-a', json.dumps(args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(),
-                          timeout=timeout, check=False)
-    text = proc.stdout.decode('utf-8')
-    for line in text.splitlines():
-        if line.startswith('localhost | ') and ' => ' in line:
-            status, result = line[len('localhost | '):].split(' => ', 1)
-            result = json.loads(result)
-            result['failed'] = status.startswith('FAILED')
-            return result
-    raise AssertionError('no result from ansible: %s %s' % (text[-2000:], proc.stderr[-2000:]))
 
 
 @pytest.fixture(scope='module')
@@ -186,7 +160,7 @@ def _swap_race(user, base, args, runner=None, nth=1):
         if runner:
             result = runner(os.path.join(sub, 'p.json'))
         else:
-            result = adhoc('runcguard.seccomp.seccomp_profile', dict(args, path=os.path.join(sub, 'p.json')))
+            result = adhoc.run('runcguard.seccomp.seccomp_profile', dict(args, path=os.path.join(sub, 'p.json')))
     finally:
         time.sleep(0.2)
         swapper.kill()
@@ -233,11 +207,11 @@ def facts_in_private_etc(base, daemon_json, args=None):
     os.mkdir(os.path.join(upper, 'docker'))
     with open(os.path.join(upper, 'docker', 'daemon.json'), 'w') as handle:
         json.dump(daemon_json, handle)
-    argv = [tool('ansible'), 'localhost', '-i', 'localhost,', '-c', 'local', '-o', '-m',
+    argv = [adhoc.tool('ansible'), 'localhost', '-i', 'localhost,', '-c', 'local', '-o', '-m',
             'runcguard.seccomp.runtime_facts'] + (['-a', json.dumps(args)] if args else [])
     script = 'mount -t overlay overlay -o lowerdir=/etc,upperdir="$1",workdir="$2" /etc && shift 2 && exec "$@"'
     proc = subprocess.run(['unshare', '--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', upper, work]
-                          + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(), timeout=600, check=False)
+                          + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=adhoc.env(), timeout=600, check=False)
     text = proc.stdout.decode('utf-8')
     for line in text.splitlines():
         if line.startswith('localhost | ') and ' => ' in line:
@@ -310,7 +284,7 @@ def test_the_probe_never_starts_a_users_runtime(attacker, base):
     ran = os.path.join(base, 'ran-as')
     stub = os.path.join(home, 'runc')
     user_file(attacker, stub, '#!/bin/sh\nid -u >> %s\necho "runc version 1.2.0-rc.2"\n' % ran, mode=0o755)
-    res = adhoc('runcguard.seccomp.notify_probe', {'runtime': [stub], 'syscalls': ['fcntl'], 'timeout': 5})
+    res = adhoc.run('runcguard.seccomp.notify_probe', {'runtime': [stub], 'syscalls': ['fcntl'], 'timeout': 5})
     assert not os.path.exists(ran), 'root ran the user\'s runtime: uids %s' % open(ran).read().split()
     assert res['failed'] and 'no runtime could be probed' in res['msg'], res
     assert [s for s in res['not_probed'] if s['runtime'] == stub and attacker.pw_name in s['message']], res
@@ -322,8 +296,8 @@ def profile_fix(base, path, allow):
     with open(playbook, 'w') as handle:
         handle.write('- hosts: localhost\n  gather_facts: false\n  roles:\n    - runcguard.seccomp.profile_fix\n')
     extra = {'profile_fix_paths': [path], 'profile_fix_allow_user_owned': allow, 'profile_fix_verify': True}
-    proc = subprocess.run([tool('ansible-playbook'), '-i', 'localhost,', '-c', 'local', playbook, '-e',
-                           json.dumps(extra)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env(),
+    proc = subprocess.run([adhoc.tool('ansible-playbook'), '-i', 'localhost,', '-c', 'local', playbook, '-e',
+                           json.dumps(extra)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=adhoc.env(),
                           timeout=600, check=False)
     return proc.returncode, proc.stdout.decode('utf-8', 'replace')
 

@@ -17,9 +17,8 @@ import os
 import shutil
 import stat
 import subprocess
-import sys
 
-import pytest
+import adhoc
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._safefile import lock_file
 
@@ -28,37 +27,6 @@ EXAMPLE = os.path.join(REPO, 'docs', 'examples', 'bypass4netns-profile.json')
 NOTIFIED = {'defaultAction': 'SCMP_ACT_ERRNO', 'listenerPath': '/run/agent.sock',
             'syscalls': [{'names': ['read'], 'action': 'SCMP_ACT_ALLOW'},
                          {'names': ['connect', 'fcntl', 'sendmsg'], 'action': 'SCMP_ACT_NOTIFY'}]}
-
-
-def tool(name):
-    found = shutil.which(name) or os.path.join(os.path.dirname(sys.executable), name)
-    if not os.path.exists(found):
-        pytest.skip('%s is not installed next to this Python' % name)
-    return found
-
-
-def env():
-    return dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', LANG='C.UTF-8',
-                ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_DEPRECATION_WARNINGS='0')
-
-
-def adhoc(module, args):
-    """`ansible localhost -m <module> -a <json> -o` started in the background."""
-    return subprocess.Popen([tool('ansible'), 'localhost', '-i', 'localhost,', '-c', 'local', '-o', '-m', module,
-                             '-a', json.dumps(args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env())
-
-
-def adhoc_result(proc):
-    """The module result from the one-line output `localhost | CHANGED => {...}`."""
-    out, err = proc.communicate(timeout=300)
-    text = out.decode('utf-8')
-    for line in text.splitlines():
-        if line.startswith('localhost | ') and ' => ' in line:
-            status, result = line[len('localhost | '):].split(' => ', 1)
-            result = json.loads(result)
-            result['failed'] = status.startswith('FAILED')
-            return result
-    raise AssertionError('no result from ansible: %s %s' % (text[-2000:], err[-2000:]))
 
 
 def notified(path):
@@ -73,11 +41,11 @@ def test_concurrent_rewrites_lose_nothing_and_a_late_one_gives_up(tmp_path):
         json.dump(NOTIFIED, handle, indent=2)
     held = lock_file(path, 0)  # a third writer holds the profile while the runs start
     try:
-        first = adhoc('runcguard.seccomp.seccomp_profile', {'path': path, 'notify_remove': ['fcntl']})
-        second = adhoc('runcguard.seccomp.seccomp_profile', {'path': path, 'notify_remove': ['sendmsg']})
-        late = adhoc('runcguard.seccomp.seccomp_profile', {'path': path, 'notify_remove': ['connect'],
+        first = adhoc.start('runcguard.seccomp.seccomp_profile', {'path': path, 'notify_remove': ['fcntl']})
+        second = adhoc.start('runcguard.seccomp.seccomp_profile', {'path': path, 'notify_remove': ['sendmsg']})
+        late = adhoc.start('runcguard.seccomp.seccomp_profile', {'path': path, 'notify_remove': ['connect'],
                                                            'lock_timeout': 1})
-        gave_up = adhoc_result(late)
+        gave_up = adhoc.result(late)[1]
         with open(path) as handle:
             doc = json.load(handle)
         doc['syscalls'][0]['names'].append('write')  # the holder's own change, made under its lock
@@ -85,7 +53,7 @@ def test_concurrent_rewrites_lose_nothing_and_a_late_one_gives_up(tmp_path):
             json.dump(doc, handle, indent=2)
     finally:
         held.release()
-    results = [adhoc_result(first), adhoc_result(second)]
+    results = [adhoc.result(first)[1], adhoc.result(second)[1]]
     assert gave_up['failed'] and 'has held the lock' in gave_up['msg'] and 'nothing was changed' in gave_up['msg']
     assert all(r['changed'] and not r.get('failed') for r in results), results
     assert notified(path) == ['connect']  # both removals, and not the late one
@@ -101,8 +69,8 @@ def test_a_hung_runtime_leaves_nothing_running_after_the_task(tmp_path):
     stub = tmp_path / 'runc'
     stub.write_text("#!/bin/sh\necho \"$*\" >> %s\ntrap '' TERM\nsleep 600 &\necho $! > %s\nwait\n" % (log, child))
     stub.chmod(0o755)
-    res = adhoc_result(adhoc('runcguard.seccomp.runtime_facts', {'discover': False, 'runtime_paths': [str(stub)],
-                                                                 'command_timeout': 1}))
+    res = adhoc.run('runcguard.seccomp.runtime_facts', {'discover': False, 'runtime_paths': [str(stub)],
+                                                        'command_timeout': 1})
     entry = res['ansible_facts']['runcguard']['runtimes'][0]
     assert entry['error'] == 'timed out after 1s'
     assert log.read_text() == '--version\n'
@@ -182,9 +150,9 @@ def test_hostile_files_cost_one_entry_each_and_are_never_rewritten(tmp_path):
 
     book = tmp_path / 'play.yml'
     book.write_text(PLAYBOOK)
-    proc = subprocess.run([tool('ansible-playbook'), '-i', 'localhost,', '-c', 'local', str(book),
+    proc = subprocess.run([adhoc.tool('ansible-playbook'), '-i', 'localhost,', '-c', 'local', str(book),
                            '-e', 'dir=%s' % base], capture_output=True, timeout=300, check=False,
-                          env=dict(env(), ANSIBLE_STDOUT_CALLBACK='default'))
+                          env=dict(adhoc.env(), ANSIBLE_STDOUT_CALLBACK='default'))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     with open(os.path.join(base, 'results.json'), 'rb') as handle:
         res = json.loads(handle.read().decode('utf-8'))
@@ -253,14 +221,14 @@ def test_crafted_facts_are_bounded_escaped_and_a_wrong_shape_fails_the_host(tmp_
     seed = tmp_path / 'seed.yml'  # the fact cache a compromised host (or a hand edit) leaves behind
     seed.write_text('- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.set_fact:\n'
                     '        runcguard: "{{ crafted[inventory_hostname] }}"\n        cacheable: true\n')
-    cached = dict(env(), ANSIBLE_CACHE_PLUGIN='jsonfile', ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / 'cache'),
+    cached = dict(adhoc.env(), ANSIBLE_CACHE_PLUGIN='jsonfile', ANSIBLE_CACHE_PLUGIN_CONNECTION=str(tmp_path / 'cache'),
                   ANSIBLE_CACHE_PLUGIN_TIMEOUT='0')
-    proc = subprocess.run([tool('ansible-playbook'), '-i', str(inventory), str(seed), '-e',
+    proc = subprocess.run([adhoc.tool('ansible-playbook'), '-i', str(inventory), str(seed), '-e',
                            '@%s' % (tmp_path / 'facts.json')], capture_output=True, timeout=300, check=False, env=cached)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     reports = tmp_path / 'reports'
     proc = subprocess.run(
-        [tool('ansible-playbook'), '-i', str(inventory), 'runcguard.seccomp.audit',
+        [adhoc.tool('ansible-playbook'), '-i', str(inventory), 'runcguard.seccomp.audit',
          '-e', json.dumps({'audit_facts_source': 'cached', 'audit_report_dir': str(reports),
                            'audit_report_timestamp': False, 'audit_max_findings_per_host': 500})],
         capture_output=True, timeout=600, check=False, env=cached)

@@ -3,7 +3,7 @@
 """A rootless probe must not let its user steer root (issue 26, red team), with a real attacker.
 
 The probe of a user's runtime (``audit_probe``, ``notify_probe`` with ``user``/``user_runtimes``) runs
-that runtime as the user in a canary directory root made. A real non-root user (``rcg-fixprobe-*``):
+that runtime as the user in a canary directory root made. A real non-root user (``rcg-rootless-fixprobe-*``):
 
 * plants links in the canary directory from an inotify watcher (``stdout``, ``stderr``,
   ``runtime.pid``, ``container.pid``) and renames a link over ``agent.sock`` right after the bind:
@@ -25,7 +25,6 @@ __metaclass__ = type
 import glob
 import json
 import os
-import pwd
 import shutil
 import signal
 import subprocess
@@ -35,7 +34,7 @@ import time
 import pytest
 
 import realruntimes
-from rootless_users import pids_of
+from rootless_users import User, pids_of
 
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import probe as _probe
 from ansible_collections.runcguard.seccomp.plugins.module_utils._probe import reap as _probe_reap
@@ -122,32 +121,15 @@ print(json.dumps({'results': results, 'skipped': skipped}))
 '''
 
 
-class ProbeUser(object):
+class ProbeUser(User):
+    """A real non-root user (``rcg-rootless-fixprobe-*``) whose own runc the probe runs."""
+
     def __init__(self, suffix):
-        self.name = 'rcg-fixprobe-%s' % suffix
-        try:
-            pwd.getpwnam(self.name)
-        except KeyError:
-            subprocess.run(['useradd', '-m', '-s', '/bin/sh', self.name], check=True, capture_output=True)
-        entry = pwd.getpwnam(self.name)
-        self.uid, self.gid, self.home = entry.pw_uid, entry.pw_gid, entry.pw_dir
-        self.runtime_dir = '/run/user/%d' % self.uid
-        os.makedirs(self.runtime_dir, exist_ok=True)
-        os.chown(self.runtime_dir, self.uid, self.gid)
-        os.chmod(self.runtime_dir, 0o700)
+        super(ProbeUser, self).__init__('fixprobe-' + suffix)
 
     def install(self, data, mode=0o755):
         """~/.local/bin/runc, the user's, holding ``data`` (bytes)."""
-        path = os.path.join(self.home, '.local', 'bin', 'runc')
-        for d in (os.path.join(self.home, '.local'), os.path.dirname(path)):
-            if not os.path.isdir(d):
-                os.mkdir(d, 0o755)
-                os.chown(d, self.uid, self.gid)
-        with open(path, 'wb') as handle:
-            handle.write(data)
-        os.chown(path, self.uid, self.gid)
-        os.chmod(path, mode)
-        return path
+        return self.write('.local/bin/runc', data, mode)
 
     def start(self, argv, **kwargs):
         return subprocess.Popen(argv, user=self.uid, group=self.gid, extra_groups=[], cwd='/',
@@ -155,15 +137,6 @@ class ProbeUser(object):
 
     def processes(self):
         return pids_of(self.uid)
-
-    def remove(self, runc=None):
-        for pid in pids_of(self.uid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        shutil.rmtree(self.runtime_dir, ignore_errors=True)
-        subprocess.run(['userdel', '-r', '-f', self.name], capture_output=True, check=False)
 
 
 @pytest.fixture

@@ -23,30 +23,13 @@ import pwd
 import shutil
 import stat
 import subprocess
-import sys
 import tempfile
 
 import pytest
 
+import adhoc
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='needs root: creates users and runs the modules as root')
-
-
-def adhoc(module, args, timeout=300):
-    """The module's result from `ansible localhost -m <module> -a <json> -o` (run as root)."""
-    tool = shutil.which('ansible') or os.path.join(os.path.dirname(sys.executable), 'ansible')
-    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', LANG='C.UTF-8',
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_DEPRECATION_WARNINGS='0')
-    proc = subprocess.run([tool, 'localhost', '-i', 'localhost,', '-c', 'local', '-o', '-m', module,
-                           '-a', json.dumps(args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                          timeout=timeout, check=False)
-    text = proc.stdout.decode('utf-8')
-    for line in text.splitlines():
-        if line.startswith('localhost | ') and ' => ' in line:
-            status, result = line[len('localhost | '):].split(' => ', 1)
-            result = json.loads(result)
-            result['failed'] = status.startswith('FAILED')
-            return result
-    raise AssertionError('no result from ansible: %s %s' % (text[-2000:], proc.stderr[-2000:]))
 
 
 @pytest.fixture(scope='module')
@@ -108,7 +91,7 @@ def test_rollback_never_writes_through_a_users_link(user, victim, check):
     args = {'files': [{'path': path, 'backup': backup}], 'allow_user_owned': True}
     if check:
         args['_ansible_check_mode'] = True
-    result = adhoc('runcguard.seccomp.backup_restore', args)
+    result = adhoc.run('runcguard.seccomp.backup_restore', args)
     assert result['failed'] is True and result['restored'] == [], result
     assert result['errors'][0]['path'] == path and 'symlink' in result['errors'][0]['msg'], result
     assert _state(target) == before  # bytes, owner, group, mode and inode: untouched
@@ -118,7 +101,7 @@ def test_rollback_never_writes_through_a_users_link(user, victim, check):
 def test_rollback_never_creates_where_a_users_dangling_link_points(user, victim):
     dummy, missing = victim
     path, backup = _plant(user, missing)
-    result = adhoc('runcguard.seccomp.backup_restore',
+    result = adhoc.run('runcguard.seccomp.backup_restore',
                    {'files': [{'path': path, 'backup': backup}], 'allow_user_owned': True})
     assert result['failed'] is True and 'symlink' in result['errors'][0]['msg'], result
     assert not os.path.lexists(missing)
@@ -129,7 +112,7 @@ def test_rollback_refuses_a_backup_that_is_not_beside_the_file(user, victim):
     target, dummy = victim
     before = _state(target)
     dummy_path, backup = _plant(user, '/nonexistent')
-    result = adhoc('runcguard.seccomp.backup_restore',
+    result = adhoc.run('runcguard.seccomp.backup_restore',
                    {'files': [{'path': target, 'backup': backup}], 'allow_user_owned': True})
     assert result['failed'] is True and 'not beside' in result['errors'][0]['msg'], result
     assert _state(target) == before and os.path.exists(backup)
@@ -159,7 +142,7 @@ def test_unpin_never_writes_through_a_users_link(user, victim, tmp_path):
         os.mkdir(state_dir, 0o700)
         _hand_made_record(state_dir, runc, b'the original runc\n')
         as_user(user, 'ln', '-s', link_to, runc)
-        result = adhoc('runcguard.seccomp.runc_pin_apply', {'state': 'absent', 'state_dir': state_dir})
+        result = adhoc.run('runcguard.seccomp.runc_pin_apply', {'state': 'absent', 'state_dir': state_dir})
         assert result['failed'] is True and 'symlink' in result['msg'], result
         assert _state(target) == before and not os.path.lexists(missing)
         assert os.path.isdir(state_dir)  # the record is kept for a run once the link is gone
@@ -176,7 +159,7 @@ def test_a_planted_journal_removes_no_directory(user):
         for journal in planted:
             as_user(user, 'sh', '-c', 'umask 077; printf "%s" "$1" > "$2"', 'sh', json.dumps([victim_dir]), journal)
         for check in (True, False):
-            result = adhoc('runcguard.seccomp.runc_pin_apply',
+            result = adhoc.run('runcguard.seccomp.runc_pin_apply',
                            {'state': 'absent', 'state_dir': state_dir, '_ansible_check_mode': check})
             assert not result['failed'], result
             assert result['dirs'] == [] and result['restored']['dirs_removed'] == [], result

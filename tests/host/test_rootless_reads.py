@@ -22,10 +22,11 @@ import pwd
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
+
+import adhoc
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='needs root: creates users, runs the module as root')
 
@@ -34,20 +35,6 @@ PROFILE = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/%s.sock' % T
            'syscalls': [{'names': ['fcntl', 'openat'], 'action': 'SCMP_ACT_NOTIFY'}]}
 PUBLIC = {'defaultAction': 'SCMP_ACT_ALLOW', 'listenerPath': '/run/rcg-fixread-public.sock',
           'syscalls': [{'names': ['fcntl'], 'action': 'SCMP_ACT_NOTIFY'}]}
-
-
-def ansible_facts(args):
-    ansible = shutil.which('ansible') or os.path.join(os.path.dirname(sys.executable), 'ansible')
-    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', LANG='C.UTF-8',
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_DEPRECATION_WARNINGS='0')
-    proc = subprocess.run([ansible, 'localhost', '-i', 'localhost,', '-c', 'local', '-o', '-m',
-                           'runcguard.seccomp.runtime_facts', '-a', json.dumps(args)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=300, check=False)
-    text = proc.stdout.decode('utf-8')
-    for line in text.splitlines():
-        if line.startswith('localhost | ') and ' => ' in line:
-            return text, json.loads(line.split(' => ', 1)[1])
-    raise AssertionError('no result from ansible: %s %s' % (text[-2000:], proc.stderr[-2000:]))
 
 
 def _user(name):
@@ -128,7 +115,7 @@ def red():
 @pytest.fixture(scope='module')
 def facts(red):
     args = {'profile_paths': [], 'runtime_paths': [], 'discover': True, 'users': sorted(red['names'].values())}
-    text, res = ansible_facts(args)
+    text, res = adhoc.result(adhoc.start('runcguard.seccomp.runtime_facts', args))
     assert 'ansible_facts' in res, res
     return {'text': text, 'facts': res['ansible_facts']['runcguard']}
 

@@ -8,30 +8,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 import pwd
 import shutil
 import subprocess
-import sys
 
 import pytest
 
+import adhoc
+
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='needs root: creates a user, runs the module as root')
-
-
-def ansible_facts(args):
-    ansible = shutil.which('ansible') or os.path.join(os.path.dirname(sys.executable), 'ansible')
-    env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0', LANG='C.UTF-8',
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_DEPRECATION_WARNINGS='0')
-    proc = subprocess.run([ansible, 'localhost', '-i', 'localhost,', '-c', 'local', '-o', '-m',
-                           'runcguard.seccomp.runtime_facts', '-a', json.dumps(args)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=300, check=False)
-    text = proc.stdout.decode('utf-8')
-    for line in text.splitlines():
-        if line.startswith('localhost | ') and ' => ' in line:
-            return text, json.loads(line.split(' => ', 1)[1])
-    raise AssertionError('no result from ansible: %s %s' % (text[-2000:], proc.stderr[-2000:]))
 
 
 @pytest.fixture
@@ -70,7 +56,7 @@ def test_a_users_link_to_a_root_only_program_is_never_run_and_reveals_nothing(ev
     """Named in runtime_paths, and/or found by the rootless scan of the user's ~/bin (discovery on)."""
     args = {'runtime_paths': [eve['link']] if named else [], 'profile_paths': [], 'discover': not named,
             'users': [eve['name']] if users == 'list' else 'none'}
-    text, res = ansible_facts(args)
+    text, res = adhoc.result(adhoc.start('runcguard.seccomp.runtime_facts', args))
     assert not os.path.exists(eve['marker']), 'the trap ran as root'
     for leak in ('rcgfixlinkx', 'SECRET', eve['trap'], eve['secret_dir']):
         assert leak not in text, leak
