@@ -44,7 +44,7 @@ def test_concurrent_rewrites_lose_nothing_and_a_late_one_gives_up(tmp_path):
         first = adhoc.start('runcguard.seccomp.seccomp_profile', {'path': path, 'notify_remove': ['fcntl']})
         second = adhoc.start('runcguard.seccomp.seccomp_profile', {'path': path, 'notify_remove': ['sendmsg']})
         late = adhoc.start('runcguard.seccomp.seccomp_profile', {'path': path, 'notify_remove': ['connect'],
-                                                           'lock_timeout': 1})
+                                                                 'lock_timeout': 1})
         gave_up = adhoc.result(late)[1]
         with open(path) as handle:
             doc = json.load(handle)

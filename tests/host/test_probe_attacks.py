@@ -127,7 +127,7 @@ class ProbeUser(User):
     def __init__(self, suffix):
         super(ProbeUser, self).__init__('fixprobe-' + suffix)
 
-    def install(self, data, mode=0o755):
+    def install_runc(self, data, mode=0o755):
         """~/.local/bin/runc, the user's, holding ``data`` (bytes)."""
         return self.write('.local/bin/runc', data, mode)
 
@@ -192,7 +192,7 @@ def test_links_planted_in_the_canary_directory_never_steer_roots_writes(user, wh
     """inotify-driven planting while three real rootless canaries run: root creates, truncates,
     overwrites and chowns nothing outside the canary, and the probes still work."""
     parent, secret = where
-    runtime = user.install(open(realruntimes.runc_build('runc-v1.3.6'), 'rb').read())
+    runtime = user.install_runc(open(realruntimes.runc_build('runc-v1.3.6'), 'rb').read())
     created, truncated, overwritten, chowned, read = (
         os.path.join(secret, 'created'), secret_file(secret, 'truncated'), secret_file(secret, 'overwritten'),
         secret_file(secret, 'chowned'), secret_file(secret, 'read'))
@@ -225,7 +225,7 @@ def test_a_runtime_swapping_stderr_for_a_link_reveals_nothing(user, where):
     root-only file: its content must not land in the result."""
     parent, secret = where
     target = secret_file(secret, 'stderr-secret')
-    runtime = user.install((RUNTIME % ('', 'rm -f stderr 2>/dev/null; ln -s %s stderr 2>/dev/null' % target)).encode())
+    runtime = user.install_runc((RUNTIME % ('', 'rm -f stderr 2>/dev/null; ln -s %s stderr 2>/dev/null' % target)).encode())
     out, err = run_probe(user, runtime, parent)
     assert out is not None, err[-2000:]
     [result] = out['results']
@@ -238,7 +238,7 @@ def test_a_runtime_swapping_stderr_for_a_link_reveals_nothing(user, where):
 def test_a_runtime_swapping_stderr_for_a_fifo_cannot_block_the_probe(user, where):
     """The runtime replaces stderr by a FIFO: the probe ends (on main it blocked for ever in open())."""
     parent, _secret = where
-    runtime = user.install((RUNTIME % ('', 'rm -f stderr 2>/dev/null; mkfifo stderr 2>/dev/null')).encode())
+    runtime = user.install_runc((RUNTIME % ('', 'rm -f stderr 2>/dev/null; mkfifo stderr 2>/dev/null')).encode())
     started = time.monotonic()
     out, err = run_probe(user, runtime, parent, limit=60)
     assert out is not None, 'the probe blocked (killed after 60 s): %s' % err[-2000:]
@@ -250,7 +250,7 @@ def test_a_runtime_swapping_stderr_for_a_fifo_cannot_block_the_probe(user, where
 def test_a_setsid_grandchild_of_a_users_version_call_does_not_survive(user):
     """``--version`` starts ``setsid sh -c "sleep 600" &``: the probe's identification of the runtime
     (run as the user) leaves no process of it behind."""
-    runtime = user.install((RUNTIME % ('setsid sh -c "sleep 613; true" >/dev/null 2>&1 & sleep 0.3', '')).encode())
+    runtime = user.install_runc((RUNTIME % ('setsid sh -c "sleep 613; true" >/dev/null 2>&1 & sleep 0.3', '')).encode())
     info, refusal = _probe.runtime_identity(runtime, user=_probe.probe_user(user.name))
     assert refusal is None and info['version'] == '1.1.13', (info, refusal)
     time.sleep(0.5)
@@ -271,7 +271,7 @@ def test_a_killed_rootless_runs_directory_is_reaped_with_what_the_user_left(user
     (root-owned top), its processes and container; the link's target is untouched."""
     parent, secret = where
     target = secret_file(secret, 'kept')
-    runtime = user.install(open(realruntimes.runc_build('runc-v1.2.0-rc.2'), 'rb').read())
+    runtime = user.install_runc(open(realruntimes.runc_build('runc-v1.2.0-rc.2'), 'rb').read())
     proc = subprocess.Popen([sys.executable, '-c', PROBE, user.name, runtime, parent, 'fcntl', '60'],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:

@@ -102,7 +102,7 @@ def test_rollback_never_creates_where_a_users_dangling_link_points(user, victim)
     dummy, missing = victim
     path, backup = _plant(user, missing)
     result = adhoc.run('runcguard.seccomp.backup_restore',
-                   {'files': [{'path': path, 'backup': backup}], 'allow_user_owned': True})
+                       {'files': [{'path': path, 'backup': backup}], 'allow_user_owned': True})
     assert result['failed'] is True and 'symlink' in result['errors'][0]['msg'], result
     assert not os.path.lexists(missing)
 
@@ -113,7 +113,7 @@ def test_rollback_refuses_a_backup_that_is_not_beside_the_file(user, victim):
     before = _state(target)
     dummy_path, backup = _plant(user, '/nonexistent')
     result = adhoc.run('runcguard.seccomp.backup_restore',
-                   {'files': [{'path': target, 'backup': backup}], 'allow_user_owned': True})
+                       {'files': [{'path': target, 'backup': backup}], 'allow_user_owned': True})
     assert result['failed'] is True and 'not beside' in result['errors'][0]['msg'], result
     assert _state(target) == before and os.path.exists(backup)
 
@@ -160,7 +160,7 @@ def test_a_planted_journal_removes_no_directory(user):
             as_user(user, 'sh', '-c', 'umask 077; printf "%s" "$1" > "$2"', 'sh', json.dumps([victim_dir]), journal)
         for check in (True, False):
             result = adhoc.run('runcguard.seccomp.runc_pin_apply',
-                           {'state': 'absent', 'state_dir': state_dir, '_ansible_check_mode': check})
+                               {'state': 'absent', 'state_dir': state_dir, '_ansible_check_mode': check})
             assert not result['failed'], result
             assert result['dirs'] == [] and result['restored']['dirs_removed'] == [], result
             assert os.path.isdir(victim_dir)
